@@ -1,0 +1,133 @@
+//! The backend's one error type. Every variant maps to a code of the closed table in
+//! `contract::error`; 5xx causes are logged, never sent.
+
+use crate::contract::{ErrorBody, ErrorCode};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A field is missing or invalid; the message names the field.
+    #[error("{message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("unauthenticated")]
+    Unauthenticated,
+    #[error("conflict on {field}")]
+    Conflict { field: &'static str },
+    /// A failure that has its own code and default sentence.
+    #[error("{0:?}")]
+    Code(ErrorCode),
+    /// The database is unreachable.
+    #[error("database unavailable: {0}")]
+    Unavailable(sea_orm::DbErr),
+    #[error("database error: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl Error {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// The code this error answers with.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Invalid { .. } => ErrorCode::Validation,
+            Error::NotFound => ErrorCode::NotFound,
+            Error::Forbidden => ErrorCode::Forbidden,
+            Error::Unauthenticated => ErrorCode::Unauthenticated,
+            Error::Conflict { .. } => ErrorCode::Conflict,
+            Error::Code(code) => *code,
+            Error::Unavailable(_) => ErrorCode::Unavailable,
+            Error::Db(_) | Error::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The wire body. Internal causes stay out of it.
+    pub fn body(&self) -> ErrorBody {
+        match self {
+            Error::Invalid { field, message } => ErrorBody::invalid_field(field, message.clone()),
+            Error::Conflict { field } => {
+                let mut body = ErrorBody::with_detail(
+                    ErrorCode::Conflict,
+                    format!("{field} is already taken."),
+                );
+                body.error.param = Some((*field).to_owned());
+                body
+            }
+            other => ErrorBody::new(other.code()),
+        }
+    }
+
+    /// Logs server-side failures with their cause (inside the request's span).
+    pub fn log(&self) {
+        if self.code().status() >= 500 {
+            tracing::error!(error = %self, code = self.code().info().code, "request failed");
+        }
+    }
+}
+
+impl From<Error> for ErrorBody {
+    fn from(e: Error) -> Self {
+        e.log();
+        e.body()
+    }
+}
+
+/// Renders any contract body with its status (and `WWW-Authenticate` on 401).
+pub fn body_response(body: ErrorBody) -> axum::response::Response {
+    use axum::http::{HeaderValue, StatusCode, header};
+    use axum::response::IntoResponse;
+    let status = StatusCode::from_u16(body.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, axum::Json(body)).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+impl axum::response::IntoResponse for Error {
+    fn into_response(self) -> axum::response::Response {
+        self.log();
+        body_response(self.body())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_causes_are_not_in_the_body() {
+        let e = Error::Db(sea_orm::DbErr::Custom(
+            "SELECT secret FROM users WHERE password = 'hunter2'".into(),
+        ));
+        let body = serde_json::to_string(&e.body()).unwrap();
+        assert!(
+            !body.contains("SELECT") && !body.contains("hunter2"),
+            "{body}"
+        );
+        assert_eq!(e.body().status(), 500);
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let body = Error::invalid("email", "email field is required.").body();
+        assert_eq!(body.detail, "email field is required.");
+        assert_eq!(body.error.param.as_deref(), Some("email"));
+    }
+}

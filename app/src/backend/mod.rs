@@ -1,0 +1,14 @@
+//! The service layer and everything it stands on (persistence, configuration, secrets).
+//! Compiled for the server only (`ssr`); the wasm build never sees it.
+
+pub mod actor;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod secrets;
+pub mod services;
+pub mod state;
+pub mod testing;
+
+pub use error::{Error, Result};
+pub use state::{AppContext, AppState};

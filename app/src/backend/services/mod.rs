@@ -1,0 +1,4 @@
+//! The service layer: the one place the rules live. Each function takes the context, the actor
+//! and its input, and returns a contract DTO or an [`Error`](super::Error).
+
+pub mod system;

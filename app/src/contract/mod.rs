@@ -1,0 +1,8 @@
+//! Wire types shared by the UI, server functions and REST handlers. wasm-safe: serde, uuid and
+//! chrono only.
+
+pub mod error;
+pub mod health;
+pub mod ids;
+
+pub use error::{ErrorBody, ErrorCode, ErrorInfo};

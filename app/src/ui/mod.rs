@@ -1,0 +1,51 @@
+//! The web dashboard: server-rendered, then hydrated in the browser.
+
+pub mod layout;
+pub mod pages;
+pub mod routes;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use layout::Layout;
+use pages::{api_reference::ApiReference, home::HomePage, not_found::NotFound};
+
+/// The HTML document around the app (server only renders it; the browser hydrates `App`).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The application: layout, navigation and pages.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/aerie.css"/>
+        <Title formatter=|page: String| if page.is_empty() { "Aerie".to_owned() } else { format!("{page} · Aerie") }/>
+        <Router>
+            <Layout>
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=HomePage/>
+                    <Route path=path!("/api-reference") view=ApiReference/>
+                </Routes>
+            </Layout>
+        </Router>
+    }
+}

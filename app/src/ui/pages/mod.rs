@@ -1,0 +1,3 @@
+pub mod api_reference;
+pub mod home;
+pub mod not_found;

@@ -1,0 +1,5 @@
+//! Paths of the dashboard's pages, used by links so a rename happens in one place.
+
+pub const HOME: &str = "/";
+pub const API_REFERENCE: &str = "/api-reference";
+pub const OPENAPI_JSON: &str = "/api/openapi.json";

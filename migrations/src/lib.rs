@@ -1,0 +1,15 @@
+//! Aerie's schema history. One module per change, named `mYYYYMMDD_HHMMSS_<what>`, never edited
+//! after it lands. Migrations never import application entities: they are frozen history.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20260101_000001_identity_core;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20260101_000001_identity_core::Migration)]
+    }
+}

@@ -1,0 +1,169 @@
+//! The command line. `aerie` alone runs `aerie serve`.
+
+mod admin;
+mod dev;
+mod keys;
+mod migrate;
+mod serve;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use aerie_app::backend::config::Config;
+
+use crate::startup::StartupError;
+
+/// Aerie: a self-hosted, multi-tenant AI agent platform in one binary.
+///
+/// With no configuration, `aerie` keeps everything in ./data (SQLite database, vector store,
+/// generated secrets) and serves the web dashboard and APIs on http://127.0.0.1:3000.
+/// Settings come from an optional TOML file and AERIE_* environment variables; see the README's
+/// configuration reference.
+#[derive(Debug, Parser)]
+#[command(
+    name = "aerie",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// TOML configuration file (default: <data dir>/aerie.toml when it exists) [env: AERIE_CONFIG]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Folder for the database, vectors and secrets (default: ./data) [env: AERIE_DATA_DIR]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: web dashboard and APIs (the default command).
+    Serve(ListenArgs),
+    /// Run the server for local development: loopback only, authentication OFF.
+    Dev(ListenArgs),
+    /// Apply pending database migrations, or list them with --status.
+    Migrate {
+        /// Only list applied and pending migrations; change nothing.
+        #[arg(long)]
+        status: bool,
+    },
+    /// Administer the instance.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Create, list and revoke API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ListenArgs {
+    /// Address to listen on, e.g. 127.0.0.1:3000 or 0.0.0.0:8080 [env: AERIE_LISTEN]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create the first organisation and its owner (an admin account).
+    Create {
+        /// Email address of the admin.
+        #[arg(long)]
+        email: String,
+        /// Display name of the admin.
+        #[arg(long)]
+        name: Option<String>,
+        /// Name of the organisation to create.
+        #[arg(long)]
+        org: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create an API key for a user; the secret is printed once.
+    Create {
+        /// Email of the user the key acts as.
+        #[arg(long)]
+        user: String,
+        /// A name to recognise the key by.
+        #[arg(long)]
+        name: String,
+        /// Expiry, e.g. 2027-01-31 or 30d.
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// List API keys (prefix, name, dates; never the secret).
+    List {
+        /// Only the keys of this user.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke an API key by id or prefix; it stops working at once.
+    Revoke {
+        /// Key id or prefix.
+        key: String,
+    },
+}
+
+/// Exit code for commands whose domain has not landed yet (sysexits' EX_UNAVAILABLE).
+pub const EXIT_UNAVAILABLE: u8 = 69;
+
+/// Runs the parsed command and turns any failure into one line on stderr and a non-zero code.
+pub fn run(cli: Cli) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(dispatch(cli));
+    // Do not wait for detached blocking tasks at exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(StartupError::Unavailable(what)) => {
+            eprintln!("aerie: {what}");
+            ExitCode::from(EXIT_UNAVAILABLE)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<(), StartupError> {
+    let command = cli.command.unwrap_or(Command::Serve(ListenArgs::default()));
+    let load = |listen: Option<SocketAddr>| -> Result<Config, StartupError> {
+        let mut config = Config::load(cli.global.config.as_deref())?;
+        if let Some(dir) = &cli.global.data_dir {
+            config.data_dir = dir.clone();
+        }
+        if let Some(listen) = listen {
+            config.listen = listen;
+        }
+        Ok(config)
+    };
+    match command {
+        Command::Serve(args) => serve::run(load(args.listen)?).await,
+        Command::Dev(args) => dev::run(load(args.listen)?).await,
+        Command::Migrate { status } => migrate::run(load(None)?, status).await,
+        Command::Admin(cmd) => admin::run(load(None)?, cmd).await,
+        Command::Keys(cmd) => keys::run(load(None)?, cmd).await,
+    }
+}

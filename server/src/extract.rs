@@ -1,0 +1,141 @@
+//! Extractors whose rejections use the contract body, so even serde failures answer in the one
+//! error shape and name the field at fault.
+
+use aerie_app::backend::error::body_response;
+use aerie_app::contract::{ErrorBody, ErrorCode};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// `axum::Json` with contract-shaped rejections.
+#[derive(Debug, Clone, Copy, Default, FromRequest)]
+#[from_request(via(axum::Json), rejection(Rejection))]
+pub struct AppJson<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for AppJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// `axum::extract::Query` with contract-shaped rejections.
+#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(Rejection))]
+pub struct AppQuery<T>(pub T);
+
+/// `axum::extract::Path` with contract-shaped rejections.
+#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(Rejection))]
+pub struct AppPath<T>(pub T);
+
+/// An extractor rejection, rendered as the contract body.
+#[derive(Debug)]
+pub struct Rejection(pub ErrorBody);
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        body_response(self.0)
+    }
+}
+
+impl From<JsonRejection> for Rejection {
+    fn from(rejection: JsonRejection) -> Self {
+        let body = match &rejection {
+            JsonRejection::JsonDataError(e) => describe_data_error(&e.body_text()),
+            JsonRejection::JsonSyntaxError(_) => ErrorBody::new(ErrorCode::MalformedJson),
+            JsonRejection::MissingJsonContentType(_) => {
+                ErrorBody::new(ErrorCode::UnsupportedMediaType)
+            }
+            _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ErrorBody::new(ErrorCode::PayloadTooLarge)
+            }
+            _ => ErrorBody::new(ErrorCode::MalformedJson),
+        };
+        Rejection(body)
+    }
+}
+
+impl From<QueryRejection> for Rejection {
+    fn from(rejection: QueryRejection) -> Self {
+        Rejection(parameter_error(&rejection.body_text()))
+    }
+}
+
+impl From<PathRejection> for Rejection {
+    fn from(rejection: PathRejection) -> Self {
+        Rejection(parameter_error(&rejection.body_text()))
+    }
+}
+
+/// Turns serde's message into a sentence naming the field, e.g. `email field is required.`
+fn describe_data_error(text: &str) -> ErrorBody {
+    // axum: "Failed to deserialize the JSON body into the target type: <path>: <serde message>"
+    let message = text
+        .split_once("target type: ")
+        .map_or(text, |(_, rest)| rest);
+    if let Some(field) = between(message, "missing field `", "`") {
+        return ErrorBody::invalid_field(field, format!("{field} field is required."));
+    }
+    let (path, reason) = match message.split_once(": ") {
+        Some((path, reason)) if !path.contains(' ') => (path, reason),
+        _ => ("", message),
+    };
+    let reason = reason.split(" at line ").next().unwrap_or(reason).trim();
+    if let Some(field) = between(reason, "unknown field `", "`") {
+        return ErrorBody::invalid_field(field, format!("{field} is not a known field."));
+    }
+    if path.is_empty() || path == "." {
+        ErrorBody::with_detail(
+            ErrorCode::Validation,
+            format!("The request body is invalid: {reason}."),
+        )
+    } else {
+        ErrorBody::invalid_field(path, format!("{path} field is invalid: {reason}."))
+    }
+}
+
+fn parameter_error(text: &str) -> ErrorBody {
+    let reason = text
+        .split_once(": ")
+        .map_or(text, |(_, rest)| rest)
+        .trim_end_matches('.');
+    if let Some(field) = between(reason, "missing field `", "`") {
+        return ErrorBody::invalid_field(field, format!("{field} parameter is required."));
+    }
+    ErrorBody::with_detail(
+        ErrorCode::BadParameter,
+        format!("A query or path parameter is invalid: {reason}."),
+    )
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let len = text[from..].find(end)?;
+    Some(&text[from..from + len])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_become_field_sentences() {
+        let b = describe_data_error(
+            "Failed to deserialize the JSON body into the target type: missing field `query` at line 1 column 2",
+        );
+        assert_eq!(b.detail, "query field is required.");
+        assert_eq!(b.error.param.as_deref(), Some("query"));
+
+        let b = describe_data_error(
+            "Failed to deserialize the JSON body into the target type: limit: invalid type: string \"x\", expected u32 at line 1 column 13",
+        );
+        assert_eq!(b.error.param.as_deref(), Some("limit"));
+        assert!(
+            b.detail.starts_with("limit field is invalid: invalid type"),
+            "{}",
+            b.detail
+        );
+        assert!(!b.detail.contains("line 1"));
+    }
+}

@@ -1,0 +1,11 @@
+//! The `aerie` server: CLI, HTTP surfaces and middleware over the `aerie-app` service layer.
+
+pub mod cli;
+pub mod extract;
+pub mod middleware;
+pub mod openapi;
+pub mod router;
+pub mod routes;
+pub mod shutdown;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,8 @@
+//! `aerie`: one binary for the server, its database and its administration.
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = aerie_server::cli::Cli::parse();
+    aerie_server::cli::run(cli)
+}

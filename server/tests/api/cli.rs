@@ -1,0 +1,322 @@
+//! The `aerie` binary as an operator meets it: help, start-up errors, first start, signals.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_aerie");
+
+fn aerie(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AERIE_DATA_DIR", data_dir)
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().expect("run aerie");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn assert_one_clear_line(stderr: &str, needle: &str) {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "exactly one line expected, got: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    assert!(lines[0].contains(needle), "{needle:?} not in {stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn help_explains_every_command() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (code, out, _) = run(aerie(dir.path()).arg("--help"));
+    assert_eq!(code, 0);
+    for word in [
+        "serve",
+        "dev",
+        "migrate",
+        "admin",
+        "keys",
+        "./data",
+        "127.0.0.1:3000",
+    ] {
+        assert!(out.contains(word), "--help lacks {word}: {out}");
+    }
+    let (code, out, _) = run(aerie(dir.path()).args(["keys", "--help"]));
+    assert_eq!(code, 0);
+    for word in ["create", "list", "revoke"] {
+        assert!(out.contains(word), "{out}");
+    }
+    let (code, out, _) = run(aerie(dir.path()).arg("--version"));
+    assert_eq!(code, 0);
+    assert!(out.contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn commands_of_later_releases_say_so() {
+    let dir = tempfile::tempdir().expect("dir");
+    for args in [
+        vec!["keys", "list"],
+        vec!["keys", "revoke", "abc"],
+        vec!["keys", "create", "--user", "a@b.c", "--name", "ci"],
+        vec!["admin", "create", "--email", "a@b.c"],
+    ] {
+        let (code, _, err) = run(aerie(dir.path()).args(&args));
+        assert_eq!(code, 69, "{args:?}");
+        assert!(err.contains("not available yet"), "{err}");
+    }
+}
+
+#[test]
+fn a_bad_setting_is_one_clear_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (code, _, err) = run(aerie(dir.path()).env("AERIE_LISTEN", "localhost-ish"));
+    assert_eq!(code, 1);
+    assert_one_clear_line(&err, "AERIE_LISTEN");
+
+    let (code, _, err) = run(aerie(dir.path()).env("AERIE_LOG_FORMAT", "xml"));
+    assert_eq!(code, 1);
+    assert_one_clear_line(&err, "AERIE_LOG_FORMAT");
+
+    let (code, _, err) = run(aerie(dir.path()).env("DATABASE_URL", "mysql://x/y"));
+    assert_eq!(code, 1);
+    assert_one_clear_line(&err, "DATABASE_URL");
+
+    let (code, _, err) = run(aerie(dir.path()).args(["--config", "/nonexistent/aerie.toml"]));
+    assert_eq!(code, 1);
+    assert_one_clear_line(&err, "does not exist");
+}
+
+#[test]
+fn an_unreachable_database_is_one_clear_line_without_the_password() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (code, _, err) = run(aerie(dir.path())
+        .env("DATABASE_URL", "postgres://aerie:hunter2@127.0.0.1:1/aerie")
+        .env("AERIE_LISTEN", "127.0.0.1:0"));
+    assert_eq!(code, 1);
+    assert_one_clear_line(&err, "cannot connect to the database");
+    assert!(!err.contains("hunter2"), "{err}");
+}
+
+#[test]
+fn a_port_in_use_is_one_clear_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let (code, _, err) = run(aerie(dir.path()).args(["serve", "--listen", &addr]));
+    assert_eq!(code, 1);
+    assert_one_clear_line(&err, "already in use");
+}
+
+#[test]
+fn dev_refuses_a_non_loopback_address() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (code, _, err) = run(aerie(dir.path()).args(["dev", "--listen", "0.0.0.0:0"]));
+    assert_eq!(code, 1);
+    assert_one_clear_line(&err, "loopback");
+}
+
+struct Running {
+    child: Child,
+    url: String,
+    stderr: std::sync::mpsc::Receiver<String>,
+}
+
+/// Starts the binary and waits for the line that prints its URL.
+fn start(cmd: &mut Command) -> Running {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn aerie");
+    let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut lines = BufReader::new(stdout).lines();
+    let line = lines.next().expect("a first line").expect("utf-8");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_owned();
+    Running {
+        child,
+        url,
+        stderr: rx,
+    }
+}
+
+fn terminate(mut running: Running) -> (i32, Vec<String>) {
+    let pid = running.child.id().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let code = loop {
+        if let Some(status) = running.child.try_wait().expect("wait") {
+            break status.code().unwrap_or(-1);
+        }
+        assert!(Instant::now() < deadline, "did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    (code, running.stderr.try_iter().collect())
+}
+
+#[tokio::test]
+async fn first_start_creates_the_data_folder_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let running = start(
+        aerie(&data)
+            .env("AERIE_LISTEN", "127.0.0.1:0")
+            .env("AERIE_LOG_FORMAT", "json"),
+    );
+
+    let health: serde_json::Value = reqwest::get(format!("{}/health/", running.url))
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(health["status"], "healthy");
+
+    assert!(
+        data.join("aerie.db").is_file(),
+        "SQLite database in the data folder"
+    );
+    assert!(
+        data.join("vectors").is_dir(),
+        "vector store folder in the data folder"
+    );
+    let secrets_file = data.join("secrets.json");
+    let secrets = std::fs::read_to_string(&secrets_file).expect("secrets generated");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&secrets_file)
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let mode = std::fs::metadata(&data).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o077, 0, "data folder is private");
+    }
+
+    let (code, logs) = terminate(running);
+    assert_eq!(code, 0, "SIGTERM is a clean stop: {logs:?}");
+
+    // JSON logs, with the request id on the request's lines, and no secret anywhere.
+    let parsed: Vec<serde_json::Value> = logs
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    assert!(
+        parsed.iter().any(|v| v["span"]["request_id"]
+            .as_str()
+            .is_some_and(|id| id.len() == 36)),
+        "{logs:?}"
+    );
+    let all = logs.join("\n");
+    let values: serde_json::Value = serde_json::from_str(&secrets).expect("secrets json");
+    for key in [
+        "jwt_signing_key",
+        "session_key",
+        "token_pepper",
+        "encryption_key",
+    ] {
+        let secret = values[key].as_str().expect("secret");
+        assert!(!all.contains(secret), "{key} leaked into logs");
+    }
+    assert!(all.contains("shutdown requested"), "{all}");
+
+    // A second start reuses the secrets and the database.
+    let running = start(aerie(&data).env("AERIE_LISTEN", "127.0.0.1:0"));
+    let (code, _) = terminate(running);
+    assert_eq!(code, 0);
+    assert_eq!(
+        std::fs::read_to_string(&secrets_file).expect("secrets"),
+        secrets
+    );
+}
+
+#[tokio::test]
+async fn dev_mode_prints_a_loud_banner_and_turns_auth_off() {
+    let dir = tempfile::tempdir().expect("dir");
+    let running = start(aerie(dir.path()).args(["dev", "--listen", "127.0.0.1:0"]));
+    let status: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/_server/status", running.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(status["dev_mode"], true);
+    let (code, logs) = terminate(running);
+    assert_eq!(code, 0);
+    assert!(
+        logs.iter().any(|l| l.contains("AUTHENTICATION IS OFF")),
+        "{logs:?}"
+    );
+}
+
+#[test]
+fn migrate_on_postgres_and_serve_refuses_pending_migrations() {
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    let db = rt
+        .block_on(aerie_app::backend::testing::TestDb::new(
+            aerie_app::backend::config::DbKind::Postgres,
+        ))
+        .expect("pg db");
+    let dir = tempfile::tempdir().expect("dir");
+
+    // PostgreSQL is not migrated implicitly.
+    let (code, _, err) = run(aerie(dir.path())
+        .env("DATABASE_URL", &db.url)
+        .env("AERIE_LISTEN", "127.0.0.1:0"));
+    assert_eq!(code, 1);
+    assert_one_clear_line(&err, "aerie migrate");
+
+    let (code, out, _) = run(aerie(dir.path())
+        .env("DATABASE_URL", &db.url)
+        .args(["migrate", "--status"]));
+    assert_eq!(code, 0);
+    assert!(out.lines().all(|l| l.starts_with("pending")), "{out}");
+
+    let (code, out, err) = run(aerie(dir.path())
+        .env("DATABASE_URL", &db.url)
+        .arg("migrate"));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("applied"), "{out}");
+
+    let (code, out, _) = run(aerie(dir.path())
+        .env("DATABASE_URL", &db.url)
+        .args(["migrate", "--status"]));
+    assert_eq!(code, 0);
+    assert!(out.lines().all(|l| l.starts_with("applied")), "{out}");
+
+    let (code, out, _) = run(aerie(dir.path())
+        .env("DATABASE_URL", &db.url)
+        .arg("migrate"));
+    assert_eq!(code, 0);
+    assert!(out.contains("up to date"), "{out}");
+    drop(rt);
+}

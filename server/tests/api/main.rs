@@ -1,0 +1,13 @@
+//! The HTTP API tests: one binary (faster to link on 2 cores). Every test that touches the
+//! database runs against SQLite and PostgreSQL, each in its own fresh database.
+
+mod support;
+
+mod cli;
+mod errors;
+mod health;
+mod metrics;
+mod migrations;
+mod openapi;
+mod shutdown;
+mod ui;

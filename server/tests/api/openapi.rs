@@ -1,0 +1,25 @@
+use aerie_app::backend::config::DbKind;
+
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn the_document_is_generated_from_the_routes_and_pinned() {
+    let app = TestApp::spawn(DbKind::Sqlite).await;
+    let (status, doc) = app.get_json("/api/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    for path in ["/health/", "/api/health", "/api", "/metrics"] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is undocumented");
+    }
+    for scheme in ["cookie", "bearer_jwt", "api_key", "x_api_key"] {
+        assert!(
+            doc["components"]["securitySchemes"].get(scheme).is_some(),
+            "{scheme}"
+        );
+    }
+    assert!(doc["components"]["schemas"].get("ErrorBody").is_some());
+    // The served document is the one the code generates.
+    let generated = serde_json::to_value(aerie_server::router::openapi()).expect("json");
+    assert_eq!(doc, generated);
+    insta::assert_json_snapshot!("openapi", doc, {".info.version" => "[version]"});
+}

@@ -1,0 +1,111 @@
+//! `TestApp`: the real router on 127.0.0.1:0 over a per-test database.
+
+use std::net::SocketAddr;
+
+use aerie_app::backend::config::{Config, DbKind};
+use aerie_app::backend::testing::TestDb;
+use aerie_app::backend::{AppContext, AppState};
+use aerie_server::startup::Server;
+use axum::Router;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub ctx: AppContext,
+    pub db: TestDb,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), aerie_server::startup::StartupError>>>,
+}
+
+impl TestApp {
+    pub async fn spawn(kind: DbKind) -> Self {
+        Self::spawn_with(kind, |_| {}, Router::new()).await
+    }
+
+    pub async fn spawn_with(
+        kind: DbKind,
+        tweak: impl FnOnce(&mut Config),
+        extra: Router<AppState>,
+    ) -> Self {
+        let db = TestDb::new(kind).await.expect("test database");
+        let mut config = db.config();
+        config.listen = "127.0.0.1:0".parse().expect("addr");
+        tweak(&mut config);
+        let server = Server::build_with(config, false, extra)
+            .await
+            .expect("server builds");
+        let addr = server.local_addr().expect("bound");
+        let ctx = server.ctx().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(async move {
+            let _ = stopped.await;
+        }));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self {
+            addr,
+            client,
+            ctx,
+            db,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let res = self.get(path).await;
+        let status = res.status().as_u16();
+        (status, res.json().await.expect("json body"))
+    }
+
+    /// Asks the server to stop and waits for it (graceful shutdown included).
+    pub async fn stop(mut self) -> Result<(), aerie_server::startup::StartupError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.expect("server task"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Checks `value` is the contract error body with the given status code table entry.
+pub fn assert_contract_body(value: &serde_json::Value, code: &str) {
+    let detail = value["detail"].as_str().expect("detail is a string");
+    assert!(!detail.is_empty());
+    let error = &value["error"];
+    assert_eq!(error["code"], code, "{value}");
+    assert_eq!(error["message"], detail, "{value}");
+    for field in ["type", "what", "why", "fix"] {
+        assert!(
+            error[field].as_str().is_some_and(|s| !s.is_empty()),
+            "error.{field} missing in {value}"
+        );
+    }
+    assert!(error.get("param").is_some(), "{value}");
+}
