@@ -10,6 +10,7 @@ macro_rules! typed_id {
         #[serde(transparent)]
         pub struct $name(pub Uuid);
 
+        #[cfg(feature = "ssr")]
         impl $name {
             /// A fresh, time-ordered id.
             pub fn new() -> Self {
@@ -17,6 +18,7 @@ macro_rules! typed_id {
             }
         }
 
+        #[cfg(feature = "ssr")]
         impl Default for $name {
             fn default() -> Self {
                 Self::new()
@@ -62,7 +64,7 @@ typed_id!(
     RunId,
 );
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
 
