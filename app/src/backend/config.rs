@@ -175,9 +175,8 @@ impl Config {
                 "AERIE_DB_MAX_CONNECTIONS must be at least 1".to_owned(),
             ));
         }
-        if !self.public_url.is_empty()
-            && !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://"))
-        {
+        let url = &self.public_url;
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return Err(ConfigError(
                 "AERIE_PUBLIC_URL must start with http:// or https://".to_owned(),
             ));

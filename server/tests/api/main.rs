@@ -1,6 +1,8 @@
 //! The HTTP API tests: one binary (faster to link on 2 cores). Every test that touches the
 //! database runs against SQLite and PostgreSQL, each in its own fresh database.
 
+#![expect(clippy::expect_used, reason = "test helpers fail loudly")]
+
 mod support;
 
 mod cli;

@@ -11,13 +11,33 @@ async fn the_document_is_generated_from_the_routes_and_pinned() {
     for path in ["/health/", "/api/health", "/api", "/metrics"] {
         assert!(doc["paths"].get(path).is_some(), "{path} is undocumented");
     }
-    for scheme in ["cookie", "bearer_jwt", "api_key", "x_api_key"] {
+    for scheme in [
+        "cookie",
+        "bearer_jwt",
+        "api_key",
+        "x_api_key",
+        "metrics_basic",
+    ] {
         assert!(
             doc["components"]["securitySchemes"].get(scheme).is_some(),
             "{scheme}"
         );
     }
     assert!(doc["components"]["schemas"].get("ErrorBody").is_some());
+    // Every security requirement names a declared scheme.
+    let schemes = &doc["components"]["securitySchemes"];
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            for requirement in op["security"].as_array().into_iter().flatten() {
+                for name in requirement.as_object().expect("requirement").keys() {
+                    assert!(
+                        schemes.get(name).is_some(),
+                        "{method} {path} uses undeclared {name}"
+                    );
+                }
+            }
+        }
+    }
     // The served document is the one the code generates.
     let generated = serde_json::to_value(aerie_server::router::openapi()).expect("json");
     assert_eq!(doc, generated);

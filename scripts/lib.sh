@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Shared by scripts/up and scripts/test: installs what is missing, idempotently.
+# Nothing here downloads a prebuilt binary: tools build from crates.io, packages come from
+# Debian and npm.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aerie/target}"
+export PATH="$HOME/.cargo/bin:$PATH"
+CARGO_LEPTOS_VERSION="0.3.10"
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "error: need root (or sudo) to run: $*" >&2; exit 1; fi
+}
+
+apt_packages() {
+  local wanted=(pkg-config chromium binaryen curl ca-certificates) missing=()
+  for p in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+rust_tools() {
+  command -v cargo >/dev/null || { echo "error: Rust (cargo) is required: https://rustup.rs" >&2; exit 1; }
+  if ! rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown; then
+    log "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+    log "building cargo-leptos $CARGO_LEPTOS_VERSION (about 11 minutes on 2 cores, once)"
+    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+  fi
+  # wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
+  local wbg
+  wbg="$(grep -A1 '^name = "wasm-bindgen"$' "$ROOT/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p')"
+  if ! wasm-bindgen --version 2>/dev/null | grep -q "$wbg"; then
+    log "building wasm-bindgen-cli $wbg (a few minutes, once)"
+    # Not --locked: its lock file pins a yanked webpki-roots.
+    cargo install wasm-bindgen-cli --version "$wbg"
+  fi
+  if ! cargo nextest --version >/dev/null 2>&1; then
+    log "building cargo-nextest"
+    cargo install cargo-nextest --locked
+  fi
+}
+
+node_packages() {
+  command -v npm >/dev/null || { log "installing Node.js and npm"; as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+  if [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ]; then
+    log "installing the end-to-end test packages (Playwright without its browser download)"
+    (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+postgres_ready() {
+  if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then return 0; fi
+  if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
+    log "starting PostgreSQL"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+  fi
+  for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null && return 0; sleep 1; done
+  echo "error: PostgreSQL is not reachable on 127.0.0.1:5432 (user postgres); the test suite needs it" >&2
+  exit 1
+}
