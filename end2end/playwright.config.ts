@@ -43,6 +43,7 @@ export default defineConfig({
     stderr: "pipe",
     env: {
       AERIE_DATA_DIR: dataDir,
+      AERIE_LOG_LEVEL: process.env.AERIE_LOG_LEVEL ?? "warn",
       AERIE_SITE_ROOT: process.env.AERIE_SITE_ROOT ?? "../target/site",
     },
   },
