@@ -13,6 +13,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
+use rstest::rstest;
+
 use crate::support::{TestApp, assert_contract_body};
 
 #[derive(Serialize, Deserialize)]
@@ -72,8 +74,8 @@ fn probes() -> Router<AppState> {
         )
 }
 
-async fn app() -> TestApp {
-    TestApp::spawn_with(DbKind::Sqlite, |c| c.max_body_bytes = 2048, probes()).await
+async fn app(kind: DbKind) -> TestApp {
+    TestApp::spawn_with(kind, |c| c.max_body_bytes = 2048, probes()).await
 }
 
 async fn json(res: reqwest::Response) -> (u16, serde_json::Value) {
@@ -88,9 +90,12 @@ async fn json(res: reqwest::Response) -> (u16, serde_json::Value) {
     (status, res.json().await.expect("json"))
 }
 
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
-async fn every_code_renders_its_table_entry() {
-    let app = app().await;
+async fn every_code_renders_its_table_entry(#[case] kind: DbKind) {
+    let app = app(kind).await;
     for code in ErrorCode::ALL {
         let info = code.info();
         let (status, body) = json(app.get(&format!("/__test/code/{}", info.code)).await).await;
@@ -101,9 +106,12 @@ async fn every_code_renders_its_table_entry() {
     }
 }
 
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
-async fn one_snapshot_per_status() {
-    let app = app().await;
+async fn one_snapshot_per_status(#[case] kind: DbKind) {
+    let app = app(kind).await;
     let mut seen = std::collections::BTreeMap::new();
     for code in ErrorCode::ALL {
         seen.entry(code.status()).or_insert(*code);
@@ -115,9 +123,12 @@ async fn one_snapshot_per_status() {
     }
 }
 
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
-async fn unknown_api_route_is_404() {
-    let app = app().await;
+async fn unknown_api_route_is_404(#[case] kind: DbKind) {
+    let app = app(kind).await;
     let (status, body) = json(app.get("/v1/no-such-thing").await).await;
     assert_eq!(status, 404);
     assert_contract_body(&body, "REQ-006");
@@ -129,9 +140,12 @@ async fn unknown_api_route_is_404() {
     assert_contract_body(&body, "REQ-006");
 }
 
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
-async fn wrong_method_is_405() {
-    let app = app().await;
+async fn wrong_method_is_405(#[case] kind: DbKind) {
+    let app = app(kind).await;
     let res = app
         .client
         .delete(app.url("/api/health"))
@@ -144,9 +158,12 @@ async fn wrong_method_is_405() {
     insta::assert_json_snapshot!("method_not_allowed", body);
 }
 
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
-async fn malformed_json_is_400() {
-    let app = app().await;
+async fn malformed_json_is_400(#[case] kind: DbKind) {
+    let app = app(kind).await;
     let res = app
         .client
         .post(app.url("/__test/echo"))
@@ -161,9 +178,12 @@ async fn malformed_json_is_400() {
     insta::assert_json_snapshot!("malformed_json", body);
 }
 
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
-async fn missing_and_mistyped_fields_are_named() {
-    let app = app().await;
+async fn missing_and_mistyped_fields_are_named(#[case] kind: DbKind) {
+    let app = app(kind).await;
     let post = |body: &'static str| {
         app.client
             .post(app.url("/__test/echo"))
@@ -195,9 +215,12 @@ async fn missing_and_mistyped_fields_are_named() {
     assert_contract_body(&body, "REQ-003");
 }
 
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
-async fn wrong_content_type_is_415() {
-    let app = app().await;
+async fn wrong_content_type_is_415(#[case] kind: DbKind) {
+    let app = app(kind).await;
     let res = app
         .client
         .post(app.url("/__test/echo"))
@@ -211,9 +234,12 @@ async fn wrong_content_type_is_415() {
     assert_contract_body(&body, "REQ-005");
 }
 
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
-async fn oversized_body_is_413() {
-    let app = app().await;
+async fn oversized_body_is_413(#[case] kind: DbKind) {
+    let app = app(kind).await;
     let big = format!("{{\"query\": \"{}\"}}", "x".repeat(4096));
     let res = app
         .client
@@ -229,9 +255,12 @@ async fn oversized_body_is_413() {
     insta::assert_json_snapshot!("payload_too_large", body);
 }
 
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
-async fn internal_errors_are_generic_and_never_leak() {
-    let app = app().await;
+async fn internal_errors_are_generic_and_never_leak(#[case] kind: DbKind) {
+    let app = app(kind).await;
     for path in ["/__test/db-error", "/__test/panic"] {
         let (status, body) = json(app.get(path).await).await;
         assert_eq!(status, 500, "{path}");
@@ -252,17 +281,23 @@ async fn internal_errors_are_generic_and_never_leak() {
     assert_eq!(app.get("/api/health").await.status(), 200);
 }
 
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
-async fn non_json_errors_from_layers_are_rewritten() {
-    let app = app().await;
+async fn non_json_errors_from_layers_are_rewritten(#[case] kind: DbKind) {
+    let app = app(kind).await;
     let (status, body) = json(app.get("/__test/plain").await).await;
     assert_eq!(status, 409);
     assert_contract_body(&body, "REQ-008");
 }
 
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
-async fn browsers_get_the_not_found_page() {
-    let app = app().await;
+async fn browsers_get_the_not_found_page(#[case] kind: DbKind) {
+    let app = app(kind).await;
     let res = app
         .client
         .get(app.url("/no-such-page"))

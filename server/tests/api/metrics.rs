@@ -1,11 +1,16 @@
 use aerie_app::backend::config::DbKind;
 use base64::Engine;
 
+use rstest::rstest;
+
 use crate::support::TestApp;
 
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
-async fn requests_are_counted_by_route_and_status() {
-    let app = TestApp::spawn(DbKind::Sqlite).await;
+async fn requests_are_counted_by_route_and_status(#[case] kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
     assert_eq!(app.get("/api/health").await.status(), 200);
     assert_eq!(app.get("/v1/does-not-exist/12345").await.status(), 404);
 
@@ -29,10 +34,13 @@ async fn requests_are_counted_by_route_and_status() {
     assert!(!text.contains("12345"), "raw paths must not become labels");
 }
 
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
-async fn basic_auth_guards_metrics_when_configured() {
+async fn basic_auth_guards_metrics_when_configured(#[case] kind: DbKind) {
     let app = TestApp::spawn_with(
-        DbKind::Sqlite,
+        kind,
         |c| c.metrics_basic_auth = "prom:s3cret-pass".to_owned(),
         axum::Router::new(),
     )

@@ -1,10 +1,15 @@
 use aerie_app::backend::config::DbKind;
 
+use rstest::rstest;
+
 use crate::support::TestApp;
 
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
-async fn the_document_is_generated_from_the_routes_and_pinned() {
-    let app = TestApp::spawn(DbKind::Sqlite).await;
+async fn the_document_is_generated_from_the_routes_and_pinned(#[case] kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
     let (status, doc) = app.get_json("/api/openapi.json").await;
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));

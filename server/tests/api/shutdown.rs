@@ -5,10 +5,15 @@ use aerie_app::backend::config::DbKind;
 use axum::Router;
 use axum::routing::get;
 
+use rstest::rstest;
+
 use crate::support::TestApp;
 
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
-async fn in_flight_requests_finish_and_new_ones_are_refused() {
+async fn in_flight_requests_finish_and_new_ones_are_refused(#[case] kind: DbKind) {
     let slow: Router<AppState> = Router::new().route(
         "/__test/slow",
         get(|| async {
@@ -16,7 +21,7 @@ async fn in_flight_requests_finish_and_new_ones_are_refused() {
             "finished"
         }),
     );
-    let app = TestApp::spawn_with(DbKind::Sqlite, |c| c.shutdown_grace_secs = 10, slow).await;
+    let app = TestApp::spawn_with(kind, |c| c.shutdown_grace_secs = 10, slow).await;
     let url = app.url("/__test/slow");
     let health = app.url("/api/health");
     let client = app.client.clone();
@@ -39,8 +44,11 @@ async fn in_flight_requests_finish_and_new_ones_are_refused() {
     );
 }
 
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
-async fn the_grace_period_bounds_shutdown() {
+async fn the_grace_period_bounds_shutdown(#[case] kind: DbKind) {
     let stuck: Router<AppState> = Router::new().route(
         "/__test/stuck",
         get(|| async {
@@ -48,7 +56,7 @@ async fn the_grace_period_bounds_shutdown() {
             "never"
         }),
     );
-    let app = TestApp::spawn_with(DbKind::Sqlite, |c| c.shutdown_grace_secs = 1, stuck).await;
+    let app = TestApp::spawn_with(kind, |c| c.shutdown_grace_secs = 1, stuck).await;
     let url = app.url("/__test/stuck");
     let client = app.client.clone();
     let _in_flight = tokio::spawn(async move { client.get(url).send().await });

@@ -16,9 +16,12 @@ async fn html(app: &TestApp, path: &str) -> (u16, String) {
     (res.status().as_u16(), res.text().await.expect("html"))
 }
 
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
-async fn home_renders_on_the_server_with_hydration_scripts() {
-    let app = TestApp::spawn(DbKind::Sqlite).await;
+async fn home_renders_on_the_server_with_hydration_scripts(#[case] kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
     let (status, page) = html(&app, "/").await;
     assert_eq!(status, 200);
     assert!(page.contains("<title>Aerie</title>"), "{page}");
@@ -28,9 +31,12 @@ async fn home_renders_on_the_server_with_hydration_scripts() {
     assert!(page.contains("id=\"check-status\""));
 }
 
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
-async fn api_reference_lists_the_generated_operations() {
-    let app = TestApp::spawn(DbKind::Sqlite).await;
+async fn api_reference_lists_the_generated_operations(#[case] kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
     let (status, page) = html(&app, "/api-reference").await;
     assert_eq!(status, 200);
     for needle in ["API reference", "/api/health", "/health/", "/metrics"] {
