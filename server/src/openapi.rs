@@ -18,6 +18,8 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "health", description = "Liveness, readiness and discovery"),
         (name = "operations", description = "Metrics for operators"),
+        (name = "auth", description = "First-run setup, login and tokens"),
+        (name = "api_keys", description = "API keys: create, list, expire, rotate, revoke"),
     )
 )]
 pub struct ApiDoc;

@@ -34,6 +34,16 @@ pub enum StartupError {
     /// The command exists but its domain has not landed yet.
     #[error("{0}")]
     Unavailable(String),
+    /// A command was refused by the service layer (the contract's sentence).
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl From<aerie_app::backend::Error> for StartupError {
+    fn from(e: aerie_app::backend::Error) -> Self {
+        let body = aerie_app::contract::ErrorBody::from(e);
+        StartupError::Refused(body.detail)
+    }
 }
 
 impl From<ConfigError> for StartupError {

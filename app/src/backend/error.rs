@@ -21,6 +21,15 @@ pub enum Error {
     Unauthenticated,
     #[error("conflict on {field}")]
     Conflict { field: &'static str },
+    /// The endpoint accepts JWT access tokens (or a browser session), not API keys.
+    #[error("jwt required")]
+    JwtRequired,
+    /// A refresh token is unknown, expired, revoked or reused.
+    #[error("refresh token not valid")]
+    RefreshTokenInvalid,
+    /// The instance is already set up.
+    #[error("already set up")]
+    AlreadySetUp,
     /// A failure that has its own code and default sentence.
     #[error("{0:?}")]
     Code(ErrorCode),
@@ -49,6 +58,9 @@ impl Error {
             Error::Forbidden => ErrorCode::Forbidden,
             Error::Unauthenticated => ErrorCode::Unauthenticated,
             Error::Conflict { .. } => ErrorCode::Conflict,
+            Error::JwtRequired => ErrorCode::Unauthenticated,
+            Error::RefreshTokenInvalid => ErrorCode::TokenNotValid,
+            Error::AlreadySetUp => ErrorCode::Conflict,
             Error::Code(code) => *code,
             Error::Unavailable(_) => ErrorCode::Unavailable,
             Error::Db(_) | Error::Internal(_) => ErrorCode::Internal,
@@ -67,6 +79,22 @@ impl Error {
                 body.error.param = Some((*field).to_owned());
                 body
             }
+            Error::JwtRequired => ErrorBody::with_detail(
+                ErrorCode::Unauthenticated,
+                "This endpoint requires a JWT access token (POST /auth/jwt/create/); API keys are not accepted here.",
+            ),
+            Error::RefreshTokenInvalid => {
+                let mut body = ErrorBody::new(ErrorCode::TokenNotValid);
+                if let Some(message) = body.messages.as_mut().and_then(|m| m.first_mut()) {
+                    message.token_class = "RefreshToken".to_owned();
+                    message.token_type = "refresh".to_owned();
+                }
+                body
+            }
+            Error::AlreadySetUp => ErrorBody::with_detail(
+                ErrorCode::Conflict,
+                "Aerie is already set up; sign in instead.",
+            ),
             other => ErrorBody::new(other.code()),
         }
     }

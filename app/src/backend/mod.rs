@@ -3,11 +3,13 @@
 
 pub mod actor;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod secrets;
 pub mod services;
 pub mod state;
+pub mod store;
 pub mod testing;
 
 pub use error::{Error, Result};

@@ -1,18 +1,66 @@
-//! `aerie keys …`. API keys arrive with the identity issue; until then each command explains
-//! itself instead of pretending.
+//! `aerie keys …`: API keys from the server's shell, acting as the key's owner.
 
 use aerie_app::backend::config::Config;
+use aerie_app::backend::services::api_keys;
+use aerie_app::contract::api_keys::{ApiKey, NewApiKey};
 
 use super::KeysCommand;
-use crate::startup::StartupError;
+use crate::startup::{StartupError, build_state};
 
-pub async fn run(_config: Config, cmd: KeysCommand) -> Result<(), StartupError> {
-    let verb = match cmd {
-        KeysCommand::Create { .. } => "create",
-        KeysCommand::List { .. } => "list",
-        KeysCommand::Revoke { .. } => "revoke",
-    };
-    Err(StartupError::Unavailable(format!(
-        "`keys {verb}` is not available yet: API keys arrive with the identity release"
-    )))
+fn print_table(keys: &[ApiKey]) {
+    println!(
+        "{:<36}  {:<18}  {:<24}  {:<10}  {:<20}  EXPIRES",
+        "ID", "PREFIX", "NAME", "STATE", "LAST USED"
+    );
+    for k in keys {
+        let state = if k.revoked_at.is_some() {
+            "revoked"
+        } else if k.expires_at.is_some_and(|t| t <= chrono::Utc::now()) {
+            "expired"
+        } else {
+            "active"
+        };
+        let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+            t.map_or("-".to_owned(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+        };
+        println!(
+            "{:<36}  {:<18}  {:<24}  {:<10}  {:<20}  {}",
+            k.id,
+            k.prefix,
+            k.name,
+            state,
+            when(k.last_used_at),
+            when(k.expires_at)
+        );
+    }
+}
+
+pub async fn run(config: Config, cmd: KeysCommand) -> Result<(), StartupError> {
+    let state = build_state(config, false).await?;
+    let ctx = &state.ctx;
+    let result = async {
+        match cmd {
+            KeysCommand::Create { user, name, expires } => {
+                let actor = api_keys::cli::actor_for_email(ctx, &user).await?;
+                let created =
+                    api_keys::create(ctx, &actor, NewApiKey { name, expires_at: expires }).await?;
+                println!("{}", created.key);
+                eprintln!(
+                    "Created API key {} ({}) for {user}. The key above is shown once: store it now.",
+                    created.api_key.id, created.api_key.prefix
+                );
+            }
+            KeysCommand::List { user } => {
+                print_table(&api_keys::cli::list(ctx, user.as_deref()).await?);
+            }
+            KeysCommand::Revoke { key } => {
+                let revoked = api_keys::cli::revoke(ctx, &key).await?;
+                println!("Revoked API key {} ({}).", revoked.id, revoked.prefix);
+            }
+        }
+        Ok::<(), aerie_app::backend::Error>(())
+    }
+    .await;
+    ctx.db().clone().close().await.ok();
+    Ok(result?)
 }

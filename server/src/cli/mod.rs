@@ -86,6 +86,10 @@ pub enum AdminCommand {
         /// Name of the organisation to create.
         #[arg(long)]
         org: Option<String>,
+        /// Read the password from the first line of standard input (otherwise a strong one is
+        /// generated and printed once).
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 
@@ -109,7 +113,7 @@ pub enum KeysCommand {
         #[arg(long)]
         user: Option<String>,
     },
-    /// Revoke an API key by id or prefix; it stops working at once.
+    /// Revoke an API key by id, prefix or the key itself; it stops working at once.
     Revoke {
         /// Key id or prefix.
         key: String,

@@ -1,18 +1,39 @@
-//! Resolves who is calling and inserts the [`Actor`] into the request. `aerie dev` makes every
-//! request the local developer; that is decided once at start-up, never per request from input.
-//! Credential resolution (sessions, JWT, API keys) lands with the identity issue.
+//! Resolves who is calling (session, JWT, API key, or nobody) and inserts the [`Actor`] into
+//! the request. `aerie dev` makes credential-less requests the local owner; that is decided at
+//! start-up (`AppContext::dev_mode`), never from request input.
+
+use std::net::SocketAddr;
 
 use aerie_app::backend::AppContext;
-use aerie_app::backend::actor::Actor;
-use axum::extract::{Request, State};
+use aerie_app::backend::services::auth::authenticate::{self, Presented};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 pub async fn resolve(State(ctx): State<AppContext>, mut req: Request, next: Next) -> Response {
-    let actor = if ctx.dev_mode() {
-        Actor::Dev
-    } else {
-        Actor::Anonymous
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let headers = req.headers();
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    let api_key = headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    let actor = match authenticate::resolve(&ctx, Presented { bearer, api_key }, ip).await {
+        Ok(actor) => actor,
+        Err(e) => return e.into_response(),
     };
     tracing::Span::current().record("actor", actor.kind());
     req.extensions_mut().insert(actor);

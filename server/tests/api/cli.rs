@@ -63,18 +63,89 @@ fn help_explains_every_command() {
 }
 
 #[test]
-fn commands_of_later_releases_say_so() {
+fn admin_create_then_keys_create_list_revoke() {
     let dir = tempfile::tempdir().expect("dir");
-    for args in [
-        vec!["keys", "list"],
-        vec!["keys", "revoke", "abc"],
-        vec!["keys", "create", "--user", "a@b.c", "--name", "ci"],
-        vec!["admin", "create", "--email", "a@b.c"],
-    ] {
-        let (code, _, err) = run(aerie(dir.path()).args(&args));
-        assert_eq!(code, 69, "{args:?}");
-        assert!(err.contains("not available yet"), "{err}");
+    let data = dir.path();
+    let mut create = aerie(data);
+    create
+        .args([
+            "admin",
+            "create",
+            "--email",
+            "ops@acme.test",
+            "--org",
+            "Acme",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = create.spawn().expect("spawn");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"plum-orbit-cascade-42\n").expect("write");
     }
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ops@acme.test"));
+
+    // A second setup is refused with one clear line.
+    let (code, _, err) = run(aerie(data).args(["admin", "create", "--email", "x@acme.test"]));
+    assert_eq!(code, 1);
+    assert_one_clear_line(&err, "already set up");
+
+    let (code, key, err) = run(aerie(data).args([
+        "keys",
+        "create",
+        "--user",
+        "ops@acme.test",
+        "--name",
+        "deploy",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let key = key.trim().to_owned();
+    assert!(key.starts_with("aerie_") && key.len() == 51, "{key}");
+    assert!(err.contains("shown once"));
+
+    let (code, list, _) = run(aerie(data).args(["keys", "list"]));
+    assert_eq!(code, 0);
+    assert!(list.contains("deploy") && list.contains("active"), "{list}");
+    assert!(!list.contains(&key), "the secret is never listed");
+
+    let (code, out, err) = run(aerie(data).args(["keys", "revoke", &key[..18]]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Revoked"));
+    let (_, list, _) = run(aerie(data).args(["keys", "list", "--user", "ops@acme.test"]));
+    assert!(list.contains("revoked"), "{list}");
+
+    let (code, _, err) = run(aerie(data).args([
+        "keys",
+        "create",
+        "--user",
+        "nobody@acme.test",
+        "--name",
+        "x",
+    ]));
+    assert_eq!(code, 1);
+    assert_one_clear_line(&err, "No active user");
+    let (code, _, err) = run(aerie(data).args([
+        "keys",
+        "create",
+        "--user",
+        "ops@acme.test",
+        "--name",
+        "x",
+        "--expires",
+        "later",
+    ]));
+    assert_eq!(code, 1);
+    assert_one_clear_line(&err, "expires_at");
 }
 
 #[test]

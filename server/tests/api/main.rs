@@ -8,6 +8,7 @@ mod support;
 mod cli;
 mod errors;
 mod health;
+mod identity;
 mod metrics;
 mod migrations;
 mod openapi;

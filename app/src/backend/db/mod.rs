@@ -8,6 +8,8 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database};
 pub use sea_orm::{DatabaseConnection, DbErr};
 
+pub mod entities;
+
 use super::config::{Config, DbKind};
 
 /// Opens a pool for the configured database. SQLite gets WAL, a busy timeout and foreign keys,

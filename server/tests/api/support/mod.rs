@@ -109,3 +109,83 @@ pub fn assert_contract_body(value: &serde_json::Value, code: &str) {
     }
     assert!(error.get("param").is_some(), "{value}");
 }
+
+pub const PASSWORD: &str = "plum-orbit-cascade-42";
+
+impl TestApp {
+    pub async fn post_json(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let res = self
+            .client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Sends `method path` with `Authorization: Bearer <token>` and an optional JSON body.
+    pub async fn authed(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Runs first-run setup through the API; returns the owner's email.
+    pub async fn setup(&self) -> String {
+        let (status, body) = self
+            .post_json(
+                "/auth/setup",
+                serde_json::json!({"email": "owner@acme.test", "password": PASSWORD,
+                                   "name": "Olive Owner", "organization_name": "Acme"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        "owner@acme.test".to_owned()
+    }
+
+    /// Logs in; returns (access, refresh).
+    pub async fn login(&self, email: &str, password: &str) -> (String, String) {
+        let (status, body) = self
+            .post_json(
+                "/auth/jwt/create/",
+                serde_json::json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        (
+            body["access"].as_str().expect("access").to_owned(),
+            body["refresh"].as_str().expect("refresh").to_owned(),
+        )
+    }
+
+    /// Audit actions recorded so far (oldest first).
+    pub async fn audit_actions(&self) -> Vec<String> {
+        use sea_orm_migration::sea_orm::{ConnectionTrait, Statement};
+        let db = self.ctx.db();
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT action FROM audit_events ORDER BY created_at, id".to_owned(),
+            ))
+            .await
+            .expect("audit query");
+        rows.iter()
+            .map(|r| r.try_get::<String>("", "action").expect("action"))
+            .collect()
+    }
+}

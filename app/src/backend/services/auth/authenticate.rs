@@ -1,0 +1,133 @@
+//! Turns a request's credentials into an [`Actor`]: `Authorization: Bearer <JWT>`,
+//! `Authorization: Bearer <API key>` or `X-API-Key: <API key>`. Invalid credentials do not fail
+//! here: they become `Identity::Rejected`, and endpoints that need a user answer the 401 that
+//! explains it (public endpoints do not care).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use super::jwt;
+use crate::backend::actor::{Actor, Credential, Identity, Principal, Role};
+use crate::backend::store::{self, utc};
+use crate::backend::{AppContext, Result, crypto};
+use crate::contract::ErrorCode;
+use crate::contract::ids::{ApiKeyId, OrgId, UserId};
+
+/// `last_used_at` is written at most this often per key.
+pub const TOUCH_EVERY: Duration = Duration::from_secs(60);
+
+/// What the request presented.
+#[derive(Default)]
+pub struct Presented<'a> {
+    /// The value after `Bearer ` in `Authorization`.
+    pub bearer: Option<&'a str>,
+    /// The `X-API-Key` header.
+    pub api_key: Option<&'a str>,
+}
+
+pub async fn resolve(
+    ctx: &AppContext,
+    presented: Presented<'_>,
+    ip: Option<IpAddr>,
+) -> Result<Actor> {
+    let identity = match (presented.bearer, presented.api_key) {
+        (Some(token), _) if jwt::looks_like_jwt(token) => by_jwt(ctx, token).await?,
+        (Some(key), _) | (None, Some(key)) => by_api_key(ctx, key.trim()).await?,
+        (None, None) if ctx.dev_mode() => dev_identity(ctx).await?,
+        (None, None) => Identity::Anonymous,
+    };
+    Ok(Actor { identity, ip })
+}
+
+async fn member(
+    ctx: &AppContext,
+    org: OrgId,
+    user: UserId,
+    credential: Credential,
+) -> Result<Option<Principal>> {
+    Ok(
+        match store::users::find_member(ctx.db(), org, user).await? {
+            Some((u, m)) if u.status == "active" => Some(Principal {
+                user_id: user,
+                org_id: org,
+                role: Role::parse(&m.role).unwrap_or(Role::Member),
+                credential,
+            }),
+            _ => None,
+        },
+    )
+}
+
+async fn by_jwt(ctx: &AppContext, token: &str) -> Result<Identity> {
+    let Some(claims) = jwt::verify(&ctx.secrets().jwt_signing_key, token) else {
+        return Ok(Identity::Rejected(ErrorCode::TokenNotValid));
+    };
+    Ok(
+        match member(ctx, OrgId(claims.org), UserId(claims.sub), Credential::Jwt).await? {
+            Some(p) => Identity::User(p),
+            None => Identity::Rejected(ErrorCode::TokenNotValid),
+        },
+    )
+}
+
+async fn by_api_key(ctx: &AppContext, key: &str) -> Result<Identity> {
+    let rejected = Identity::Rejected(ErrorCode::InvalidApiKey);
+    let Some(prefix) = crypto::api_key_prefix(key) else {
+        return Ok(rejected);
+    };
+    let Some(row) = store::api_keys::find_by_prefix_global(ctx.db(), prefix).await? else {
+        return Ok(rejected);
+    };
+    let presented = crypto::keyed_hash(&ctx.secrets().token_pepper, key);
+    let now = Utc::now();
+    if !crypto::hashes_match(&presented, &row.secret_hash)
+        || row.revoked_at.is_some()
+        || row.expires_at.is_some_and(|t| utc(t) <= now)
+    {
+        return Ok(rejected);
+    }
+    let (org, id) = (OrgId(row.org_id), ApiKeyId(row.id));
+    let Some(principal) = member(ctx, org, UserId(row.user_id), Credential::ApiKey(id)).await?
+    else {
+        return Ok(rejected);
+    };
+    if should_touch(id) {
+        store::api_keys::touch(ctx.db(), org, id, now).await?;
+    }
+    Ok(Identity::User(principal))
+}
+
+/// Coalesces `last_used_at` writes: true at most once per key per [`TOUCH_EVERY`].
+fn should_touch(id: ApiKeyId) -> bool {
+    static LAST: LazyLock<Mutex<HashMap<ApiKeyId, Instant>>> = LazyLock::new(Default::default);
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    let now = Instant::now();
+    match last.get(&id) {
+        Some(t) if now.duration_since(*t) < TOUCH_EVERY => false,
+        _ => {
+            last.insert(id, now);
+            true
+        }
+    }
+}
+
+/// `aerie dev`: the owner of the first organisation, once one exists.
+async fn dev_identity(ctx: &AppContext) -> Result<Identity> {
+    let Some(org) = store::orgs::first_global(ctx.db()).await? else {
+        return Ok(Identity::Dev);
+    };
+    let org = OrgId(org.id);
+    let Some(owner) = store::users::first_owner(ctx.db(), org).await? else {
+        return Ok(Identity::Dev);
+    };
+    Ok(
+        match member(ctx, org, UserId(owner.user_id), Credential::Dev).await? {
+            Some(p) => Identity::User(p),
+            None => Identity::Dev,
+        },
+    )
+}

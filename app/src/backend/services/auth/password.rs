@@ -1,0 +1,145 @@
+//! Passwords: argon2id with OWASP's parameters (19 MiB, 2 iterations, 1 lane), hashed and
+//! verified on the blocking pool so the async workers never stall.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+use crate::backend::{Error, Result};
+
+/// OWASP (2024) minimum for argon2id: m = 19 MiB, t = 2, p = 1.
+fn hasher() -> Result<Argon2<'static>> {
+    let params = Params::new(19 * 1024, 2, 1, None)
+        .map_err(|e| Error::Internal(anyhow::anyhow!("argon2 parameters: {e}")))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// The shortest password accepted.
+pub const MIN_LEN: usize = 12;
+
+/// Rejects passwords that are too short, too long or trivially guessable; names the field.
+pub fn validate(password: &str, email: &str) -> Result<()> {
+    let chars = password.chars().count();
+    if chars < MIN_LEN {
+        return Err(Error::invalid(
+            "password",
+            format!("password must be at least {MIN_LEN} characters long."),
+        ));
+    }
+    if chars > 1024 {
+        return Err(Error::invalid(
+            "password",
+            "password must be at most 1024 characters long.",
+        ));
+    }
+    let lower = password.to_lowercase();
+    let local = email.split('@').next().unwrap_or_default().to_lowercase();
+    let distinct = lower
+        .chars()
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    if distinct < 4
+        || (local.chars().count() >= 4 && lower.contains(&local))
+        || COMMON.contains(&lower.as_str())
+    {
+        return Err(Error::invalid(
+            "password",
+            "password is too easy to guess; use a longer phrase that does not contain your email.",
+        ));
+    }
+    Ok(())
+}
+
+const COMMON: &[&str] = &[
+    "password1234",
+    "passwordpassword",
+    "123456789012",
+    "qwertyuiopas",
+    "letmeinletmein",
+    "administrator",
+    "adminadminadmin",
+    "changemechangeme",
+    "iloveyou1234",
+];
+
+/// Hashes on the blocking pool.
+pub async fn hash(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        hasher()?
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| Error::Internal(anyhow::anyhow!("argon2 hash: {e}")))
+    })
+    .await
+    .map_err(|e| Error::Internal(anyhow::anyhow!("hashing task: {e}")))?
+}
+
+/// Verifies on the blocking pool. A malformed stored hash counts as a mismatch.
+pub async fn verify(password: String, stored: String) -> Result<bool> {
+    tokio::task::spawn_blocking(move || {
+        let Ok(parsed) = PasswordHash::new(&stored) else {
+            return Ok(false);
+        };
+        Ok(hasher()?
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await
+    .map_err(|e| Error::Internal(anyhow::anyhow!("verification task: {e}")))?
+}
+
+/// A hash to verify against when the account does not exist, so an unknown email costs the
+/// same time as a wrong password (no account enumeration by timing).
+pub async fn dummy_hash() -> &'static str {
+    static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    DUMMY
+        .get_or_init(|| async {
+            hash("not-a-real-password-0000".to_owned())
+                .await
+                .unwrap_or_default()
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_verify_and_use_argon2id_owasp_parameters() {
+        let h = hash("correct horse battery staple".to_owned())
+            .await
+            .unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(
+            verify("correct horse battery staple".to_owned(), h.clone())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify("wrong horse battery staple".to_owned(), h)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify("x".to_owned(), "not a hash".to_owned())
+                .await
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn weak_passwords_are_named() {
+        for bad in [
+            "short",
+            "aaaaaaaaaaaaaaaa",
+            "ada.lovelace-2024!",
+            "password1234",
+        ] {
+            let err = validate(bad, "ada.lovelace@example.com").unwrap_err();
+            assert_eq!(err.body().error.param.as_deref(), Some("password"), "{bad}");
+        }
+        validate("plum-orbit-cascade-42", "ada@example.com").unwrap();
+    }
+}

@@ -1,0 +1,107 @@
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set,
+};
+use uuid::Uuid;
+
+use super::ts;
+use crate::backend::actor::Role;
+use crate::backend::db::entities::{memberships, users};
+use crate::contract::ids::{OrgId, UserId};
+
+/// Finds a user by (lower-cased) email, in any organisation: login starts here.
+pub async fn find_by_email_global<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+) -> Result<Option<users::Model>, DbErr> {
+    users::Entity::find()
+        .filter(users::Column::Email.eq(email))
+        .one(db)
+        .await
+}
+
+/// A user and their membership, only if they belong to `org`.
+pub async fn find_member<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    user: UserId,
+) -> Result<Option<(users::Model, memberships::Model)>, DbErr> {
+    let membership = memberships::Entity::find()
+        .filter(memberships::Column::OrgId.eq(org.0))
+        .filter(memberships::Column::UserId.eq(user.0))
+        .one(db)
+        .await?;
+    let Some(membership) = membership else {
+        return Ok(None);
+    };
+    Ok(users::Entity::find_by_id(user.0)
+        .one(db)
+        .await?
+        .map(|u| (u, membership)))
+}
+
+/// The organisation a user signs in to by default: their oldest membership.
+pub async fn first_membership_global<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+) -> Result<Option<memberships::Model>, DbErr> {
+    memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user.0))
+        .order_by_asc(memberships::Column::CreatedAt)
+        .one(db)
+        .await
+}
+
+/// The oldest owner of `org`.
+pub async fn first_owner<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+) -> Result<Option<memberships::Model>, DbErr> {
+    memberships::Entity::find()
+        .filter(memberships::Column::OrgId.eq(org.0))
+        .filter(memberships::Column::Role.eq(Role::Owner.as_str()))
+        .order_by_asc(memberships::Column::CreatedAt)
+        .one(db)
+        .await
+}
+
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub password_hash: Option<String>,
+    pub role: Role,
+}
+
+/// Creates a user and their membership of `org`.
+pub async fn insert_member<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    new: NewUser<'_>,
+    now: DateTime<Utc>,
+) -> Result<(users::Model, memberships::Model), DbErr> {
+    let user = users::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email: Set(new.email.to_owned()),
+        name: Set(new.name.to_owned()),
+        avatar_url: Set(None),
+        language: Set("en".to_owned()),
+        password_hash: Set(new.password_hash),
+        status: Set("active".to_owned()),
+        created_at: Set(ts(now)),
+        updated_at: Set(ts(now)),
+        deleted_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    let membership = memberships::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        org_id: Set(org.0),
+        user_id: Set(user.id),
+        role: Set(new.role.as_str().to_owned()),
+        created_at: Set(ts(now)),
+    }
+    .insert(db)
+    .await?;
+    Ok((user, membership))
+}

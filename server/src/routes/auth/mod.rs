@@ -1,0 +1,78 @@
+//! `/auth/*`: first-run setup and JWT login (seed 000/001 and 004).
+
+use aerie_app::backend::actor::Actor;
+use aerie_app::backend::services::auth;
+use aerie_app::backend::{AppContext, AppState, Error};
+use aerie_app::contract::ErrorBody;
+use aerie_app::contract::auth::{
+    Credentials, RefreshRequest, SetupRequest, SetupResult, SetupStatus, TokenPair,
+};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::extract::AppJson;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(setup_status))
+        .routes(routes!(setup))
+        .routes(routes!(create_tokens))
+        .routes(routes!(refresh_tokens))
+}
+
+/// Is the instance set up? Which OAuth providers and languages are available?
+#[utoipa::path(get, path = "/auth/setup-status", tag = "auth",
+    responses((status = 200, body = SetupStatus)))]
+pub async fn setup_status(State(ctx): State<AppContext>) -> Result<Json<SetupStatus>, Error> {
+    Ok(Json(auth::setup_status(&ctx).await?))
+}
+
+/// First-run setup: creates the first organisation and its owner. Works exactly once.
+#[utoipa::path(post, path = "/auth/setup", tag = "auth", request_body = SetupRequest,
+    responses(
+        (status = 201, body = SetupResult),
+        (status = 400, description = "A field is missing or invalid (named in `detail`)", body = ErrorBody),
+        (status = 409, description = "Already set up", body = ErrorBody),
+    ))]
+pub async fn setup(
+    State(ctx): State<AppContext>,
+    actor: Actor,
+    AppJson(input): AppJson<SetupRequest>,
+) -> Result<(StatusCode, Json<SetupResult>), Error> {
+    Ok((
+        StatusCode::CREATED,
+        Json(auth::setup(&ctx, &actor, input).await?),
+    ))
+}
+
+/// Login: email and password for a JWT access token and a refresh token.
+#[utoipa::path(post, path = "/auth/jwt/create/", tag = "auth", request_body = Credentials,
+    responses(
+        (status = 200, body = TokenPair),
+        (status = 401, description = "No active account with these credentials", body = ErrorBody),
+    ))]
+pub async fn create_tokens(
+    State(ctx): State<AppContext>,
+    actor: Actor,
+    AppJson(input): AppJson<Credentials>,
+) -> Result<Json<TokenPair>, Error> {
+    Ok(Json(auth::create_tokens(&ctx, &actor, input).await?))
+}
+
+/// Exchanges a refresh token for a new access token and a new refresh token (rotation). A
+/// refresh token presented twice revokes its whole family.
+#[utoipa::path(post, path = "/auth/jwt/refresh/", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, body = TokenPair),
+        (status = 401, description = "token_not_valid", body = ErrorBody),
+    ))]
+pub async fn refresh_tokens(
+    State(ctx): State<AppContext>,
+    actor: Actor,
+    AppJson(input): AppJson<RefreshRequest>,
+) -> Result<Json<TokenPair>, Error> {
+    Ok(Json(auth::refresh_tokens(&ctx, &actor, input).await?))
+}
