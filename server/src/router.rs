@@ -21,7 +21,7 @@ use tracing::Level;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::middleware::{actor, errors, metrics, trace};
+use crate::middleware::{actor, csrf, errors, metrics, trace};
 use crate::openapi::{ApiDoc, catalogue};
 use crate::routes;
 
@@ -89,6 +89,8 @@ pub fn build_router_with(state: AppState, extra: Router<AppState>) -> Router {
             state.ctx.clone(),
             actor::resolve,
         ))
+        .layer(aerie_app::backend::sessions::layer(&state.ctx))
+        .layer(axum::middleware::from_fn(csrf::protect))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(
             ServiceBuilder::new()

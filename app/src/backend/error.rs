@@ -27,6 +27,9 @@ pub enum Error {
     /// A refresh token is unknown, expired, revoked or reused.
     #[error("refresh token not valid")]
     RefreshTokenInvalid,
+    /// Too many attempts; retry after this many seconds.
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
     /// The instance is already set up.
     #[error("already set up")]
     AlreadySetUp,
@@ -61,6 +64,7 @@ impl Error {
             Error::JwtRequired => ErrorCode::Unauthenticated,
             Error::RefreshTokenInvalid => ErrorCode::TokenNotValid,
             Error::AlreadySetUp => ErrorCode::Conflict,
+            Error::RateLimited { .. } => ErrorCode::RateLimited,
             Error::Code(code) => *code,
             Error::Unavailable(_) => ErrorCode::Unavailable,
             Error::Db(_) | Error::Internal(_) => ErrorCode::Internal,
@@ -131,7 +135,16 @@ pub fn body_response(body: ErrorBody) -> axum::response::Response {
 impl axum::response::IntoResponse for Error {
     fn into_response(self) -> axum::response::Response {
         self.log();
-        body_response(self.body())
+        let mut response = body_response(self.body());
+        if let Error::RateLimited { retry_after_secs } = self
+            && let Ok(value) =
+                axum::http::HeaderValue::from_str(&retry_after_secs.max(1).to_string())
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 

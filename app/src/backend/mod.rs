@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod secrets;
 pub mod services;
+pub mod sessions;
 pub mod state;
 pub mod store;
 pub mod testing;

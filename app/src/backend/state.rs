@@ -10,6 +10,7 @@ use sea_orm::DatabaseConnection;
 
 use super::config::{Config, DbKind};
 use super::secrets::Secrets;
+use super::services::auth::limits::LoginLimits;
 
 struct Inner {
     db: DatabaseConnection,
@@ -18,6 +19,7 @@ struct Inner {
     secrets: Secrets,
     started_at: Instant,
     dev_mode: bool,
+    login_limits: LoginLimits,
 }
 
 /// The service layer's context.
@@ -37,6 +39,7 @@ impl AppContext {
             secrets,
             started_at: Instant::now(),
             dev_mode,
+            login_limits: LoginLimits::default(),
         }))
     }
 
@@ -58,6 +61,11 @@ impl AppContext {
 
     pub fn started_at(&self) -> Instant {
         self.0.started_at
+    }
+
+    /// Rate limits of login and token endpoints.
+    pub fn login_limits(&self) -> &LoginLimits {
+        &self.0.login_limits
     }
 
     /// True for `aerie dev` (authentication off, loopback only).

@@ -93,3 +93,40 @@ pub struct SetupResult {
     pub user: User,
     pub organization: OrgSummary,
 }
+
+/// One organisation the user belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OrgMembership {
+    pub id: OrgId,
+    pub slug: String,
+    pub name: String,
+    pub role: String,
+}
+
+/// `GET /auth/my-permissions`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Permissions {
+    pub user: User,
+    /// Role in the current organisation.
+    pub role: String,
+    /// What that role allows, e.g. `api_keys:manage`, `users:manage`.
+    pub permissions: Vec<String>,
+    /// Names of the groups the user is in.
+    pub groups: Vec<String>,
+    pub orgs: Vec<OrgMembership>,
+    pub beta_features: Vec<String>,
+}
+
+/// `POST /auth/update-profile`: only the fields present change.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct UpdateProfile {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub avatar_url: Option<String>,
+    #[serde(default)]
+    pub language: Option<String>,
+}

@@ -20,6 +20,7 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
     }
     crate::telemetry::init(&config)?;
     let server = startup::Server::build(config, true).await?;
+    let shutdown = crate::shutdown::signal();
     eprintln!("{BANNER}");
     tracing::warn!("dev mode: authentication is off");
     println!(
@@ -27,5 +28,5 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
         aerie_app::VERSION,
         server.url()
     );
-    server.run(crate::shutdown::signal()).await
+    server.run(shutdown).await
 }

@@ -7,6 +7,7 @@ use crate::startup::{self, StartupError};
 pub async fn run(config: Config) -> Result<(), StartupError> {
     crate::telemetry::init(&config)?;
     let server = startup::Server::build(config, false).await?;
+    let shutdown = crate::shutdown::signal();
     println!(
         "Aerie {} is running at {}  (database: {}, data: {})",
         aerie_app::VERSION,
@@ -14,5 +15,5 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
         server.ctx().db_kind().as_str(),
         server.ctx().config().data_dir.display()
     );
-    server.run(crate::shutdown::signal()).await
+    server.run(shutdown).await
 }

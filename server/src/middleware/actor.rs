@@ -31,7 +31,13 @@ pub async fn resolve(State(ctx): State<AppContext>, mut req: Request, next: Next
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty());
-    let actor = match authenticate::resolve(&ctx, Presented { bearer, api_key }, ip).await {
+    let session = req.extensions().get::<tower_sessions::Session>().cloned();
+    let presented = Presented {
+        bearer,
+        api_key,
+        session: session.as_ref(),
+    };
+    let actor = match authenticate::resolve(&ctx, presented, ip).await {
         Ok(actor) => actor,
         Err(e) => return e.into_response(),
     };

@@ -12,5 +12,6 @@ mod identity;
 mod metrics;
 mod migrations;
 mod openapi;
+mod sessions;
 mod shutdown;
 mod ui;

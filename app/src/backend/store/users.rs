@@ -105,3 +105,19 @@ pub async fn insert_member<C: ConnectionTrait>(
     .await?;
     Ok((user, membership))
 }
+
+/// Saves changes to a user known to be a member of `org`.
+pub async fn update<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    user: users::ActiveModel,
+) -> Result<users::Model, DbErr> {
+    let id = match &user.id {
+        sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => *id,
+        sea_orm::ActiveValue::NotSet => return Err(DbErr::RecordNotFound("user".to_owned())),
+    };
+    if find_member(db, org, UserId(id)).await?.is_none() {
+        return Err(DbErr::RecordNotFound("user".to_owned()));
+    }
+    user.update(db).await
+}

@@ -1,4 +1,6 @@
-//! `/auth/*`: first-run setup and JWT login (seed 000/001 and 004).
+//! `/auth/*`: first-run setup, JWT login (seed 000/001) and browser sessions (seed 004).
+
+pub mod session;
 
 use aerie_app::backend::actor::Actor;
 use aerie_app::backend::services::auth;
@@ -21,6 +23,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(setup))
         .routes(routes!(create_tokens))
         .routes(routes!(refresh_tokens))
+        .routes(routes!(session::admin_login))
+        .routes(routes!(session::logout))
+        .routes(routes!(session::current_user))
+        .routes(routes!(session::my_permissions))
+        .routes(routes!(session::update_profile))
 }
 
 /// Is the instance set up? Which OAuth providers and languages are available?

@@ -11,4 +11,5 @@ pub mod jobs;
 pub mod memberships;
 pub mod organizations;
 pub mod refresh_tokens;
+pub mod sessions;
 pub mod users;

@@ -9,4 +9,5 @@ pub use super::jobs::Entity as Jobs;
 pub use super::memberships::Entity as Memberships;
 pub use super::organizations::Entity as Organizations;
 pub use super::refresh_tokens::Entity as RefreshTokens;
+pub use super::sessions::Entity as Sessions;
 pub use super::users::Entity as Users;

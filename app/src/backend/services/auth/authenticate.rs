@@ -27,6 +27,8 @@ pub struct Presented<'a> {
     pub bearer: Option<&'a str>,
     /// The `X-API-Key` header.
     pub api_key: Option<&'a str>,
+    /// The browser session (cookie), when the session layer is in front.
+    pub session: Option<&'a tower_sessions::Session>,
 }
 
 pub async fn resolve(
@@ -37,8 +39,15 @@ pub async fn resolve(
     let identity = match (presented.bearer, presented.api_key) {
         (Some(token), _) if jwt::looks_like_jwt(token) => by_jwt(ctx, token).await?,
         (Some(key), _) | (None, Some(key)) => by_api_key(ctx, key.trim()).await?,
-        (None, None) if ctx.dev_mode() => dev_identity(ctx).await?,
-        (None, None) => Identity::Anonymous,
+        (None, None) => match presented.session {
+            Some(session) => match by_session(ctx, session).await? {
+                Some(identity) => identity,
+                None if ctx.dev_mode() => dev_identity(ctx).await?,
+                None => Identity::Anonymous,
+            },
+            None if ctx.dev_mode() => dev_identity(ctx).await?,
+            None => Identity::Anonymous,
+        },
     };
     Ok(Actor { identity, ip })
 }
@@ -60,6 +69,25 @@ async fn member(
             _ => None,
         },
     )
+}
+
+async fn by_session(
+    ctx: &AppContext,
+    session: &tower_sessions::Session,
+) -> Result<Option<Identity>> {
+    let Some(auth) = super::sessions::session_auth(session).await? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        match member(ctx, auth.org_id, auth.user_id, Credential::Session).await? {
+            Some(p) => Identity::User(p),
+            // The account was disabled or removed: the session is worthless.
+            None => {
+                let _ = session.flush().await;
+                Identity::Anonymous
+            }
+        },
+    ))
 }
 
 async fn by_jwt(ctx: &AppContext, token: &str) -> Result<Identity> {

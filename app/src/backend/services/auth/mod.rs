@@ -3,7 +3,9 @@
 
 pub mod authenticate;
 pub mod jwt;
+pub mod limits;
 pub mod password;
+pub mod sessions;
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::TransactionTrait;
@@ -137,6 +139,7 @@ pub async fn check_password(
     if creds.password.is_empty() {
         return Err(Error::invalid("password", "password field is required."));
     }
+    ctx.login_limits().check(actor.ip, &email)?;
     let user = store::users::find_by_email_global(ctx.db(), &email).await?;
     let stored = match user.as_ref().and_then(|u| u.password_hash.clone()) {
         Some(hash) => hash,
@@ -240,6 +243,7 @@ pub async fn refresh_tokens(
     if input.refresh.trim().is_empty() {
         return Err(Error::invalid("refresh", "refresh field is required."));
     }
+    ctx.login_limits().check_ip(actor.ip)?;
     let now = Utc::now();
     let hash = crypto::keyed_hash(&ctx.secrets().token_pepper, input.refresh.trim());
     let Some(token) = store::refresh_tokens::find_by_hash_global(ctx.db(), &hash).await? else {
