@@ -3,6 +3,11 @@ import { test, expect } from "@playwright/test";
 test("home page renders on the server and hydrates", async ({ page }) => {
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(String(e)));
+  // A Rust panic in the wasm bundle is reported on the console (failed requests are
+  // logged there too; those are expected where the test provokes them).
+  page.on("console", (m) => {
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) errors.push(m.text());
+  });
 
   await page.goto("/");
   await expect(page).toHaveTitle("Aerie");

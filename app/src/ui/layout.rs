@@ -1,9 +1,11 @@
-//! The frame around every page: header with navigation, main area, footer.
+//! The frame around every page: header with navigation and the signed-in user, main area, footer.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_location;
+use leptos_router::hooks::{use_location, use_navigate};
 
 use super::routes;
+use super::session::use_session;
+use crate::fns::auth::Logout;
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
@@ -16,14 +18,44 @@ pub fn Layout(children: Children) -> impl IntoView {
                 </a>
                 <nav aria-label="Main">
                     <NavLink href=routes::HOME label="Home"/>
+                    <NavLink href=routes::API_KEYS label="API keys"/>
                     <NavLink href=routes::API_REFERENCE label="API reference"/>
                 </nav>
+                <UserMenu/>
             </header>
             <main id="main">{children()}</main>
             <footer class="footer">
                 "Aerie " {crate::VERSION} " · self-hosted AI agents · "
                 <a href=routes::OPENAPI_JSON>"OpenAPI"</a>
             </footer>
+        </div>
+    }
+}
+
+/// The signed-in user and a sign-out button, or a sign-in link.
+#[component]
+fn UserMenu() -> impl IntoView {
+    let session = use_session();
+    let logout = ServerAction::<Logout>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = logout.value().get() {
+            session.refresh();
+            navigate(routes::LOGIN, Default::default());
+        }
+    });
+    view! {
+        <div class="user-menu">
+            <Transition fallback=|| ()>
+                {move || session.user.get().map(|u| match u {
+                    Ok(Some(user)) => view! {
+                        <span class="user-name" data-testid="user-name">{user.name}</span>
+                        <button class="button secondary" type="button"
+                            on:click=move |_| { logout.dispatch(Logout {}); }>"Sign out"</button>
+                    }.into_any(),
+                    _ => view! { <a class="button secondary" href=routes::LOGIN>"Sign in"</a> }.into_any(),
+                })}
+            </Transition>
         </div>
     }
 }

@@ -3,6 +3,7 @@
 pub mod layout;
 pub mod pages;
 pub mod routes;
+pub mod session;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -10,6 +11,8 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use layout::Layout;
+use pages::api_keys::ApiKeysPage;
+use pages::auth::{login::LoginPage, setup::SetupPage};
 use pages::{api_reference::ApiReference, home::HomePage, not_found::NotFound};
 
 /// The HTML document around the app (server only renders it; the browser hydrates `App`).
@@ -36,6 +39,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    session::SessionState::provide();
     view! {
         <Stylesheet id="leptos" href="/pkg/aerie.css"/>
         <Title formatter=|page: String| if page.is_empty() { "Aerie".to_owned() } else { format!("{page} · Aerie") }/>
@@ -44,6 +48,9 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage/>
                     <Route path=path!("/api-reference") view=ApiReference/>
+                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/setup") view=SetupPage/>
+                    <Route path=path!("/keys") view=ApiKeysPage/>
                 </Routes>
             </Layout>
         </Router>

@@ -3,3 +3,6 @@
 pub const HOME: &str = "/";
 pub const API_REFERENCE: &str = "/api-reference";
 pub const OPENAPI_JSON: &str = "/api/openapi.json";
+pub const LOGIN: &str = "/login";
+pub const SETUP: &str = "/setup";
+pub const API_KEYS: &str = "/keys";

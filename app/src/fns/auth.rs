@@ -1,0 +1,74 @@
+//! Setup, sign-in and sign-out for the dashboard.
+
+use leptos::prelude::*;
+
+use crate::contract::ErrorBody;
+use crate::contract::auth::{SetupStatus, User};
+
+#[server(prefix = "/_server", endpoint = "setup_status")]
+pub async fn get_setup_status() -> Result<SetupStatus, ErrorBody> {
+    let (ctx, _) = super::ssr::context().await?;
+    crate::backend::services::auth::setup_status(&ctx)
+        .await
+        .map_err(super::ssr::err)
+}
+
+/// First-run setup from the wizard; signs the new owner in.
+#[server(prefix = "/_server", endpoint = "setup")]
+pub async fn run_setup(
+    organization_name: String,
+    name: String,
+    email: String,
+    password: String,
+) -> Result<User, ErrorBody> {
+    use crate::backend::services::auth;
+    use crate::contract::auth::{Credentials, SetupRequest};
+    let (ctx, actor) = super::ssr::context().await?;
+    let session = super::ssr::session().await?;
+    let request = SetupRequest {
+        email: email.clone(),
+        password: password.clone(),
+        name: Some(name),
+        organization_name: Some(organization_name),
+    };
+    auth::setup(&ctx, &actor, request)
+        .await
+        .map_err(super::ssr::err)?;
+    auth::sessions::login(&ctx, &actor, &session, Credentials { email, password })
+        .await
+        .map_err(super::ssr::err)
+}
+
+#[server(prefix = "/_server", endpoint = "login")]
+pub async fn login(email: String, password: String) -> Result<User, ErrorBody> {
+    use crate::contract::auth::Credentials;
+    let (ctx, actor) = super::ssr::context().await?;
+    let session = super::ssr::session().await?;
+    let creds = Credentials { email, password };
+    crate::backend::services::auth::sessions::login(&ctx, &actor, &session, creds)
+        .await
+        .map_err(super::ssr::err)
+}
+
+#[server(prefix = "/_server", endpoint = "logout")]
+pub async fn logout() -> Result<(), ErrorBody> {
+    let (ctx, actor) = super::ssr::context().await?;
+    let session = super::ssr::session().await?;
+    crate::backend::services::auth::sessions::logout(&ctx, &actor, &session)
+        .await
+        .map_err(super::ssr::err)
+}
+
+/// The signed-in user, or `None`.
+#[server(prefix = "/_server", endpoint = "me")]
+pub async fn current_user() -> Result<Option<User>, ErrorBody> {
+    let (ctx, actor) = super::ssr::context().await?;
+    if actor.principal().is_err() {
+        return Ok(None);
+    }
+    Ok(Some(
+        crate::backend::services::auth::sessions::current_user(&ctx, &actor)
+            .await
+            .map_err(super::ssr::err)?,
+    ))
+}

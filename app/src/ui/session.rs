@@ -1,0 +1,32 @@
+//! Who is signed in, shared by the layout and the pages; refreshed after sign-in and sign-out.
+
+use leptos::prelude::*;
+
+use crate::contract::ErrorBody;
+use crate::contract::auth::User;
+use crate::fns::auth::current_user;
+
+#[derive(Clone, Copy)]
+pub struct SessionState {
+    version: RwSignal<u32>,
+    pub user: Resource<Result<Option<User>, ErrorBody>>,
+}
+
+impl SessionState {
+    pub fn provide() -> Self {
+        let version = RwSignal::new(0);
+        let user = Resource::new(move || version.get(), |_| current_user());
+        let state = Self { version, user };
+        provide_context(state);
+        state
+    }
+
+    /// Re-reads the signed-in user (after sign-in or sign-out).
+    pub fn refresh(&self) {
+        self.version.update(|v| *v += 1);
+    }
+}
+
+pub fn use_session() -> SessionState {
+    use_context::<SessionState>().unwrap_or_else(SessionState::provide)
+}
