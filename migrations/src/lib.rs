@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_identity_core;
 mod m20260102_000001_sessions;
+mod m20260103_000001_invitations;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20260101_000001_identity_core::Migration),
             Box::new(m20260102_000001_sessions::Migration),
+            Box::new(m20260103_000001_invitations::Migration),
         ]
     }
 }

@@ -20,6 +20,10 @@ use utoipa::{Modify, OpenApi};
         (name = "operations", description = "Metrics for operators"),
         (name = "auth", description = "First-run setup, login and tokens"),
         (name = "api_keys", description = "API keys: create, list, expire, rotate, revoke"),
+        (name = "signup", description = "Signup, invitations, waitlist and signup settings"),
+        (name = "organizations", description = "Organisations and their settings"),
+        (name = "users", description = "User administration"),
+        (name = "groups", description = "Groups and their members"),
     )
 )]
 pub struct ApiDoc;

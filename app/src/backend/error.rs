@@ -30,6 +30,9 @@ pub enum Error {
     /// Too many attempts; retry after this many seconds.
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
+    /// A 403 with a precise sentence (e.g. signups closed).
+    #[error("refused: {0}")]
+    Refused(&'static str),
     /// The instance is already set up.
     #[error("already set up")]
     AlreadySetUp,
@@ -65,6 +68,7 @@ impl Error {
             Error::RefreshTokenInvalid => ErrorCode::TokenNotValid,
             Error::AlreadySetUp => ErrorCode::Conflict,
             Error::RateLimited { .. } => ErrorCode::RateLimited,
+            Error::Refused(_) => ErrorCode::Forbidden,
             Error::Code(code) => *code,
             Error::Unavailable(_) => ErrorCode::Unavailable,
             Error::Db(_) | Error::Internal(_) => ErrorCode::Internal,
@@ -95,6 +99,7 @@ impl Error {
                 }
                 body
             }
+            Error::Refused(detail) => ErrorBody::with_detail(ErrorCode::Forbidden, *detail),
             Error::AlreadySetUp => ErrorBody::with_detail(
                 ErrorCode::Conflict,
                 "Aerie is already set up; sign in instead.",

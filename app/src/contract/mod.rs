@@ -6,5 +6,6 @@ pub mod auth;
 pub mod error;
 pub mod health;
 pub mod ids;
+pub mod orgs;
 
 pub use error::{ErrorBody, ErrorCode, ErrorInfo};

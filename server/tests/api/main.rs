@@ -12,6 +12,7 @@ mod identity;
 mod metrics;
 mod migrations;
 mod openapi;
+mod orgs;
 mod sessions;
 mod shutdown;
 mod ui;

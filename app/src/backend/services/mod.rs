@@ -4,5 +4,8 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod groups;
+pub mod orgs;
 pub mod system;
+pub mod users;
 pub mod validate;

@@ -4,6 +4,8 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod groups;
+pub mod invitations;
 pub mod orgs;
 pub mod refresh_tokens;
 pub mod users;

@@ -50,3 +50,37 @@ pub async fn insert<C: ConnectionTrait>(
     .insert(db)
     .await
 }
+
+/// An organisation by slug, in any organisation's view (public lookups, signup).
+pub async fn find_by_slug_global<C: ConnectionTrait>(
+    db: &C,
+    slug: &str,
+) -> Result<Option<organizations::Model>, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    organizations::Entity::find()
+        .filter(organizations::Column::Slug.eq(slug))
+        .one(db)
+        .await
+}
+
+/// Every organisation (the public list for embedded chat shows name and slug only).
+pub async fn list_global<C: ConnectionTrait>(db: &C) -> Result<Vec<organizations::Model>, DbErr> {
+    organizations::Entity::find()
+        .order_by_asc(organizations::Column::CreatedAt)
+        .all(db)
+        .await
+}
+
+/// Saves changes to `org` (the model must be that organisation).
+pub async fn update<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    model: organizations::ActiveModel,
+) -> Result<organizations::Model, DbErr> {
+    match &model.id {
+        sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) if *id == org.0 => {
+            model.update(db).await
+        }
+        _ => Err(DbErr::RecordNotFound("organization".to_owned())),
+    }
+}

@@ -121,3 +121,49 @@ pub async fn update<C: ConnectionTrait>(
     }
     user.update(db).await
 }
+
+/// Every member of `org` (deleted ones excluded), oldest first.
+pub async fn list_members<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    status: Option<&str>,
+) -> Result<Vec<(users::Model, memberships::Model)>, DbErr> {
+    let members = memberships::Entity::find()
+        .filter(memberships::Column::OrgId.eq(org.0))
+        .order_by_asc(memberships::Column::CreatedAt)
+        .find_also_related(users::Entity)
+        .all(db)
+        .await?;
+    Ok(members
+        .into_iter()
+        .filter_map(|(m, u)| u.map(|u| (u, m)))
+        .filter(|(u, _)| u.status != "deleted")
+        .filter(|(u, _)| status.is_none_or(|s| u.status == s))
+        .collect())
+}
+
+/// How many active owners `org` has.
+pub async fn count_active_owners<C: ConnectionTrait>(db: &C, org: OrgId) -> Result<usize, DbErr> {
+    Ok(list_members(db, org, Some("active"))
+        .await?
+        .iter()
+        .filter(|(_, m)| m.role == Role::Owner.as_str())
+        .count())
+}
+
+/// Changes a member's role.
+pub async fn set_role<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    user: UserId,
+    role: Role,
+) -> Result<(), DbErr> {
+    use sea_orm::sea_query::Expr;
+    memberships::Entity::update_many()
+        .col_expr(memberships::Column::Role, Expr::value(role.as_str()))
+        .filter(memberships::Column::OrgId.eq(org.0))
+        .filter(memberships::Column::UserId.eq(user.0))
+        .exec(db)
+        .await
+        .map(|_| ())
+}

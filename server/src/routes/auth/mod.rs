@@ -1,6 +1,7 @@
 //! `/auth/*`: first-run setup, JWT login (seed 000/001) and browser sessions (seed 004).
 
 pub mod session;
+pub mod signup;
 
 use aerie_app::backend::actor::Actor;
 use aerie_app::backend::services::auth;
@@ -28,6 +29,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(session::current_user))
         .routes(routes!(session::my_permissions))
         .routes(routes!(session::update_profile))
+        .routes(routes!(signup::signup_user))
+        .routes(routes!(signup::pending_signup))
+        .routes(routes!(signup::resolve_invite))
+        .routes(routes!(signup::public_organizations))
+        .routes(routes!(
+            signup::get_signup_settings,
+            signup::put_signup_settings
+        ))
+        .routes(routes!(signup::waitlist))
+        .routes(routes!(signup::approve))
+        .routes(routes!(signup::reject))
 }
 
 /// Is the instance set up? Which OAuth providers and languages are available?

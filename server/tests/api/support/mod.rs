@@ -189,3 +189,55 @@ impl TestApp {
             .collect()
     }
 }
+
+impl TestApp {
+    /// A second organisation ("Globex") with an owner, created through the store (there is no
+    /// API to create further organisations yet); returns the owner's email.
+    pub async fn second_org(&self) -> String {
+        use aerie_app::backend::actor::Role;
+        use aerie_app::backend::services::auth::password;
+        use aerie_app::backend::store;
+        use aerie_app::contract::ids::OrgId;
+        let now = chrono::Utc::now();
+        let org = store::orgs::insert(self.ctx.db(), "globex", "Globex", now)
+            .await
+            .expect("org");
+        let hash = password::hash(PASSWORD.to_owned()).await.expect("hash");
+        store::users::insert_member(
+            self.ctx.db(),
+            OrgId(org.id),
+            store::users::NewUser {
+                email: "bob@globex.test",
+                name: "Bob",
+                password_hash: Some(hash),
+                role: Role::Owner,
+            },
+            now,
+        )
+        .await
+        .expect("user");
+        "bob@globex.test".to_owned()
+    }
+
+    /// Invites `email` with `role` as `admin_jwt` and signs them up; returns their JWT.
+    pub async fn join(&self, admin_jwt: &str, email: &str, role: &str) -> String {
+        let (status, invite) = self
+            .authed(
+                reqwest::Method::POST,
+                "/api/users",
+                admin_jwt,
+                Some(serde_json::json!({"email": email, "role": role})),
+            )
+            .await;
+        assert_eq!(status, 201, "{invite}");
+        let token = invite["token"].as_str().expect("token");
+        let (status, body) = self
+            .post_json(
+                "/auth/signup",
+                serde_json::json!({"email": email, "password": PASSWORD, "invite_token": token}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        self.login(email, PASSWORD).await.0
+    }
+}

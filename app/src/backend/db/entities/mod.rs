@@ -7,6 +7,7 @@ pub mod audit_events;
 pub mod group_members;
 pub mod groups;
 pub mod identities;
+pub mod invitations;
 pub mod jobs;
 pub mod memberships;
 pub mod organizations;

@@ -24,6 +24,8 @@ pub enum Relation {
     ApiKeys,
     #[sea_orm(has_many = "super::groups::Entity")]
     Groups,
+    #[sea_orm(has_many = "super::invitations::Entity")]
+    Invitations,
     #[sea_orm(has_many = "super::memberships::Entity")]
     Memberships,
 }
@@ -37,6 +39,12 @@ impl Related<super::api_keys::Entity> for Entity {
 impl Related<super::groups::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Groups.def()
+    }
+}
+
+impl Related<super::invitations::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Invitations.def()
     }
 }
 

@@ -5,6 +5,7 @@ pub use super::audit_events::Entity as AuditEvents;
 pub use super::group_members::Entity as GroupMembers;
 pub use super::groups::Entity as Groups;
 pub use super::identities::Entity as Identities;
+pub use super::invitations::Entity as Invitations;
 pub use super::jobs::Entity as Jobs;
 pub use super::memberships::Entity as Memberships;
 pub use super::organizations::Entity as Organizations;

@@ -6,6 +6,7 @@ pub mod jwt;
 pub mod limits;
 pub mod password;
 pub mod sessions;
+pub mod signup;
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::TransactionTrait;

@@ -123,8 +123,7 @@ pub async fn my_permissions(ctx: &AppContext, actor: &Actor) -> Result<Permissio
         user: user_dto(&user, &membership),
         role: p.role.as_str().to_owned(),
         permissions: permissions_of(p.role),
-        // Groups arrive with the organisation-admin part of the identity work.
-        groups: Vec::new(),
+        groups: crate::backend::services::groups::names_of(ctx, p.org_id, p.user_id).await?,
         orgs: vec![OrgMembership {
             id: OrgId(org.id),
             slug: org.slug,

@@ -1,0 +1,57 @@
+//! Egret's organisations (seed 000): JWT only, trailing slashes as documented.
+
+use aerie_app::backend::actor::Actor;
+use aerie_app::backend::services::orgs;
+use aerie_app::backend::{AppContext, AppState, Error};
+use aerie_app::contract::ErrorBody;
+use aerie_app::contract::orgs::{Organization, UpdateOrganization};
+use axum::Json;
+use axum::extract::State;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::extract::{AppJson, AppPath};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_orgs))
+        .routes(routes!(get_org, update_org))
+}
+
+/// List organizations (yours).
+#[utoipa::path(get, path = "/v1/orgs/", tag = "organizations", security(("bearer_jwt" = [])),
+    responses((status = 200, body = [Organization]), (status = 401, body = ErrorBody)))]
+pub async fn list_orgs(
+    State(ctx): State<AppContext>,
+    actor: Actor,
+) -> Result<Json<Vec<Organization>>, Error> {
+    actor.require_jwt()?;
+    Ok(Json(orgs::list_mine(&ctx, &actor).await?))
+}
+
+/// Organization detail.
+#[utoipa::path(get, path = "/v1/orgs/{slug}/", tag = "organizations", security(("bearer_jwt" = [])),
+    params(("slug" = String, Path)),
+    responses((status = 200, body = Organization), (status = 404, body = ErrorBody)))]
+pub async fn get_org(
+    State(ctx): State<AppContext>,
+    actor: Actor,
+    AppPath(slug): AppPath<String>,
+) -> Result<Json<Organization>, Error> {
+    actor.require_jwt()?;
+    Ok(Json(orgs::get_by_slug(&ctx, &actor, &slug).await?))
+}
+
+/// Update the organization's name or allowed domains (admins).
+#[utoipa::path(patch, path = "/v1/orgs/{slug}/", tag = "organizations", security(("bearer_jwt" = [])),
+    params(("slug" = String, Path)), request_body = UpdateOrganization,
+    responses((status = 200, body = Organization), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_org(
+    State(ctx): State<AppContext>,
+    actor: Actor,
+    AppPath(slug): AppPath<String>,
+    AppJson(input): AppJson<UpdateOrganization>,
+) -> Result<Json<Organization>, Error> {
+    actor.require_jwt()?;
+    Ok(Json(orgs::update(&ctx, &actor, Some(&slug), input).await?))
+}
