@@ -10,6 +10,7 @@ use sea_orm::DatabaseConnection;
 
 use super::config::{Config, DbKind};
 use super::secrets::Secrets;
+use super::services::auth::authenticate::KeyCache;
 use super::services::auth::limits::LoginLimits;
 
 struct Inner {
@@ -20,6 +21,7 @@ struct Inner {
     started_at: Instant,
     dev_mode: bool,
     login_limits: LoginLimits,
+    key_cache: KeyCache,
 }
 
 /// The service layer's context.
@@ -40,6 +42,7 @@ impl AppContext {
             started_at: Instant::now(),
             dev_mode,
             login_limits: LoginLimits::default(),
+            key_cache: KeyCache::default(),
         }))
     }
 
@@ -66,6 +69,11 @@ impl AppContext {
     /// Rate limits of login and token endpoints.
     pub fn login_limits(&self) -> &LoginLimits {
         &self.0.login_limits
+    }
+
+    /// Recently resolved API keys (cleared by every change to keys, roles or account status).
+    pub fn key_cache(&self) -> &KeyCache {
+        &self.0.key_cache
     }
 
     /// True for `aerie dev` (authentication off, loopback only).

@@ -1,6 +1,7 @@
 //! Leptos server functions: each parses, authorizes and calls one service function.
 //! Their URLs live under `/_server/` so they never collide with the public `/api/*` REST family.
 
+pub mod admin;
 pub mod api_keys;
 pub mod auth;
 pub mod system;

@@ -19,6 +19,9 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <nav aria-label="Main">
                     <NavLink href=routes::HOME label="Home"/>
                     <NavLink href=routes::API_KEYS label="API keys"/>
+                    <NavLink href=routes::USERS label="Users"/>
+                    <NavLink href=routes::GROUPS label="Groups"/>
+                    <NavLink href=routes::ORGANIZATION label="Organisation"/>
                     <NavLink href=routes::API_REFERENCE label="API reference"/>
                 </nav>
                 <UserMenu/>
@@ -49,7 +52,7 @@ fn UserMenu() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || session.user.get().map(|u| match u {
                     Ok(Some(user)) => view! {
-                        <span class="user-name" data-testid="user-name">{user.name}</span>
+                        <a class="user-name" data-testid="user-name" href=routes::PROFILE>{user.name}</a>
                         <button class="button secondary" type="button"
                             on:click=move |_| { logout.dispatch(Logout {}); }>"Sign out"</button>
                     }.into_any(),

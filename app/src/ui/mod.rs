@@ -11,6 +11,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use layout::Layout;
+use pages::admin::{GroupsPage, OrganizationPage, ProfilePage, UsersPage};
 use pages::api_keys::ApiKeysPage;
 use pages::auth::{login::LoginPage, setup::SetupPage};
 use pages::{api_reference::ApiReference, home::HomePage, not_found::NotFound};
@@ -51,6 +52,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/setup") view=SetupPage/>
                     <Route path=path!("/keys") view=ApiKeysPage/>
+                    <Route path=path!("/organization") view=OrganizationPage/>
+                    <Route path=path!("/users") view=UsersPage/>
+                    <Route path=path!("/groups") view=GroupsPage/>
+                    <Route path=path!("/profile") view=ProfilePage/>
                 </Routes>
             </Layout>
         </Router>

@@ -6,3 +6,7 @@ pub const OPENAPI_JSON: &str = "/api/openapi.json";
 pub const LOGIN: &str = "/login";
 pub const SETUP: &str = "/setup";
 pub const API_KEYS: &str = "/keys";
+pub const ORGANIZATION: &str = "/organization";
+pub const USERS: &str = "/users";
+pub const GROUPS: &str = "/groups";
+pub const PROFILE: &str = "/profile";

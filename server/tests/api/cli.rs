@@ -391,3 +391,68 @@ fn migrate_on_postgres_and_serve_refuses_pending_migrations() {
     assert!(out.contains("up to date"), "{out}");
     drop(rt);
 }
+
+#[tokio::test]
+async fn passwords_tokens_and_keys_never_reach_the_logs() {
+    let dir = tempfile::tempdir().expect("dir");
+    let running = start(
+        aerie(dir.path())
+            .env("AERIE_LISTEN", "127.0.0.1:0")
+            .env("AERIE_LOG_FORMAT", "json")
+            .env("AERIE_LOG_LEVEL", "trace"),
+    );
+    let client = reqwest::Client::new();
+    let url = |p: &str| format!("{}{p}", running.url);
+    let password = "plum-orbit-cascade-42";
+    let setup = client
+        .post(url("/auth/setup"))
+        .json(&serde_json::json!({"email": "ops@acme.test", "password": password}))
+        .send()
+        .await
+        .expect("setup");
+    assert_eq!(setup.status(), 201);
+    let tokens: serde_json::Value = client
+        .post(url("/auth/jwt/create/"))
+        .json(&serde_json::json!({"email": "ops@acme.test", "password": password}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let access = tokens["access"].as_str().expect("access").to_owned();
+    let refresh = tokens["refresh"].as_str().expect("refresh").to_owned();
+    let created: serde_json::Value = client
+        .post(url("/api/api-keys"))
+        .bearer_auth(&access)
+        .json(&serde_json::json!({"name": "ci"}))
+        .send()
+        .await
+        .expect("key")
+        .json()
+        .await
+        .expect("json");
+    let key = created["key"].as_str().expect("key").to_owned();
+    client
+        .get(url("/api/api-keys?token=x"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .expect("use");
+    client
+        .post(url("/auth/jwt/refresh/"))
+        .json(&serde_json::json!({"refresh": refresh}))
+        .send()
+        .await
+        .expect("refresh");
+    let (code, logs) = terminate(running);
+    assert_eq!(code, 0);
+    let all = logs.join("\n");
+    assert!(
+        all.contains("/api/api-keys"),
+        "request lines are logged at all"
+    );
+    for secret in [password, access.as_str(), refresh.as_str(), key.as_str()] {
+        assert!(!all.contains(secret), "a secret reached the logs");
+    }
+}

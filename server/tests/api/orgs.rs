@@ -682,3 +682,47 @@ async fn tenancy_walk(#[case] kind: DbKind) {
         .await;
     assert_eq!(groups[0]["name"], "a-group");
 }
+
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn expired_invitations_are_refused(#[case] kind: DbKind) {
+    use sea_orm_migration::sea_orm::{ConnectionTrait, Statement};
+    let app = TestApp::spawn(kind).await;
+    let owner = app.setup().await;
+    let (jwt, _) = app.login(&owner, PASSWORD).await;
+    let (_, invite) = app
+        .authed(
+            Method::POST,
+            "/api/users",
+            &jwt,
+            Some(json!({"email": "late@acme.test"})),
+        )
+        .await;
+    let token = invite["token"].as_str().expect("token").to_owned();
+    let db = app.ctx.db();
+    let past = match db.get_database_backend() {
+        sea_orm_migration::sea_orm::DatabaseBackend::Postgres => {
+            "'2020-01-01T00:00:00+00:00'::timestamptz"
+        }
+        _ => "'2020-01-01T00:00:00+00:00'",
+    };
+    db.execute_raw(Statement::from_string(
+        db.get_database_backend(),
+        format!("UPDATE invitations SET expires_at = {past}"),
+    ))
+    .await
+    .expect("expire");
+    assert_eq!(app.get_json(&format!("/auth/invite/{token}")).await.0, 404);
+    let (status, body) = app
+        .post_json(
+            "/auth/signup",
+            json!({"email": "late@acme.test", "password": PASSWORD, "invite_token": token}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["param"].as_str()),
+        (400, Some("invite_token"))
+    );
+}

@@ -243,3 +243,50 @@ async fn repeated_failed_logins_are_rate_limited(#[case] kind: DbKind) {
         .await;
     assert_eq!(status, 429);
 }
+
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn cookies_are_secure_behind_https_and_server_functions_need_same_origin(
+    #[case] kind: DbKind,
+) {
+    let app = TestApp::spawn_with(
+        kind,
+        |c| c.public_url = "https://aerie.example.com".to_owned(),
+        axum::Router::new(),
+    )
+    .await;
+    let email = app.setup().await;
+    let client = browser();
+    let res = client
+        .post(app.url("/auth/admin-login"))
+        .header("sec-fetch-site", "same-origin")
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    let cookie = session_cookie(&res).expect("cookie");
+    assert!(cookie.contains("Secure"), "{cookie}");
+
+    // A server function (form-encoded POST) from another site is refused like any other.
+    let res = reqwest::Client::new()
+        .post(app.url("/_server/keys_create"))
+        .header("cookie", cookie.split(';').next().unwrap_or_default())
+        .header("origin", "https://evil.test")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("name=stolen&expires_at=")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 403);
+    let (_, keys) = app
+        .authed(
+            reqwest::Method::GET,
+            "/api/api-keys",
+            &app.login(&email, PASSWORD).await.0,
+            None,
+        )
+        .await;
+    assert_eq!(keys, json!([]), "nothing was created");
+}

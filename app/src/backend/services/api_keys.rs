@@ -151,6 +151,7 @@ pub async fn update_expiry(
         .as_deref()
         .map(|e| parse_expiry(e, Utc::now()))
         .transpose()?;
+    ctx.key_cache().clear();
     let row = store::api_keys::update(ctx.db(), p.org_id, row, |k| {
         k.expires_at = Set(expires_at.map(ts));
     })
@@ -181,6 +182,7 @@ pub async fn rotate(ctx: &AppContext, actor: &Actor, id: ApiKeyId) -> Result<Api
     let hash = crypto::keyed_hash(&ctx.secrets().token_pepper, parts.key.expose_secret());
     let old_prefix = row.prefix.clone();
     let prefix = parts.prefix.clone();
+    ctx.key_cache().clear();
     let row = store::api_keys::update(ctx.db(), p.org_id, row, |k| {
         k.prefix = Set(prefix);
         k.secret_hash = Set(hash);
@@ -210,6 +212,7 @@ pub async fn revoke(ctx: &AppContext, actor: &Actor, id: ApiKeyId) -> Result<Api
         return Ok(dto(&row));
     }
     let now = Utc::now();
+    ctx.key_cache().clear();
     let row = store::api_keys::update(ctx.db(), p.org_id, row, |k| {
         k.revoked_at = Set(Some(ts(now)));
     })

@@ -20,40 +20,29 @@ fn on_unique(e: sea_orm::DbErr) -> Error {
     }
 }
 
-async fn dto(ctx: &AppContext, org: OrgId, g: &groups::Model) -> Result<Group> {
-    let members = store::groups::members(ctx.db(), org)
-        .await?
-        .into_iter()
-        .filter(|(gid, _)| gid.0 == g.id)
-        .map(|(_, u)| u)
-        .collect();
-    Ok(Group {
+fn to_dto(g: &groups::Model, members: &[(GroupId, UserId)]) -> Group {
+    Group {
         id: GroupId(g.id),
         name: g.name.clone(),
         description: g.description.clone(),
-        members,
+        members: members
+            .iter()
+            .filter(|(gid, _)| gid.0 == g.id)
+            .map(|(_, u)| *u)
+            .collect(),
         created_at: utc(g.created_at),
-    })
+    }
+}
+
+async fn dto(ctx: &AppContext, org: OrgId, g: &groups::Model) -> Result<Group> {
+    Ok(to_dto(g, &store::groups::members(ctx.db(), org).await?))
 }
 
 pub async fn list(ctx: &AppContext, actor: &Actor) -> Result<Vec<Group>> {
     let p = actor.principal()?;
     let groups = store::groups::list(ctx.db(), p.org_id).await?;
     let members = store::groups::members(ctx.db(), p.org_id).await?;
-    Ok(groups
-        .iter()
-        .map(|g| Group {
-            id: GroupId(g.id),
-            name: g.name.clone(),
-            description: g.description.clone(),
-            members: members
-                .iter()
-                .filter(|(gid, _)| gid.0 == g.id)
-                .map(|(_, u)| *u)
-                .collect(),
-            created_at: utc(g.created_at),
-        })
-        .collect())
+    Ok(groups.iter().map(|g| to_dto(g, &members)).collect())
 }
 
 /// Names of the groups `user` belongs to.

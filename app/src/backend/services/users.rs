@@ -158,6 +158,7 @@ pub async fn update(
         store::users::update(&txn, p.org_id, model).await?;
     }
     txn.commit().await?;
+    ctx.key_cache().clear();
     let (user, membership) = member(ctx, p, id).await?;
     Ok(user_dto(&user, &membership))
 }
@@ -198,6 +199,7 @@ pub async fn delete(ctx: &AppContext, actor: &Actor, id: UserId) -> Result<()> {
     )
     .await?;
     txn.commit().await?;
+    ctx.key_cache().clear();
     Ok(())
 }
 
@@ -237,5 +239,6 @@ pub async fn decide(ctx: &AppContext, actor: &Actor, id: UserId, approve: bool) 
     )
     .await?;
     txn.commit().await?;
+    ctx.key_cache().clear();
     Ok(user_dto(&user, &membership))
 }

@@ -20,6 +20,45 @@ use crate::contract::ids::{ApiKeyId, OrgId, UserId};
 /// `last_used_at` is written at most this often per key.
 pub const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
+/// How long a resolved API key is trusted without asking the database again. Changes made
+/// through this instance (revoke, rotate, expiry, role or status) clear the cache at once; the
+/// TTL bounds how long another instance's change takes to be seen.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+struct CachedKey {
+    secret_hash: String,
+    expires_at: Option<chrono::DateTime<Utc>>,
+    principal: Principal,
+    at: Instant,
+}
+
+/// Recently resolved API keys, by public prefix.
+#[derive(Default)]
+pub struct KeyCache(Mutex<HashMap<String, CachedKey>>);
+
+impl KeyCache {
+    fn get(&self, prefix: &str) -> Option<CachedKey> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(prefix)
+            .filter(|k| k.at.elapsed() < KEY_CACHE_TTL)
+            .cloned()
+    }
+
+    fn put(&self, prefix: &str, key: CachedKey) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 50_000 {
+            map.retain(|_, k| k.at.elapsed() < KEY_CACHE_TTL);
+        }
+        map.insert(prefix.to_owned(), key);
+    }
+
+    /// Forgets everything (after any change to keys, roles or account status).
+    pub fn clear(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
 /// What the request presented.
 #[derive(Default)]
 pub struct Presented<'a> {
@@ -107,24 +146,43 @@ async fn by_api_key(ctx: &AppContext, key: &str) -> Result<Identity> {
     let Some(prefix) = crypto::api_key_prefix(key) else {
         return Ok(rejected);
     };
-    let Some(row) = store::api_keys::find_by_prefix_global(ctx.db(), prefix).await? else {
-        return Ok(rejected);
-    };
     let presented = crypto::keyed_hash(&ctx.secrets().token_pepper, key);
     let now = Utc::now();
-    if !crypto::hashes_match(&presented, &row.secret_hash)
-        || row.revoked_at.is_some()
-        || row.expires_at.is_some_and(|t| utc(t) <= now)
+    let cached = match ctx.key_cache().get(prefix) {
+        Some(hit) => hit,
+        None => {
+            let Some(row) = store::api_keys::find_by_prefix_global(ctx.db(), prefix).await? else {
+                return Ok(rejected);
+            };
+            if row.revoked_at.is_some() {
+                return Ok(rejected);
+            }
+            let (org, id) = (OrgId(row.org_id), ApiKeyId(row.id));
+            let Some(principal) =
+                member(ctx, org, UserId(row.user_id), Credential::ApiKey(id)).await?
+            else {
+                return Ok(rejected);
+            };
+            let entry = CachedKey {
+                secret_hash: row.secret_hash,
+                expires_at: row.expires_at.map(utc),
+                principal,
+                at: Instant::now(),
+            };
+            ctx.key_cache().put(prefix, entry.clone());
+            entry
+        }
+    };
+    if !crypto::hashes_match(&presented, &cached.secret_hash)
+        || cached.expires_at.is_some_and(|t| t <= now)
     {
         return Ok(rejected);
     }
-    let (org, id) = (OrgId(row.org_id), ApiKeyId(row.id));
-    let Some(principal) = member(ctx, org, UserId(row.user_id), Credential::ApiKey(id)).await?
-    else {
-        return Ok(rejected);
-    };
-    if should_touch(id) {
-        store::api_keys::touch(ctx.db(), org, id, now).await?;
+    let principal = cached.principal;
+    if let Credential::ApiKey(id) = principal.credential
+        && should_touch(id)
+    {
+        store::api_keys::touch(ctx.db(), principal.org_id, id, now).await?;
     }
     Ok(Identity::User(principal))
 }
