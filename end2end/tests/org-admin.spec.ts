@@ -53,7 +53,9 @@ test("organisation settings, invitations, roles, groups and profile", async ({ p
   // Promote, then disable her.
   await page.reload();
   const mia = page.locator('tr[data-user="mia@acme.test"]');
+  const updated = page.waitForResponse((r) => r.url().includes("/_server/users_update"));
   await mia.getByLabel("Role").selectOption("admin");
+  expect((await updated).status()).toBe(200);
   await page.reload();
   await expect(mia.getByLabel("Role")).toHaveValue("admin");
   await mia.getByRole("button", { name: "Disable" }).click();
