@@ -21,20 +21,16 @@ pub async fn run_setup(
     email: String,
     password: String,
 ) -> Result<User, ErrorBody> {
-    use crate::backend::services::auth;
-    use crate::contract::auth::{Credentials, SetupRequest};
+    use crate::contract::auth::SetupRequest;
     let (ctx, actor) = super::ssr::context().await?;
     let session = super::ssr::session().await?;
     let request = SetupRequest {
-        email: email.clone(),
-        password: password.clone(),
+        email,
+        password,
         name: Some(name),
         organization_name: Some(organization_name),
     };
-    auth::setup(&ctx, &actor, request)
-        .await
-        .map_err(super::ssr::err)?;
-    auth::sessions::login(&ctx, &actor, &session, Credentials { email, password })
+    crate::backend::services::auth::sessions::setup_and_sign_in(&ctx, &actor, &session, request)
         .await
         .map_err(super::ssr::err)
 }

@@ -33,9 +33,7 @@ fn SignedIn(title: &'static str, children: ChildrenFn) -> impl IntoView {
     }
 }
 
-fn error_of<T>(
-    action: ServerAction<T>,
-) -> impl Fn() -> Option<String> + Copy
+fn error_of<T>(action: ServerAction<T>) -> impl Fn() -> Option<String> + Copy
 where
     T: server_fn::ServerFn<Error = crate::contract::ErrorBody> + Clone + Send + Sync + 'static,
     T::Output: Clone + Send + Sync + 'static,

@@ -52,6 +52,21 @@ pub async fn login(
     Ok(user_dto(&user, &membership))
 }
 
+/// The setup wizard: first-run setup, then the new owner is signed in.
+pub async fn setup_and_sign_in(
+    ctx: &AppContext,
+    actor: &Actor,
+    session: &Session,
+    input: crate::contract::auth::SetupRequest,
+) -> Result<User> {
+    let creds = Credentials {
+        email: input.email.clone(),
+        password: input.password.clone(),
+    };
+    super::setup(ctx, actor, input).await?;
+    login(ctx, actor, session, creds).await
+}
+
 /// `POST /auth/logout`: ends the browser session (and is harmless without one).
 pub async fn logout(ctx: &AppContext, actor: &Actor, session: &Session) -> Result<()> {
     if let Ok(p) = actor.principal() {
