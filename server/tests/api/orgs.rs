@@ -726,3 +726,59 @@ async fn expired_invitations_are_refused(#[case] kind: DbKind) {
         (400, Some("invite_token"))
     );
 }
+
+/// Many writers at once (SQLite's classic `SQLITE_BUSY` trap): every signup lands, none fails.
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn concurrent_writers_all_succeed(#[case] kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
+    let owner = app.setup().await;
+    let (jwt, _) = app.login(&owner, PASSWORD).await;
+    app.authed(
+        Method::PUT,
+        "/auth/admin/signup-settings",
+        &jwt,
+        Some(json!({"mode": "open"})),
+    )
+    .await;
+    let tasks: Vec<_> = (0..12)
+        .map(|i| {
+            let client = app.client.clone();
+            let url = app.url("/auth/signup");
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .json(&json!({"email": format!("user{i}@acme.test"), "password": PASSWORD}))
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.expect("task").expect("request"), 201);
+    }
+    let keys: Vec<_> = (0..12)
+        .map(|i| {
+            let client = app.client.clone();
+            let url = app.url("/api/api-keys");
+            let jwt = jwt.clone();
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .bearer_auth(jwt)
+                    .json(&json!({"name": format!("k{i}")}))
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+            })
+        })
+        .collect();
+    for task in keys {
+        assert_eq!(task.await.expect("task").expect("request"), 201);
+    }
+    let (_, users) = app.authed(Method::GET, "/api/users", &jwt, None).await;
+    assert_eq!(users.as_array().map(Vec::len), Some(13));
+}

@@ -73,3 +73,15 @@ pub fn known() -> Vec<String> {
         .map(|m| m.name().to_owned())
         .collect()
 }
+
+/// Starts a transaction that will write after reading. On SQLite it takes the write lock up
+/// front (`BEGIN IMMEDIATE`), so concurrent writers wait (busy timeout) instead of failing with
+/// `SQLITE_BUSY` when a deferred transaction tries to upgrade; PostgreSQL ignores the option.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}

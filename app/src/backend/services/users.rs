@@ -3,7 +3,7 @@
 //! organisation always keeps an active owner.
 
 use chrono::{Duration, Utc};
-use sea_orm::{Set, TransactionTrait};
+use sea_orm::Set;
 
 use super::audit::{self, Event};
 use super::auth::user_dto;
@@ -121,7 +121,7 @@ pub async fn update(
     }
     let demotes_owner = current_role == Role::Owner && role.is_some_and(|r| r != Role::Owner);
     let disables_owner = current_role == Role::Owner && status.as_deref() == Some("disabled");
-    let txn = ctx.db().begin().await?;
+    let txn = crate::backend::db::begin_write(ctx.db()).await?;
     if (demotes_owner || disables_owner)
         && store::users::count_active_owners(&txn, p.org_id).await? <= 1
     {
@@ -176,7 +176,7 @@ pub async fn delete(ctx: &AppContext, actor: &Actor, id: UserId) -> Result<()> {
     if membership.role == Role::Owner.as_str() && p.role != Role::Owner {
         return Err(Error::Forbidden);
     }
-    let txn = ctx.db().begin().await?;
+    let txn = crate::backend::db::begin_write(ctx.db()).await?;
     if membership.role == Role::Owner.as_str()
         && store::users::count_active_owners(&txn, p.org_id).await? <= 1
     {
@@ -224,7 +224,7 @@ pub async fn decide(ctx: &AppContext, actor: &Actor, id: UserId, approve: bool) 
         model.deleted_at = Set(Some(ts(now)));
     }
     model.updated_at = Set(ts(now));
-    let txn = ctx.db().begin().await?;
+    let txn = crate::backend::db::begin_write(ctx.db()).await?;
     let user = store::users::update(&txn, p.org_id, model).await?;
     let action = if approve {
         "signup.approved"

@@ -9,7 +9,6 @@ pub mod sessions;
 pub mod signup;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::TransactionTrait;
 use uuid::Uuid;
 
 use super::audit::{self, Event};
@@ -87,7 +86,11 @@ pub async fn setup(ctx: &AppContext, actor: &Actor, input: SetupRequest) -> Resu
     let hash = password::hash(input.password).await?;
 
     let now = Utc::now();
-    let txn = ctx.db().begin().await?;
+    let txn = crate::backend::db::begin_write(ctx.db()).await?;
+    // Checked again under the write lock: two instances racing through setup create one owner.
+    if store::orgs::count_global(&txn).await? > 0 {
+        return Err(Error::AlreadySetUp);
+    }
     let org = store::orgs::insert(&txn, &validate::slugify(&org_name), &org_name, now).await?;
     let org_id = OrgId(org.id);
     let (user, membership) = store::users::insert_member(

@@ -2,7 +2,6 @@
 //! admin decides — as the organisation's signup mode allows.
 
 use chrono::Utc;
-use sea_orm::TransactionTrait;
 
 use super::{org_summary, password, user_dto};
 use crate::backend::actor::{Actor, Role};
@@ -104,7 +103,7 @@ pub async fn signup(
     }
     let hash = password::hash(input.password).await?;
     let now = Utc::now();
-    let txn = ctx.db().begin().await?;
+    let txn = crate::backend::db::begin_write(ctx.db()).await?;
     if let Some(i) = &invite
         && !store::invitations::consume(&txn, org_id, i.id, now).await?
     {
