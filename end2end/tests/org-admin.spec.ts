@@ -19,7 +19,7 @@ test.beforeAll(async ({ request }) => {
   expect([201, 409]).toContain(res.status());
 });
 
-test("organisation settings, invitations, roles, groups and profile", async ({ page, request }) => {
+test("organisation settings, invitations, waitlist, roles, groups and profile", async ({ page, request, browser }) => {
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("console", (m) => {
@@ -39,16 +39,47 @@ test("organisation settings, invitations, roles, groups and profile", async ({ p
   await expect(page.getByLabel("Allowed knowledge domains")).toHaveValue("legal, hr");
   await expect(page.getByLabel("Who can join")).toHaveValue("waitlist");
 
-  // Invite someone; they join with the token.
+  // Invite someone; they follow the link in their own browser and are signed in.
   await page.goto("/users");
   await page.getByLabel("Email").fill("mia@acme.test");
   await page.getByRole("button", { name: "Create invitation" }).click();
-  const token = ((await page.getByTestId("invite-token").textContent()) ?? "").trim();
-  expect(token).toMatch(/^inv_/);
-  const joined = await request.post("/auth/signup", {
-    data: { email: "mia@acme.test", password: "quiet-maple-river-77", invite_token: token },
+  const inviteUrl = ((await page.getByTestId("invite-url").textContent()) ?? "").trim();
+  expect(inviteUrl).toContain("/invite/inv_");
+  const invitee = await browser.newContext();
+  const miaPage = await invitee.newPage();
+  await miaPage.goto(new URL(inviteUrl).pathname);
+  await expect(miaPage.locator("html")).toHaveAttribute("data-hydrated", "true");
+  await expect(miaPage.getByLabel("Email")).toHaveValue("mia@acme.test");
+  await miaPage.getByLabel("Your name").fill("Mia");
+  await miaPage.getByLabel("Password").fill("quiet-maple-river-77");
+  await miaPage.getByRole("button", { name: "Join" }).click();
+  await expect(miaPage).toHaveURL(/\/keys$/);
+  await expect(miaPage.getByTestId("user-name")).toHaveText("Mia");
+  // The link works once.
+  await miaPage.goto(new URL(inviteUrl).pathname);
+  await expect(miaPage.getByText("invalid, already used or expired")).toBeVisible();
+  await invitee.close();
+
+  // Waitlist mode (set above): a stranger asks to join, an admin approves.
+  const stranger = await browser.newContext();
+  const wesPage = await stranger.newPage();
+  await wesPage.goto("/signup");
+  await expect(wesPage.locator("html")).toHaveAttribute("data-hydrated", "true");
+  await wesPage.getByLabel("Email").fill("wes@acme.test");
+  await wesPage.getByLabel("Your name").fill("Wes");
+  await wesPage.getByLabel("Password").fill("amber-cloud-harbor-19");
+  await wesPage.getByRole("button", { name: "Join" }).click();
+  await expect(wesPage.getByRole("status")).toContainText("administrator will review");
+  await stranger.close();
+  await page.reload();
+  const wes = page.locator('tr[data-user="wes@acme.test"]');
+  await expect(wes.locator(".state")).toHaveText("waitlisted");
+  await wes.getByRole("button", { name: "Approve" }).click();
+  await expect(wes.locator(".state")).toHaveText("active");
+  const wesLogin = await request.post("/auth/jwt/create/", {
+    data: { email: "wes@acme.test", password: "amber-cloud-harbor-19" },
   });
-  expect(joined.status()).toBe(201);
+  expect(wesLogin.status()).toBe(200);
 
   // Promote, then disable her.
   await page.reload();

@@ -142,3 +142,12 @@ pub async fn update_profile(name: String, language: String) -> Result<User, Erro
         .await
         .map_err(super::ssr::err)
 }
+
+/// Approves or rejects a waitlisted signup.
+#[server(prefix = "/_server", endpoint = "waitlist_decide")]
+pub async fn decide_signup(id: UserId, approve: bool) -> Result<User, ErrorBody> {
+    let (ctx, actor) = super::ssr::context().await?;
+    crate::backend::services::users::decide(&ctx, &actor, id, approve)
+        .await
+        .map_err(super::ssr::err)
+}

@@ -68,3 +68,35 @@ pub async fn current_user() -> Result<Option<User>, ErrorBody> {
             .map_err(super::ssr::err)?,
     ))
 }
+
+/// What an invitation is for (the invitation page).
+#[server(prefix = "/_server", endpoint = "invite_info")]
+pub async fn get_invite(token: String) -> Result<crate::contract::orgs::InviteInfo, ErrorBody> {
+    let (ctx, _) = super::ssr::context().await?;
+    crate::backend::services::auth::signup::invite_info(&ctx, &token)
+        .await
+        .map_err(super::ssr::err)
+}
+
+/// Joins (by invitation when `invite_token` is set) and, when the account is active, signs in.
+#[server(prefix = "/_server", endpoint = "signup")]
+pub async fn sign_up(
+    email: String,
+    password: String,
+    name: String,
+    invite_token: String,
+) -> Result<crate::contract::orgs::SignupResult, ErrorBody> {
+    use crate::contract::orgs::SignupRequest;
+    let (ctx, actor) = super::ssr::context().await?;
+    let session = super::ssr::session().await?;
+    let input = SignupRequest {
+        email,
+        password,
+        name: Some(name).filter(|n| !n.trim().is_empty()),
+        invite_token: Some(invite_token).filter(|t| !t.is_empty()),
+        organization: None,
+    };
+    crate::backend::services::auth::sessions::sign_up(&ctx, &actor, &session, input)
+        .await
+        .map_err(super::ssr::err)
+}

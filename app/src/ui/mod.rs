@@ -13,6 +13,7 @@ use leptos_router::path;
 use layout::Layout;
 use pages::admin::{GroupsPage, OrganizationPage, ProfilePage, UsersPage};
 use pages::api_keys::ApiKeysPage;
+use pages::auth::signup::{InvitePage, SignupPage};
 use pages::auth::{login::LoginPage, setup::SetupPage};
 use pages::{api_reference::ApiReference, home::HomePage, not_found::NotFound};
 
@@ -51,6 +52,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/api-reference") view=ApiReference/>
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/setup") view=SetupPage/>
+                    <Route path=path!("/signup") view=SignupPage/>
+                    <Route path=path!("/invite/:token") view=InvitePage/>
                     <Route path=path!("/keys") view=ApiKeysPage/>
                     <Route path=path!("/organization") view=OrganizationPage/>
                     <Route path=path!("/users") view=UsersPage/>

@@ -10,3 +10,4 @@ pub const ORGANIZATION: &str = "/organization";
 pub const USERS: &str = "/users";
 pub const GROUPS: &str = "/groups";
 pub const PROFILE: &str = "/profile";
+pub const SIGNUP: &str = "/signup";

@@ -82,7 +82,7 @@ pub async fn invite(ctx: &AppContext, actor: &Actor, input: InviteUser) -> Resul
         email,
         role: row.role,
         expires_at: utc(row.expires_at),
-        invite_url: Some(format!("{}/auth/invite/{token}", ctx.config().public_url())),
+        invite_url: Some(format!("{}/invite/{token}", ctx.config().public_url())),
         token: Some(token),
     })
 }

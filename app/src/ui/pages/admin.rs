@@ -6,8 +6,9 @@ use leptos_meta::Title;
 use crate::contract::auth::User;
 use crate::contract::orgs::{Group, Organization};
 use crate::fns::admin::{
-    AddGroupMember, CreateGroup, DeleteGroup, DeleteUser, InviteUser, RemoveGroupMember,
-    UpdateOrganization, UpdateProfile, UpdateUser, get_organization, list_groups, list_users,
+    AddGroupMember, CreateGroup, DecideSignup, DeleteGroup, DeleteUser, InviteUser,
+    RemoveGroupMember, UpdateOrganization, UpdateProfile, UpdateUser, get_organization,
+    list_groups, list_users,
 };
 use crate::ui::session::use_session;
 
@@ -112,8 +113,15 @@ fn UsersAdmin() -> impl IntoView {
     let invite = ServerAction::<InviteUser>::new();
     let update = ServerAction::<UpdateUser>::new();
     let delete = ServerAction::<DeleteUser>::new();
+    let decide = ServerAction::<DecideSignup>::new();
     let users = Resource::new(
-        move || (update.version().get(), delete.version().get()),
+        move || {
+            (
+                update.version().get(),
+                delete.version().get(),
+                decide.version().get(),
+            )
+        },
         |_| list_users(),
     );
     let errors = move || {
@@ -147,7 +155,7 @@ fn UsersAdmin() -> impl IntoView {
         <section class="card">
             <Transition fallback=|| view! { <p>"Loading users…"</p> }>
                 {move || users.get().map(|r| match r {
-                    Ok(list) => view! { <UserTable list update delete/> }.into_any(),
+                    Ok(list) => view! { <UserTable list update delete decide/> }.into_any(),
                     Err(e) => view! { <p class="error">{e.detail}</p> }.into_any(),
                 })}
             </Transition>
@@ -160,6 +168,7 @@ fn UserTable(
     list: Vec<User>,
     update: ServerAction<UpdateUser>,
     delete: ServerAction<DeleteUser>,
+    decide: ServerAction<DecideSignup>,
 ) -> impl IntoView {
     view! {
         <table class="ops">
@@ -169,6 +178,7 @@ fn UserTable(
                     let id = u.id;
                     let role = u.role.clone();
                     let active = u.status == "active";
+                    let waiting = u.status == "waitlisted";
                     let role_option = move |value: &'static str| {
                         let selected = role == value;
                         view! { <option value=value selected=selected>{value}</option> }
@@ -186,12 +196,20 @@ fn UserTable(
                             </td>
                             <td><span class=format!("state state-{}", u.status)>{u.status.clone()}</span></td>
                             <td class="actions">
+                                <Show when=move || waiting>
+                                    <button class="button" type="button"
+                                        on:click=move |_| { decide.dispatch(DecideSignup { id, approve: true }); }>"Approve"</button>
+                                    <button class="button danger" type="button"
+                                        on:click=move |_| { decide.dispatch(DecideSignup { id, approve: false }); }>"Reject"</button>
+                                </Show>
+                                <Show when=move || !waiting>
                                 <button class="button secondary" type="button" on:click=move |_| {
                                     let status = if active { "disabled" } else { "active" };
                                     update.dispatch(UpdateUser { id, role: String::new(), status: status.to_owned() });
                                 }>{if active { "Disable" } else { "Enable" }}</button>
                                 <button class="button danger" type="button"
                                     on:click=move |_| { delete.dispatch(DeleteUser { id }); }>"Delete"</button>
+                                </Show>
                             </td>
                         </tr>
                     }

@@ -67,6 +67,24 @@ pub async fn setup_and_sign_in(
     login(ctx, actor, session, creds).await
 }
 
+/// The signup and invitation pages: joins, and signs in when the account is active at once.
+pub async fn sign_up(
+    ctx: &AppContext,
+    actor: &Actor,
+    session: &Session,
+    input: crate::contract::orgs::SignupRequest,
+) -> Result<crate::contract::orgs::SignupResult> {
+    let creds = Credentials {
+        email: input.email.clone(),
+        password: input.password.clone(),
+    };
+    let result = super::signup::signup(ctx, actor, input, false).await?;
+    if result.status == "active" {
+        login(ctx, actor, session, creds).await?;
+    }
+    Ok(result)
+}
+
 /// `POST /auth/logout`: ends the browser session (and is harmless without one).
 pub async fn logout(ctx: &AppContext, actor: &Actor, session: &Session) -> Result<()> {
     if let Ok(p) = actor.principal() {

@@ -37,7 +37,8 @@ pub fn LoginPage() -> impl IntoView {
             {move || action.value().get().and_then(Result::err).map(|e| view! {
                 <p class="error" role="alert">{e.detail}</p>
             })}
-            <p class="muted">"First time here? " <a href=routes::SETUP>"Set up Aerie"</a></p>
+            <p class="muted">"New here? " <a href=routes::SIGNUP>"Create an account"</a>
+                " · First run? " <a href=routes::SETUP>"Set up Aerie"</a></p>
         </section>
     }
 }

@@ -1,2 +1,3 @@
 pub mod login;
 pub mod setup;
+pub mod signup;
