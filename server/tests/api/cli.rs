@@ -118,7 +118,18 @@ fn admin_create_then_keys_create_list_revoke() {
     assert!(list.contains("deploy") && list.contains("active"), "{list}");
     assert!(!list.contains(&key), "the secret is never listed");
 
-    let (code, out, err) = run(aerie(data).args(["keys", "revoke", &key[..18]]));
+    // By id (from the listing) works as well as by prefix or by the key itself.
+    let id = list
+        .lines()
+        .find(|l| l.contains("deploy"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("id column")
+        .to_owned();
+    let (code, _, err) =
+        run(aerie(data).args(["keys", "revoke", "00000000-0000-0000-0000-000000000000"]));
+    assert_eq!(code, 1);
+    assert_one_clear_line(&err, "not found");
+    let (code, out, err) = run(aerie(data).args(["keys", "revoke", &id]));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("Revoked"));
     let (_, list, _) = run(aerie(data).args(["keys", "list", "--user", "ops@acme.test"]));

@@ -276,15 +276,7 @@ pub mod cli {
     pub async fn revoke(ctx: &AppContext, id_or_prefix: &str) -> Result<ApiKey> {
         let needle = id_or_prefix.trim();
         let row = match uuid::Uuid::parse_str(needle) {
-            Ok(id) => {
-                let org = store::orgs::first_global(ctx.db())
-                    .await?
-                    .ok_or(Error::NotFound)?;
-                store::api_keys::list(ctx.db(), OrgId(org.id))
-                    .await?
-                    .into_iter()
-                    .find(|k| k.id == id)
-            }
+            Ok(id) => store::api_keys::find_by_id_global(ctx.db(), ApiKeyId(id)).await?,
             Err(_) => {
                 let prefix = crypto::api_key_prefix(needle).unwrap_or(needle);
                 store::api_keys::find_by_prefix_global(ctx.db(), prefix).await?

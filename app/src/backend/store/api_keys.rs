@@ -20,6 +20,14 @@ pub async fn find_by_prefix_global<C: ConnectionTrait>(
         .await
 }
 
+/// A key by id, in any organisation: the operator's `aerie keys revoke <id>` starts here.
+pub async fn find_by_id_global<C: ConnectionTrait>(
+    db: &C,
+    id: ApiKeyId,
+) -> Result<Option<api_keys::Model>, DbErr> {
+    api_keys::Entity::find_by_id(id.0).one(db).await
+}
+
 /// One key of `user` in `org`.
 pub async fn find_owned<C: ConnectionTrait>(
     db: &C,
