@@ -17,7 +17,7 @@ as_root() {
 }
 
 apt_packages() {
-  local wanted=(pkg-config chromium binaryen curl ca-certificates) missing=()
+  local wanted=(pkg-config g++ chromium curl ca-certificates) missing=()
   for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
@@ -45,6 +45,12 @@ rust_tools() {
     log "building wasm-bindgen-cli $wbg (a few minutes, once)"
     # Not --locked: its lock file pins a yanked webpki-roots.
     cargo install wasm-bindgen-cli --version "$wbg"
+  fi
+  # Release builds run wasm-opt. Debian's binaryen 108 corrupts wasm-bindgen's externref table
+  # (hydration then fails in the browser), so Binaryen 116 is built from source, once.
+  if ! "$HOME/.cargo/bin/wasm-opt" --version 2>/dev/null | grep -q "version 116"; then
+    log "building wasm-opt (Binaryen 116) from crates.io (about 15 minutes on 2 cores, once)"
+    cargo install wasm-opt --version 0.116.1 --locked
   fi
   if ! cargo nextest --version >/dev/null 2>&1; then
     log "building cargo-nextest"
