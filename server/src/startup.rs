@@ -9,6 +9,7 @@ use std::time::Duration;
 use aerie_app::backend::config::{Config, ConfigError, DbKind};
 use aerie_app::backend::db::{DatabaseConnection, DbErr};
 use aerie_app::backend::secrets::Secrets;
+use aerie_app::backend::services::maintenance;
 use aerie_app::backend::{AppContext, AppState, db};
 use axum::serve::ListenerExt;
 use leptos::config::LeptosOptions;
@@ -240,6 +241,18 @@ impl Server {
             }
             tokio::time::sleep(grace).await;
         };
+        let housekeeping = {
+            let ctx = self.state.ctx.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(maintenance::EVERY);
+                loop {
+                    every.tick().await;
+                    if let Err(e) = maintenance::run_once(&ctx).await {
+                        e.log();
+                    }
+                }
+            })
+        };
         let outcome = tokio::select! {
             result = serve => result.map_err(StartupError::Serve),
             () = deadline => {
@@ -247,6 +260,7 @@ impl Server {
                 Ok(())
             }
         };
+        housekeeping.abort();
         let db = self.state.ctx.db().clone();
         drop(self.state);
         if let Err(e) = db.close().await {

@@ -9,6 +9,7 @@ mod cli;
 mod errors;
 mod health;
 mod identity;
+mod maintenance;
 mod metrics;
 mod migrations;
 mod openapi;

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod groups;
+pub mod maintenance;
 pub mod orgs;
 pub mod system;
 pub mod users;

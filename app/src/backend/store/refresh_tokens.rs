@@ -78,3 +78,15 @@ pub async fn revoke_family<C: ConnectionTrait>(
         .await?;
     Ok(result.rows_affected)
 }
+
+/// Deletes refresh tokens past their expiry, in every organisation (housekeeping).
+pub async fn delete_expired_global<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    Ok(refresh_tokens::Entity::delete_many()
+        .filter(refresh_tokens::Column::ExpiresAt.lt(ts(now)))
+        .exec(db)
+        .await?
+        .rows_affected)
+}

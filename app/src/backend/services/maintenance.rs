@@ -1,0 +1,35 @@
+//! Housekeeping that keeps tables from growing without bound: expired browser sessions and
+//! expired refresh tokens. Runs periodically in every instance; each run is idempotent.
+
+use chrono::Utc;
+
+use crate::backend::sessions::DbSessionStore;
+use crate::backend::{AppContext, Result, store};
+
+/// How often the server runs [`run_once`].
+pub const EVERY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// What one run removed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub sessions: u64,
+    pub refresh_tokens: u64,
+}
+
+pub async fn run_once(ctx: &AppContext) -> Result<Purged> {
+    let sessions = DbSessionStore::new(ctx.db().clone())
+        .purge_expired()
+        .await?;
+    let refresh_tokens = store::refresh_tokens::delete_expired_global(ctx.db(), Utc::now()).await?;
+    if sessions + refresh_tokens > 0 {
+        tracing::info!(
+            sessions,
+            refresh_tokens,
+            "purged expired sessions and refresh tokens"
+        );
+    }
+    Ok(Purged {
+        sessions,
+        refresh_tokens,
+    })
+}
