@@ -17,6 +17,8 @@ pub struct ApiKey {
     pub last_used_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// `active`, `expired` or `revoked`, as of the answer.
+    pub status: String,
 }
 
 /// A key with its secret, answered exactly once (create, rotate).

@@ -13,13 +13,6 @@ fn print_table(keys: &[ApiKey]) {
         "ID", "PREFIX", "NAME", "STATE", "LAST USED"
     );
     for k in keys {
-        let state = if k.revoked_at.is_some() {
-            "revoked"
-        } else if k.expires_at.is_some_and(|t| t <= chrono::Utc::now()) {
-            "expired"
-        } else {
-            "active"
-        };
         let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
             t.map_or("-".to_owned(), |t| t.format("%Y-%m-%d %H:%M").to_string())
         };
@@ -28,7 +21,7 @@ fn print_table(keys: &[ApiKey]) {
             k.id,
             k.prefix,
             k.name,
-            state,
+            k.status,
             when(k.last_used_at),
             when(k.expires_at)
         );

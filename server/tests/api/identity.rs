@@ -262,6 +262,7 @@ async fn api_key_lifecycle(#[case] kind: DbKind) {
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     assert!(!list.to_string().contains(&key));
     assert!(list[0].get("key").is_none());
+    assert_eq!(list[0]["status"], "active");
 
     // The key authenticates as Bearer and as X-API-Key, and records its use.
     assert_eq!(key_status(&app, &key, "bearer").await.0, 200);

@@ -15,7 +15,15 @@ use crate::contract::api_keys::{ApiKey, ApiKeyWithSecret, NewApiKey, UpdateApiKe
 use crate::contract::ids::{ApiKeyId, OrgId, UserId};
 
 fn dto(row: &api_keys::Model) -> ApiKey {
+    let status = if row.revoked_at.is_some() {
+        "revoked"
+    } else if row.expires_at.is_some_and(|t| utc(t) <= Utc::now()) {
+        "expired"
+    } else {
+        "active"
+    };
     ApiKey {
+        status: status.to_owned(),
         id: ApiKeyId(row.id),
         name: row.name.clone(),
         prefix: row.prefix.clone(),

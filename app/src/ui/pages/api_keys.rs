@@ -139,7 +139,6 @@ fn KeyTable(
     rotate: ServerAction<RotateKey>,
     revoke: ServerAction<RevokeKey>,
 ) -> impl IntoView {
-    let now = chrono::Utc::now();
     view! {
         <table class="ops keys">
             <thead><tr>
@@ -147,8 +146,7 @@ fn KeyTable(
             </tr></thead>
             <tbody>
                 {list.into_iter().map(|k| {
-                    let state = if k.revoked_at.is_some() { "revoked" }
-                        else if k.expires_at.is_some_and(|t| t <= now) { "expired" } else { "active" };
+                    let state = k.status.clone();
                     let active = state == "active";
                     let id = k.id;
                     view! {
@@ -158,7 +156,7 @@ fn KeyTable(
                             <td>{when(Some(k.created_at))}</td>
                             <td>{when(k.last_used_at)}</td>
                             <td>{when(k.expires_at)}</td>
-                            <td><span class=format!("state state-{state}")>{state}</span></td>
+                            <td><span class=format!("state state-{state}")>{state.clone()}</span></td>
                             <td class="actions">
                                 <Show when=move || active>
                                     <button class="button secondary" type="button"
