@@ -7,8 +7,10 @@ use secrecy::ExposeSecret;
 
 use super::audit::{self, Event};
 use super::validate;
-use crate::backend::actor::{Actor, Credential, Principal, Role};
+use crate::backend::actor::{Actor, Credential, Principal};
 use crate::backend::db::entities::api_keys;
+use crate::backend::db::entities::memberships;
+use crate::backend::services::auth::principal_of;
 use crate::backend::store::{self, ts, utc};
 use crate::backend::{AppContext, Error, Result, crypto};
 use crate::contract::api_keys::{ApiKey, ApiKeyWithSecret, NewApiKey, UpdateApiKey};
@@ -253,19 +255,11 @@ pub mod cli {
             .ok_or_else(|| {
                 Error::invalid("user", format!("{email} belongs to no organisation."))
             })?;
-        Ok(cli_actor(UserId(user.id), OrgId(m.org_id), &m.role))
+        Ok(cli_actor(&m))
     }
 
-    fn cli_actor(user: UserId, org: OrgId, role: &str) -> Actor {
-        Actor::user(
-            Principal {
-                user_id: user,
-                org_id: org,
-                role: Role::parse(role).unwrap_or(Role::Member),
-                credential: Credential::Cli,
-            },
-            None,
-        )
+    fn cli_actor(membership: &memberships::Model) -> Actor {
+        Actor::user(principal_of(membership, Credential::Cli), None)
     }
 
     /// Every key of the instance's first organisation, or of one user.
@@ -294,7 +288,7 @@ pub mod cli {
         let m = store::users::find_member(ctx.db(), OrgId(row.org_id), UserId(row.user_id))
             .await?
             .ok_or(Error::NotFound)?;
-        let actor = cli_actor(UserId(row.user_id), OrgId(row.org_id), &m.1.role);
+        let actor = cli_actor(&m.1);
         super::revoke(ctx, &actor, ApiKeyId(row.id)).await
     }
 }

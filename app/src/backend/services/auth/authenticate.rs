@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 
 use super::jwt;
-use crate::backend::actor::{Actor, Credential, Identity, Principal, Role};
+use crate::backend::actor::{Actor, Credential, Identity, Principal};
 use crate::backend::store::{self, utc};
 use crate::backend::{AppContext, Result, crypto};
 use crate::contract::ErrorCode;
@@ -99,12 +99,7 @@ async fn member(
 ) -> Result<Option<Principal>> {
     Ok(
         match store::users::find_member(ctx.db(), org, user).await? {
-            Some((u, m)) if u.status == "active" => Some(Principal {
-                user_id: user,
-                org_id: org,
-                role: Role::parse(&m.role).unwrap_or(Role::Member),
-                credential,
-            }),
+            Some((u, m)) if u.status == "active" => Some(super::principal_of(&m, credential)),
             _ => None,
         },
     )

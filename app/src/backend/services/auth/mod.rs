@@ -44,6 +44,17 @@ pub fn user_dto(user: &users::Model, membership: &memberships::Model) -> User {
     }
 }
 
+/// The principal a membership row grants, proven by `credential`. A role the code does not know
+/// grants the least: member.
+pub fn principal_of(membership: &memberships::Model, credential: Credential) -> Principal {
+    Principal {
+        user_id: UserId(membership.user_id),
+        org_id: OrgId(membership.org_id),
+        role: Role::parse(&membership.role).unwrap_or(Role::Member),
+        credential,
+    }
+}
+
 pub fn org_summary(org: &organizations::Model) -> OrgSummary {
     OrgSummary {
         id: OrgId(org.id),
@@ -161,12 +172,7 @@ pub async fn check_password(
     match found {
         Some((user, membership)) => {
             let org = OrgId(membership.org_id);
-            let principal = Principal {
-                user_id: UserId(user.id),
-                org_id: org,
-                role: Role::parse(&membership.role).unwrap_or(Role::Member),
-                credential: Credential::Jwt,
-            };
+            let principal = principal_of(&membership, Credential::Jwt);
             audit::record(
                 ctx.db(),
                 Some(org),
