@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20260101_000001_identity_core;
 mod m20260102_000001_sessions;
 mod m20260103_000001_invitations;
+mod m20260104_000001_agents_chat;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000001_identity_core::Migration),
             Box::new(m20260102_000001_sessions::Migration),
             Box::new(m20260103_000001_invitations::Migration),
+            Box::new(m20260104_000001_agents_chat::Migration),
         ]
     }
 }

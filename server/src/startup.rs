@@ -228,8 +228,11 @@ impl Server {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
+        let turns = self.state.ctx.clone();
         let serve = axum::serve(listener, service).with_graceful_shutdown(async move {
             shutdown.await;
+            // Open chat streams would hold shutdown up: end them (each stores its answer).
+            turns.in_flight().cancel_all();
             tracing::info!("shutdown requested: no new connections; finishing in-flight requests");
             let _ = started_tx.send(true);
         });
@@ -261,6 +264,7 @@ impl Server {
             }
         };
         housekeeping.abort();
+        aerie_app::backend::services::usage::flush(&self.state.ctx).await;
         let db = self.state.ctx.db().clone();
         drop(self.state);
         if let Err(e) = db.close().await {

@@ -63,6 +63,33 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Folder holding the compiled web assets (`pkg/` with the wasm, JS and CSS).
     pub site_root: PathBuf,
+    /// API key of an OpenAI-compatible provider offered to every organisation (single-user
+    /// setups); empty: none.
+    pub openai_api_key: Redacted,
+    /// Base URL of that provider; empty: `https://api.openai.com/v1` when a key is set.
+    pub openai_base_url: String,
+    /// Comma-separated model ids of that provider; empty: discovered from its model list.
+    pub openai_models: String,
+    /// Let organisation admins point providers at private or loopback addresses (a local
+    /// Ollama or vLLM needs it). Off by default: such URLs are refused (SSRF).
+    pub allow_private_provider_urls: bool,
+    /// Tokens each organisation may use per calendar month; 0 means unlimited.
+    pub monthly_token_quota: i64,
+}
+
+/// A configuration string that never shows in logs or `Debug` output.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Redacted(pub String);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "[REDACTED]"
+        })
+    }
 }
 
 impl Default for Config {
@@ -80,6 +107,11 @@ impl Default for Config {
             auto_migrate: None,
             db_max_connections: 16,
             site_root: PathBuf::from("target/site"),
+            openai_api_key: Redacted::default(),
+            openai_base_url: String::new(),
+            openai_models: String::new(),
+            allow_private_provider_urls: false,
+            monthly_token_quota: 10_000_000,
         }
     }
 }

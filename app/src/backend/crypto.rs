@@ -62,6 +62,62 @@ pub fn api_key_prefix(key: &str) -> Option<&str> {
     (ok(lookup, 12) && ok(secret, 32)).then(|| &key[..API_KEY_PREFIX.len() + 12])
 }
 
+/// Encrypts a secret for storage (provider API keys): XChaCha20-Poly1305 under a key derived
+/// from the instance's encryption key, a random nonce per value; `v1:<base64(nonce|ciphertext)>`.
+pub fn seal(instance_key: &SecretString, label: &str, plaintext: &str) -> anyhow::Result<String> {
+    use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
+    let cipher =
+        chacha20poly1305::XChaCha20Poly1305::new_from_slice(&derive_key(instance_key, label))
+            .map_err(|_| anyhow::anyhow!("bad key length"))?;
+    let nonce = chacha20poly1305::XChaCha20Poly1305::generate_nonce(&mut OsRng);
+    let sealed = cipher
+        .encrypt(&nonce, plaintext.as_bytes())
+        .map_err(|_| anyhow::anyhow!("encryption failed"))?;
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&sealed);
+    Ok(format!(
+        "v1:{}",
+        base64::engine::general_purpose::STANDARD_NO_PAD.encode(out)
+    ))
+}
+
+/// Decrypts what [`seal`] produced with the same key and label.
+pub fn open(
+    instance_key: &SecretString,
+    label: &str,
+    sealed: &str,
+) -> anyhow::Result<SecretString> {
+    use chacha20poly1305::aead::{Aead, KeyInit};
+    let raw = sealed
+        .strip_prefix("v1:")
+        .ok_or_else(|| anyhow::anyhow!("unknown sealed-secret format"))?;
+    let raw = base64::engine::general_purpose::STANDARD_NO_PAD.decode(raw)?;
+    if raw.len() < 24 {
+        anyhow::bail!("sealed secret too short");
+    }
+    let (nonce, ciphertext) = raw.split_at(24);
+    let cipher =
+        chacha20poly1305::XChaCha20Poly1305::new_from_slice(&derive_key(instance_key, label))
+            .map_err(|_| anyhow::anyhow!("bad key length"))?;
+    let plain = cipher
+        .decrypt(
+            &chacha20poly1305::XNonce::from(<[u8; 24]>::try_from(nonce)?),
+            ciphertext,
+        )
+        .map_err(|_| anyhow::anyhow!("sealed secret does not decrypt with this instance's key"))?;
+    Ok(SecretString::from(String::from_utf8(plain)?))
+}
+
+fn derive_key(instance_key: &SecretString, label: &str) -> [u8; 32] {
+    let mut mac = match Hmac::<Sha256>::new_from_slice(instance_key.expose_secret().as_bytes()) {
+        Ok(mac) => mac,
+        Err(_) => unreachable!("HMAC accepts keys of any length"),
+    };
+    mac.update(b"aerie-seal:");
+    mac.update(label.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +148,19 @@ mod tests {
         ] {
             assert_eq!(api_key_prefix(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn sealed_secrets_round_trip_and_need_the_key() {
+        let key = SecretString::from("instance-key".to_owned());
+        let sealed = seal(&key, "provider", "sk-live-123").unwrap();
+        assert!(!sealed.contains("sk-live"));
+        assert_ne!(sealed, seal(&key, "provider", "sk-live-123").unwrap());
+        assert_eq!(
+            open(&key, "provider", &sealed).unwrap().expose_secret(),
+            "sk-live-123"
+        );
+        assert!(open(&SecretString::from("other".to_owned()), "provider", &sealed).is_err());
+        assert!(open(&key, "other-label", &sealed).is_err());
     }
 }

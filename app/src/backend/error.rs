@@ -39,6 +39,9 @@ pub enum Error {
     /// A failure that has its own code and default sentence.
     #[error("{0:?}")]
     Code(ErrorCode),
+    /// A code with a more precise sentence (upstream failures, missing configuration).
+    #[error("{code:?}: {detail}")]
+    Detailed { code: ErrorCode, detail: String },
     /// The database is unreachable.
     #[error("database unavailable: {0}")]
     Unavailable(sea_orm::DbErr),
@@ -49,6 +52,13 @@ pub enum Error {
 }
 
 impl Error {
+    pub fn detailed(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Error::Detailed {
+            code,
+            detail: detail.into(),
+        }
+    }
+
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         Error::Invalid {
             field,
@@ -70,6 +80,7 @@ impl Error {
             Error::RateLimited { .. } => ErrorCode::RateLimited,
             Error::Refused(_) => ErrorCode::Forbidden,
             Error::Code(code) => *code,
+            Error::Detailed { code, .. } => *code,
             Error::Unavailable(_) => ErrorCode::Unavailable,
             Error::Db(_) | Error::Internal(_) => ErrorCode::Internal,
         }
@@ -100,6 +111,7 @@ impl Error {
                 body
             }
             Error::Refused(detail) => ErrorBody::with_detail(ErrorCode::Forbidden, *detail),
+            Error::Detailed { code, detail } => ErrorBody::with_detail(*code, detail.clone()),
             Error::AlreadySetUp => ErrorBody::with_detail(
                 ErrorCode::Conflict,
                 "Aerie is already set up; sign in instead.",

@@ -6,12 +6,15 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod llm;
+pub mod net_guard;
 pub mod secrets;
 pub mod services;
 pub mod sessions;
 pub mod state;
 pub mod store;
 pub mod testing;
+pub mod tools;
 
 pub use error::{Error, Result};
 pub use state::{AppContext, AppState};

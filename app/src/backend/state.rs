@@ -10,8 +10,13 @@ use sea_orm::DatabaseConnection;
 
 use super::config::{Config, DbKind};
 use super::secrets::Secrets;
+use super::services::agents::AgentCache;
 use super::services::auth::authenticate::KeyCache;
 use super::services::auth::limits::LoginLimits;
+use super::services::chat::InFlight;
+use super::services::providers::ClientCache;
+use super::services::usage::Usage;
+use super::tools::ToolRuntime;
 
 struct Inner {
     db: DatabaseConnection,
@@ -22,6 +27,12 @@ struct Inner {
     dev_mode: bool,
     login_limits: LoginLimits,
     key_cache: KeyCache,
+    started_at_utc: chrono::DateTime<chrono::Utc>,
+    provider_clients: ClientCache,
+    agent_cache: AgentCache,
+    usage: Usage,
+    in_flight: InFlight,
+    tools: ToolRuntime,
 }
 
 /// The service layer's context.
@@ -43,6 +54,15 @@ impl AppContext {
             dev_mode,
             login_limits: LoginLimits::default(),
             key_cache: KeyCache::default(),
+            started_at_utc: chrono::Utc::now(),
+            provider_clients: ClientCache::default(),
+            agent_cache: AgentCache::default(),
+            usage: Usage::default(),
+            in_flight: InFlight::default(),
+            tools: {
+                super::llm::ensure_tls();
+                ToolRuntime::new(false)
+            },
         }))
     }
 
@@ -74,6 +94,36 @@ impl AppContext {
     /// Recently resolved API keys (cleared by every change to keys, roles or account status).
     pub fn key_cache(&self) -> &KeyCache {
         &self.0.key_cache
+    }
+
+    /// When this instance started (wall clock).
+    pub fn started_at_utc(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.started_at_utc
+    }
+
+    /// One pooled client per provider.
+    pub fn provider_clients(&self) -> &ClientCache {
+        &self.0.provider_clients
+    }
+
+    /// Agents recently resolved by the OpenAI-compatible API.
+    pub fn agent_cache(&self) -> &AgentCache {
+        &self.0.agent_cache
+    }
+
+    /// The usage-record writer and quota counters.
+    pub fn usage(&self) -> &Usage {
+        &self.0.usage
+    }
+
+    /// Chat turns running on this instance.
+    pub fn in_flight(&self) -> &InFlight {
+        &self.0.in_flight
+    }
+
+    /// The agents' built-in tools (HTTP behind the SSRF guard).
+    pub fn tools(&self) -> &ToolRuntime {
+        &self.0.tools
     }
 
     /// True for `aerie dev` (authentication off, loopback only).

@@ -63,6 +63,12 @@ typed_id!(
     ConversationId,
     /// A governed run.
     RunId,
+    /// An upstream LLM provider connection.
+    ProviderId,
+    /// A chat message.
+    MessageId,
+    /// A usage record.
+    UsageId,
 );
 
 #[cfg(all(test, feature = "ssr"))]

@@ -1,12 +1,16 @@
 //! The service layer: the one place the rules live. Each function takes the context, the actor
 //! and its input, and returns a contract DTO or an [`Error`](super::Error).
 
+pub mod agents;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod chat;
 pub mod groups;
 pub mod maintenance;
 pub mod orgs;
+pub mod providers;
 pub mod system;
+pub mod usage;
 pub mod users;
 pub mod validate;

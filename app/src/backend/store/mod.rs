@@ -2,12 +2,16 @@
 //! Every function takes `(db, org, ...)`, except the few identity lookups that must find a user
 //! or credential before an organisation is known; those say so in their name (`*_global`).
 
+pub mod agents;
 pub mod api_keys;
 pub mod audit;
+pub mod conversations;
 pub mod groups;
 pub mod invitations;
 pub mod orgs;
+pub mod providers;
 pub mod refresh_tokens;
+pub mod usage;
 pub mod users;
 
 use chrono::{DateTime, FixedOffset, Utc};

@@ -1,7 +1,11 @@
 //! `/api/*`: the workspace API (seed 004).
 
+pub mod agents;
 pub mod api_keys;
+pub mod chat;
+pub mod conversations;
 pub mod orgs;
+pub mod providers;
 pub mod users;
 
 use aerie_app::backend::AppState;
@@ -9,7 +13,11 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .merge(agents::router())
         .merge(api_keys::router())
+        .merge(chat::router())
+        .merge(conversations::router())
+        .merge(providers::router())
         .merge(orgs::router())
         .merge(users::router())
 }

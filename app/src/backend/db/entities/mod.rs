@@ -2,15 +2,20 @@
 
 pub mod prelude;
 
+pub mod agents;
 pub mod api_keys;
 pub mod audit_events;
+pub mod conversations;
 pub mod group_members;
 pub mod groups;
 pub mod identities;
 pub mod invitations;
 pub mod jobs;
 pub mod memberships;
+pub mod messages;
 pub mod organizations;
+pub mod providers;
 pub mod refresh_tokens;
 pub mod sessions;
+pub mod usage_records;
 pub mod users;

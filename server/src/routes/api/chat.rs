@@ -1,0 +1,104 @@
+//! `/api/chat` (seed 004): one turn as Server-Sent Events — `start`, `delta`, `reasoning`,
+//! `tool_call`, then `done` or `error` — plus cancel and feedback.
+
+use std::convert::Infallible;
+
+use aerie_app::backend::actor::Actor;
+use aerie_app::backend::services::chat::{self, TurnRequest};
+use aerie_app::backend::{AppContext, AppState, Error};
+use aerie_app::contract::ErrorBody;
+use aerie_app::contract::chat::{ChatEvent, ChatTurn, Feedback, Message};
+use aerie_app::contract::ids::MessageId;
+use axum::Json;
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::{Stream, StreamExt};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::extract::{AppJson, AppPath};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(chat_turn))
+        .routes(routes!(cancel_turn))
+        .routes(routes!(message_feedback))
+}
+
+fn event_name(e: &ChatEvent) -> &'static str {
+    match e {
+        ChatEvent::Start { .. } => "start",
+        ChatEvent::Delta { .. } => "delta",
+        ChatEvent::Reasoning { .. } => "reasoning",
+        ChatEvent::ToolCall { .. } => "tool_call",
+        ChatEvent::Done { .. } => "done",
+        ChatEvent::Error { .. } => "error",
+    }
+}
+
+/// Send a message and stream the answer (`text/event-stream`; `event:` = the JSON's `type`).
+#[utoipa::path(post, path = "/api/chat", tag = "chat", request_body = ChatTurn,
+    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
+    responses((status = 200, description = "SSE stream of ChatEvent", body = ChatEvent, content_type = "text/event-stream"),
+        (status = 400, body = ErrorBody), (status = 402, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn chat_turn(
+    State(ctx): State<AppContext>,
+    actor: Actor,
+    AppJson(input): AppJson<ChatTurn>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Error> {
+    let handle = chat::start_turn(
+        &ctx,
+        &actor,
+        TurnRequest {
+            conversation_id: input.conversation_id,
+            agent_id: input.agent_id,
+            message: input.message,
+            reasoning_enabled: input.reasoning_enabled,
+            images: input.images,
+            endpoint: "api_chat",
+        },
+    )
+    .await?;
+    let start = ChatEvent::Start {
+        conversation_id: handle.conversation_id,
+        user_message_id: handle.user_message_id,
+        message_id: handle.message_id,
+    };
+    let mut rx = handle.events;
+    let events = futures::stream::once(async move { start })
+        .chain(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)));
+    Ok(Sse::new(events.map(|e| {
+        Ok(Event::default()
+            .event(event_name(&e))
+            .json_data(&e)
+            .unwrap_or_else(|_| Event::default().event("error").data("{}")))
+    }))
+    .keep_alive(KeepAlive::default()))
+}
+
+/// Cancel a turn in flight; the partial answer is kept and returned.
+#[utoipa::path(post, path = "/api/chat/{msgId}/cancel", tag = "chat",
+    params(("msgId" = MessageId, Path, description = "The answer's message id (from `start`)")),
+    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
+    responses((status = 200, body = Message), (status = 404, body = ErrorBody)))]
+pub async fn cancel_turn(
+    State(ctx): State<AppContext>,
+    actor: Actor,
+    AppPath(id): AppPath<MessageId>,
+) -> Result<Json<Message>, Error> {
+    Ok(Json(chat::cancel(&ctx, &actor, id).await?))
+}
+
+/// Thumbs up/down and an optional comment on an answer.
+#[utoipa::path(post, path = "/api/chat/{msgId}/feedback", tag = "chat", request_body = Feedback,
+    params(("msgId" = MessageId, Path, description = "The answer's message id")),
+    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
+    responses((status = 200, body = Message), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn message_feedback(
+    State(ctx): State<AppContext>,
+    actor: Actor,
+    AppPath(id): AppPath<MessageId>,
+    AppJson(input): AppJson<Feedback>,
+) -> Result<Json<Message>, Error> {
+    Ok(Json(chat::feedback(&ctx, &actor, id, input).await?))
+}

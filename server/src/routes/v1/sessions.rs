@@ -1,0 +1,91 @@
+//! Egret's session views (seed 000) over the same conversations: recent, messages, rename,
+//! delete — trailing slashes as documented.
+
+use aerie_app::backend::actor::Actor;
+use aerie_app::backend::services::chat;
+use aerie_app::backend::{AppContext, AppState, Error};
+use aerie_app::contract::ErrorBody;
+use aerie_app::contract::chat::{Conversation, Message, RenameConversation};
+use aerie_app::contract::ids::ConversationId;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::extract::{AppJson, AppPath, AppQuery};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(recent_sessions))
+        .routes(routes!(session_messages))
+        .routes(routes!(rename_session))
+        .routes(routes!(delete_session))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct RecentQuery {
+    /// 1–200, default 20.
+    pub limit: Option<u64>,
+}
+
+/// Your recent sessions, most recent first.
+#[utoipa::path(get, path = "/v1/sessions/recent/", tag = "sessions", params(RecentQuery),
+    security(("api_key" = []), ("x_api_key" = []), ("bearer_jwt" = [])),
+    responses((status = 200, body = [Conversation]), (status = 401, body = ErrorBody)))]
+pub async fn recent_sessions(
+    State(ctx): State<AppContext>,
+    actor: Actor,
+    AppQuery(q): AppQuery<RecentQuery>,
+) -> Result<Json<Vec<Conversation>>, Error> {
+    Ok(Json(
+        chat::list(&ctx, &actor, Some(q.limit.unwrap_or(20)), None).await?,
+    ))
+}
+
+/// A session's full message history, oldest first.
+#[utoipa::path(get, path = "/v1/sessions/{id}/messages/", tag = "sessions",
+    params(("id" = ConversationId, Path, description = "Session id")),
+    security(("api_key" = []), ("x_api_key" = []), ("bearer_jwt" = [])),
+    responses((status = 200, body = [Message]), (status = 404, body = ErrorBody)))]
+pub async fn session_messages(
+    State(ctx): State<AppContext>,
+    actor: Actor,
+    AppPath(id): AppPath<ConversationId>,
+) -> Result<Json<Vec<Message>>, Error> {
+    Ok(Json(
+        chat::messages(&ctx, &actor, id, Some(500), None)
+            .await?
+            .data,
+    ))
+}
+
+/// Rename a session.
+#[utoipa::path(post, path = "/v1/sessions/{id}/rename/", tag = "sessions", request_body = RenameConversation,
+    params(("id" = ConversationId, Path, description = "Session id")),
+    security(("api_key" = []), ("x_api_key" = []), ("bearer_jwt" = [])),
+    responses((status = 200, body = Conversation), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn rename_session(
+    State(ctx): State<AppContext>,
+    actor: Actor,
+    AppPath(id): AppPath<ConversationId>,
+    AppJson(input): AppJson<RenameConversation>,
+) -> Result<Json<Conversation>, Error> {
+    Ok(Json(chat::rename(&ctx, &actor, id, &input.title).await?))
+}
+
+/// Delete a session.
+#[utoipa::path(delete, path = "/v1/sessions/{id}/delete/", tag = "sessions",
+    params(("id" = ConversationId, Path, description = "Session id")),
+    security(("api_key" = []), ("x_api_key" = []), ("bearer_jwt" = [])),
+    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
+pub async fn delete_session(
+    State(ctx): State<AppContext>,
+    actor: Actor,
+    AppPath(id): AppPath<ConversationId>,
+) -> Result<StatusCode, Error> {
+    chat::delete(&ctx, &actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
