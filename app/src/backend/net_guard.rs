@@ -57,8 +57,10 @@ pub enum GuardError {
 /// Why a redirect was not followed. `Display` is a sentence that can be shown to users.
 #[derive(Debug, thiserror::Error)]
 pub enum RedirectError {
+    /// More than [`MAX_REDIRECTS`] redirects in a row.
     #[error("The URL redirected more than {MAX_REDIRECTS} times, which is not allowed.")]
     TooMany,
+    /// The redirect target failed [`check_url`].
     #[error("A redirect was refused: {0}")]
     Refused(GuardError),
 }
@@ -310,8 +312,9 @@ pub fn client_builder(allow_private: bool) -> reqwest::ClientBuilder {
         .redirect(redirect_policy(allow_private))
 }
 
-/// If `err` (or anything in its chain of sources) is a refusal by this guard, the sentence that
-/// explains it. Use it to turn a `reqwest::Error` into a message for users.
+/// If `err` (or anything in its chain of sources) was raised by this guard (a refused address or
+/// redirect, or a failed look-up), the sentence that explains it. Use it to turn a
+/// `reqwest::Error` from a guarded client into a message for users.
 pub fn refusal_message(err: &(dyn StdError + 'static)) -> Option<String> {
     let mut current: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = current {

@@ -5,7 +5,10 @@
 
 mod support;
 
+mod agents;
+mod chat;
 mod cli;
+mod conversations;
 mod errors;
 mod health;
 mod identity;
@@ -16,4 +19,5 @@ mod openapi;
 mod orgs;
 mod sessions;
 mod shutdown;
+mod openai_compat;
 mod ui;

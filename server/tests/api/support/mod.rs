@@ -110,6 +110,8 @@ pub fn assert_contract_body(value: &serde_json::Value, code: &str) {
     assert!(error.get("param").is_some(), "{value}");
 }
 
+pub mod chat;
+
 pub const PASSWORD: &str = "plum-orbit-cascade-42";
 
 impl TestApp {
