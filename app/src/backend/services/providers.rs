@@ -415,6 +415,9 @@ pub async fn delete(ctx: &AppContext, actor: &Actor, id: ProviderId) -> Result<(
 /// Calls the upstream's model list and says what happened.
 pub async fn test(ctx: &AppContext, actor: &Actor, id: ProviderId) -> Result<ProviderCheck> {
     let p = actor.require_role(Role::Admin)?;
+    if id != CONFIGURED && store::providers::find(ctx.db(), p.org_id, id).await?.is_none() {
+        return Err(Error::NotFound);
+    }
     let resolved = resolve(ctx, p.org_id, Some(id)).await?;
     let started = Instant::now();
     let result = resolved.client.models().await;
