@@ -615,6 +615,8 @@ fn stream_response(
             None if st.fail_at_end => {
                 st.fail_at_end = false;
                 st.guard.finish();
+                // Let what was sent reach the client first, as a real dropped connection does.
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 Some((Err(aborted()), st))
             }
             None => {
