@@ -271,7 +271,9 @@ async fn first_start_creates_the_data_folder_and_stops_cleanly_on_sigterm() {
             .env("AERIE_LOG_FORMAT", "json"),
     );
 
-    let health: serde_json::Value = reqwest::get(format!("{}/health/", running.url))
+    let health: serde_json::Value = crate::support::http()
+        .get(format!("{}/health/", running.url))
+        .send()
         .await
         .expect("request")
         .json()
@@ -342,7 +344,7 @@ async fn first_start_creates_the_data_folder_and_stops_cleanly_on_sigterm() {
 async fn dev_mode_prints_a_loud_banner_and_turns_auth_off() {
     let dir = tempfile::tempdir().expect("dir");
     let running = start(aerie(dir.path()).args(["dev", "--listen", "127.0.0.1:0"]));
-    let status: serde_json::Value = reqwest::Client::new()
+    let status: serde_json::Value = crate::support::http()
         .post(format!("{}/_server/status", running.url))
         .header("content-type", "application/x-www-form-urlencoded")
         .send()
@@ -412,7 +414,7 @@ async fn passwords_tokens_and_keys_never_reach_the_logs() {
             .env("AERIE_LOG_FORMAT", "json")
             .env("AERIE_LOG_LEVEL", "trace"),
     );
-    let client = reqwest::Client::new();
+    let client = crate::support::http();
     let url = |p: &str| format!("{}{p}", running.url);
     let password = "plum-orbit-cascade-42";
     let setup = client

@@ -16,25 +16,40 @@ use crate::support::chat::Chat;
 #[tokio::test]
 async fn conversations_over_the_workspace_api(#[case] kind: DbKind) {
     let t = Chat::start(kind).await;
-    let (status, c) = t.post("/api/conversations", json!({"agent_id": t.agent_id})).await;
+    let (status, c) = t
+        .post("/api/conversations", json!({"agent_id": t.agent_id}))
+        .await;
     assert_eq!(status, 201, "{c}");
     let id = c["id"].as_str().expect("id").to_owned();
     assert_eq!(c["title"], "New chat");
 
     // Three turns through /api/chat: typed events start → delta… → done.
-    t.fake.push(Reply::ToolCalls(vec![("calculator".to_owned(), r#"{"expression":"6*7"}"#.to_owned())]));
-    let (status, events) = t.post_sse("/api/chat", json!({"conversation_id": id, "message": "six times seven"})).await;
+    t.fake.push(Reply::ToolCalls(vec![(
+        "calculator".to_owned(),
+        r#"{"expression":"6*7"}"#.to_owned(),
+    )]));
+    let (status, events) = t
+        .post_sse(
+            "/api/chat",
+            json!({"conversation_id": id, "message": "six times seven"}),
+        )
+        .await;
     assert_eq!(status, 200);
     let names: Vec<&str> = events.iter().map(|e| e.0.as_str()).collect();
     assert_eq!(names.first(), Some(&"start"));
-    assert!(names.contains(&"tool_call") && names.contains(&"delta"), "{names:?}");
+    assert!(
+        names.contains(&"tool_call") && names.contains(&"delta"),
+        "{names:?}"
+    );
     assert_eq!(names.last(), Some(&"done"));
     let done: Value = serde_json::from_str(&events.last().expect("done").1).expect("json");
     assert_eq!(done["type"], "done");
     assert_eq!(done["message"]["content"], "The tool says: 42");
     assert_eq!(done["message"]["tool_calls"][0]["result"], "42");
     for m in ["second", "third"] {
-        let (status, _) = t.post_sse("/api/chat", json!({"conversation_id": id, "message": m})).await;
+        let (status, _) = t
+            .post_sse("/api/chat", json!({"conversation_id": id, "message": m}))
+            .await;
         assert_eq!(status, 200);
     }
     // The title came from the first message.
@@ -42,63 +57,133 @@ async fn conversations_over_the_workspace_api(#[case] kind: DbKind) {
     assert_eq!(c["title"], "six times seven");
 
     // Pages of messages, oldest first.
-    let (status, page) = t.get(&format!("/api/conversations/{id}/messages?limit=4")).await;
+    let (status, page) = t
+        .get(&format!("/api/conversations/{id}/messages?limit=4"))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(page["data"].as_array().map(Vec::len), Some(4));
     assert_eq!(page["has_more"], true);
     assert_eq!(page["data"][0]["content"], "second");
     let before = page["next_before"].as_str().expect("cursor");
-    let (_, older) = t.get(&format!("/api/conversations/{id}/messages?limit=4&before={before}")).await;
+    let (_, older) = t
+        .get(&format!(
+            "/api/conversations/{id}/messages?limit=4&before={before}"
+        ))
+        .await;
     assert_eq!(older["data"].as_array().map(Vec::len), Some(2));
     assert_eq!(older["has_more"], false);
     assert_eq!(older["data"][0]["content"], "six times seven");
     let first_answer = older["data"][1]["id"].as_str().expect("id").to_owned();
 
     // Feedback on an answer.
-    let (status, m) = t.post(&format!("/api/chat/{first_answer}/feedback"), json!({"rating": "up", "comment": "right"})).await;
+    let (status, m) = t
+        .post(
+            &format!("/api/chat/{first_answer}/feedback"),
+            json!({"rating": "up", "comment": "right"}),
+        )
+        .await;
     assert_eq!(status, 200, "{m}");
-    assert_eq!((m["feedback"].as_i64(), m["feedback_comment"].as_str()), (Some(1), Some("right")));
-    let (status, body) = t.post(&format!("/api/chat/{first_answer}/feedback"), json!({"rating": "meh"})).await;
+    assert_eq!(
+        (m["feedback"].as_i64(), m["feedback_comment"].as_str()),
+        (Some(1), Some("right"))
+    );
+    let (status, body) = t
+        .post(
+            &format!("/api/chat/{first_answer}/feedback"),
+            json!({"rating": "meh"}),
+        )
+        .await;
     assert_eq!(status, 400);
     assert_contract_body(&body, "REQ-001");
 
     // Branch at the first answer: a new thread with the first question and answer.
-    let (status, b) = t.post(&format!("/api/conversations/{id}/branch"), json!({"message_id": first_answer})).await;
+    let (status, b) = t
+        .post(
+            &format!("/api/conversations/{id}/branch"),
+            json!({"message_id": first_answer}),
+        )
+        .await;
     assert_eq!(status, 201, "{b}");
     assert_eq!(b["parent_id"], id.as_str());
     let branch = b["id"].as_str().expect("id");
-    let (_, page) = t.get(&format!("/api/conversations/{branch}/messages")).await;
-    let contents: Vec<&str> = page["data"].as_array().expect("data").iter().filter_map(|m| m["content"].as_str()).collect();
+    let (_, page) = t
+        .get(&format!("/api/conversations/{branch}/messages"))
+        .await;
+    let contents: Vec<&str> = page["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
     assert_eq!(contents, ["six times seven", "The tool says: 42"]);
     // Continuing the branch sends only its own history.
-    let (status, _) = t.post_sse("/api/chat", json!({"conversation_id": branch, "message": "and then?"})).await;
+    let (status, _) = t
+        .post_sse(
+            "/api/chat",
+            json!({"conversation_id": branch, "message": "and then?"}),
+        )
+        .await;
     assert_eq!(status, 200);
     let sent = t.fake.last_request().expect("request");
     assert_eq!(sent["messages"].as_array().map(Vec::len), Some(4), "{sent}");
 
     // Title regenerated by the model (the fake echoes the prompt's last line).
     t.fake.push(Reply::text("Multiplication help"));
-    let (status, c) = t.post(&format!("/api/conversations/{id}/title"), json!({})).await;
+    let (status, c) = t
+        .post(&format!("/api/conversations/{id}/title"), json!({}))
+        .await;
     assert_eq!(status, 200, "{c}");
     assert_eq!(c["title"], "Multiplication help");
-    let (status, c) = t.app.authed(Method::PATCH, &format!("/api/conversations/{id}"), &t.key, Some(json!({"title": "Renamed"}))).await;
+    let (status, c) = t
+        .app
+        .authed(
+            Method::PATCH,
+            &format!("/api/conversations/{id}"),
+            &t.key,
+            Some(json!({"title": "Renamed"})),
+        )
+        .await;
     assert_eq!((status, c["title"].as_str()), (200, Some("Renamed")));
 
     // List, then soft delete: gone from every view, still in the database.
     let (_, list) = t.get("/api/conversations").await;
     assert_eq!(list.as_array().map(Vec::len), Some(2));
-    let (status, _) = t.app.authed(Method::DELETE, &format!("/api/conversations/{id}"), &t.key, None).await;
+    let (status, _) = t
+        .app
+        .authed(
+            Method::DELETE,
+            &format!("/api/conversations/{id}"),
+            &t.key,
+            None,
+        )
+        .await;
     assert_eq!(status, 204);
     let (_, list) = t.get("/api/conversations").await;
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     let (status, _) = t.get(&format!("/api/conversations/{id}")).await;
     assert_eq!(status, 404);
-    let (status, _) = t.post_sse("/api/chat", json!({"conversation_id": id, "message": "still there?"})).await;
+    let (status, _) = t
+        .post_sse(
+            "/api/chat",
+            json!({"conversation_id": id, "message": "still there?"}),
+        )
+        .await;
     assert_eq!(status, 404);
 
     // Bad input: no message, no agent.
-    let (status, body) = t.post("/api/chat", json!({"agent_id": t.agent_id, "message": "  "})).await;
-    assert_eq!((status, body["error"]["param"].as_str()), (400, Some("message")));
+    let (status, body) = t
+        .post(
+            "/api/chat",
+            json!({"agent_id": t.agent_id, "message": "  "}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["param"].as_str()),
+        (400, Some("message"))
+    );
     let (status, body) = t.post("/api/chat", json!({"message": "hi"})).await;
-    assert_eq!((status, body["error"]["param"].as_str()), (400, Some("agent_id")));
+    assert_eq!(
+        (status, body["error"]["param"].as_str()),
+        (400, Some("agent_id"))
+    );
 }

@@ -43,14 +43,26 @@ async fn chat_completions_to_the_letter(#[case] kind: DbKind) {
         assert!(body["id"].as_str().unwrap_or("").starts_with("chatcmpl-"));
         assert_eq!(body["model"], model);
         assert_eq!(body["choices"][0]["message"]["role"], "assistant");
-        assert_eq!(body["choices"][0]["message"]["content"], "echo: Explain quantum computing in 3 sentences.");
+        assert_eq!(
+            body["choices"][0]["message"]["content"],
+            "echo: Explain quantum computing in 3 sentences."
+        );
         assert_eq!(body["choices"][0]["finish_reason"], "stop");
         let u = &body["usage"];
-        assert_eq!(u["total_tokens"].as_u64(), Some(u["prompt_tokens"].as_u64().unwrap_or(0) + u["completion_tokens"].as_u64().unwrap_or(0)));
+        assert_eq!(
+            u["total_tokens"].as_u64(),
+            Some(
+                u["prompt_tokens"].as_u64().unwrap_or(0)
+                    + u["completion_tokens"].as_u64().unwrap_or(0)
+            )
+        );
         // The agent's prompt first, the client's system message after it; parameters pass through.
         let sent = t.fake.last_request().expect("request");
         assert_eq!(sent["messages"][0]["content"], "You are terse.");
-        assert_eq!(sent["messages"][1]["content"], "You are a helpful AI assistant.");
+        assert_eq!(
+            sent["messages"][1]["content"],
+            "You are a helpful AI assistant."
+        );
         assert_eq!(sent["temperature"], 0.7);
         assert_eq!(sent["max_tokens"], 50);
         assert_eq!(sent["response_format"], json!({"type": "text"}));
@@ -60,54 +72,116 @@ async fn chat_completions_to_the_letter(#[case] kind: DbKind) {
 
     // Streaming with include_usage: chunks, a usage chunk with empty choices, then [DONE].
     let (status, events) = t
-        .post_sse("/v1/chat/completions", json!({"model": "helper", "stream": true,
+        .post_sse(
+            "/v1/chat/completions",
+            json!({"model": "helper", "stream": true,
             "stream_options": {"include_usage": true},
-            "messages": [{"role": "user", "content": "Write a short poem about AI."}]}))
+            "messages": [{"role": "user", "content": "Write a short poem about AI."}]}),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(events.last().map(|e| e.1.as_str()), Some("[DONE]"));
     let chunks = data_json(&events);
-    assert!(chunks.iter().all(|c| c["object"] == "chat.completion.chunk" && c["model"] == "helper"));
+    assert!(
+        chunks
+            .iter()
+            .all(|c| c["object"] == "chat.completion.chunk" && c["model"] == "helper")
+    );
     assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
-    let text: String = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
+    let text: String = chunks
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+        .collect();
     assert_eq!(text, "echo: Write a short poem about AI.");
     let usage = chunks.last().expect("usage chunk");
     assert_eq!(usage["choices"], json!([]));
     assert!(usage["usage"]["total_tokens"].as_u64().unwrap_or(0) > 0);
-    assert_eq!(chunks[chunks.len() - 2]["choices"][0]["finish_reason"], "stop");
+    assert_eq!(
+        chunks[chunks.len() - 2]["choices"][0]["finish_reason"],
+        "stop"
+    );
 
     // Client tools pass through: the model's call comes back to the client, not run here.
-    t.fake.push(Reply::ToolCalls(vec![("get_weather".to_owned(), r#"{"city":"Oslo"}"#.to_owned())]));
+    t.fake.push(Reply::ToolCalls(vec![(
+        "get_weather".to_owned(),
+        r#"{"city":"Oslo"}"#.to_owned(),
+    )]));
     let tools = json!([{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]);
     let (status, body) = t
         .post("/v1/chat/completions", json!({"model": "helper", "tools": tools, "messages": [{"role": "user", "content": "Weather in Oslo?"}]}))
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["choices"][0]["finish_reason"], "tool_calls");
-    assert_eq!(body["choices"][0]["message"]["tool_calls"][0]["function"]["name"], "get_weather");
-    assert_eq!(body["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"], r#"{"city":"Oslo"}"#);
+    assert_eq!(
+        body["choices"][0]["message"]["tool_calls"][0]["function"]["name"],
+        "get_weather"
+    );
+    assert_eq!(
+        body["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"],
+        r#"{"city":"Oslo"}"#
+    );
     assert_eq!(t.fake.last_request().expect("request")["tools"], tools);
     // Streamed too.
-    t.fake.push(Reply::ToolCalls(vec![("get_weather".to_owned(), r#"{"city":"Oslo"}"#.to_owned())]));
+    t.fake.push(Reply::ToolCalls(vec![(
+        "get_weather".to_owned(),
+        r#"{"city":"Oslo"}"#.to_owned(),
+    )]));
     let (_, events) = t
         .post_sse("/v1/chat/completions", json!({"model": "helper", "stream": true, "tools": tools, "messages": [{"role": "user", "content": "Weather?"}]}))
         .await;
     let chunks = data_json(&events);
-    let args: String = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"].as_str()).collect();
+    let args: String = chunks
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"].as_str())
+        .collect();
     assert_eq!(args, r#"{"city":"Oslo"}"#);
-    assert!(chunks.iter().any(|c| c["choices"][0]["finish_reason"] == "tool_calls"));
+    assert!(
+        chunks
+            .iter()
+            .any(|c| c["choices"][0]["finish_reason"] == "tool_calls")
+    );
 
     // Errors use the OpenAI error object (inside the contract body).
-    let (status, body) = t.post("/v1/chat/completions", json!({"model": "nope", "messages": [{"role": "user", "content": "x"}]})).await;
+    let (status, body) = t
+        .post(
+            "/v1/chat/completions",
+            json!({"model": "nope", "messages": [{"role": "user", "content": "x"}]}),
+        )
+        .await;
     assert_eq!(status, 404, "{body}");
     assert_contract_body(&body, "RES-001");
-    assert!(body["error"]["message"].as_str().unwrap_or("").contains("nope"));
-    let (status, body) = t.post("/v1/chat/completions", json!({"model": "helper", "messages": []})).await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("nope")
+    );
+    let (status, body) = t
+        .post(
+            "/v1/chat/completions",
+            json!({"model": "helper", "messages": []}),
+        )
+        .await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["param"], "messages");
-    let (status, body) = t.post("/v1/chat/completions", json!({"model": "helper", "messages": [{"role": "wizard", "content": "x"}]})).await;
-    assert_eq!((status, body["error"]["type"].as_str()), (400, Some("invalid_request_error")));
-    let res = t.app.client.post(t.app.url("/v1/chat/completions")).json(&json!({"model": "helper", "messages": [{"role": "user", "content": "x"}]})).send().await.expect("request");
+    let (status, body) = t
+        .post(
+            "/v1/chat/completions",
+            json!({"model": "helper", "messages": [{"role": "wizard", "content": "x"}]}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["type"].as_str()),
+        (400, Some("invalid_request_error"))
+    );
+    let res = t
+        .app
+        .client
+        .post(t.app.url("/v1/chat/completions"))
+        .json(&json!({"model": "helper", "messages": [{"role": "user", "content": "x"}]}))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(res.status().as_u16(), 401);
 }
 
@@ -130,7 +204,13 @@ async fn upstream_failures_are_retried_then_reported(#[case] kind: DbKind) {
     let (status, body) = t.post("/v1/chat/completions", ask.clone()).await;
     assert_eq!(status, 502, "{body}");
     assert_contract_body(&body, "SRV-002");
-    assert!(body["detail"].as_str().unwrap_or("").contains("upstream exploded"), "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("upstream exploded"),
+        "{body}"
+    );
     assert!(!body.to_string().contains("sk-upstream-secret"));
     assert_eq!(t.fake.requests().len(), 5);
     // A 400 from the provider is not retried.
@@ -148,12 +228,26 @@ async fn upstream_failures_are_retried_then_reported(#[case] kind: DbKind) {
     assert_eq!(status, 502, "{events:?}");
     // Failed calls are in the usage log.
     let (_, logs) = t.get("/v1/logs").await;
-    assert!(logs.as_array().expect("logs").iter().any(|l| l["status"] == "error"));
+    assert!(
+        logs.as_array()
+            .expect("logs")
+            .iter()
+            .any(|l| l["status"] == "error")
+    );
 
     // A stream that drops midway ends with an error event; what came is kept.
-    t.fake.push(Reply::DropAfter { chunks: vec!["partial ".to_owned(), "answer".to_owned()] });
-    let res = t.app.client.post(t.app.url("/api/chat")).bearer_auth(&t.key)
-        .json(&json!({"agent_id": t.agent_id, "message": "go"})).send().await.expect("request");
+    t.fake.push(Reply::DropAfter {
+        chunks: vec!["partial ".to_owned(), "answer".to_owned()],
+    });
+    let res = t
+        .app
+        .client
+        .post(t.app.url("/api/chat"))
+        .bearer_auth(&t.key)
+        .json(&json!({"agent_id": t.agent_id, "message": "go"}))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(res.status().as_u16(), 200);
     let events = parse_sse(&res.text().await.unwrap_or_default());
     let names: Vec<&str> = events.iter().map(|e| e.0.as_str()).collect();
@@ -161,7 +255,9 @@ async fn upstream_failures_are_retried_then_reported(#[case] kind: DbKind) {
     assert_eq!(names.last(), Some(&"error"), "{events:?}");
     let start: Value = serde_json::from_str(&events[0].1).expect("start");
     let conversation = start["conversation_id"].as_str().expect("conversation");
-    let (_, page) = t.get(&format!("/api/conversations/{conversation}/messages")).await;
+    let (_, page) = t
+        .get(&format!("/api/conversations/{conversation}/messages"))
+        .await;
     assert_eq!(page["data"][1]["content"], "partial answer", "{page}");
     assert_eq!(page["data"][1]["status"], "error");
 }
@@ -172,10 +268,26 @@ async fn upstream_failures_are_retried_then_reported(#[case] kind: DbKind) {
 #[tokio::test]
 async fn slow_providers_time_out_with_504(#[case] kind: DbKind) {
     let t = Chat::start(kind).await;
-    let (status, _) = t.app.authed(Method::PATCH, &format!("/api/providers/{}", t.provider_id), &t.jwt, Some(json!({"timeout_secs": 1}))).await;
+    let (status, _) = t
+        .app
+        .authed(
+            Method::PATCH,
+            &format!("/api/providers/{}", t.provider_id),
+            &t.jwt,
+            Some(json!({"timeout_secs": 1})),
+        )
+        .await;
     assert_eq!(status, 200);
-    t.fake.push(Reply::Delay { ms: 2500, then: Box::new(Reply::text("too late")) });
-    let (status, body) = t.post("/v1/chat/completions", json!({"model": "helper", "messages": [{"role": "user", "content": "hi"}]})).await;
+    t.fake.push(Reply::Delay {
+        ms: 2500,
+        then: Box::new(Reply::text("too late")),
+    });
+    let (status, body) = t
+        .post(
+            "/v1/chat/completions",
+            json!({"model": "helper", "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
     assert_eq!(status, 504, "{body}");
     assert_contract_body(&body, "SRV-004");
 }
@@ -187,9 +299,19 @@ async fn slow_providers_time_out_with_504(#[case] kind: DbKind) {
 async fn cancel_keeps_the_partial_answer_and_disconnect_stops_the_upstream(#[case] kind: DbKind) {
     let t = Chat::start(kind).await;
     let slow: Vec<String> = (0..40).map(|i| format!("w{i} ")).collect();
-    t.fake.push(Reply::StreamSlow { chunks: slow.clone(), interval_ms: 50 });
-    let res = t.app.client.post(t.app.url("/api/chat")).bearer_auth(&t.key)
-        .json(&json!({"agent_id": t.agent_id, "message": "long please"})).send().await.expect("request");
+    t.fake.push(Reply::StreamSlow {
+        chunks: slow.clone(),
+        interval_ms: 50,
+    });
+    let res = t
+        .app
+        .client
+        .post(t.app.url("/api/chat"))
+        .bearer_auth(&t.key)
+        .json(&json!({"agent_id": t.agent_id, "message": "long please"}))
+        .send()
+        .await
+        .expect("request");
     let mut body = res.bytes_stream();
     let mut text = String::new();
     while !text.contains("event: delta") || text.matches("event: delta").count() < 3 {
@@ -198,11 +320,16 @@ async fn cancel_keeps_the_partial_answer_and_disconnect_stops_the_upstream(#[cas
     }
     let start: Value = serde_json::from_str(&parse_sse(&text)[0].1).expect("start");
     let message_id = start["message_id"].as_str().expect("message id");
-    let (status, message) = t.post(&format!("/api/chat/{message_id}/cancel"), json!({})).await;
+    let (status, message) = t
+        .post(&format!("/api/chat/{message_id}/cancel"), json!({}))
+        .await;
     assert_eq!(status, 200, "{message}");
     assert_eq!(message["status"], "cancelled");
     let kept = message["content"].as_str().unwrap_or("");
-    assert!(kept.starts_with("w0 w1 ") && kept.len() < slow.concat().len(), "{kept}");
+    assert!(
+        kept.starts_with("w0 w1 ") && kept.len() < slow.concat().len(),
+        "{kept}"
+    );
     // The stream ends with `done` (the stored, cancelled answer).
     while let Some(Ok(chunk)) = body.next().await {
         text.push_str(&String::from_utf8_lossy(&chunk));
@@ -211,7 +338,10 @@ async fn cancel_keeps_the_partial_answer_and_disconnect_stops_the_upstream(#[cas
     wait_for(|| t.fake.cancelled_streams() == 1).await;
 
     // A client that goes away mid-stream cancels the upstream call.
-    t.fake.push(Reply::StreamSlow { chunks: slow, interval_ms: 50 });
+    t.fake.push(Reply::StreamSlow {
+        chunks: slow,
+        interval_ms: 50,
+    });
     let res = t.app.client.post(t.app.url("/v1/chat/completions")).bearer_auth(&t.key)
         .json(&json!({"model": "helper", "stream": true, "messages": [{"role": "user", "content": "x"}]})).send().await.expect("request");
     let mut body = res.bytes_stream();
@@ -223,7 +353,10 @@ async fn cancel_keeps_the_partial_answer_and_disconnect_stops_the_upstream(#[cas
     let mut cancelled = false;
     for _ in 0..50 {
         let (_, logs) = t.get("/v1/logs").await;
-        if logs.as_array().is_some_and(|l| l.iter().filter(|r| r["status"] == "cancelled").count() == 2) {
+        if logs
+            .as_array()
+            .is_some_and(|l| l.iter().filter(|r| r["status"] == "cancelled").count() == 2)
+        {
             cancelled = true;
             break;
         }
@@ -231,7 +364,12 @@ async fn cancel_keeps_the_partial_answer_and_disconnect_stops_the_upstream(#[cas
     }
     assert!(cancelled, "both cancelled calls are in the usage log");
     // Cancelling someone else's or an unknown message: 404.
-    let (status, _) = t.post(&format!("/api/chat/{}/cancel", uuid::Uuid::now_v7()), json!({})).await;
+    let (status, _) = t
+        .post(
+            &format!("/api/chat/{}/cancel", uuid::Uuid::now_v7()),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, 404);
 }
 

@@ -37,7 +37,7 @@ async fn in_flight_requests_finish_and_new_ones_are_refused(#[case] kind: DbKind
     assert_eq!(res.status(), 200);
     assert_eq!(res.text().await.expect("body"), "finished");
 
-    let fresh = reqwest::Client::new();
+    let fresh = crate::support::http();
     assert!(
         fresh.get(health).send().await.is_err(),
         "no new connections after shutdown"

@@ -23,7 +23,10 @@ impl Chat {
         Self::start_with(kind, |_| {}).await
     }
 
-    pub async fn start_with(kind: DbKind, tweak: impl FnOnce(&mut aerie_app::backend::config::Config)) -> Self {
+    pub async fn start_with(
+        kind: DbKind,
+        tweak: impl FnOnce(&mut aerie_app::backend::config::Config),
+    ) -> Self {
         let fake = FakeUpstream::start().await;
         let app = TestApp::spawn_with(
             kind,
@@ -59,16 +62,30 @@ impl Chat {
         assert_eq!(status, 201, "{agent}");
         let agent_id = agent["id"].as_str().expect("id").to_owned();
         let (status, key) = app
-            .authed(Method::POST, "/v1/billings/api-keys/", &jwt, Some(json!({"name": "sdk"})))
+            .authed(
+                Method::POST,
+                "/v1/billings/api-keys/",
+                &jwt,
+                Some(json!({"name": "sdk"})),
+            )
             .await;
         assert_eq!(status, 201, "{key}");
         let key = key["key"].as_str().expect("key").to_owned();
-        Self { app, fake, jwt, key, provider_id, agent_id }
+        Self {
+            app,
+            fake,
+            jwt,
+            key,
+            provider_id,
+            agent_id,
+        }
     }
 
     /// `POST path` with the API key; answers status and JSON.
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.app.authed(Method::POST, path, &self.key, Some(body)).await
+        self.app
+            .authed(Method::POST, path, &self.key, Some(body))
+            .await
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {

@@ -112,6 +112,13 @@ pub fn assert_contract_body(value: &serde_json::Value, code: &str) {
 
 pub mod chat;
 
+/// A plain HTTP client for tests that talk to a spawned `aerie` process (reqwest is built
+/// without a default TLS provider; the app installs ring's, so do the same here).
+pub fn http() -> reqwest::Client {
+    aerie_app::backend::llm::ensure_tls();
+    reqwest::Client::new()
+}
+
 pub const PASSWORD: &str = "plum-orbit-cascade-42";
 
 impl TestApp {
