@@ -46,23 +46,67 @@ impl ResolvedProvider {
     }
 }
 
-/// Built clients, keyed by provider and the version they were built from.
+/// Built clients, keyed by provider and the version they were built from. A resolved provider
+/// is reused without reading the database for [`FRESH`]; every change on this instance drops
+/// it at once, changes made through another instance show within [`FRESH`].
 #[derive(Default)]
 pub struct ClientCache {
-    clients: Mutex<HashMap<ProviderId, (DateTime<Utc>, LlmClient)>>,
+    clients: Mutex<HashMap<ProviderId, Cached>>,
 }
+
+struct Cached {
+    version: DateTime<Utc>,
+    client: LlmClient,
+    org: Option<OrgId>,
+    models: Vec<ProviderModel>,
+    checked: Instant,
+}
+
+const FRESH: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl ClientCache {
     fn get(&self, id: ProviderId, version: DateTime<Utc>) -> Option<LlmClient> {
         let map = self.clients.lock().ok()?;
         map.get(&id)
-            .filter(|(v, _)| *v == version)
-            .map(|(_, c)| c.clone())
+            .filter(|c| c.version == version)
+            .map(|c| c.client.clone())
+    }
+
+    /// A provider of `org` resolved less than [`FRESH`] ago.
+    fn fresh(&self, org: OrgId, id: ProviderId) -> Option<ResolvedProvider> {
+        let map = self.clients.lock().ok()?;
+        map.get(&id)
+            .filter(|c| c.org == Some(org) && c.checked.elapsed() < FRESH)
+            .map(|c| ResolvedProvider {
+                id,
+                client: c.client.clone(),
+                models: c.models.clone(),
+            })
     }
 
     fn put(&self, id: ProviderId, version: DateTime<Utc>, client: LlmClient) {
+        self.put_resolved(id, version, client, None, Vec::new());
+    }
+
+    fn put_resolved(
+        &self,
+        id: ProviderId,
+        version: DateTime<Utc>,
+        client: LlmClient,
+        org: Option<OrgId>,
+        models: Vec<ProviderModel>,
+    ) {
         if let Ok(mut map) = self.clients.lock() {
-            map.insert(id, (version, client));
+            map.insert(
+                id,
+                Cached {
+                    version,
+                    client,
+                    org,
+                    models,
+                    checked: Instant::now(),
+                },
+            );
         }
     }
 
@@ -415,7 +459,11 @@ pub async fn delete(ctx: &AppContext, actor: &Actor, id: ProviderId) -> Result<(
 /// Calls the upstream's model list and says what happened.
 pub async fn test(ctx: &AppContext, actor: &Actor, id: ProviderId) -> Result<ProviderCheck> {
     let p = actor.require_role(Role::Admin)?;
-    if id != CONFIGURED && store::providers::find(ctx.db(), p.org_id, id).await?.is_none() {
+    if id != CONFIGURED
+        && store::providers::find(ctx.db(), p.org_id, id)
+            .await?
+            .is_none()
+    {
         return Err(Error::NotFound);
     }
     let resolved = resolve(ctx, p.org_id, Some(id)).await?;
@@ -479,6 +527,9 @@ pub async fn resolve(
             })
         }
         Some(id) => {
+            if let Some(resolved) = ctx.provider_clients().fresh(org, id) {
+                return Ok(resolved);
+            }
             let row = store::providers::find(ctx.db(), org, id)
                 .await?
                 .ok_or_else(|| {
@@ -497,16 +548,18 @@ pub async fn resolve(
                         .map(|s| crypto::open(&ctx.secrets().encryption_key, SEAL_LABEL, s))
                         .transpose()?;
                     let timeout = u32::try_from(row.timeout_secs).unwrap_or(DEFAULT_TIMEOUT_SECS);
-                    let c = LlmClient::new(&row.base_url, key.as_ref(), timeout, allow_private)?;
-                    ctx.provider_clients().put(id, version, c.clone());
-                    c
+                    LlmClient::new(&row.base_url, key.as_ref(), timeout, allow_private)?
                 }
             };
-            Ok(ResolvedProvider {
+            let models = models_of(&row.models);
+            ctx.provider_clients().put_resolved(
                 id,
-                client,
-                models: models_of(&row.models),
-            })
+                version,
+                client.clone(),
+                Some(org),
+                models.clone(),
+            );
+            Ok(ResolvedProvider { id, client, models })
         }
     }
 }
@@ -521,6 +574,9 @@ pub async fn check_model(
     let models = match id {
         None | Some(CONFIGURED) => configured(ctx).ok_or_else(no_provider)?.models,
         Some(id) => {
+            if let Some(resolved) = ctx.provider_clients().fresh(org, id) {
+                return Ok(resolved);
+            }
             let row = store::providers::find(ctx.db(), org, id)
                 .await?
                 .ok_or_else(|| {
