@@ -574,9 +574,6 @@ pub async fn check_model(
     let models = match id {
         None | Some(CONFIGURED) => configured(ctx).ok_or_else(no_provider)?.models,
         Some(id) => {
-            if let Some(resolved) = ctx.provider_clients().fresh(org, id) {
-                return Ok(resolved);
-            }
             let row = store::providers::find(ctx.db(), org, id)
                 .await?
                 .ok_or_else(|| {
