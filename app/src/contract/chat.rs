@@ -146,7 +146,7 @@ pub enum ChatEvent {
     /// A tool was called and answered.
     ToolCall { call: ToolCallRecord },
     /// The turn ended; the stored answer.
-    Done { message: Message, usage: Usage },
+    Done { message: Box<Message>, usage: Usage },
     /// The turn failed; what was generated is kept.
     Error {
         code: String,

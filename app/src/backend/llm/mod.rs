@@ -70,8 +70,6 @@ impl LlmError {
                         status: status.as_u16(),
                         message: status.canonical_reason().unwrap_or("error").to_owned(),
                     }
-                } else if e.is_connect() {
-                    LlmError::Connect(describe_reqwest(&e))
                 } else {
                     LlmError::Connect(describe_reqwest(&e))
                 }

@@ -469,8 +469,10 @@ pub async fn marketplace(ctx: &AppContext) -> Result<Vec<MarketplaceAgent>> {
 /// seconds per caller and cleared by every agent or provider change.
 #[derive(Default)]
 pub struct AgentCache {
-    entries: Mutex<HashMap<(UserId, OrgId, String), (Instant, Arc<Agent>)>>,
+    entries: Mutex<HashMap<CacheKey, (Instant, Arc<Agent>)>>,
 }
+
+type CacheKey = (UserId, OrgId, String);
 
 const AGENT_TTL: Duration = Duration::from_secs(5);
 
@@ -481,14 +483,14 @@ impl AgentCache {
         }
     }
 
-    fn get(&self, key: &(UserId, OrgId, String)) -> Option<Arc<Agent>> {
+    fn get(&self, key: &CacheKey) -> Option<Arc<Agent>> {
         let map = self.entries.lock().ok()?;
         map.get(key)
             .filter(|(at, _)| at.elapsed() < AGENT_TTL)
             .map(|(_, a)| a.clone())
     }
 
-    fn put(&self, key: (UserId, OrgId, String), agent: Arc<Agent>) {
+    fn put(&self, key: CacheKey, agent: Arc<Agent>) {
         if let Ok(mut map) = self.entries.lock() {
             if map.len() > 10_000 {
                 map.retain(|_, (at, _)| at.elapsed() < AGENT_TTL);

@@ -244,7 +244,7 @@ pub async fn run(
             })).collect::<Vec<_>>(),
         }));
         for call in &round.calls {
-            let result = if turn.agent.tools.iter().any(|t| *t == call.name) {
+            let result = if turn.agent.tools.contains(&call.name) {
                 tokio::select! {
                     r = ctx.tools().call(&call.name, &call.arguments) => r,
                     () = cancel.cancelled() => { out.cancelled = true; break; }
