@@ -769,7 +769,7 @@ async fn run_turn(
     .await;
     let event = match (stored, &out.error) {
         (Ok(m), None) => ChatEvent::Done {
-            message: message_dto(&m),
+            message: Box::new(message_dto(&m)),
             usage: out.usage,
         },
         (Ok(_), Some((code, detail))) => ChatEvent::Error {
