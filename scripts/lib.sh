@@ -66,6 +66,17 @@ node_packages() {
   fi
 }
 
+# The client libraries the compatibility tests drive (server/tests/sdk): the official openai SDK
+# and LangChain's ChatOpenAI, from PyPI, in a virtualenv outside the clone.
+PY_VENV="$HOME/.cache/aerie/venv"
+python_packages() {
+  if ! "$PY_VENV/bin/python" -c "import openai, langchain_openai" 2>/dev/null; then
+    log "installing the client libraries for the compatibility tests (openai, langchain-openai)"
+    python3 -m venv "$PY_VENV" 2>/dev/null || { as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; python3 -m venv "$PY_VENV"; }
+    "$PY_VENV/bin/pip" install -q --disable-pip-version-check "openai>=2,<4" "langchain-openai>=1,<2"
+  fi
+}
+
 postgres_ready() {
   if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then return 0; fi
   if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then

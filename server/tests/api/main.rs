@@ -16,6 +16,7 @@ mod maintenance;
 mod metrics;
 mod migrations;
 mod openai_compat;
+mod sdk;
 mod openapi;
 mod orgs;
 mod sessions;
