@@ -31,18 +31,30 @@ async fn official_clients_work_unchanged() {
         r#"{"expression": "sqrt(144) + 56"}"#.to_owned(),
     )]));
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/clients.py");
-    let out = tokio::process::Command::new(&python)
-        .arg(script)
-        .env("AERIE_URL", format!("http://{}", t.app.addr))
-        .env("AERIE_KEY", &t.key)
-        .env("AGENT_ID", &t.agent_id)
-        .env("AGENT_NAME", "helper")
-        .env("NO_PROXY", "*")
-        .output()
-        .await
-        .expect("python runs");
+    // The server runs on this test's runtime: wait for the script on a blocking thread.
+    let (url, key, agent) = (
+        format!("http://{}", t.app.addr),
+        t.key.clone(),
+        t.agent_id.clone(),
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(&python)
+            .arg(script)
+            .env("AERIE_URL", url)
+            .env("AERIE_KEY", key)
+            .env("AGENT_ID", agent)
+            .env("AGENT_NAME", "helper")
+            .env("NO_PROXY", "*")
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("python runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "client checks failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+    assert!(
+        out.status.success(),
+        "client checks failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
     assert!(stdout.contains("all client checks passed"), "{stdout}");
 }
