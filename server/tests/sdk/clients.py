@@ -69,7 +69,7 @@ with urllib.request.urlopen(req) as res:
     logs = json.loads(res.read().decode("utf-8"))
     for log in logs:
         print(f"Time: {log['created_at']} | Model: {log['model_id']} | Tokens: {log['input_tokens'] + log['output_tokens']}")
-check(len(logs) >= 3, "seed 002 /v1/logs")
+check(len(logs) == 2, "seed 002 /v1/logs: one record per turn")
 
 # --- the official openai SDK ---------------------------------------------------------------------
 from openai import OpenAI, NotFoundError, AuthenticationError  # noqa: E402
