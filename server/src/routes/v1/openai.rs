@@ -132,6 +132,11 @@ pub async fn chat_completions(
         };
         match &out.error {
             Some((code, detail)) => vec![error_line(*code, detail)],
+            // Only shutdown cancels a stream whose client is still reading.
+            None if out.cancelled => vec![error_line(
+                ErrorCode::Unavailable,
+                "The server is shutting down; the answer was cut short. Retry the request.",
+            )],
             None => finish_chunks(&id3, created, &model3, &out, include_usage),
         }
     })

@@ -37,13 +37,13 @@ pub struct InFlight {
 }
 
 impl InFlight {
-    fn add(&self, id: MessageId, org: OrgId, user: UserId, token: CancellationToken) {
+    pub(crate) fn add(&self, id: MessageId, org: OrgId, user: UserId, token: CancellationToken) {
         if let Ok(mut m) = self.turns.lock() {
             m.insert(id, (org, user, token));
         }
     }
 
-    fn remove(&self, id: MessageId) {
+    pub(crate) fn remove(&self, id: MessageId) {
         if let Ok(mut m) = self.turns.lock() {
             m.remove(&id);
         }

@@ -163,8 +163,13 @@ pub fn stream(
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     let ctx = ctx.clone();
     tokio::spawn(async move {
+        // Registered so that shutdown can end the stream (it is not cancellable by id).
         let token = CancellationToken::new();
+        let id = crate::contract::ids::MessageId::new();
+        let p = &prep.principal;
+        ctx.in_flight().add(id, p.org_id, p.user_id, token.clone());
         let out = engine::run(&ctx, turn(&prep), Some(&tx), &token).await;
+        ctx.in_flight().remove(id);
         record(&ctx, &prep, &out);
         let _ = done_tx.send(out);
     });
