@@ -180,6 +180,11 @@ impl ErrorCode {
     pub const fn status(self) -> u16 {
         self.info().status
     }
+
+    /// The code whose table entry has this `code` string (`"SRV-002"`).
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|c| c.info().code == code)
+    }
 }
 
 /// The `error` object inside [`ErrorBody`].

@@ -51,6 +51,25 @@ pub fn to_dto(a: &agents::Model) -> Agent {
     }
 }
 
+/// After every agent change: drop cached resolutions and record the audit event.
+async fn changed(
+    ctx: &AppContext,
+    actor: &Actor,
+    org: OrgId,
+    action: &str,
+    id: impl ToString,
+) -> Result<()> {
+    ctx.agent_cache().clear();
+    audit::record(
+        ctx.db(),
+        Some(org),
+        actor,
+        Event::new(action).target("agent", id),
+    )
+    .await?;
+    Ok(())
+}
+
 fn on_unique(e: sea_orm::DbErr) -> Error {
     match e.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Error::Conflict { field: "name" },
@@ -226,14 +245,7 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: NewAgent) -> Result<
     )
     .await
     .map_err(on_unique)?;
-    ctx.agent_cache().clear();
-    audit::record(
-        ctx.db(),
-        Some(p.org_id),
-        actor,
-        Event::new("agent.created").target("agent", row.id),
-    )
-    .await?;
+    changed(ctx, actor, p.org_id, "agent.created", row.id).await?;
     Ok(to_dto(&row))
 }
 
@@ -321,14 +333,7 @@ pub async fn update(
     })
     .await
     .map_err(on_unique)?;
-    ctx.agent_cache().clear();
-    audit::record(
-        ctx.db(),
-        Some(p.org_id),
-        actor,
-        Event::new("agent.updated").target("agent", row.id),
-    )
-    .await?;
+    changed(ctx, actor, p.org_id, "agent.updated", row.id).await?;
     Ok(to_dto(&row))
 }
 
@@ -336,14 +341,7 @@ pub async fn delete(ctx: &AppContext, actor: &Actor, id: AgentId) -> Result<()> 
     let p = actor.principal()?;
     find_editable(ctx, p, id).await?;
     store::agents::delete(ctx.db(), p.org_id, id).await?;
-    ctx.agent_cache().clear();
-    audit::record(
-        ctx.db(),
-        Some(p.org_id),
-        actor,
-        Event::new("agent.deleted").target("agent", id),
-    )
-    .await?;
+    changed(ctx, actor, p.org_id, "agent.deleted", id).await?;
     Ok(())
 }
 
@@ -360,14 +358,7 @@ pub async fn publish(ctx: &AppContext, actor: &Actor, id: AgentId) -> Result<Age
         m.updated_at = Set(ts(Utc::now()));
     })
     .await?;
-    ctx.agent_cache().clear();
-    audit::record(
-        ctx.db(),
-        Some(p.org_id),
-        actor,
-        Event::new("agent.published").target("agent", row.id),
-    )
-    .await?;
+    changed(ctx, actor, p.org_id, "agent.published", row.id).await?;
     Ok(to_dto(&row))
 }
 

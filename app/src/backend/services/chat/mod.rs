@@ -160,8 +160,8 @@ pub async fn get(ctx: &AppContext, actor: &Actor, id: ConversationId) -> Result<
     Ok(conversation_dto(&owned(ctx, actor.principal()?, id).await?))
 }
 
-async fn insert_conversation(
-    ctx: &AppContext,
+async fn insert_conversation<C: sea_orm::ConnectionTrait>(
+    db: &C,
     p: &Principal,
     agent: &Agent,
     title: String,
@@ -169,7 +169,7 @@ async fn insert_conversation(
 ) -> Result<conversations::Model> {
     let now = ts(Utc::now());
     Ok(store::conversations::insert(
-        ctx.db(),
+        db,
         conversations::ActiveModel {
             id: Set(ConversationId::new().0),
             org_id: Set(p.org_id.0),
@@ -199,7 +199,7 @@ pub async fn create(
         None => "New chat".to_owned(),
     };
     Ok(conversation_dto(
-        &insert_conversation(ctx, p, &agent, title, "web").await?,
+        &insert_conversation(ctx.db(), p, &agent, title, "web").await?,
     ))
 }
 
@@ -578,24 +578,7 @@ pub async fn start_turn(ctx: &AppContext, actor: &Actor, req: TurnRequest) -> Re
             } else {
                 "api"
             };
-            let now = ts(now);
-            store::conversations::insert(
-                &txn,
-                conversations::ActiveModel {
-                    id: Set(ConversationId::new().0),
-                    org_id: Set(p.org_id.0),
-                    user_id: Set(p.user_id.0),
-                    agent_id: Set(Some(agent.id.0)),
-                    title: Set(title_from(&req.message)),
-                    parent_id: Set(None),
-                    branched_from_message_id: Set(None),
-                    source: Set(source.to_owned()),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    deleted_at: Set(None),
-                },
-            )
-            .await?
+            insert_conversation(&txn, &p, &agent, title_from(&req.message), source).await?
         }
     };
     let conversation_id = ConversationId(conversation.id);
