@@ -132,7 +132,7 @@ pub async fn v1_chat(
                     .into_response());
                 }
                 ChatEvent::Error { code, message, .. } => {
-                    let code = ErrorCode::from_code(code).unwrap_or(ErrorCode::Upstream);
+                    let code = ErrorCode::from_code(&code).unwrap_or(ErrorCode::Upstream);
                     return Err(Error::detailed(code, message));
                 }
                 _ => {}
@@ -171,7 +171,7 @@ pub async fn v1_chat(
                 "reasoning": message.reasoning.filter(|_| show_reasoning),
             })),
             ChatEvent::Error { code, message, .. } => {
-                let code = ErrorCode::from_code(code).unwrap_or(ErrorCode::Upstream);
+                let code = ErrorCode::from_code(&code).unwrap_or(ErrorCode::Upstream);
                 let mut body =
                     serde_json::to_value(ErrorBody::with_detail(code, message)).unwrap_or_default();
                 if let Some(o) = body.as_object_mut() {
