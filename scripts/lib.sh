@@ -60,7 +60,7 @@ rust_tools() {
 
 node_packages() {
   command -v npm >/dev/null || { log "installing Node.js and npm"; as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
-  if [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ]; then
+  if [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ] || [ ! -d "$ROOT/end2end/node_modules/openai" ]; then
     log "installing the end-to-end test packages (Playwright without its browser download)"
     (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
   fi
