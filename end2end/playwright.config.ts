@@ -1,5 +1,5 @@
 import { defineConfig } from "@playwright/test";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -8,6 +8,15 @@ import { join } from "node:path";
 const port = Number(process.env.AERIE_E2E_PORT ?? 3901);
 const bin = process.env.AERIE_BIN ?? "aerie";
 const dataDir = mkdtempSync(join(tmpdir(), "aerie-e2e-"));
+// The test-only fake OpenAI-compatible upstream (bench/src/bin/fake-upstream.rs) the chat test
+// connects a provider to: it answers "echo: <last user message>" in slow chunks.
+const upstreamPort = Number(process.env.AERIE_E2E_UPSTREAM_PORT ?? 3911);
+const targetDir = process.env.CARGO_TARGET_DIR ?? `${process.env.HOME}/.cache/aerie/target`;
+const upstreamBin = process.env.FAKE_UPSTREAM_BIN ?? `${targetDir}/debug/fake-upstream`;
+// Not built yet (`cargo leptos build` builds only the server): cargo builds and runs it.
+const upstreamCmd = existsSync(upstreamBin)
+  ? upstreamBin
+  : "cargo run --quiet -p aerie-bench --bin fake-upstream --";
 
 export default defineConfig({
   testDir: "./tests",
@@ -34,17 +43,29 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: `${bin} serve --listen 127.0.0.1:${port}`,
-    url: `http://127.0.0.1:${port}/api/health`,
-    timeout: 60_000,
-    reuseExistingServer: false,
-    stdout: "pipe",
-    stderr: "pipe",
-    env: {
-      AERIE_DATA_DIR: dataDir,
-      AERIE_LOG_LEVEL: process.env.AERIE_LOG_LEVEL ?? "warn",
-      AERIE_SITE_ROOT: process.env.AERIE_SITE_ROOT ?? "../target/site",
+  webServer: [
+    {
+      command: `${bin} serve --listen 127.0.0.1:${port}`,
+      url: `http://127.0.0.1:${port}/api/health`,
+      timeout: 60_000,
+      reuseExistingServer: false,
+      stdout: "pipe",
+      stderr: "pipe",
+      env: {
+        AERIE_DATA_DIR: dataDir,
+        AERIE_LOG_LEVEL: process.env.AERIE_LOG_LEVEL ?? "warn",
+        AERIE_SITE_ROOT: process.env.AERIE_SITE_ROOT ?? "../target/site",
+        // The fake upstream listens on loopback.
+        AERIE_ALLOW_PRIVATE_PROVIDER_URLS: "true",
+      },
     },
-  },
+    {
+      command: `${upstreamCmd} --listen 127.0.0.1:${upstreamPort} --chunk-interval-ms 150 --stream-chunks 12`,
+      url: `http://127.0.0.1:${upstreamPort}/v1/models`,
+      timeout: existsSync(upstreamBin) ? 30_000 : 600_000,
+      reuseExistingServer: false,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  ],
 });

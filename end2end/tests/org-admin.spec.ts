@@ -35,6 +35,7 @@ test("organisation settings, invitations, waitlist, roles, groups and profile", 
   await page.getByRole("button", { name: "Save" }).click();
   await expect(page.getByRole("status")).toHaveText("Saved.");
   await page.reload();
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
   await expect(page.getByLabel("Name")).toHaveValue("Acme Labs");
   await expect(page.getByLabel("Allowed knowledge domains")).toHaveValue("legal, hr");
   await expect(page.getByLabel("Who can join")).toHaveValue("waitlist");
@@ -72,6 +73,7 @@ test("organisation settings, invitations, waitlist, roles, groups and profile", 
   await expect(wesPage.getByRole("status")).toContainText("administrator will review");
   await stranger.close();
   await page.reload();
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
   const wes = page.locator('tr[data-user="wes@acme.test"]');
   await expect(wes.locator(".state")).toHaveText("waitlisted");
   await wes.getByRole("button", { name: "Approve" }).click();
@@ -83,11 +85,13 @@ test("organisation settings, invitations, waitlist, roles, groups and profile", 
 
   // Promote, then disable her.
   await page.reload();
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
   const mia = page.locator('tr[data-user="mia@acme.test"]');
   const updated = page.waitForResponse((r) => r.url().includes("/_server/users_update"));
   await mia.getByLabel("Role").selectOption("admin");
   expect((await updated).status()).toBe(200);
   await page.reload();
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
   await expect(mia.getByLabel("Role")).toHaveValue("admin");
   await mia.getByRole("button", { name: "Disable" }).click();
   await expect(mia.locator(".state")).toHaveText("disabled");

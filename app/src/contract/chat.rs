@@ -22,7 +22,7 @@ pub struct Conversation {
 }
 
 /// `POST /api/conversations`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NewConversation {
     pub agent_id: AgentId,

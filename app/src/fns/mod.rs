@@ -2,8 +2,11 @@
 //! Their URLs live under `/_server/` so they never collide with the public `/api/*` REST family.
 
 pub mod admin;
+pub mod agents;
 pub mod api_keys;
 pub mod auth;
+pub mod chat;
+pub mod providers;
 pub mod system;
 
 #[cfg(feature = "ssr")]

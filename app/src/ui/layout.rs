@@ -18,6 +18,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 </a>
                 <nav aria-label="Main">
                     <NavLink href=routes::HOME label="Home"/>
+                    <SignedInLinks/>
                     <NavLink href=routes::API_KEYS label="API keys"/>
                     <NavLink href=routes::USERS label="Users"/>
                     <NavLink href=routes::GROUPS label="Groups"/>
@@ -60,6 +61,24 @@ fn UserMenu() -> impl IntoView {
                 })}
             </Transition>
         </div>
+    }
+}
+
+/// Chat and Agents for everyone signed in; Providers for the organisation's admins.
+#[component]
+fn SignedInLinks() -> impl IntoView {
+    let session = use_session();
+    view! {
+        <Transition fallback=|| ()>
+            {move || session.user.get().and_then(Result::ok).flatten().map(|user| {
+                let admin = matches!(user.role.as_str(), "owner" | "admin");
+                view! {
+                    <NavLink href=routes::CHAT label="Chat"/>
+                    <NavLink href=routes::AGENTS label="Agents"/>
+                    {admin.then(|| view! { <NavLink href=routes::PROVIDERS label="Providers"/> })}
+                }
+            })}
+        </Transition>
     }
 }
 

@@ -1,6 +1,7 @@
 //! The web dashboard: server-rendered, then hydrated in the browser.
 
 pub mod layout;
+pub mod markdown;
 pub mod pages;
 pub mod routes;
 pub mod session;
@@ -12,9 +13,12 @@ use leptos_router::path;
 
 use layout::Layout;
 use pages::admin::{GroupsPage, OrganizationPage, ProfilePage, UsersPage};
+use pages::agents::AgentsPage;
 use pages::api_keys::ApiKeysPage;
 use pages::auth::signup::{InvitePage, SignupPage};
 use pages::auth::{login::LoginPage, setup::SetupPage};
+use pages::chat::ChatPage;
+use pages::providers::ProvidersPage;
 use pages::{api_reference::ApiReference, home::HomePage, not_found::NotFound};
 
 /// The HTML document around the app (server only renders it; the browser hydrates `App`).
@@ -59,6 +63,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users") view=UsersPage/>
                     <Route path=path!("/groups") view=GroupsPage/>
                     <Route path=path!("/profile") view=ProfilePage/>
+                    <Route path=path!("/chat/:id?") view=ChatPage/>
+                    <Route path=path!("/agents") view=AgentsPage/>
+                    <Route path=path!("/providers") view=ProvidersPage/>
                 </Routes>
             </Layout>
         </Router>

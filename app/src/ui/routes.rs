@@ -11,3 +11,16 @@ pub const USERS: &str = "/users";
 pub const GROUPS: &str = "/groups";
 pub const PROFILE: &str = "/profile";
 pub const SIGNUP: &str = "/signup";
+pub const CHAT: &str = "/chat";
+pub const AGENTS: &str = "/agents";
+pub const PROVIDERS: &str = "/providers";
+
+/// The chat page showing one conversation.
+pub fn conversation(id: crate::contract::ids::ConversationId) -> String {
+    format!("{CHAT}/{id}")
+}
+
+/// The chat page, starting a new conversation with this agent.
+pub fn chat_with(agent: crate::contract::ids::AgentId) -> String {
+    format!("{CHAT}?agent={agent}")
+}

@@ -1,0 +1,465 @@
+//! Agents: the list of agents the user can see, and the form that creates or edits one (model,
+//! prompt, parameters, tools, visibility); chat with, duplicate, publish or delete each.
+
+use leptos::prelude::*;
+
+use super::{SignedIn, error_of, is_admin};
+use crate::contract::agents::{
+    Agent, AgentParameters, AgentTool, NewAgent, UpdateAgent, Visibility,
+};
+use crate::contract::auth::User;
+use crate::contract::ids::{GroupId, ProviderId};
+use crate::contract::orgs::Group;
+use crate::contract::providers::Provider;
+use crate::fns::admin::list_groups;
+use crate::fns::agents::{
+    CopyAgent, CreateAgent, DeleteAgent, EditAgent, PublishAgent, agent_tools, list_agents,
+    tool_catalogue,
+};
+use crate::fns::providers::list_providers;
+use crate::ui::routes;
+
+#[component]
+pub fn AgentsPage() -> impl IntoView {
+    view! {
+        <SignedIn title="Agents" let:user>
+            <AgentsManager user/>
+        </SignedIn>
+    }
+}
+
+/// What the form is editing.
+#[derive(Clone)]
+enum Editor {
+    New,
+    Edit(Box<Agent>),
+}
+
+#[component]
+fn AgentsManager(user: User) -> impl IntoView {
+    let create = ServerAction::<CreateAgent>::new();
+    let edit = ServerAction::<EditAgent>::new();
+    let copy = ServerAction::<CopyAgent>::new();
+    let publish = ServerAction::<PublishAgent>::new();
+    let delete = ServerAction::<DeleteAgent>::new();
+    let agents = Resource::new(
+        move || {
+            (
+                create.version().get(),
+                edit.version().get(),
+                copy.version().get(),
+                publish.version().get(),
+                delete.version().get(),
+            )
+        },
+        |_| list_agents(),
+    );
+    let editor = RwSignal::new(None::<Editor>);
+    Effect::new(move |_| {
+        if matches!(create.value().get(), Some(Ok(_))) || matches!(edit.value().get(), Some(Ok(_)))
+        {
+            editor.set(None);
+        }
+    });
+    let errors = move || {
+        error_of(copy)()
+            .or_else(error_of(publish))
+            .or_else(error_of(delete))
+    };
+    let me = user.id;
+    let admin = is_admin(&user);
+    view! {
+        <section class="card">
+            <div class="card-head">
+                <h1>"Agents"</h1>
+                <button class="button" type="button" on:click=move |_| editor.set(Some(Editor::New))>"New agent"</button>
+            </div>
+            <p>"An agent is a model with a system prompt, parameters and tools. Chat with it here, or call it over the API."</p>
+            {move || errors().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        </section>
+        {move || editor.get().map(|ed| view! { <EditorPanel editor=ed create edit on_close=move || editor.set(None)/> })}
+        <section class="card">
+            <Transition fallback=|| view! { <p>"Loading agents…"</p> }>
+                {move || agents.get().map(|r| match r {
+                    Ok(list) if list.is_empty() => view! { <p class="muted">"No agents yet."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table class="ops agents">
+                            <thead><tr>
+                                <th>"Name"</th><th>"Model"</th><th>"Visibility"</th><th>"Tools"</th><th>"Published"</th><th></th>
+                            </tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|a| {
+                                    let can_edit = admin || a.owner_id == me;
+                                    view! { <AgentRow agent=a can_edit editor copy publish delete/> }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(e) => view! { <p class="error">{e.detail}</p> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn AgentRow(
+    agent: Agent,
+    can_edit: bool,
+    editor: RwSignal<Option<Editor>>,
+    copy: ServerAction<CopyAgent>,
+    publish: ServerAction<PublishAgent>,
+    delete: ServerAction<DeleteAgent>,
+) -> impl IntoView {
+    let id = agent.id;
+    let published = agent.published;
+    let tools = if agent.tools.is_empty() {
+        "—".to_owned()
+    } else {
+        agent.tools.join(", ")
+    };
+    let stored = StoredValue::new(agent.clone());
+    view! {
+        <tr data-agent=agent.name.clone()>
+            <td><strong>{agent.name.clone()}</strong><br/><small class="muted">{agent.description.clone()}</small></td>
+            <td><code>{agent.model.clone()}</code></td>
+            <td>{agent.visibility.as_str()}</td>
+            <td>{tools}</td>
+            <td>{if published { "yes" } else { "no" }}</td>
+            <td class="actions">
+                <a class="button" href=routes::chat_with(id)>"Chat"</a>
+                <Show when=move || can_edit>
+                    <button class="button secondary" type="button"
+                        on:click=move |_| editor.set(Some(Editor::Edit(Box::new(stored.get_value()))))>"Edit"</button>
+                </Show>
+                <button class="button secondary" type="button"
+                    on:click=move |_| { copy.dispatch(CopyAgent { id }); }>"Duplicate"</button>
+                <Show when=move || can_edit && !published>
+                    <button class="button secondary" type="button"
+                        on:click=move |_| { publish.dispatch(PublishAgent { id }); }>"Publish"</button>
+                </Show>
+                <Show when=move || can_edit>
+                    <button class="button danger" type="button"
+                        on:click=move |_| { delete.dispatch(DeleteAgent { id }); }>"Delete"</button>
+                </Show>
+            </td>
+        </tr>
+    }
+}
+
+/// Loads what the form offers (providers, groups, tools), then shows it.
+#[component]
+fn EditorPanel(
+    editor: Editor,
+    create: ServerAction<CreateAgent>,
+    edit: ServerAction<EditAgent>,
+    on_close: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let target = match &editor {
+        Editor::New => None,
+        Editor::Edit(a) => Some(a.id),
+    };
+    let providers = Resource::new(|| (), |_| list_providers());
+    let groups = Resource::new(|| (), |_| list_groups());
+    let tools = Resource::new(
+        move || target,
+        |target| async move {
+            match target {
+                Some(id) => agent_tools(id).await,
+                None => tool_catalogue().await,
+            }
+        },
+    );
+    let agent = match editor {
+        Editor::New => None,
+        Editor::Edit(a) => Some(*a),
+    };
+    let agent = StoredValue::new(agent);
+    view! {
+        <section class="card" aria-label="Agent editor">
+            <h2>{if target.is_some() { "Edit agent" } else { "New agent" }}</h2>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || {
+                    let providers = providers.get()?;
+                    let tools = tools.get()?;
+                    let groups = groups.get()?.unwrap_or_default();
+                    Some(match (providers, tools) {
+                        (Ok(providers), Ok(tools)) => view! {
+                            <AgentForm agent=agent.get_value() providers tools groups create edit on_close/>
+                        }.into_any(),
+                        (Err(e), _) | (_, Err(e)) => view! { <p class="error">{e.detail}</p> }.into_any(),
+                    })
+                }}
+            </Transition>
+            {move || error_of(create)().or_else(error_of(edit)).map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        </section>
+    }
+}
+
+fn model_ids(providers: &[Provider], provider: &str) -> Vec<String> {
+    providers
+        .iter()
+        .find(|p| p.id.to_string() == provider)
+        .map(|p| p.models.iter().map(|m| m.id.clone()).collect())
+        .unwrap_or_default()
+}
+
+fn number<T: std::str::FromStr>(field: &str, s: &str) -> Result<Option<T>, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse()
+        .map(Some)
+        .map_err(|_| format!("{field} must be a number."))
+}
+
+#[component]
+fn AgentForm(
+    agent: Option<Agent>,
+    providers: Vec<Provider>,
+    tools: Vec<AgentTool>,
+    groups: Vec<Group>,
+    create: ServerAction<CreateAgent>,
+    edit: ServerAction<EditAgent>,
+    on_close: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let id = agent.as_ref().map(|a| a.id);
+    let a = agent.unwrap_or_else(|| Agent {
+        id: uuid::Uuid::nil().into(),
+        name: String::new(),
+        description: String::new(),
+        system_prompt: "You are a helpful assistant.".to_owned(),
+        provider_id: providers.first().map(|p| p.id),
+        model: providers
+            .first()
+            .and_then(|p| p.models.first())
+            .map(|m| m.id.clone())
+            .unwrap_or_default(),
+        parameters: AgentParameters::default(),
+        reasoning_enabled: false,
+        tools: Vec::new(),
+        knowledge_base_ids: Vec::new(),
+        visibility: Visibility::Private,
+        group_ids: Vec::new(),
+        published: false,
+        owner_id: uuid::Uuid::nil().into(),
+        created_at: chrono::DateTime::UNIX_EPOCH,
+        updated_at: chrono::DateTime::UNIX_EPOCH,
+    });
+    let name = RwSignal::new(a.name.clone());
+    let description = RwSignal::new(a.description.clone());
+    let prompt = RwSignal::new(a.system_prompt.clone());
+    let provider = RwSignal::new(a.provider_id.map(|p| p.to_string()).unwrap_or_default());
+    let model = RwSignal::new(a.model.clone());
+    let temperature = RwSignal::new(
+        a.parameters
+            .temperature
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
+    );
+    let max_tokens = RwSignal::new(
+        a.parameters
+            .max_tokens
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
+    );
+    let reasoning = RwSignal::new(a.reasoning_enabled);
+    let enabled = RwSignal::new(a.tools.clone());
+    let visibility = RwSignal::new(a.visibility.as_str().to_owned());
+    let chosen_groups = RwSignal::new(a.group_ids.clone());
+    let form_error = RwSignal::new(None::<String>);
+    let top_p = a.parameters.top_p;
+    let kbs = a.knowledge_base_ids.clone();
+    let providers = StoredValue::new(providers);
+
+    let on_provider = move |ev: leptos::ev::Event| {
+        let p = event_target_value(&ev);
+        let first = providers
+            .with_value(|list| model_ids(list, &p))
+            .into_iter()
+            .next();
+        provider.set(p);
+        model.set(first.unwrap_or_default());
+    };
+    let model_options = move || {
+        let mut ids = providers.with_value(|list| model_ids(list, &provider.get()));
+        let current = model.get();
+        if !current.is_empty() && !ids.contains(&current) {
+            ids.insert(0, current.clone());
+        }
+        ids.into_iter()
+            .map(|m| {
+                let selected = m == current;
+                view! { <option value=m.clone() selected=selected>{m.clone()}</option> }
+            })
+            .collect_view()
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let parameters = match (
+            number::<f32>("Temperature", &temperature.get_untracked()),
+            number::<u32>("Max tokens", &max_tokens.get_untracked()),
+        ) {
+            (Ok(temperature), Ok(max_tokens)) => AgentParameters {
+                temperature,
+                top_p,
+                max_tokens,
+            },
+            (Err(e), _) | (_, Err(e)) => {
+                form_error.set(Some(e));
+                return;
+            }
+        };
+        form_error.set(None);
+        let provider_id = uuid::Uuid::parse_str(&provider.get_untracked())
+            .ok()
+            .map(ProviderId);
+        let visibility =
+            Visibility::parse(&visibility.get_untracked()).unwrap_or(Visibility::Private);
+        let group_ids = if visibility == Visibility::Groups {
+            chosen_groups.get_untracked()
+        } else {
+            Vec::new()
+        };
+        match id {
+            None => {
+                create.dispatch(CreateAgent {
+                    input: NewAgent {
+                        name: name.get_untracked(),
+                        description: description.get_untracked(),
+                        system_prompt: prompt.get_untracked(),
+                        provider_id,
+                        model: model.get_untracked(),
+                        parameters,
+                        reasoning_enabled: reasoning.get_untracked(),
+                        tools: enabled.get_untracked(),
+                        knowledge_base_ids: kbs.clone(),
+                        visibility,
+                        group_ids,
+                    },
+                });
+            }
+            Some(id) => {
+                edit.dispatch(EditAgent {
+                    id,
+                    input: UpdateAgent {
+                        name: Some(name.get_untracked()),
+                        description: Some(description.get_untracked()),
+                        system_prompt: Some(prompt.get_untracked()),
+                        provider_id: Some(provider_id),
+                        model: Some(model.get_untracked()),
+                        parameters: Some(parameters),
+                        reasoning_enabled: Some(reasoning.get_untracked()),
+                        tools: Some(enabled.get_untracked()),
+                        knowledge_base_ids: None,
+                        visibility: Some(visibility),
+                        group_ids: Some(group_ids),
+                    },
+                });
+            }
+        }
+    };
+    let vis_option = move |value: &'static str, label: &'static str| {
+        view! { <option value=value selected=move || visibility.get() == value>{label}</option> }
+    };
+    let pending = move || create.pending().get() || edit.pending().get();
+
+    view! {
+        <form class="agent-form" on:submit=submit>
+            <label>"Name" <input name="name" required maxlength="100" bind:value=name/></label>
+            <label>"Description" <input name="description" maxlength="2000" bind:value=description/></label>
+            <label>"System prompt"
+                <textarea name="system_prompt" rows="6" bind:value=prompt></textarea>
+            </label>
+            <div class="form-row">
+                <label>"Provider"
+                    <select name="provider" on:change=on_provider>
+                        {providers.with_value(|list| list.iter().map(|p| {
+                            let value = p.id.to_string();
+                            let v = value.clone();
+                            view! { <option value=value selected=move || provider.get() == v>{p.name.clone()}</option> }
+                        }).collect_view())}
+                    </select>
+                </label>
+                <label>"Model"
+                    <select name="model" on:change=move |ev| model.set(event_target_value(&ev))>
+                        {model_options}
+                    </select>
+                </label>
+            </div>
+            <div class="form-row">
+                <label>"Temperature"
+                    <input name="temperature" type="number" min="0" max="2" step="0.1" placeholder="default" bind:value=temperature/>
+                </label>
+                <label>"Max tokens"
+                    <input name="max_tokens" type="number" min="1" step="1" placeholder="default" bind:value=max_tokens/>
+                </label>
+            </div>
+            <label class="check">
+                <input type="checkbox" name="reasoning_enabled" bind:checked=reasoning/>
+                " Show the model's thinking by default"
+            </label>
+            <fieldset>
+                <legend>"Tools"</legend>
+                {tools.into_iter().map(|t| {
+                    let tool = t.name.clone();
+                    let toggle = t.name.clone();
+                    view! {
+                        <label class="check" title=t.description.clone()>
+                            <input type="checkbox" name="tools" value=t.name.clone()
+                                prop:checked=move || enabled.with(|e| e.contains(&tool))
+                                on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    let name = toggle.clone();
+                                    enabled.update(|e| {
+                                        e.retain(|n| *n != name);
+                                        if on { e.push(name); }
+                                    });
+                                }/>
+                            " " {t.title.clone()} " " <small class="muted">{t.description.clone()}</small>
+                        </label>
+                    }
+                }).collect_view()}
+            </fieldset>
+            <label>"Visibility"
+                <select name="visibility" on:change=move |ev| visibility.set(event_target_value(&ev))>
+                    {vis_option("private", "Private: only me")}
+                    {vis_option("groups", "Groups")}
+                    {vis_option("organization", "Organisation")}
+                    {vis_option("public", "Public (marketplace)")}
+                </select>
+            </label>
+            <Show when=move || visibility.get() == "groups">
+                <fieldset>
+                    <legend>"Groups"</legend>
+                    {groups.iter().map(|g| {
+                        let gid: GroupId = g.id;
+                        view! {
+                            <label class="check">
+                                <input type="checkbox" name="group_ids" value=gid.to_string()
+                                    prop:checked=move || chosen_groups.with(|c| c.contains(&gid))
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        chosen_groups.update(|c| {
+                                            c.retain(|x| *x != gid);
+                                            if on { c.push(gid); }
+                                        });
+                                    }/>
+                                " " {g.name.clone()}
+                            </label>
+                        }
+                    }).collect_view()}
+                    {groups.is_empty().then(|| view! { <p class="muted">"No groups yet (see the Groups page)."</p> })}
+                </fieldset>
+            </Show>
+            {move || form_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <div class="form-actions">
+                <button class="button" type="submit" disabled=pending>
+                    {if id.is_some() { "Save agent" } else { "Create agent" }}
+                </button>
+                <button class="button secondary" type="button" on:click=move |_| on_close()>"Cancel"</button>
+            </div>
+        </form>
+    }
+}
