@@ -131,7 +131,7 @@ print(json.dumps(value) if "--json" in sys.argv[2:] else value)' "$@"
 
 log "bootstrapping: admin, provider, agents, API key"
 EMAIL=bench@example.com
-PASSWORD=bench-password-123
+PASSWORD=quartz-meadow-lantern-58
 api POST /auth/setup "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\",\"name\":\"Bench\",\"organization\":\"Bench\"}" >/dev/null
 JWT="$(api POST /auth/jwt/create/ "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}" | field access)"
 # Provider ids are embedded JSON-encoded (whatever their type).
