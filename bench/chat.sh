@@ -98,6 +98,8 @@ AERIE_DATA_DIR="$WORK/data" AERIE_LISTEN="127.0.0.1:$AERIE_PORT" AERIE_LOG_LEVEL
 AERIE_PID=$!
 PIDS+=("$AERIE_PID")
 wait_http "$AERIE/api/health" "$AERIE_PID" "$WORK/aerie.log"
+sleep 1
+START_RSS="$(rss_mib "$AERIE_PID")"
 
 # --- bootstrap over the API -------------------------------------------------------------------
 
@@ -163,7 +165,7 @@ done
 sleep 1
 IDLE_RSS="$(rss_mib "$AERIE_PID")"
 echo
-echo "aerie idle RSS after start-up and bootstrap: $IDLE_RSS MiB"
+echo "aerie idle RSS after start-up: $START_RSS MiB; after bootstrap (2 argon2id logins): $IDLE_RSS MiB"
 
 # --- 2 + 3. latency and throughput (oha) ------------------------------------------------------
 
@@ -304,7 +306,7 @@ import asyncio, json, sys, time
 
 port, key, count, pid = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 body = json.dumps({"model": "bench-slow-agent", "stream": True,
-                   "messages": [{"role": "user", "content": "Tell me a long story"}]}).encode()
+                   "messages": [{"role": "user", "content": " ".join(f"word{i}" for i in range(24))}]}).encode()
 request = (
     f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
     f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"

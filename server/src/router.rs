@@ -45,7 +45,7 @@ pub fn build_router_with(state: AppState, extra: Router<AppState>) -> Router {
     let catalogue = ApiCatalogue(Arc::new(catalogue(&spec)));
     let spec_json: Arc<str> = spec.to_json().unwrap_or_else(|_| "{}".to_owned()).into();
 
-    let options = state.leptos_options.clone();
+    let options = (*state.leptos_options).clone();
     let pkg_dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
     let pkg = ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -144,7 +144,7 @@ pub async fn build_state(config: Config, dev_mode: bool) -> Result<AppState, Sta
     let leptos_options = leptos_options(&config);
     let ctx = AppContext::new(conn, config, secrets, dev_mode);
     Ok(AppState {
-        leptos_options,
+        leptos_options: std::sync::Arc::new(leptos_options),
         ctx,
     })
 }

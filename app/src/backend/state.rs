@@ -141,9 +141,22 @@ impl std::fmt::Debug for AppContext {
     }
 }
 
-/// Router state: Leptos' options for SSR, and the service context for everything else.
-#[derive(Clone, Debug, FromRef)]
+/// Router state: Leptos' options for SSR, and the service context for everything else. axum
+/// clones it for every request, so both parts are behind an `Arc`.
+#[derive(Clone, Debug)]
 pub struct AppState {
-    pub leptos_options: LeptosOptions,
+    pub leptos_options: Arc<LeptosOptions>,
     pub ctx: AppContext,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        (*state.leptos_options).clone()
+    }
+}
+
+impl FromRef<AppState> for AppContext {
+    fn from_ref(state: &AppState) -> Self {
+        state.ctx.clone()
+    }
 }
