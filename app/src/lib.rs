@@ -1,6 +1,8 @@
 //! Aerie's application crate: the wire contract, the Leptos UI and server functions (both
 //! targets), and — behind the `ssr` feature — the backend service layer.
 
+#![recursion_limit = "256"]
+
 pub mod contract;
 pub mod fns;
 pub mod ui;
