@@ -7,8 +7,10 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
+    #[sea_orm(unique_key = "agents_org_name_key")]
     pub org_id: Uuid,
     pub owner_id: Uuid,
+    #[sea_orm(unique_key = "agents_org_name_key")]
     pub name: String,
     #[sea_orm(column_type = "Text")]
     pub description: String,
@@ -16,15 +18,11 @@ pub struct Model {
     pub system_prompt: String,
     pub provider_id: Option<Uuid>,
     pub model: String,
-    #[sea_orm(column_type = "Json")]
     pub parameters: Json,
     pub reasoning_enabled: bool,
-    #[sea_orm(column_type = "Json")]
     pub tools: Json,
-    #[sea_orm(column_type = "Json")]
     pub knowledge_base_ids: Json,
     pub visibility: String,
-    #[sea_orm(column_type = "Json")]
     pub group_ids: Json,
     pub published: bool,
     pub created_at: DateTimeWithTimeZone,
@@ -32,6 +30,21 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::organizations::Entity",
+        from = "Column::OrgId",
+        to = "super::organizations::Column::Id",
+        on_update = "NoAction",
+        on_delete = "Cascade"
+    )]
+    Organizations,
+}
+
+impl Related<super::organizations::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Organizations.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -8,14 +8,15 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub org_id: Uuid,
+    #[sea_orm(unique_key = "messages_conversation_seq_key")]
     pub conversation_id: Uuid,
+    #[sea_orm(unique_key = "messages_conversation_seq_key")]
     pub seq: i32,
     pub role: String,
     #[sea_orm(column_type = "Text")]
     pub content: String,
     #[sea_orm(column_type = "Text", nullable)]
     pub reasoning: Option<String>,
-    #[sea_orm(column_type = "Json", nullable)]
     pub tool_calls: Option<Json>,
     pub images: i32,
     pub status: String,
@@ -32,6 +33,21 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::conversations::Entity",
+        from = "Column::ConversationId",
+        to = "super::conversations::Column::Id",
+        on_update = "NoAction",
+        on_delete = "Cascade"
+    )]
+    Conversations,
+}
+
+impl Related<super::conversations::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Conversations.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

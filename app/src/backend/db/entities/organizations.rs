@@ -20,19 +20,39 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
+    #[sea_orm(has_many = "super::agents::Entity")]
+    Agents,
     #[sea_orm(has_many = "super::api_keys::Entity")]
     ApiKeys,
+    #[sea_orm(has_many = "super::conversations::Entity")]
+    Conversations,
     #[sea_orm(has_many = "super::groups::Entity")]
     Groups,
     #[sea_orm(has_many = "super::invitations::Entity")]
     Invitations,
     #[sea_orm(has_many = "super::memberships::Entity")]
     Memberships,
+    #[sea_orm(has_many = "super::providers::Entity")]
+    Providers,
+    #[sea_orm(has_many = "super::usage_records::Entity")]
+    UsageRecords,
+}
+
+impl Related<super::agents::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Agents.def()
+    }
 }
 
 impl Related<super::api_keys::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::ApiKeys.def()
+    }
+}
+
+impl Related<super::conversations::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Conversations.def()
     }
 }
 
@@ -51,6 +71,18 @@ impl Related<super::invitations::Entity> for Entity {
 impl Related<super::memberships::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Memberships.def()
+    }
+}
+
+impl Related<super::providers::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Providers.def()
+    }
+}
+
+impl Related<super::usage_records::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::UsageRecords.def()
     }
 }
 

@@ -7,14 +7,15 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
+    #[sea_orm(unique_key = "providers_org_name_key")]
     pub org_id: Uuid,
+    #[sea_orm(unique_key = "providers_org_name_key")]
     pub name: String,
     pub kind: String,
     pub base_url: String,
     #[sea_orm(column_type = "Text", nullable)]
     pub api_key_enc: Option<String>,
     pub api_key_hint: Option<String>,
-    #[sea_orm(column_type = "Json")]
     pub models: Json,
     pub timeout_secs: i32,
     pub created_at: DateTimeWithTimeZone,
@@ -22,6 +23,21 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::organizations::Entity",
+        from = "Column::OrgId",
+        to = "super::organizations::Column::Id",
+        on_update = "NoAction",
+        on_delete = "Cascade"
+    )]
+    Organizations,
+}
+
+impl Related<super::organizations::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Organizations.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}
