@@ -127,22 +127,6 @@ pub async fn find_message<C: ConnectionTrait>(
         .await
 }
 
-pub async fn next_seq<C: ConnectionTrait>(
-    db: &C,
-    org: OrgId,
-    conversation: ConversationId,
-) -> Result<i32, DbErr> {
-    let max: Option<Option<i32>> = messages::Entity::find()
-        .select_only()
-        .column_as(messages::Column::Seq.max(), "max_seq")
-        .filter(messages::Column::OrgId.eq(org.0))
-        .filter(messages::Column::ConversationId.eq(conversation.0))
-        .into_tuple()
-        .one(db)
-        .await?;
-    Ok(max.flatten().map_or(0, |m| m + 1))
-}
-
 pub async fn insert_message<C: ConnectionTrait>(
     db: &C,
     row: messages::ActiveModel,

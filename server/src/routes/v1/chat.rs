@@ -67,6 +67,11 @@ pub struct V1ChatResponse {
     pub usage: Usage,
 }
 
+/// The contract code an `error` event names (an unknown one reads as an upstream failure).
+fn code_of(code: &str) -> ErrorCode {
+    ErrorCode::from_code(code).unwrap_or(ErrorCode::Upstream)
+}
+
 const THINKING: &str = "💭 Thinking Process";
 
 fn with_thinking(reasoning: Option<&str>, answer: &str) -> String {
@@ -108,7 +113,7 @@ pub async fn v1_chat(
     // An upstream failure before the first word answers with its status, not a 200 stream.
     let first = handle.events.recv().await;
     if let Some(ChatEvent::Error { code, message, .. }) = &first {
-        let code = ErrorCode::from_code(code).unwrap_or(ErrorCode::Upstream);
+        let code = code_of(code);
         return Err(Error::detailed(code, message.clone()));
     }
     if !stream {
@@ -132,7 +137,7 @@ pub async fn v1_chat(
                     .into_response());
                 }
                 ChatEvent::Error { code, message, .. } => {
-                    let code = ErrorCode::from_code(&code).unwrap_or(ErrorCode::Upstream);
+                    let code = code_of(&code);
                     return Err(Error::detailed(code, message));
                 }
                 _ => {}
@@ -171,7 +176,7 @@ pub async fn v1_chat(
                 "reasoning": message.reasoning.filter(|_| show_reasoning),
             })),
             ChatEvent::Error { code, message, .. } => {
-                let code = ErrorCode::from_code(&code).unwrap_or(ErrorCode::Upstream);
+                let code = code_of(&code);
                 let mut body =
                     serde_json::to_value(ErrorBody::with_detail(code, message)).unwrap_or_default();
                 if let Some(o) = body.as_object_mut() {

@@ -189,7 +189,6 @@ pub async fn run(
     let started = Instant::now();
     let mut out = Outcome::default();
     let mut history = turn.messages.clone();
-    let mut counted_usage = true;
     for round_no in 0..=MAX_TOOL_ROUNDS {
         let body = request_body(&turn, &history, tx.is_some());
         let round = match tx {
@@ -205,7 +204,6 @@ pub async fn run(
                 break;
             }
         };
-        counted_usage &= round.had_usage;
         if !round.had_usage {
             out.usage.prompt_tokens += estimate_tokens(&messages_text(&history));
             out.usage.completion_tokens +=
@@ -274,20 +272,19 @@ pub async fn run(
             break;
         }
     }
-    let _ = counted_usage;
     out.latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     out
 }
 
 /// One non-streaming call. `Err(None)`: cancelled.
 async fn single_round(
-    _turn: &Turn<'_>,
+    turn: &Turn<'_>,
     body: &Value,
     cancel: &CancellationToken,
     out: &mut Outcome,
 ) -> Result<Round, Option<Error>> {
     let answer = tokio::select! {
-        r = _turn.provider.client.complete(body) => r.map_err(|e| Some(Error::from(e)))?,
+        r = turn.provider.client.complete(body) => r.map_err(|e| Some(Error::from(e)))?,
         () = cancel.cancelled() => { out.cancelled = true; return Err(None); }
     };
     let had_usage = add_usage(&mut out.usage, answer.get("usage"));

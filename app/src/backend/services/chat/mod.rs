@@ -9,7 +9,7 @@ pub mod openai;
 mod think;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use chrono::Utc;
 use sea_orm::Set;
@@ -25,7 +25,7 @@ use crate::backend::{AppContext, Error, Result};
 use crate::contract::ErrorCode;
 use crate::contract::agents::Agent;
 use crate::contract::chat::{
-    ChatEvent, Conversation, Feedback, Message, MessagePage, NewConversation, ToolCallRecord, Usage,
+    ChatEvent, Conversation, Feedback, Message, MessagePage, NewConversation, ToolCallRecord,
 };
 use crate::contract::ids::{AgentId, ConversationId, MessageId, OrgId, UserId};
 use engine::{EngineEvent, Outcome, Turn};
@@ -461,7 +461,7 @@ pub async fn regenerate_title(
     rename(ctx, actor, id, &title.chars().take(200).collect::<String>()).await
 }
 
-fn record_usage(
+pub(super) fn record_usage(
     ctx: &AppContext,
     p: &Principal,
     agent: Option<&Agent>,
@@ -770,17 +770,4 @@ async fn run_turn(
         }
     };
     let _ = tx.send(event).await;
-}
-
-/// Total usage of a finished turn, for the wire formats that report it.
-pub fn usage_of(event: &ChatEvent) -> Option<Usage> {
-    match event {
-        ChatEvent::Done { usage, .. } => Some(*usage),
-        _ => None,
-    }
-}
-
-/// Resolves the agent behind an OpenAI `model` (id or name) for the caller.
-pub async fn agent_for_model(ctx: &AppContext, p: &Principal, model: &str) -> Result<Arc<Agent>> {
-    agents::resolve_model(ctx, p, model).await
 }

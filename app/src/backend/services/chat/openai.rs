@@ -118,24 +118,13 @@ fn turn<'a>(prep: &'a Prepared) -> Turn<'a> {
 }
 
 fn record(ctx: &AppContext, prep: &Prepared, out: &Outcome) {
-    usage::record(
+    super::record_usage(
         ctx,
-        usage::Call {
-            org: prep.principal.org_id,
-            user: Some(prep.principal.user_id),
-            api_key: prep.principal.api_key_id(),
-            agent: Some(prep.agent.id),
-            provider: Some(prep.provider.id),
-            model: out
-                .upstream_model
-                .clone()
-                .unwrap_or_else(|| prep.agent.model.clone()),
-            endpoint: "chat_completions",
-            input_tokens: out.usage.prompt_tokens,
-            output_tokens: out.usage.completion_tokens,
-            latency_ms: out.latency_ms,
-            status: out.status(),
-        },
+        &prep.principal,
+        Some(&prep.agent),
+        &prep.provider,
+        out,
+        "chat_completions",
     );
 }
 
