@@ -17,7 +17,9 @@ as_root() {
 }
 
 apt_packages() {
-  local wanted=(pkg-config g++ chromium curl ca-certificates) missing=()
+  # libxmlsec1-dev, libclang-dev, libssl-dev: the SAML feature (samael binds libxmlsec1 with bindgen);
+  # xmlsec1: the SAML tests sign their crafted messages with it.
+  local wanted=(pkg-config g++ chromium curl ca-certificates libxmlsec1-dev libclang-dev libssl-dev xmlsec1 python3-venv) missing=()
   for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
@@ -70,10 +72,12 @@ node_packages() {
 # and LangChain's ChatOpenAI, from PyPI, in a virtualenv outside the clone.
 PY_VENV="$HOME/.cache/aerie/venv"
 python_packages() {
-  if ! "$PY_VENV/bin/python" -c "import openai, langchain_openai" 2>/dev/null; then
-    log "installing the client libraries for the compatibility tests (openai, langchain-openai)"
+  # oidc_provider_mock, saml2: the identity providers the SSO tests start (server/tests/idp/).
+  if ! "$PY_VENV/bin/python" -c "import openai, langchain_openai, oidc_provider_mock, saml2" 2>/dev/null; then
+    log "installing the Python test packages (openai, langchain-openai, oidc-provider-mock, pysaml2)"
     python3 -m venv "$PY_VENV" 2>/dev/null || { as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; python3 -m venv "$PY_VENV"; }
-    "$PY_VENV/bin/pip" install -q --disable-pip-version-check "openai>=2,<4" "langchain-openai>=1,<2"
+    "$PY_VENV/bin/pip" install -q --disable-pip-version-check "openai>=2,<4" "langchain-openai>=1,<2" \
+      "oidc-provider-mock>=0.3,<0.4" "pysaml2>=7.5,<8"
   fi
 }
 

@@ -7,6 +7,7 @@ mod m20260101_000001_identity_core;
 mod m20260102_000001_sessions;
 mod m20260103_000001_invitations;
 mod m20260104_000001_agents_chat;
+mod m20260105_000001_sso;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260102_000001_sessions::Migration),
             Box::new(m20260103_000001_invitations::Migration),
             Box::new(m20260104_000001_agents_chat::Migration),
+            Box::new(m20260105_000001_sso::Migration),
         ]
     }
 }

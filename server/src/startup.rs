@@ -164,7 +164,7 @@ impl Server {
 
     /// As [`Server::build`], merging `extra` routes (used by tests).
     pub async fn build_with(
-        config: Config,
+        mut config: Config,
         dev_mode: bool,
         extra: axum::Router<AppState>,
     ) -> Result<Self, StartupError> {
@@ -182,6 +182,13 @@ impl Server {
                 _ => e.to_string(),
             },
         })?;
+        // With port 0 the real port is known only now: links, cookies and SSO callbacks need it.
+        if config.public_url.is_empty()
+            && addr.port() == 0
+            && let Ok(bound) = listener.local_addr()
+        {
+            config.public_url = format!("http://{bound}");
+        }
         let state = build_state(config, dev_mode).await?;
         let router = crate::router::build_router_with(state.clone(), extra);
         Ok(Self {

@@ -73,6 +73,9 @@ pub struct Config {
     /// Let organisation admins point providers at private or loopback addresses (a local
     /// Ollama or vLLM needs it). Off by default: such URLs are refused (SSRF).
     pub allow_private_provider_urls: bool,
+    /// Let organisation admins point single sign-on providers (OIDC issuers, SAML metadata) at
+    /// private or loopback addresses (an in-house Keycloak needs it). Off by default (SSRF).
+    pub allow_private_sso_urls: bool,
     /// Tokens each organisation may use per calendar month; 0 means unlimited.
     pub monthly_token_quota: i64,
 }
@@ -111,6 +114,7 @@ impl Default for Config {
             openai_base_url: String::new(),
             openai_models: String::new(),
             allow_private_provider_urls: false,
+            allow_private_sso_urls: false,
             monthly_token_quota: 10_000_000,
         }
     }

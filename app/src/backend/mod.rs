@@ -11,6 +11,7 @@ pub mod net_guard;
 pub mod secrets;
 pub mod services;
 pub mod sessions;
+pub mod sso;
 pub mod state;
 pub mod store;
 pub mod testing;

@@ -115,7 +115,7 @@ impl From<OnDisk> for Secrets {
     }
 }
 
-fn write_new(file: &Path, disk: &OnDisk) -> Result<(), ConfigError> {
+fn write_new<T: Serialize>(file: &Path, disk: &T) -> Result<(), ConfigError> {
     let fail = |e: std::io::Error| {
         ConfigError(format!(
             "cannot create secrets file {}: {e}",
@@ -158,6 +158,64 @@ fn check_permissions(file: &Path) -> Result<(), ConfigError> {
 #[cfg(not(unix))]
 fn check_permissions(_file: &Path) -> Result<(), ConfigError> {
     Ok(())
+}
+
+/// The SAML service provider's key pair on disk (`<data_dir>/saml-sp.json`, mode 0600), next to
+/// the instance secrets.
+#[cfg(feature = "saml")]
+#[derive(Serialize, Deserialize)]
+struct SamlOnDisk {
+    version: u32,
+    cert_der_b64: String,
+    key_pem: String,
+}
+
+/// Reads the SAML SP key pair, creating it with `generate` (0600) when absent.
+#[cfg(feature = "saml")]
+pub fn load_or_create_saml(
+    data_dir: &Path,
+    generate: impl FnOnce() -> anyhow::Result<crate::backend::sso::saml::SpKeys>,
+) -> Result<crate::backend::sso::saml::SpKeys, ConfigError> {
+    use base64::engine::general_purpose::STANDARD;
+    let file = data_dir.join("saml-sp.json");
+    match std::fs::read_to_string(&file) {
+        Ok(text) => {
+            check_permissions(&file)?;
+            let disk: SamlOnDisk = serde_json::from_str(&text).map_err(|e| {
+                ConfigError(format!(
+                    "SAML key file {} is unreadable: {e}",
+                    file.display()
+                ))
+            })?;
+            let cert_der = STANDARD.decode(disk.cert_der_b64).map_err(|e| {
+                ConfigError(format!(
+                    "SAML key file {} is unreadable: {e}",
+                    file.display()
+                ))
+            })?;
+            Ok(crate::backend::sso::saml::SpKeys {
+                cert_der,
+                key_pem: SecretString::from(disk.key_pem),
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let keys = generate()
+                .map_err(|e| ConfigError(format!("cannot generate the SAML key pair: {e}")))?;
+            write_new(
+                &file,
+                &SamlOnDisk {
+                    version: 1,
+                    cert_der_b64: STANDARD.encode(&keys.cert_der),
+                    key_pem: keys.key_pem.expose_secret().to_owned(),
+                },
+            )?;
+            Ok(keys)
+        }
+        Err(e) => Err(ConfigError(format!(
+            "cannot read SAML key file {}: {e}",
+            file.display()
+        ))),
+    }
 }
 
 #[cfg(test)]

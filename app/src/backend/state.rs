@@ -15,6 +15,7 @@ use super::services::auth::authenticate::KeyCache;
 use super::services::auth::limits::LoginLimits;
 use super::services::chat::InFlight;
 use super::services::providers::ClientCache;
+use super::services::sso::login::SsoRuntime;
 use super::services::usage::Usage;
 use super::tools::ToolRuntime;
 
@@ -33,6 +34,7 @@ struct Inner {
     usage: Usage,
     in_flight: InFlight,
     tools: ToolRuntime,
+    sso: SsoRuntime,
 }
 
 /// The service layer's context.
@@ -45,6 +47,7 @@ impl AppContext {
             sea_orm::DatabaseBackend::Postgres => DbKind::Postgres,
             _ => DbKind::Sqlite,
         };
+        let sso = SsoRuntime::new(&config);
         Self(Arc::new(Inner {
             db,
             config,
@@ -63,6 +66,7 @@ impl AppContext {
                 super::llm::ensure_tls();
                 ToolRuntime::new(false)
             },
+            sso,
         }))
     }
 
@@ -124,6 +128,11 @@ impl AppContext {
     /// The agents' built-in tools (HTTP behind the SSRF guard).
     pub fn tools(&self) -> &ToolRuntime {
         &self.0.tools
+    }
+
+    /// Single sign-on: the identity providers' HTTP client, JWKS cache and SAML keys.
+    pub fn sso(&self) -> &SsoRuntime {
+        &self.0.sso
     }
 
     /// True for `aerie dev` (authentication off, loopback only).

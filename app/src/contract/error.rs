@@ -120,6 +120,12 @@ codes! {
         "Login failed",
         "The email and password do not match an active account.",
         "Check the email and password, or ask an administrator to reset the account."),
+    /// A single sign-on attempt was refused (the detail says why).
+    SsoFailed => (401, "AUTH-007", "authentication_error",
+        "Single sign-on failed.",
+        "Single sign-on failed",
+        "The identity provider's answer was refused, or no account may be linked or created for it.",
+        "Start again from the login page; if it keeps failing, your administrator sees the reason in the audit log and the provider's last error."),
     /// The caller is authenticated but lacks the permission.
     Forbidden => (403, "AUTH-005", "permission_error",
         "You do not have permission to perform this action.",

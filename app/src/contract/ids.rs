@@ -69,6 +69,10 @@ typed_id!(
     MessageId,
     /// A usage record.
     UsageId,
+    /// A single sign-on identity provider of an organisation.
+    SsoProviderId,
+    /// An external identity linked to a user.
+    IdentityId,
 );
 
 #[cfg(all(test, feature = "ssr"))]

@@ -10,6 +10,7 @@ pub mod health;
 pub mod ids;
 pub mod orgs;
 pub mod providers;
+pub mod sso;
 pub mod usage;
 
 pub use error::{ErrorBody, ErrorCode, ErrorInfo};

@@ -21,4 +21,5 @@ mod orgs;
 mod sdk;
 mod sessions;
 mod shutdown;
+mod sso;
 mod ui;

@@ -72,7 +72,8 @@ async fn expired_sessions_and_refresh_tokens_are_purged(#[case] kind: DbKind) {
         purged,
         maintenance::Purged {
             sessions: 1,
-            refresh_tokens: 1
+            refresh_tokens: 1,
+            sso: 0,
         }
     );
     assert_eq!(

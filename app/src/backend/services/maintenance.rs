@@ -1,5 +1,5 @@
-//! Housekeeping that keeps tables from growing without bound: expired browser sessions and
-//! expired refresh tokens. Runs periodically in every instance; each run is idempotent.
+//! Housekeeping that keeps tables from growing without bound: expired browser sessions,
+//! expired refresh tokens, and expired single sign-on flows and replay-cache entries. Runs periodically in every instance; each run is idempotent.
 
 use chrono::Utc;
 
@@ -14,6 +14,7 @@ pub const EVERY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 pub struct Purged {
     pub sessions: u64,
     pub refresh_tokens: u64,
+    pub sso: u64,
 }
 
 pub async fn run_once(ctx: &AppContext) -> Result<Purged> {
@@ -21,15 +22,18 @@ pub async fn run_once(ctx: &AppContext) -> Result<Purged> {
         .purge_expired()
         .await?;
     let refresh_tokens = store::refresh_tokens::delete_expired_global(ctx.db(), Utc::now()).await?;
-    if sessions + refresh_tokens > 0 {
+    let sso = store::sso::purge_expired(ctx.db(), Utc::now()).await?;
+    if sessions + refresh_tokens + sso > 0 {
         tracing::info!(
             sessions,
             refresh_tokens,
-            "purged expired sessions and refresh tokens"
+            sso,
+            "purged expired sessions, refresh tokens and sign-in flows"
         );
     }
     Ok(Purged {
         sessions,
         refresh_tokens,
+        sso,
     })
 }

@@ -10,6 +10,7 @@ pub mod groups;
 pub mod maintenance;
 pub mod orgs;
 pub mod providers;
+pub mod sso;
 pub mod system;
 pub mod usage;
 pub mod users;

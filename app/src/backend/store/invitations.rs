@@ -65,3 +65,19 @@ pub async fn consume<C: ConnectionTrait>(
         .await?;
     Ok(result.rows_affected == 1)
 }
+
+/// An unused, unexpired invitation of `org` for `email` (single sign-on accepts it).
+pub async fn find_pending_for_email<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<invitations::Model>, DbErr> {
+    invitations::Entity::find()
+        .filter(invitations::Column::OrgId.eq(org.0))
+        .filter(invitations::Column::Email.eq(email))
+        .filter(invitations::Column::UsedAt.is_null())
+        .filter(invitations::Column::ExpiresAt.gt(ts(now)))
+        .one(db)
+        .await
+}

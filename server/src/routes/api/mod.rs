@@ -6,6 +6,7 @@ pub mod chat;
 pub mod conversations;
 pub mod orgs;
 pub mod providers;
+pub mod sso;
 pub mod users;
 
 use aerie_app::backend::AppState;
@@ -18,6 +19,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(chat::router())
         .merge(conversations::router())
         .merge(providers::router())
+        .merge(sso::router())
         .merge(orgs::router())
         .merge(users::router())
 }

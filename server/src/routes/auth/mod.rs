@@ -2,6 +2,7 @@
 
 pub mod session;
 pub mod signup;
+pub mod sso;
 
 use aerie_app::backend::actor::Actor;
 use aerie_app::backend::services::auth;
@@ -19,7 +20,11 @@ use utoipa_axum::routes;
 use crate::extract::AppJson;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    let router = OpenApiRouter::new()
+        .routes(routes!(sso::sso_login))
+        .routes(routes!(sso::sso_callback))
+        .routes(routes!(sso::login_pickup))
+        .routes(routes!(sso::discover))
         .routes(routes!(setup_status))
         .routes(routes!(setup))
         .routes(routes!(create_tokens))
@@ -39,7 +44,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(signup::waitlist))
         .routes(routes!(signup::approve))
-        .routes(routes!(signup::reject))
+        .routes(routes!(signup::reject));
+    #[cfg(feature = "saml")]
+    let router = router
+        .routes(routes!(sso::saml_metadata))
+        .routes(routes!(sso::saml_acs));
+    router
 }
 
 /// Is the instance set up? Which OAuth providers and languages are available?

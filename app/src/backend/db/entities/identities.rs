@@ -17,6 +17,7 @@ pub struct Model {
     pub email_verified: bool,
     pub created_at: DateTimeWithTimeZone,
     pub last_login_at: Option<DateTimeWithTimeZone>,
+    pub synced_groups: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

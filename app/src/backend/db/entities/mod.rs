@@ -17,5 +17,8 @@ pub mod organizations;
 pub mod providers;
 pub mod refresh_tokens;
 pub mod sessions;
+pub mod sso_flows;
+pub mod sso_providers;
+pub mod sso_replays;
 pub mod usage_records;
 pub mod users;

@@ -34,6 +34,10 @@ pub enum Relation {
     Memberships,
     #[sea_orm(has_many = "super::providers::Entity")]
     Providers,
+    #[sea_orm(has_many = "super::sso_flows::Entity")]
+    SsoFlows,
+    #[sea_orm(has_many = "super::sso_providers::Entity")]
+    SsoProviders,
     #[sea_orm(has_many = "super::usage_records::Entity")]
     UsageRecords,
 }
@@ -77,6 +81,18 @@ impl Related<super::memberships::Entity> for Entity {
 impl Related<super::providers::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Providers.def()
+    }
+}
+
+impl Related<super::sso_flows::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::SsoFlows.def()
+    }
+}
+
+impl Related<super::sso_providers::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::SsoProviders.def()
     }
 }
 

@@ -15,5 +15,8 @@ pub use super::organizations::Entity as Organizations;
 pub use super::providers::Entity as Providers;
 pub use super::refresh_tokens::Entity as RefreshTokens;
 pub use super::sessions::Entity as Sessions;
+pub use super::sso_flows::Entity as SsoFlows;
+pub use super::sso_providers::Entity as SsoProviders;
+pub use super::sso_replays::Entity as SsoReplays;
 pub use super::usage_records::Entity as UsageRecords;
 pub use super::users::Entity as Users;

@@ -67,8 +67,7 @@ pub fn org_summary(org: &organizations::Model) -> OrgSummary {
 pub async fn setup_status(ctx: &AppContext) -> Result<SetupStatus> {
     Ok(SetupStatus {
         bootstrapped: store::orgs::count_global(ctx.db()).await? > 0,
-        // OAuth providers arrive with the single-sign-on release.
-        oauth_providers: Vec::new(),
+        oauth_providers: super::sso::configured_kinds(ctx).await?,
         locales: LOCALES.iter().map(|l| (*l).to_owned()).collect(),
     })
 }
@@ -173,13 +172,38 @@ pub async fn check_password(
         Some((user, membership)) => {
             let org = OrgId(membership.org_id);
             let principal = principal_of(&membership, Credential::Jwt);
+            let acting = Actor::user(principal, actor.ip);
+            // SSO-only organisations refuse passwords, except their owners' (break-glass).
+            let sso_only = store::orgs::find(ctx.db(), org)
+                .await?
+                .is_some_and(|o| super::sso::policy_of(&o).sso_only);
+            let owner = Role::parse(&membership.role) == Some(Role::Owner);
+            if sso_only && !owner {
+                audit::record(
+                    ctx.db(),
+                    Some(org),
+                    &acting,
+                    Event::new("login.refused")
+                        .target("user", user.id)
+                        .details(serde_json::json!({ "method": method, "reason": "sso_only" })),
+                )
+                .await?;
+                return Err(Error::detailed(
+                    ErrorCode::Forbidden,
+                    "Your organisation signs in with single sign-on: use its sign-in button instead of a password.",
+                ));
+            }
             audit::record(
                 ctx.db(),
                 Some(org),
-                &Actor::user(principal, actor.ip),
-                Event::new("login.succeeded")
-                    .target("user", user.id)
-                    .details(serde_json::json!({ "method": method })),
+                &acting,
+                Event::new(if sso_only {
+                    "login.break_glass"
+                } else {
+                    "login.succeeded"
+                })
+                .target("user", user.id)
+                .details(serde_json::json!({ "method": method })),
             )
             .await?;
             Ok((user, membership))

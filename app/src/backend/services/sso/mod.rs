@@ -1,0 +1,1081 @@
+//! Single sign-on, the rules: an organisation's identity providers (validated when saved, secrets
+//! sealed), its SSO policy, the login page's routing by email domain, and users' linked
+//! identities. The flows themselves are in [`login`] (OAuth/OIDC) and [`saml`].
+
+pub mod login;
+#[cfg(feature = "saml")]
+pub mod saml;
+
+use chrono::Utc;
+use sea_orm::Set;
+use serde::{Deserialize, Serialize};
+
+use super::audit::{self, Event};
+use super::validate;
+use crate::backend::actor::{Actor, Role};
+use crate::backend::db::entities::{organizations, sso_providers};
+use crate::backend::sso::oidc::{self, Endpoints, IssuerRule, SsoError};
+use crate::backend::store::{self, ts, utc};
+use crate::backend::{AppContext, Error, Result, crypto};
+use crate::contract::ErrorCode;
+use crate::contract::ids::{IdentityId, OrgId, SsoProviderId};
+use crate::contract::sso::{
+    LinkedIdentity, LoginOptions, LoginProvider, SSO_KINDS, SsoPolicy, SsoProvider,
+    SsoProviderInput, SsoTestResult,
+};
+
+/// The label client secrets are sealed under.
+const SECRET_LABEL: &str = "sso-client-secret";
+
+/// What a provider row keeps in `config` (never a secret).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StoredConfig {
+    pub client_id: Option<String>,
+    pub tenant: Option<String>,
+    pub scopes: Vec<String>,
+    pub groups_attribute: Option<String>,
+    pub email_attribute: Option<String>,
+    pub name_attribute: Option<String>,
+    /// Endpoints an admin set by hand.
+    pub overrides: Overrides,
+    /// The endpoints in use (discovered, well-known, or the overrides).
+    pub endpoints: Endpoints,
+    /// The issuer an ID token must name (OIDC kinds).
+    pub id_issuer: Option<StoredIssuer>,
+    pub metadata_url: Option<String>,
+    /// The SAML IdP (its entity id, SSO URL and signing certificates).
+    pub idp: Option<serde_json::Value>,
+    pub allow_idp_initiated: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Overrides {
+    pub authorization_url: Option<String>,
+    pub token_url: Option<String>,
+    pub userinfo_url: Option<String>,
+    pub jwks_url: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum StoredIssuer {
+    Exact {
+        issuer: String,
+    },
+    Microsoft {
+        template: String,
+        tenant: Option<String>,
+    },
+}
+
+impl StoredIssuer {
+    pub fn rule(&self) -> IssuerRule {
+        match self {
+            StoredIssuer::Exact { issuer } => IssuerRule::Exact(issuer.clone()),
+            StoredIssuer::Microsoft { template, tenant } => IssuerRule::Microsoft {
+                template: template.clone(),
+                tenant: tenant.clone(),
+            },
+        }
+    }
+}
+
+pub fn stored_config(row: &sso_providers::Model) -> StoredConfig {
+    serde_json::from_value(row.config.clone()).unwrap_or_default()
+}
+
+/// The organisation's policy, from its settings (`settings.sso`).
+pub fn policy_of(org: &organizations::Model) -> SsoPolicy {
+    org.settings
+        .get("sso")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default()
+}
+
+pub(crate) fn callback_url(ctx: &AppContext, kind: &str) -> String {
+    let base = ctx.config().public_url();
+    if kind == "saml" {
+        format!("{base}/auth/saml/acs")
+    } else {
+        format!("{base}/auth/{kind}/callback")
+    }
+}
+
+fn login_url(row: &sso_providers::Model) -> String {
+    format!("/auth/{}/login?provider={}", row.kind, row.id)
+}
+
+fn fingerprints(config: &StoredConfig) -> Vec<String> {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let certs = config
+        .idp
+        .as_ref()
+        .and_then(|idp| idp.get("certificates_der_b64"))
+        .and_then(|c| c.as_array())
+        .cloned()
+        .unwrap_or_default();
+    certs
+        .iter()
+        .filter_map(|c| c.as_str())
+        .filter_map(|c| base64::engine::general_purpose::STANDARD.decode(c).ok())
+        .map(|der| {
+            Sha256::digest(der)
+                .iter()
+                .map(|b| format!("{b:02X}"))
+                .collect::<Vec<_>>()
+                .join(":")
+        })
+        .collect()
+}
+
+pub fn dto(ctx: &AppContext, row: &sso_providers::Model) -> SsoProvider {
+    let config = stored_config(row);
+    let idp_sso = config
+        .idp
+        .as_ref()
+        .and_then(|idp| idp.get("sso_url"))
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    SsoProvider {
+        id: SsoProviderId(row.id),
+        kind: row.kind.clone(),
+        name: row.name.clone(),
+        enabled: row.enabled,
+        client_id: config.client_id.clone(),
+        has_client_secret: row.client_secret_enc.is_some(),
+        issuer: row.issuer.clone(),
+        tenant: config.tenant.clone(),
+        authorization_url: Some(config.endpoints.authorization_url.clone())
+            .filter(|u| !u.is_empty()),
+        token_url: Some(config.endpoints.token_url.clone()).filter(|u| !u.is_empty()),
+        userinfo_url: config.endpoints.userinfo_url.clone(),
+        jwks_url: config.endpoints.jwks_url.clone(),
+        scopes: config.scopes.clone(),
+        groups_attribute: config.groups_attribute.clone(),
+        email_attribute: config.email_attribute.clone(),
+        name_attribute: config.name_attribute.clone(),
+        sso_url: idp_sso,
+        certificate_fingerprints: fingerprints(&config),
+        allow_idp_initiated: config.allow_idp_initiated,
+        login_url: login_url(row),
+        callback_url: callback_url(ctx, &row.kind),
+        last_error: row.last_error.clone(),
+        last_error_at: row.last_error_at.map(utc),
+        last_login_at: row.last_login_at.map(utc),
+        created_at: utc(row.created_at),
+        updated_at: utc(row.updated_at),
+    }
+}
+
+fn config_error(field: &'static str, e: SsoError) -> Error {
+    Error::invalid(field, e.to_string())
+}
+
+fn optional_url(field: &'static str, raw: Option<&str>) -> Result<Option<String>> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(u) => {
+            let parsed = url::Url::parse(u)
+                .map_err(|_| Error::invalid(field, format!("{field} must be an http(s) URL.")))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(Error::invalid(
+                    field,
+                    format!("{field} must be an http(s) URL."),
+                ));
+            }
+            Ok(Some(u.trim_end_matches('/').to_owned()))
+        }
+    }
+}
+
+fn clean(raw: Option<&str>, max: usize) -> Option<String> {
+    raw.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.chars().take(max).collect())
+}
+
+/// Checks a URL an admin gave against the SSRF guard (private addresses need
+/// `AERIE_ALLOW_PRIVATE_SSO_URLS`).
+async fn guard(ctx: &AppContext, field: &'static str, url: &str) -> Result<()> {
+    crate::backend::net_guard::check_url_resolved(url, ctx.config().allow_private_sso_urls)
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            Error::invalid(
+                field,
+                format!("{e} (an operator can allow private addresses with AERIE_ALLOW_PRIVATE_SSO_URLS=true)"),
+            )
+        })
+}
+
+/// Works out a provider's endpoints from its kind, issuer and overrides (running OIDC
+/// discovery), and the IdP of a SAML provider from its metadata. Returns the issuer column.
+async fn resolve(
+    ctx: &AppContext,
+    kind: &str,
+    issuer_in: Option<String>,
+    config: &mut StoredConfig,
+    metadata_xml: Option<&str>,
+) -> Result<Option<String>> {
+    let http = ctx.sso().http()?;
+    let o = config.overrides.clone();
+    for (field, url) in [
+        ("authorization_url", &o.authorization_url),
+        ("token_url", &o.token_url),
+        ("userinfo_url", &o.userinfo_url),
+        ("jwks_url", &o.jwks_url),
+    ] {
+        if let Some(url) = url {
+            guard(ctx, field, url).await?;
+        }
+    }
+    match kind {
+        "google" | "microsoft" | "oidc" => {
+            let issuer = match (kind, issuer_in) {
+                (_, Some(i)) => i,
+                ("google", None) => "https://accounts.google.com".to_owned(),
+                ("microsoft", None) => format!(
+                    "https://login.microsoftonline.com/{}/v2.0",
+                    config.tenant.as_deref().unwrap_or("common")
+                ),
+                _ => {
+                    return Err(Error::invalid(
+                        "issuer",
+                        "issuer is required: the provider's issuer URL (its discovery document is at <issuer>/.well-known/openid-configuration).",
+                    ));
+                }
+            };
+            guard(ctx, "issuer", &issuer).await?;
+            let by_hand =
+                o.authorization_url.is_some() && o.token_url.is_some() && o.jwks_url.is_some();
+            let (discovered_issuer, mut endpoints) = if by_hand {
+                (issuer.clone(), Endpoints::default())
+            } else {
+                let d = oidc::discover(&http, &issuer)
+                    .await
+                    .map_err(|e| config_error("issuer", e))?;
+                for (field, url) in [
+                    ("issuer", &d.authorization_endpoint),
+                    ("issuer", &d.token_endpoint),
+                    ("issuer", &d.jwks_uri),
+                ] {
+                    guard(ctx, field, url).await?;
+                }
+                (
+                    d.issuer.clone(),
+                    Endpoints {
+                        authorization_url: d.authorization_endpoint,
+                        token_url: d.token_endpoint,
+                        userinfo_url: d.userinfo_endpoint,
+                        jwks_url: Some(d.jwks_uri),
+                        api_base: None,
+                    },
+                )
+            };
+            if let Some(u) = o.authorization_url {
+                endpoints.authorization_url = u;
+            }
+            if let Some(u) = o.token_url {
+                endpoints.token_url = u;
+            }
+            if o.userinfo_url.is_some() {
+                endpoints.userinfo_url = o.userinfo_url;
+            }
+            if o.jwks_url.is_some() {
+                endpoints.jwks_url = o.jwks_url;
+            }
+            config.id_issuer = Some(if discovered_issuer.contains("{tenantid}") {
+                StoredIssuer::Microsoft {
+                    template: discovered_issuer,
+                    tenant: config.tenant.clone(),
+                }
+            } else {
+                StoredIssuer::Exact {
+                    issuer: discovered_issuer,
+                }
+            });
+            config.endpoints = endpoints;
+            Ok(Some(issuer))
+        }
+        "github" => {
+            let web = issuer_in.unwrap_or_else(|| "https://github.com".to_owned());
+            config.endpoints = Endpoints {
+                authorization_url: o
+                    .authorization_url
+                    .unwrap_or_else(|| format!("{web}/login/oauth/authorize")),
+                token_url: o
+                    .token_url
+                    .unwrap_or_else(|| format!("{web}/login/oauth/access_token")),
+                userinfo_url: None,
+                jwks_url: None,
+                api_base: Some(o.userinfo_url.unwrap_or_else(|| {
+                    if web == "https://github.com" {
+                        "https://api.github.com".to_owned()
+                    } else {
+                        format!("{web}/api/v3")
+                    }
+                })),
+            };
+            if config.scopes.is_empty() {
+                config.scopes = vec!["read:user".to_owned(), "user:email".to_owned()];
+            }
+            Ok(Some(web))
+        }
+        "nextcloud" => {
+            let base = issuer_in.ok_or_else(|| {
+                Error::invalid(
+                    "issuer",
+                    "issuer is required for Nextcloud: its base URL, e.g. https://cloud.example.com.",
+                )
+            })?;
+            guard(ctx, "issuer", &base).await?;
+            config.endpoints = Endpoints {
+                authorization_url: o
+                    .authorization_url
+                    .unwrap_or_else(|| format!("{base}/index.php/apps/oauth2/authorize")),
+                token_url: o
+                    .token_url
+                    .unwrap_or_else(|| format!("{base}/index.php/apps/oauth2/api/v1/token")),
+                userinfo_url: None,
+                jwks_url: None,
+                api_base: Some(base.clone()),
+            };
+            Ok(Some(base))
+        }
+        "saml" => resolve_saml(ctx, &http, config, metadata_xml).await,
+        _ => Err(Error::invalid(
+            "kind",
+            format!("kind must be one of: {}.", SSO_KINDS.join(", ")),
+        )),
+    }
+}
+
+#[cfg(feature = "saml")]
+async fn resolve_saml(
+    ctx: &AppContext,
+    http: &reqwest::Client,
+    config: &mut StoredConfig,
+    metadata_xml: Option<&str>,
+) -> Result<Option<String>> {
+    let xml = match (metadata_xml, config.metadata_url.clone()) {
+        (Some(xml), _) => xml.to_owned(),
+        (None, Some(url)) => {
+            guard(ctx, "metadata_url", &url).await?;
+            let response = http.get(&url).send().await.map_err(|e| {
+                Error::invalid(
+                    "metadata_url",
+                    format!("could not fetch the IdP metadata from {url}: {e}"),
+                )
+            })?;
+            if !response.status().is_success() {
+                return Err(Error::invalid(
+                    "metadata_url",
+                    format!("{url} answered HTTP {}", response.status()),
+                ));
+            }
+            response
+                .text()
+                .await
+                .map_err(|e| Error::invalid("metadata_url", format!("could not read {url}: {e}")))?
+        }
+        (None, None) => match config.idp.clone() {
+            // An update that does not touch the metadata keeps it.
+            Some(idp) => {
+                let entity = idp
+                    .get("entity_id")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned);
+                return Ok(entity);
+            }
+            None => {
+                return Err(Error::invalid(
+                    "metadata_xml",
+                    "Paste the identity provider's metadata XML (metadata_xml) or give its URL (metadata_url).",
+                ));
+            }
+        },
+    };
+    let idp = crate::backend::sso::saml::parse_idp_metadata(&xml)
+        .map_err(|e| Error::invalid("metadata_xml", e.to_string()))?;
+    guard(ctx, "metadata_xml", &idp.sso_url).await?;
+    let entity = idp.entity_id.clone();
+    config.idp = Some(serde_json::to_value(&idp).map_err(|e| Error::Internal(anyhow::anyhow!(e)))?);
+    Ok(Some(entity))
+}
+
+#[cfg(not(feature = "saml"))]
+async fn resolve_saml(
+    _ctx: &AppContext,
+    _http: &reqwest::Client,
+    _config: &mut StoredConfig,
+    _metadata_xml: Option<&str>,
+) -> Result<Option<String>> {
+    Err(Error::invalid(
+        "kind",
+        "This build of Aerie has no SAML support (the `saml` feature is off).",
+    ))
+}
+
+/// Applies an input to a stored configuration (create and update).
+fn apply(config: &mut StoredConfig, input: &SsoProviderInput) -> Result<()> {
+    if let Some(v) = &input.client_id {
+        config.client_id = clean(Some(v), 300);
+    }
+    if let Some(v) = &input.tenant {
+        config.tenant = clean(Some(v), 200);
+    }
+    if let Some(v) = &input.scopes {
+        config.scopes = v
+            .iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if config
+            .scopes
+            .iter()
+            .any(|s| s.contains(char::is_whitespace) || s.len() > 200)
+        {
+            return Err(Error::invalid("scopes", "scopes must be single words."));
+        }
+    }
+    if let Some(v) = &input.groups_attribute {
+        config.groups_attribute = clean(Some(v), 200);
+    }
+    if let Some(v) = &input.email_attribute {
+        config.email_attribute = clean(Some(v), 200);
+    }
+    if let Some(v) = &input.name_attribute {
+        config.name_attribute = clean(Some(v), 200);
+    }
+    if input.authorization_url.is_some() {
+        config.overrides.authorization_url =
+            optional_url("authorization_url", input.authorization_url.as_deref())?;
+    }
+    if input.token_url.is_some() {
+        config.overrides.token_url = optional_url("token_url", input.token_url.as_deref())?;
+    }
+    if input.userinfo_url.is_some() {
+        config.overrides.userinfo_url =
+            optional_url("userinfo_url", input.userinfo_url.as_deref())?;
+    }
+    if input.jwks_url.is_some() {
+        config.overrides.jwks_url = optional_url("jwks_url", input.jwks_url.as_deref())?;
+    }
+    if input.metadata_url.is_some() {
+        config.metadata_url = optional_url("metadata_url", input.metadata_url.as_deref())?;
+    }
+    if let Some(v) = input.allow_idp_initiated {
+        config.allow_idp_initiated = v;
+    }
+    Ok(())
+}
+
+/// Required fields per kind, checked after applying an input.
+fn check_complete(kind: &str, config: &StoredConfig, has_secret: bool) -> Result<()> {
+    if kind == "saml" {
+        return Ok(());
+    }
+    if config.client_id.is_none() {
+        return Err(Error::invalid(
+            "client_id",
+            "client_id is required: the OAuth client id the identity provider gave you.",
+        ));
+    }
+    if kind != "oidc" && !has_secret {
+        return Err(Error::invalid(
+            "client_secret",
+            "client_secret is required for this provider (it is stored encrypted and never shown again).",
+        ));
+    }
+    Ok(())
+}
+
+/// Probes the authorization endpoint with our redirect URI: identity providers that check it
+/// answer 4xx naming the redirect URI before any login.
+async fn probe_redirect(ctx: &AppContext, row_kind: &str, config: &StoredConfig) -> Result<()> {
+    let Some(client_id) = config.client_id.as_deref() else {
+        return Ok(());
+    };
+    let redirect = callback_url(ctx, row_kind);
+    let flavor = flavor_of(row_kind);
+    let request = oidc::authorization_request(
+        &config.endpoints,
+        &oidc::ClientConfig {
+            client_id,
+            client_secret: None,
+            redirect_uri: &redirect,
+            flavor,
+        },
+        &scopes_for(row_kind, config),
+        &[],
+    )
+    .map_err(|e| config_error("authorization_url", e))?;
+    let http = crate::backend::net_guard::client_builder(ctx.config().allow_private_sso_urls)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
+    let Ok(response) = http.get(&request.url).send().await else {
+        return Err(Error::invalid(
+            "authorization_url",
+            format!(
+                "the authorization endpoint {} cannot be reached",
+                config.endpoints.authorization_url
+            ),
+        ));
+    };
+    let status = response.status();
+    if status.is_client_error() {
+        let body = response.text().await.unwrap_or_default().to_lowercase();
+        if body.contains("redirect") {
+            return Err(Error::invalid(
+                "client_id",
+                format!(
+                    "the identity provider refuses our redirect URI: register {redirect} as an allowed redirect URI for client {client_id}"
+                ),
+            ));
+        }
+        if body.contains("client") {
+            return Err(Error::invalid(
+                "client_id",
+                format!(
+                    "the identity provider does not know client {client_id}: check the client id"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn flavor_of(kind: &str) -> oidc::Flavor {
+    match kind {
+        "github" => oidc::Flavor::GitHub,
+        "nextcloud" => oidc::Flavor::Nextcloud,
+        _ => oidc::Flavor::Oidc,
+    }
+}
+
+pub(crate) fn scopes_for(kind: &str, config: &StoredConfig) -> Vec<String> {
+    let mut scopes: Vec<String> = match flavor_of(kind) {
+        oidc::Flavor::Oidc => ["openid", "email", "profile"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        _ => Vec::new(),
+    };
+    for s in &config.scopes {
+        if !scopes.contains(s) {
+            scopes.push(s.clone());
+        }
+    }
+    scopes
+}
+
+fn seal_secret(ctx: &AppContext, secret: &str) -> Result<String> {
+    crypto::seal(&ctx.secrets().encryption_key, SECRET_LABEL, secret).map_err(Error::Internal)
+}
+
+pub(crate) fn open_secret(ctx: &AppContext, row: &sso_providers::Model) -> Result<Option<String>> {
+    use secrecy::ExposeSecret;
+    row.client_secret_enc
+        .as_deref()
+        .map(|sealed| {
+            crypto::open(&ctx.secrets().encryption_key, SECRET_LABEL, sealed)
+                .map(|s| s.expose_secret().to_owned())
+                .map_err(Error::Internal)
+        })
+        .transpose()
+}
+
+/// `GET /api/sso/providers`.
+pub async fn list(ctx: &AppContext, actor: &Actor) -> Result<Vec<SsoProvider>> {
+    let p = actor.require_role(Role::Admin)?;
+    Ok(store::sso::list(ctx.db(), p.org_id)
+        .await?
+        .iter()
+        .map(|r| dto(ctx, r))
+        .collect())
+}
+
+/// `GET /api/sso/providers/{id}`.
+pub async fn get(ctx: &AppContext, actor: &Actor, id: SsoProviderId) -> Result<SsoProvider> {
+    let p = actor.require_role(Role::Admin)?;
+    let row = store::sso::find(ctx.db(), p.org_id, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok(dto(ctx, &row))
+}
+
+/// `POST /api/sso/providers`: validates everything, discovers endpoints, probes the redirect
+/// URI, then stores the provider (secret sealed).
+pub async fn create(
+    ctx: &AppContext,
+    actor: &Actor,
+    input: SsoProviderInput,
+) -> Result<SsoProvider> {
+    let p = actor.require_role(Role::Admin)?;
+    let kind = input
+        .kind
+        .as_deref()
+        .map(str::trim)
+        .filter(|k| SSO_KINDS.contains(k))
+        .ok_or_else(|| {
+            Error::invalid(
+                "kind",
+                format!("kind must be one of: {}.", SSO_KINDS.join(", ")),
+            )
+        })?
+        .to_owned();
+    let default_name = match kind.as_str() {
+        "google" => "Google",
+        "microsoft" => "Microsoft",
+        "github" => "GitHub",
+        "nextcloud" => "Nextcloud",
+        "saml" => "SAML",
+        _ => "Single sign-on",
+    };
+    let name = validate::name("name", input.name.as_deref().unwrap_or(default_name), 100)?;
+    let mut config = StoredConfig::default();
+    apply(&mut config, &input)?;
+    let secret = input
+        .client_secret
+        .clone()
+        .flatten()
+        .filter(|s| !s.trim().is_empty());
+    check_complete(&kind, &config, secret.is_some())?;
+    let issuer_in = optional_url("issuer", input.issuer.as_deref())?;
+    let issuer = resolve(
+        ctx,
+        &kind,
+        issuer_in,
+        &mut config,
+        input.metadata_xml.as_deref(),
+    )
+    .await?;
+    if kind != "saml" {
+        probe_redirect(ctx, &kind, &config).await?;
+    }
+    let now = Utc::now();
+    let row = sso_providers::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        org_id: Set(p.org_id.0),
+        kind: Set(kind.clone()),
+        name: Set(name),
+        enabled: Set(input.enabled.unwrap_or(true)),
+        issuer: Set(issuer),
+        config: Set(serde_json::to_value(&config).map_err(|e| Error::Internal(e.into()))?),
+        client_secret_enc: Set(secret.as_deref().map(|s| seal_secret(ctx, s)).transpose()?),
+        last_error: Set(None),
+        last_error_at: Set(None),
+        last_login_at: Set(None),
+        created_at: Set(ts(now)),
+        updated_at: Set(ts(now)),
+    };
+    let txn = crate::backend::db::begin_write(ctx.db()).await?;
+    let row = store::sso::insert(&txn, row)
+        .await
+        .map_err(|e| unique(e, "name"))?;
+    audit::record(
+        &txn,
+        Some(p.org_id),
+        actor,
+        Event::new("sso_provider.created")
+            .target("sso_provider", row.id)
+            .details(serde_json::json!({ "kind": row.kind, "name": row.name })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(dto(ctx, &row))
+}
+
+fn unique(e: sea_orm::DbErr, field: &'static str) -> Error {
+    match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Error::Conflict { field },
+        _ => Error::Db(e),
+    }
+}
+
+/// `PATCH /api/sso/providers/{id}`.
+pub async fn update(
+    ctx: &AppContext,
+    actor: &Actor,
+    id: SsoProviderId,
+    input: SsoProviderInput,
+) -> Result<SsoProvider> {
+    let p = actor.require_role(Role::Admin)?;
+    let row = store::sso::find(ctx.db(), p.org_id, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if input.kind.as_deref().is_some_and(|k| k != row.kind) {
+        return Err(Error::invalid(
+            "kind",
+            "kind cannot change; add another provider instead.",
+        ));
+    }
+    let name = input
+        .name
+        .as_deref()
+        .map(|n| validate::name("name", n, 100))
+        .transpose()?;
+    let mut config = stored_config(&row);
+    apply(&mut config, &input)?;
+    let secret_change = input
+        .client_secret
+        .clone()
+        .map(|s| s.filter(|s| !s.trim().is_empty()));
+    let has_secret = match &secret_change {
+        Some(s) => s.is_some(),
+        None => row.client_secret_enc.is_some(),
+    };
+    check_complete(&row.kind, &config, has_secret)?;
+    let issuer_in = match input.issuer.as_deref() {
+        Some(_) => optional_url("issuer", input.issuer.as_deref())?,
+        None if row.kind == "saml" => None,
+        None => row.issuer.clone(),
+    };
+    let issuer = resolve(
+        ctx,
+        &row.kind,
+        issuer_in,
+        &mut config,
+        input.metadata_xml.as_deref(),
+    )
+    .await?;
+    if row.kind != "saml" {
+        probe_redirect(ctx, &row.kind, &config).await?;
+    }
+    let sealed = secret_change
+        .map(|s| s.as_deref().map(|s| seal_secret(ctx, s)).transpose())
+        .transpose()?;
+    let config_json = serde_json::to_value(&config).map_err(|e| Error::Internal(e.into()))?;
+    let now = Utc::now();
+    let enabled = input.enabled;
+    let updated = store::sso::update(ctx.db(), p.org_id, row, |m| {
+        if let Some(name) = name {
+            m.name = Set(name);
+        }
+        if let Some(enabled) = enabled {
+            m.enabled = Set(enabled);
+        }
+        if let Some(sealed) = sealed {
+            m.client_secret_enc = Set(sealed);
+        }
+        m.issuer = Set(issuer);
+        m.config = Set(config_json);
+        m.updated_at = Set(ts(now));
+    })
+    .await
+    .map_err(|e| unique(e, "name"))?;
+    audit::record(
+        ctx.db(),
+        Some(p.org_id),
+        actor,
+        Event::new("sso_provider.updated")
+            .target("sso_provider", updated.id)
+            .details(serde_json::json!({ "secret_changed": input.client_secret.is_some() })),
+    )
+    .await?;
+    Ok(dto(ctx, &updated))
+}
+
+/// `DELETE /api/sso/providers/{id}`: its linked identities go with it.
+pub async fn delete(ctx: &AppContext, actor: &Actor, id: SsoProviderId) -> Result<()> {
+    let p = actor.require_role(Role::Admin)?;
+    let row = store::sso::find(ctx.db(), p.org_id, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let txn = crate::backend::db::begin_write(ctx.db()).await?;
+    store::sso::delete(&txn, p.org_id, id).await?;
+    audit::record(
+        &txn,
+        Some(p.org_id),
+        actor,
+        Event::new("sso_provider.deleted")
+            .target("sso_provider", id)
+            .details(serde_json::json!({ "kind": row.kind, "name": row.name })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// `POST /api/sso/providers/{id}/test`: discovery, keys and redirect URI again (or the SAML
+/// metadata URL), recording the outcome as the provider's last error.
+pub async fn test(ctx: &AppContext, actor: &Actor, id: SsoProviderId) -> Result<SsoTestResult> {
+    let p = actor.require_role(Role::Admin)?;
+    let row = store::sso::find(ctx.db(), p.org_id, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let mut config = stored_config(&row);
+    let issuer_in = if row.kind == "saml" {
+        None
+    } else {
+        row.issuer.clone()
+    };
+    let outcome: Result<String> = async {
+        resolve(ctx, &row.kind, issuer_in, &mut config, None).await?;
+        if row.kind == "saml" {
+            return Ok(
+                "The identity provider's metadata and signing certificate are in place.".to_owned(),
+            );
+        }
+        if let Some(jwks) = &config.endpoints.jwks_url {
+            let http = ctx.sso().http()?;
+            let set = oidc::get_json(&http, jwks, None)
+                .await
+                .map_err(|e| Error::invalid("jwks_url", e.to_string()))?;
+            let keys = set
+                .get("keys")
+                .and_then(|k| k.as_array())
+                .map_or(0, Vec::len);
+            if keys == 0 {
+                return Err(Error::invalid(
+                    "jwks_url",
+                    format!("{jwks} publishes no keys"),
+                ));
+            }
+        }
+        probe_redirect(ctx, &row.kind, &config).await?;
+        Ok(format!(
+            "Reached {}; the redirect URI {} is accepted.",
+            config.endpoints.authorization_url,
+            callback_url(ctx, &row.kind)
+        ))
+    }
+    .await;
+    let now = Utc::now();
+    match outcome {
+        Ok(detail) => Ok(SsoTestResult { ok: true, detail }),
+        Err(Error::Invalid { message, .. }) => {
+            store::sso::note(ctx.db(), p.org_id, id, Some(&message), now).await?;
+            Ok(SsoTestResult {
+                ok: false,
+                detail: message,
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `GET /api/sso/policy`.
+pub async fn get_policy(ctx: &AppContext, actor: &Actor) -> Result<SsoPolicy> {
+    let p = actor.require_role(Role::Admin)?;
+    let org = store::orgs::find(ctx.db(), p.org_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok(policy_of(&org))
+}
+
+/// `PUT /api/sso/policy`. Turning on SSO-only needs an enabled provider, so nobody is locked
+/// out (owners keep password login anyway).
+pub async fn put_policy(ctx: &AppContext, actor: &Actor, input: SsoPolicy) -> Result<SsoPolicy> {
+    let p = actor.require_role(Role::Admin)?;
+    let mut domains = Vec::new();
+    for d in &input.email_domains {
+        let d = d.trim().trim_start_matches('@').to_lowercase();
+        if d.is_empty() {
+            continue;
+        }
+        let valid = d.len() <= 253
+            && d.contains('.')
+            && d.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if !valid {
+            return Err(Error::invalid(
+                "email_domains",
+                format!("{d:?} is not a domain name (expected e.g. example.com)."),
+            ));
+        }
+        if !domains.contains(&d) {
+            domains.push(d);
+        }
+    }
+    let policy = SsoPolicy {
+        sso_only: input.sso_only,
+        email_domains: domains,
+        jit_provisioning: input.jit_provisioning,
+    };
+    if policy.sso_only
+        && !store::sso::list(ctx.db(), p.org_id)
+            .await?
+            .iter()
+            .any(|r| r.enabled)
+    {
+        return Err(Error::invalid(
+            "sso_only",
+            "Add and enable an identity provider before making sign-in SSO-only.",
+        ));
+    }
+    let org = store::orgs::find(ctx.db(), p.org_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    // Another organisation may not claim a domain already routed elsewhere.
+    for other in store::orgs::list_global(ctx.db()).await? {
+        if other.id == org.id {
+            continue;
+        }
+        let taken = policy_of(&other).email_domains;
+        if let Some(d) = policy.email_domains.iter().find(|d| taken.contains(d)) {
+            return Err(Error::invalid(
+                "email_domains",
+                format!("{d} is already claimed by another organisation."),
+            ));
+        }
+    }
+    let before = policy_of(&org);
+    let mut settings = org.settings.clone();
+    let value = serde_json::to_value(&policy).map_err(|e| Error::Internal(e.into()))?;
+    match settings.as_object_mut() {
+        Some(map) => {
+            map.insert("sso".to_owned(), value);
+        }
+        None => settings = serde_json::json!({ "sso": value }),
+    }
+    let mut model: organizations::ActiveModel = org.into();
+    model.settings = Set(settings);
+    model.updated_at = Set(ts(Utc::now()));
+    let txn = crate::backend::db::begin_write(ctx.db()).await?;
+    store::orgs::update(&txn, p.org_id, model).await?;
+    audit::record(
+        &txn,
+        Some(p.org_id),
+        actor,
+        Event::new("sso_policy.updated").details(serde_json::json!({
+            "before": before, "after": policy,
+        })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(policy)
+}
+
+/// The organisation whose SSO policy claims this email's domain.
+pub async fn org_for_email(ctx: &AppContext, email: &str) -> Result<Option<organizations::Model>> {
+    let Some(domain) = email.rsplit_once('@').map(|(_, d)| d.trim().to_lowercase()) else {
+        return Ok(None);
+    };
+    Ok(store::orgs::list_global(ctx.db())
+        .await?
+        .into_iter()
+        .find(|org| policy_of(org).email_domains.contains(&domain)))
+}
+
+/// `GET /auth/sso/discover?email=…|org=…`: the organisation a person signs in to and its
+/// providers (domain routing on the login page). Unknown emails get an empty answer, the same
+/// shape as a known one without providers.
+pub async fn discover(
+    ctx: &AppContext,
+    email: Option<&str>,
+    org: Option<&str>,
+) -> Result<LoginOptions> {
+    let found = match (org.map(str::trim).filter(|s| !s.is_empty()), email) {
+        (Some(slug), _) => store::orgs::find_by_slug_global(ctx.db(), slug).await?,
+        (None, Some(email)) => org_for_email(ctx, email).await?,
+        (None, None) => {
+            // A single-organisation install shows its providers without asking.
+            let orgs = store::orgs::list_global(ctx.db()).await?;
+            if orgs.len() == 1 {
+                orgs.into_iter().next()
+            } else {
+                None
+            }
+        }
+    };
+    let Some(org) = found else {
+        return Ok(LoginOptions {
+            organization: None,
+            organization_name: None,
+            providers: Vec::new(),
+            password_allowed: true,
+        });
+    };
+    let providers = store::sso::list(ctx.db(), OrgId(org.id))
+        .await?
+        .into_iter()
+        .filter(|r| r.enabled)
+        .filter(|r| cfg!(feature = "saml") || r.kind != "saml")
+        .map(|r| LoginProvider {
+            id: SsoProviderId(r.id),
+            login_url: login_url(&r),
+            kind: r.kind,
+            name: r.name,
+        })
+        .collect();
+    Ok(LoginOptions {
+        password_allowed: !policy_of(&org).sso_only,
+        organization: Some(org.slug),
+        organization_name: Some(org.name),
+        providers,
+    })
+}
+
+/// The kinds of provider enabled anywhere on this instance (`/auth/setup-status`).
+pub async fn configured_kinds(ctx: &AppContext) -> Result<Vec<String>> {
+    let mut kinds: Vec<String> = Vec::new();
+    for org in store::orgs::list_global(ctx.db()).await? {
+        for row in store::sso::list(ctx.db(), OrgId(org.id)).await? {
+            if row.enabled && !kinds.contains(&row.kind) {
+                kinds.push(row.kind);
+            }
+        }
+    }
+    kinds.sort();
+    Ok(kinds)
+}
+
+/// `GET /api/me/identities`.
+pub async fn my_identities(ctx: &AppContext, actor: &Actor) -> Result<Vec<LinkedIdentity>> {
+    let p = actor.principal()?;
+    let providers = store::sso::list(ctx.db(), p.org_id).await?;
+    Ok(store::sso::identities_of(ctx.db(), p.org_id, p.user_id)
+        .await?
+        .into_iter()
+        .map(|i| {
+            let provider = providers.iter().find(|r| r.id.to_string() == i.provider);
+            LinkedIdentity {
+                id: IdentityId(i.id),
+                provider_id: provider.map(|r| SsoProviderId(r.id)),
+                provider_name: provider.map_or_else(|| i.provider.clone(), |r| r.name.clone()),
+                kind: provider.map_or_else(String::new, |r| r.kind.clone()),
+                email: i.email,
+                created_at: utc(i.created_at),
+                last_login_at: i.last_login_at.map(utc),
+            }
+        })
+        .collect())
+}
+
+/// `DELETE /api/me/identities/{id}`: never the last way in (no password and no other identity).
+pub async fn unlink(ctx: &AppContext, actor: &Actor, id: IdentityId) -> Result<()> {
+    let p = actor.principal()?;
+    let identities = store::sso::identities_of(ctx.db(), p.org_id, p.user_id).await?;
+    if !identities.iter().any(|i| i.id == id.0) {
+        return Err(Error::NotFound);
+    }
+    let (user, _) = store::users::find_member(ctx.db(), p.org_id, p.user_id)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    if user.password_hash.is_none() && identities.len() <= 1 {
+        return Err(Error::detailed(
+            ErrorCode::Conflict,
+            "This is your only way to sign in: set a password or link another identity first.",
+        ));
+    }
+    let txn = crate::backend::db::begin_write(ctx.db()).await?;
+    store::sso::delete_identity(&txn, p.org_id, p.user_id, id).await?;
+    audit::record(
+        &txn,
+        Some(p.org_id),
+        actor,
+        Event::new("sso.identity_unlinked").target("identity", id),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
