@@ -251,6 +251,15 @@ impl Server {
             }
             tokio::time::sleep(grace).await;
         };
+        // AERIE_* single sign-on settings (single-organisation installs); may need the network.
+        {
+            let ctx = self.state.ctx.clone();
+            tokio::spawn(async move {
+                if let Err(e) = aerie_app::backend::services::sso::apply_configured(&ctx).await {
+                    e.log();
+                }
+            });
+        }
         let housekeeping = {
             let ctx = self.state.ctx.clone();
             tokio::spawn(async move {

@@ -78,6 +78,30 @@ pub struct Config {
     pub allow_private_sso_urls: bool,
     /// Tokens each organisation may use per calendar month; 0 means unlimited.
     pub monthly_token_quota: i64,
+    /// Single sign-on providers for a single-organisation install, applied to that organisation
+    /// at start-up and after first-run setup (each is skipped unless its client id, issuer or
+    /// metadata URL is set). Google:
+    pub google_client_id: String,
+    pub google_client_secret: Redacted,
+    /// Microsoft Entra ID (`tenant`: a tenant id or domain, `organizations` or `common`).
+    pub microsoft_client_id: String,
+    pub microsoft_client_secret: Redacted,
+    pub microsoft_tenant: String,
+    /// GitHub (OAuth app).
+    pub github_client_id: String,
+    pub github_client_secret: Redacted,
+    /// Nextcloud (its base URL, and an OAuth 2 client made in its admin settings).
+    pub nextcloud_url: String,
+    pub nextcloud_client_id: String,
+    pub nextcloud_client_secret: Redacted,
+    /// Any OpenID Connect provider (Keycloak, Okta, Authentik…) by issuer URL.
+    pub oidc_issuer: String,
+    pub oidc_client_id: String,
+    pub oidc_client_secret: Redacted,
+    /// The login button's label of that provider (default "Single sign-on").
+    pub oidc_name: String,
+    /// A SAML 2.0 IdP by its metadata URL.
+    pub saml_metadata_url: String,
 }
 
 /// A configuration string that never shows in logs or `Debug` output.
@@ -116,6 +140,21 @@ impl Default for Config {
             allow_private_provider_urls: false,
             allow_private_sso_urls: false,
             monthly_token_quota: 10_000_000,
+            google_client_id: String::new(),
+            google_client_secret: Redacted::default(),
+            microsoft_client_id: String::new(),
+            microsoft_client_secret: Redacted::default(),
+            microsoft_tenant: String::new(),
+            github_client_id: String::new(),
+            github_client_secret: Redacted::default(),
+            nextcloud_url: String::new(),
+            nextcloud_client_id: String::new(),
+            nextcloud_client_secret: Redacted::default(),
+            oidc_issuer: String::new(),
+            oidc_client_id: String::new(),
+            oidc_client_secret: Redacted::default(),
+            oidc_name: String::new(),
+            saml_metadata_url: String::new(),
         }
     }
 }

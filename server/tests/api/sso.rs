@@ -962,3 +962,94 @@ async fn saml_attacks_are_refused_without_a_session(#[case] kind: DbKind) {
     expected.push("state_mismatch");
     assert_eq!(sso.refusals().await, expected);
 }
+
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[tokio::test]
+async fn google_microsoft_and_configured_providers_sign_in(#[case] kind: DbKind) {
+    let idp = OidcIdp::start().await;
+    let issuer = idp.issuer().to_owned();
+    let app = TestApp::spawn_with(
+        kind,
+        |c| {
+            c.allow_private_sso_urls = true;
+            c.oidc_issuer = issuer.clone();
+            c.oidc_client_id = "configured-client".to_owned();
+            c.oidc_client_secret =
+                aerie_app::backend::config::Redacted("configured-secret".to_owned());
+            c.oidc_name = "Corp SSO".to_owned();
+        },
+        axum::Router::new(),
+    )
+    .await;
+    let email = app.setup().await;
+    let (owner, _) = app.login(&email, PASSWORD).await;
+    let sso = Sso { app, owner };
+    // Setup applies the AERIE_OIDC_* provider in the background; applying again is idempotent.
+    aerie_app::backend::services::sso::apply_configured(&sso.app.ctx)
+        .await
+        .expect("apply");
+    aerie_app::backend::services::sso::apply_configured(&sso.app.ctx)
+        .await
+        .expect("apply again");
+    let (_, list) = sso.api(Method::GET, "/api/sso/providers", None).await;
+    let configured: Vec<&Value> = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|p| p["name"] == "Corp SSO")
+        .collect();
+    assert_eq!(configured.len(), 1, "{list}");
+    assert_eq!(configured[0]["client_id"], "configured-client");
+    assert_eq!(configured[0]["has_client_secret"], true);
+    assert!(!list.to_string().contains("configured-secret"));
+
+    // Google and Microsoft presets, their endpoints pointed at the local provider.
+    let (status, google) = sso
+        .api(Method::POST, "/api/sso/providers",
+            Some(json!({"kind": "google", "issuer": issuer, "client_id": "g", "client_secret": "gs"})))
+        .await;
+    assert_eq!(status, 201, "{google}");
+    assert_eq!(google["name"], "Google");
+    let (status, microsoft) = sso
+        .api(
+            Method::POST,
+            "/api/sso/providers",
+            Some(
+                json!({"kind": "microsoft", "tenant": "contoso.test", "issuer": issuer,
+                        "client_id": "m", "client_secret": "ms"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{microsoft}");
+    sso.policy(json!({"email_domains": ["acme.test"], "jit_provisioning": true}))
+        .await;
+    for (kind, provider, sub) in [
+        ("google", google["id"].as_str().expect("id"), "g-1"),
+        ("microsoft", microsoft["id"].as_str().expect("id"), "m-1"),
+        ("oidc", configured[0]["id"].as_str().expect("id"), "c-1"),
+    ] {
+        let b = browser();
+        let authorize = sso.start_login(&b, kind, provider).await;
+        assert!(
+            authorize.contains(&format!(
+                "redirect_uri=http%3A%2F%2F127.0.0.1%3A{}%2Fauth%2F{kind}%2Fcallback",
+                sso.app.addr.port()
+            )),
+            "{authorize}"
+        );
+        let callback = idp
+            .authorize(
+                &authorize,
+                &json!({"sub": sub, "email": format!("{sub}@acme.test"), "email_verified": true}),
+            )
+            .await;
+        assert_eq!(
+            sso.finish(&b, &callback).await,
+            Ok("/chat".to_owned()),
+            "{kind}"
+        );
+        let (_, me) = sso.whoami(&b).await;
+        assert_eq!(me["email"], format!("{sub}@acme.test"));
+    }
+}

@@ -453,14 +453,15 @@ impl JwksCache {
             }
         };
         let cached = self.cached(url);
-        if let Some((set, at)) = &cached {
-            if at.elapsed() < JWKS_TTL {
-                if let Some(key) = pick(set) {
-                    return Ok(key);
-                }
-                if at.elapsed() < JWKS_REFRESH {
-                    return Err(unknown_key(kid));
-                }
+        if let Some((set, at)) = &cached
+            && at.elapsed() < JWKS_TTL
+        {
+            if let Some(key) = pick(set) {
+                return Ok(key);
+            }
+            // An unknown key: the provider may have rotated, but refetch at most every 30 s.
+            if at.elapsed() < JWKS_REFRESH {
+                return Err(unknown_key(kid));
             }
         }
         let set = self.fetch(http, url).await?;

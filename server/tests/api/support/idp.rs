@@ -608,10 +608,11 @@ fn parse_form(page: &str) -> (Option<String>, Vec<(String, String)>) {
         rest = &rest[end + 1..];
         if tag.starts_with("form ") && action.is_none() {
             action = attr(tag, "action");
-        } else if tag.starts_with("input ") && attr(tag, "type").as_deref() == Some("hidden") {
-            if let (Some(name), Some(value)) = (attr(tag, "name"), attr(tag, "value")) {
-                hidden.push((name, value));
-            }
+        } else if tag.starts_with("input ")
+            && attr(tag, "type").as_deref() == Some("hidden")
+            && let (Some(name), Some(value)) = (attr(tag, "name"), attr(tag, "value"))
+        {
+            hidden.push((name, value));
         }
     }
     (action, hidden)

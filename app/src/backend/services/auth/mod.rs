@@ -132,6 +132,15 @@ pub async fn setup(ctx: &AppContext, actor: &Actor, input: SetupRequest) -> Resu
     )
     .await?;
     txn.commit().await?;
+    // Single sign-on providers from AERIE_* settings now have their organisation.
+    {
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            if let Err(e) = super::sso::apply_configured(&ctx).await {
+                e.log();
+            }
+        });
+    }
     Ok(SetupResult {
         user: user_dto(&user, &membership),
         organization: org_summary(&org),
