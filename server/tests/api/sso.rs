@@ -1053,3 +1053,199 @@ async fn google_microsoft_and_configured_providers_sign_in(#[case] kind: DbKind)
         assert_eq!(me["email"], format!("{sub}@acme.test"));
     }
 }
+
+/// Responses crafted and signed with `xmlsec1` (the attacks of SECURITY.md's samael section),
+/// posted to the assertion consumer as an IdP-initiated login would be: each is refused with its
+/// reason in the audit log, and none signs anybody in.
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn crafted_saml_attacks_are_refused_and_audited(#[case] kind: DbKind) {
+    use aerie_app::backend::sso::saml::craft::{self, Attr, Keypair, ResponseSpec, SigAlg};
+    let sso = Sso::start(kind).await;
+    let idp_key = Keypair::rsa("Crafted IdP", 2048).expect("key");
+    let entity = "https://crafted-idp.test/metadata";
+    let metadata = craft::idp_metadata_xml(
+        entity,
+        "http://127.0.0.1:9/sso",
+        Some(craft::REDIRECT),
+        Some(&idp_key),
+    );
+    let (status, provider) = sso
+        .api(Method::POST, "/api/sso/providers",
+            Some(json!({"kind": "saml", "name": "Crafted", "metadata_xml": metadata, "allow_idp_initiated": true})))
+        .await;
+    assert_eq!(status, 201, "{provider}");
+    sso.policy(json!({"email_domains": ["acme.test"], "jit_provisioning": true}))
+        .await;
+    let sp_entity = sso.app.url("/auth/saml/metadata");
+    let acs = sso.app.url("/auth/saml/acs");
+    let spec = |email: &str| {
+        let mut s = ResponseSpec::new(entity, &sp_entity, &acs, chrono::Utc::now());
+        s.in_response_to = None;
+        s.name_id_xml = email.to_owned();
+        s.attributes = vec![Attr {
+            name: "email".to_owned(),
+            friendly_name: None,
+            values: vec![email.to_owned()],
+        }];
+        s
+    };
+    // A genuine response signs carol in (the IdP and its certificate are right).
+    let genuine = spec("carol@acme.test").signed(&idp_key).expect("sign");
+    let (outcome, (status, me)) = post_crafted(&sso, genuine.clone()).await;
+    assert_eq!(outcome, Ok("/".to_owned()));
+    assert_eq!(
+        (status, me["email"].as_str()),
+        (200, Some("carol@acme.test"))
+    );
+
+    let mut expected = Vec::new();
+    // Replayed.
+    let (outcome, (status, _)) = post_crafted(&sso, genuine.clone()).await;
+    assert!(outcome.is_err() && status == 401);
+    expected.push("replayed");
+
+    // Signature wrapping: an unsigned assertion naming the owner next to the signed one.
+    let signed = spec("carol@acme.test").signed(&idp_key).expect("sign");
+    let start = signed.find("<saml:Assertion").expect("assertion");
+    let end = signed.rfind("</saml:Assertion>").expect("end") + "</saml:Assertion>".len();
+    let mut evil = spec("owner@acme.test");
+    evil.sign_assertion = None;
+    let wrapped = format!(
+        "{}{}{}",
+        &signed[..start],
+        evil.assertion_xml(),
+        &signed[start..]
+    );
+    assert!(wrapped.len() > signed.len() && end > start);
+    let (outcome, (status, _)) = post_crafted(&sso, wrapped).await;
+    assert!(outcome.is_err() && status == 401);
+    expected.push("signature_wrapping");
+
+    // A comment inside the NameID: the IdP vouched for owner@acme.test.evil.test, not the owner.
+    let mut s = spec("owner@acme.test.evil.test");
+    s.attributes.clear();
+    let signed = s.signed(&idp_key).expect("sign");
+    let commented = signed.replace(
+        ">owner@acme.test.evil.test<",
+        ">owner@acme.test<!---->.evil.test<",
+    );
+    assert_ne!(signed, commented);
+    let (outcome, (status, _)) = post_crafted(&sso, commented).await;
+    assert!(outcome.is_err() && status == 401, "{outcome:?}");
+    expected.push("domain_not_allowed");
+
+    for (mutate, reason) in [
+        (
+            Box::new(|s: &mut ResponseSpec| s.sign_assertion = None)
+                as Box<dyn Fn(&mut ResponseSpec)>,
+            "unsigned_assertion",
+        ),
+        (
+            Box::new(|s: &mut ResponseSpec| {
+                s.sign_assertion = None;
+                s.sign_response = Some(SigAlg::RsaSha256);
+            }),
+            "unsigned_assertion",
+        ),
+        (
+            Box::new(|s: &mut ResponseSpec| s.sign_assertion = Some(SigAlg::RsaSha1)),
+            "weak_algorithm",
+        ),
+        (
+            Box::new(|s: &mut ResponseSpec| s.audiences = vec!["https://other-sp.test".to_owned()]),
+            "wrong_audience",
+        ),
+        (
+            Box::new(|s: &mut ResponseSpec| {
+                let past = chrono::Utc::now() - chrono::Duration::hours(2);
+                s.issue_instant = past;
+                s.not_before = Some(past);
+                s.not_on_or_after = Some(past + chrono::Duration::minutes(5));
+                s.confirmation_not_on_or_after = Some(past + chrono::Duration::minutes(5));
+            }),
+            "expired",
+        ),
+    ] {
+        let mut s = spec("owner@acme.test");
+        mutate(&mut s);
+        let xml = s.signed(&idp_key).expect("sign");
+        let (outcome, (status, _)) = post_crafted(&sso, xml).await;
+        assert!(outcome.is_err() && status == 401, "{reason}: {outcome:?}");
+        expected.push(reason);
+    }
+    // Signed by a key the IdP's metadata does not have.
+    let stranger = Keypair::rsa("Stranger", 2048).expect("key");
+    let (outcome, (status, _)) = post_crafted(
+        &sso,
+        spec("owner@acme.test").signed(&stranger).expect("sign"),
+    )
+    .await;
+    assert!(outcome.is_err() && status == 401);
+    expected.push("bad_signature");
+
+    assert_eq!(sso.refusals().await, expected);
+}
+
+async fn post_crafted(sso: &Sso, xml: String) -> (Result<String, String>, (u16, Value)) {
+    use aerie_app::backend::sso::saml::craft;
+    let body = form_body(&[("SAMLResponse", &craft::b64(&xml))]);
+    let b = browser();
+    let next = post_acs(sso, &b, body).await;
+    let outcome = sso.pickup(&b, &next).await;
+    let who = sso.whoami(&b).await;
+    (outcome, who)
+}
+
+/// The IdP encrypts the assertion to our SP certificate (from our metadata); an invited newcomer
+/// (no JIT provisioning) signs in and gets the invitation's role.
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[tokio::test]
+async fn encrypted_saml_assertions_and_invitations(#[case] kind: DbKind) {
+    let sso = Sso::start(kind).await;
+    let (idp, provider) = saml_setup(
+        &sso,
+        SamlIdpOptions {
+            encrypt_assertion: true,
+            sign_response: true,
+            ..SamlIdpOptions::default()
+        },
+        json!({}),
+    )
+    .await;
+    // No domains, no JIT: only invitations let newcomers in.
+    let b = browser();
+    let redirect = sso.start_login(&b, "saml", &provider).await;
+    let post = idp
+        .login_with(&redirect, "ivy@acme.test", "Ivy", &[], &[])
+        .await;
+    assert!(
+        post.xml().contains("EncryptedAssertion"),
+        "the IdP encrypted it"
+    );
+    let next = post_acs(&sso, &b, post.form_body()).await;
+    assert!(sso.pickup(&b, &next).await.is_err());
+    assert_eq!(sso.refusals().await, vec!["invitation_required"]);
+
+    let (status, invite) = sso
+        .api(
+            Method::POST,
+            "/api/users",
+            Some(json!({"email": "ivy@acme.test", "role": "admin"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{invite}");
+    let b = browser();
+    let redirect = sso.start_login(&b, "saml", &provider).await;
+    let post = idp
+        .login_with(&redirect, "ivy@acme.test", "Ivy", &[], &[])
+        .await;
+    let next = post_acs(&sso, &b, post.form_body()).await;
+    assert_eq!(sso.pickup(&b, &next).await, Ok("/chat".to_owned()));
+    let (_, me) = sso.whoami(&b).await;
+    assert_eq!(me["email"], "ivy@acme.test");
+    assert_eq!(me["role"], "admin");
+}

@@ -904,3 +904,26 @@ async fn sync_groups<C: sea_orm::ConnectionTrait>(
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::safe_return;
+
+    #[test]
+    fn only_same_site_paths_are_returned_to() {
+        for (given, expected) in [
+            (Some("/chat/123?x=1"), "/chat/123?x=1"),
+            (Some("/"), "/"),
+            (None, "/"),
+            (Some(""), "/"),
+            (Some("https://evil.test/"), "/"),
+            (Some("//evil.test/path"), "/"),
+            (Some("/\\evil.test"), "/"),
+            (Some("javascript:alert(1)"), "/"),
+            (Some("/ok\r\nSet-Cookie: x=1"), "/"),
+            (Some("/auth/login-pickup?code=x"), "/"),
+        ] {
+            assert_eq!(safe_return(given), expected, "{given:?}");
+        }
+    }
+}
