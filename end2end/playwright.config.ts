@@ -17,6 +17,11 @@ const upstreamBin = process.env.FAKE_UPSTREAM_BIN ?? `${targetDir}/debug/fake-up
 const upstreamCmd = existsSync(upstreamBin)
   ? upstreamBin
   : "cargo run --quiet -p aerie-bench --bin fake-upstream --";
+// The test identity providers (server/tests/idp) the single sign-on test signs in with.
+const python = process.env.AERIE_TEST_PYTHON ?? `${process.env.HOME}/.cache/aerie/venv/bin/python`;
+const oidcPort = Number(process.env.AERIE_E2E_OIDC_PORT ?? 3921);
+const samlPort = Number(process.env.AERIE_E2E_SAML_PORT ?? 3922);
+const idpDir = join(__dirname, "..", "server", "tests", "idp");
 
 export default defineConfig({
   testDir: "./tests",
@@ -57,12 +62,31 @@ export default defineConfig({
         AERIE_SITE_ROOT: process.env.AERIE_SITE_ROOT ?? "../target/site",
         // The fake upstream listens on loopback.
         AERIE_ALLOW_PRIVATE_PROVIDER_URLS: "true",
+        // So are the test identity providers.
+        AERIE_ALLOW_PRIVATE_SSO_URLS: "true",
       },
     },
     {
       command: `${upstreamCmd} --listen 127.0.0.1:${upstreamPort} --chunk-interval-ms 150 --stream-chunks 12`,
       url: `http://127.0.0.1:${upstreamPort}/v1/models`,
       timeout: existsSync(upstreamBin) ? 30_000 : 600_000,
+      reuseExistingServer: false,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+    {
+      command: `${python} ${idpDir}/oidc_idp.py --port ${oidcPort}`,
+      url: `http://127.0.0.1:${oidcPort}/.well-known/openid-configuration`,
+      timeout: 30_000,
+      reuseExistingServer: false,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+    {
+      // Reads Aerie's SP metadata at each login (Aerie need not be up yet).
+      command: `${python} ${idpDir}/saml_idp.py --port ${samlPort} --sp-metadata-url http://127.0.0.1:${port}/auth/saml/metadata`,
+      url: `http://127.0.0.1:${samlPort}/metadata`,
+      timeout: 30_000,
       reuseExistingServer: false,
       stdout: "pipe",
       stderr: "pipe",

@@ -76,8 +76,12 @@ pub struct SsoProviderInput {
     pub enabled: Option<bool>,
     #[serde(default)]
     pub client_id: Option<String>,
-    /// Stored encrypted; never answered. `null` on update removes it.
-    #[serde(default, deserialize_with = "super::present")]
+    /// Stored encrypted; never answered. `null` on update removes it (absent: kept).
+    #[serde(
+        default,
+        deserialize_with = "super::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
     pub client_secret: Option<Option<String>>,
     #[serde(default)]

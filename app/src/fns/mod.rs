@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod chat;
 pub mod providers;
+pub mod sso;
 pub mod system;
 
 #[cfg(feature = "ssr")]

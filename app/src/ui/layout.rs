@@ -64,7 +64,7 @@ fn UserMenu() -> impl IntoView {
     }
 }
 
-/// Chat and Agents for everyone signed in; Providers for the organisation's admins.
+/// Chat and Agents for everyone signed in; Providers and SSO for the organisation's admins.
 #[component]
 fn SignedInLinks() -> impl IntoView {
     let session = use_session();
@@ -75,7 +75,10 @@ fn SignedInLinks() -> impl IntoView {
                 view! {
                     <NavLink href=routes::CHAT label="Chat"/>
                     <NavLink href=routes::AGENTS label="Agents"/>
-                    {admin.then(|| view! { <NavLink href=routes::PROVIDERS label="Providers"/> })}
+                    {admin.then(|| view! {
+                        <NavLink href=routes::PROVIDERS label="Providers"/>
+                        <NavLink href=routes::SSO_SETTINGS label="SSO"/>
+                    })}
                 }
             })}
         </Transition>

@@ -19,6 +19,7 @@ use pages::auth::signup::{InvitePage, SignupPage};
 use pages::auth::{login::LoginPage, setup::SetupPage};
 use pages::chat::ChatPage;
 use pages::providers::ProvidersPage;
+use pages::sso::SsoSettingsPage;
 use pages::{api_reference::ApiReference, home::HomePage, not_found::NotFound};
 
 /// The HTML document around the app (server only renders it; the browser hydrates `App`).
@@ -66,6 +67,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/chat/:id?") view=ChatPage/>
                     <Route path=path!("/agents") view=AgentsPage/>
                     <Route path=path!("/providers") view=ProvidersPage/>
+                    <Route path=path!("/admin/sso") view=SsoSettingsPage/>
                 </Routes>
             </Layout>
         </Router>

@@ -14,6 +14,7 @@ pub const SIGNUP: &str = "/signup";
 pub const CHAT: &str = "/chat";
 pub const AGENTS: &str = "/agents";
 pub const PROVIDERS: &str = "/providers";
+pub const SSO_SETTINGS: &str = "/admin/sso";
 
 /// The chat page showing one conversation.
 pub fn conversation(id: crate::contract::ids::ConversationId) -> String {

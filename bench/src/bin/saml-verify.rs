@@ -2,7 +2,7 @@
 //! how many it verifies per second when many arrive at once: libxmlsec1 is not thread-safe, so
 //! its part runs behind one process-wide lock on the blocking pool. Prints figures; asserts none.
 //!
-//! `cargo run --release -p aerie-bench --bin saml-verify -- [N]` (needs `xmlsec1` to craft the
+//! `cargo run --release -p aerie-bench --features sso --bin saml-verify -- [N]` (needs `xmlsec1` to craft the
 //! messages, as the SAML tests do).
 
 use std::time::{Duration, Instant};

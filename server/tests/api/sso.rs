@@ -602,6 +602,44 @@ async fn provider_configuration_is_checked_when_saved(#[case] kind: DbKind) {
         )
         .await;
     assert_eq!(status, 409);
+    // A provider that went down can still be renamed, disabled or get a new secret; a change
+    // of how it is reached is checked again (and refused while it is down).
+    let down = OidcIdp::start().await;
+    let (status, flaky) = sso
+        .api(
+            Method::POST,
+            "/api/sso/providers",
+            Some(
+                json!({"kind": "oidc", "name": "Flaky", "issuer": down.issuer(), "client_id": "f"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{flaky}");
+    drop(down);
+    let flaky = flaky["id"].as_str().expect("id");
+    let (status, body) = sso
+        .api(
+            Method::PATCH,
+            &format!("/api/sso/providers/{flaky}"),
+            Some(json!({"name": "Flaky (off)", "enabled": false, "client_secret": "new-secret"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (
+            body["enabled"].as_bool(),
+            body["has_client_secret"].as_bool()
+        ),
+        (Some(false), Some(true))
+    );
+    let (status, body) = sso
+        .api(
+            Method::PATCH,
+            &format!("/api/sso/providers/{flaky}"),
+            Some(json!({"client_id": "g"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
     // SSO-only needs an enabled provider; the policy validates domains.
     let (status, err) = sso
         .api(

@@ -10,6 +10,7 @@ use crate::fns::admin::{
     RemoveGroupMember, UpdateOrganization, UpdateProfile, UpdateUser, get_organization,
     list_groups, list_users,
 };
+use crate::ui::pages::sso::LinkedIdentities;
 use crate::ui::session::use_session;
 
 /// Shows `body` once someone is signed in, else a sign-in prompt.
@@ -360,6 +361,7 @@ pub fn ProfilePage() -> impl IntoView {
                     Err(e) => view! { <p class="error" role="alert">{e.detail}</p> }.into_any(),
                 })}
             </section>
+            <LinkedIdentities/>
         </SignedIn>
     }
 }

@@ -7,6 +7,7 @@ pub mod chat;
 pub mod home;
 pub mod not_found;
 pub mod providers;
+pub mod sso;
 
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -313,22 +313,7 @@ pub async fn finish_oauth(
         )
         .await);
     };
-    let row = match flow.provider_id {
-        Some(id) => store::sso::find(ctx.db(), OrgId(flow.org_id), SsoProviderId(id)).await?,
-        None => None,
-    }
-    .filter(|r| r.kind == kind && r.enabled);
-    let Some(row) = row else {
-        return Err(refuse(
-            ctx,
-            actor,
-            None,
-            "provider_gone",
-            "This sign-in method is no longer available.",
-            None,
-        )
-        .await);
-    };
+    let row = flow_provider(ctx, actor, &flow, kind).await?;
     let bound = match (flow.binding_hash.as_deref(), binding) {
         (Some(expected), Some(cookie)) => {
             crypto::hashes_match(expected, &binding_hash(ctx, cookie))
@@ -723,41 +708,22 @@ pub(crate) async fn complete_login(
             .await);
         }
         let txn = crate::backend::db::begin_write(ctx.db()).await?;
-        let identity = store::sso::insert_identity(
+        let event = Event::new("sso.linked")
+            .target("user", user.id)
+            .details(json!({ "provider": row.id, "kind": row.kind, "email": email }));
+        attach(
             &txn,
-            org,
-            store::sso::NewIdentity {
-                user: UserId(user.id),
-                provider,
-                subject: &profile.subject,
-                email: Some(&email),
-                email_verified: true,
-            },
-            now,
-        )
-        .await?;
-        audit::record(
-            &txn,
-            Some(org),
-            &acting(actor, &membership),
-            Event::new("sso.linked")
-                .target("user", user.id)
-                .details(json!({
-                    "provider": row.id, "kind": row.kind, "email": email,
-                })),
-        )
-        .await?;
-        sync_groups(
-            &txn,
-            org,
+            actor,
             row,
-            &identity,
-            UserId(user.id),
-            &profile.groups,
+            &membership,
+            &profile,
+            &email,
+            event,
+            method,
+            "linked_by_email",
             now,
         )
         .await?;
-        audit_login(&txn, actor, &membership, row, method, "linked_by_email").await?;
         txn.commit().await?;
         store::sso::note(ctx.db(), org, provider, None, now).await?;
         return Ok((user, membership));
@@ -799,45 +765,92 @@ pub(crate) async fn complete_login(
         now,
     )
     .await?;
-    let identity = store::sso::insert_identity(
+    let event = Event::new("sso.provisioned")
+        .target("user", user.id)
+        .details(json!({
+            "provider": row.id, "kind": row.kind, "email": email, "role": role.as_str(),
+            "invitation": invitation.as_ref().map(|i| i.id),
+        }));
+    attach(
         &txn,
+        actor,
+        row,
+        &membership,
+        &profile,
+        &email,
+        event,
+        method,
+        "provisioned",
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    store::sso::note(ctx.db(), org, provider, None, now).await?;
+    Ok((user, membership))
+}
+
+/// Links a new identity to a member (inside `db`'s transaction): the identity, `event`
+/// (`sso.linked` or `sso.provisioned`), the group sync and the `sso.login` audit.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one step of complete_login, named at its call sites"
+)]
+async fn attach<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    row: &sso_providers::Model,
+    membership: &memberships::Model,
+    profile: &ExternalProfile,
+    email: &str,
+    event: Event<'_>,
+    method: &str,
+    how: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<()> {
+    let org = OrgId(row.org_id);
+    let user = UserId(membership.user_id);
+    let identity = store::sso::insert_identity(
+        db,
         org,
         store::sso::NewIdentity {
-            user: UserId(user.id),
-            provider,
+            user,
+            provider: SsoProviderId(row.id),
             subject: &profile.subject,
-            email: Some(&email),
+            email: Some(email),
             email_verified: true,
         },
         now,
     )
     .await?;
-    audit::record(
-        &txn,
-        Some(org),
-        &acting(actor, &membership),
-        Event::new("sso.provisioned")
-            .target("user", user.id)
-            .details(json!({
-                "provider": row.id, "kind": row.kind, "email": email, "role": role.as_str(),
-                "invitation": invitation.as_ref().map(|i| i.id),
-            })),
-    )
-    .await?;
-    sync_groups(
-        &txn,
-        org,
-        row,
-        &identity,
-        UserId(user.id),
-        &profile.groups,
-        now,
-    )
-    .await?;
-    audit_login(&txn, actor, &membership, row, method, "provisioned").await?;
-    txn.commit().await?;
-    store::sso::note(ctx.db(), org, provider, None, now).await?;
-    Ok((user, membership))
+    audit::record(db, Some(org), &acting(actor, membership), event).await?;
+    sync_groups(db, org, row, &identity, user, &profile.groups, now).await?;
+    audit_login(db, actor, membership, row, method, how).await
+}
+
+/// The enabled provider of `kind` a flow record names, or the refusal to answer.
+pub(crate) async fn flow_provider(
+    ctx: &AppContext,
+    actor: &Actor,
+    flow: &crate::backend::db::entities::sso_flows::Model,
+    kind: &str,
+) -> Result<sso_providers::Model> {
+    let row = match flow.provider_id {
+        Some(id) => store::sso::find(ctx.db(), OrgId(flow.org_id), SsoProviderId(id)).await?,
+        None => None,
+    }
+    .filter(|r| r.kind == kind && r.enabled);
+    match row {
+        Some(row) => Ok(row),
+        None => Err(refuse(
+            ctx,
+            actor,
+            None,
+            "provider_gone",
+            "This sign-in method is no longer available.",
+            None,
+        )
+        .await),
+    }
 }
 
 fn acting(actor: &Actor, membership: &memberships::Model) -> Actor {

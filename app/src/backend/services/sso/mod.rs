@@ -731,22 +731,41 @@ pub async fn update(
         None => row.client_secret_enc.is_some(),
     };
     check_complete(&row.kind, &config, has_secret)?;
-    let issuer_in = match input.issuer.as_deref() {
-        Some(_) => optional_url("issuer", input.issuer.as_deref())?,
-        None if row.kind == "saml" => None,
-        None => row.issuer.clone(),
+    // Only a change to how the provider is reached is checked against it again: renaming,
+    // disabling or a new secret must work while the provider is down.
+    let reaches_differently = input.issuer.is_some()
+        || input.tenant.is_some()
+        || input.client_id.is_some()
+        || input.scopes.is_some()
+        || input.authorization_url.is_some()
+        || input.token_url.is_some()
+        || input.userinfo_url.is_some()
+        || input.jwks_url.is_some()
+        || input.metadata_xml.is_some()
+        || input.metadata_url.is_some();
+    let issuer = if reaches_differently {
+        let issuer_in = match input.issuer.as_deref() {
+            Some(_) => optional_url("issuer", input.issuer.as_deref())?,
+            None if row.kind == "saml" => None,
+            // Microsoft's issuer follows its tenant unless one was given.
+            None if row.kind == "microsoft" && input.tenant.is_some() => None,
+            None => row.issuer.clone(),
+        };
+        let issuer = resolve(
+            ctx,
+            &row.kind,
+            issuer_in,
+            &mut config,
+            input.metadata_xml.as_deref(),
+        )
+        .await?;
+        if row.kind != "saml" {
+            probe_redirect(ctx, &row.kind, &config).await?;
+        }
+        issuer
+    } else {
+        row.issuer.clone()
     };
-    let issuer = resolve(
-        ctx,
-        &row.kind,
-        issuer_in,
-        &mut config,
-        input.metadata_xml.as_deref(),
-    )
-    .await?;
-    if row.kind != "saml" {
-        probe_redirect(ctx, &row.kind, &config).await?;
-    }
     let sealed = secret_change
         .map(|s| s.as_deref().map(|s| seal_secret(ctx, s)).transpose())
         .transpose()?;

@@ -231,24 +231,7 @@ pub async fn acs(
                 )
                 .await);
             };
-            let row = match flow.provider_id {
-                Some(id) => {
-                    store::sso::find(ctx.db(), OrgId(flow.org_id), SsoProviderId(id)).await?
-                }
-                None => None,
-            }
-            .filter(|r| r.kind == "saml" && r.enabled);
-            let Some(row) = row else {
-                return Err(refuse(
-                    ctx,
-                    actor,
-                    None,
-                    "provider_gone",
-                    "This sign-in method is no longer available.",
-                    None,
-                )
-                .await);
-            };
+            let row = login::flow_provider(ctx, actor, &flow, "saml").await?;
             (row, Some(flow))
         }
         None => {

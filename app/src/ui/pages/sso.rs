@@ -1,0 +1,580 @@
+//! Single sign-on settings (admins): the organisation's identity providers (add, test, edit,
+//! enable or disable, delete), our SAML service provider metadata, and the SSO policy. Also the
+//! signed-in user's linked identities, shown on the profile page.
+
+use leptos::prelude::*;
+
+use super::{SignedIn, error_of, is_admin};
+use crate::contract::ErrorBody;
+use crate::contract::ids::SsoProviderId;
+use crate::contract::sso::{LinkedIdentity, SSO_KINDS, SsoPolicy, SsoProvider, SsoTestResult};
+use crate::fns::sso::{
+    CreateSsoProvider, DeleteSsoProvider, PutSsoPolicy, TestSsoProvider, UnlinkIdentity,
+    UpdateSsoProvider, get_sso_policy, list_sso_providers, my_identities,
+};
+
+/// Where our SAML service provider metadata is served.
+const SP_METADATA: &str = "/auth/saml/metadata";
+
+#[component]
+pub fn SsoSettingsPage() -> impl IntoView {
+    view! {
+        <SignedIn title="Single sign-on" let:user>
+            {if is_admin(&user) {
+                view! { <SsoAdmin/> }.into_any()
+            } else {
+                view! {
+                    <section class="card">
+                        <h1>"Single sign-on"</h1>
+                        <p class="muted">"Only organisation admins can configure single sign-on."</p>
+                    </section>
+                }.into_any()
+            }}
+        </SignedIn>
+    }
+}
+
+fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "google" => "Google",
+        "microsoft" => "Microsoft Entra ID",
+        "github" => "GitHub",
+        "nextcloud" => "Nextcloud",
+        "oidc" => "OpenID Connect (Keycloak, Okta, Authentik…)",
+        "saml" => "SAML 2.0",
+        _ => "Other",
+    }
+}
+
+/// The kind in a few words (cards, the profile).
+fn kind_name(kind: &str) -> &'static str {
+    match kind {
+        "google" => "Google",
+        "microsoft" => "Microsoft",
+        "github" => "GitHub",
+        "nextcloud" => "Nextcloud",
+        "oidc" => "OpenID Connect",
+        "saml" => "SAML",
+        _ => "Other",
+    }
+}
+
+fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map_or_else(
+        || "never".to_owned(),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
+}
+
+/// The `UpdateSsoProvider` call that only turns a provider on or off.
+fn toggle(id: SsoProviderId, enabled: bool) -> UpdateSsoProvider {
+    UpdateSsoProvider {
+        id,
+        name: None,
+        enabled: Some(enabled),
+        client_id: None,
+        client_secret: None,
+        remove_secret: None,
+        issuer: None,
+        tenant: None,
+        groups_attribute: None,
+        metadata_xml: None,
+        metadata_url: None,
+        allow_idp_initiated: None,
+    }
+}
+
+/// What the page shares with the provider cards: the list-changing actions, and which
+/// provider the last test or toggle was for (the list re-renders after them).
+#[derive(Clone, Copy)]
+struct Shared {
+    delete: ServerAction<DeleteSsoProvider>,
+    test: ServerAction<TestSsoProvider>,
+    tested: RwSignal<Option<SsoProviderId>>,
+    switch: ServerAction<UpdateSsoProvider>,
+    switched: RwSignal<Option<SsoProviderId>>,
+    changes: RwSignal<u32>,
+}
+
+#[component]
+fn SsoAdmin() -> impl IntoView {
+    let create = ServerAction::<CreateSsoProvider>::new();
+    let shared = Shared {
+        delete: ServerAction::new(),
+        test: ServerAction::new(),
+        tested: RwSignal::new(None),
+        switch: ServerAction::new(),
+        switched: RwSignal::new(None),
+        changes: RwSignal::new(0),
+    };
+    let providers = Resource::new(
+        move || {
+            (
+                create.version().get(),
+                shared.delete.version().get(),
+                shared.test.version().get(),
+                shared.switch.version().get(),
+                shared.changes.get(),
+            )
+        },
+        |_| list_sso_providers(),
+    );
+    view! {
+        <section class="card">
+            <h1>"Single sign-on"</h1>
+            <p>
+                "Let your organisation's members sign in with their identity provider: Google, "
+                "Microsoft Entra ID, GitHub, Nextcloud, any OpenID Connect issuer, or SAML 2.0. "
+                "Register the callback URL shown for each provider at the identity provider."
+            </p>
+            <p class="copy-row">
+                <a class="button secondary" href=SP_METADATA download="aerie-sp-metadata.xml"
+                    data-testid="sp-metadata">"Download our SAML metadata"</a>
+                <span class="muted">"SAML identity providers can also fetch it from "
+                    <a href=SP_METADATA rel="external"><code>{SP_METADATA}</code></a> " on this server."</span>
+            </p>
+            {move || error_of(shared.delete)().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <Transition fallback=|| view! { <p>"Loading identity providers…"</p> }>
+                {move || providers.get().map(|r| match r {
+                    Ok(list) if list.is_empty() => view! {
+                        <p class="muted">"No identity provider yet: members sign in with a password."</p>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <div class="sso-providers">
+                            {list.into_iter().map(|p| view! { <ProviderCard provider=p shared/> }).collect_view()}
+                        </div>
+                    }.into_any(),
+                    Err(e) => view! { <p class="error">{e.detail}</p> }.into_any(),
+                })}
+            </Transition>
+        </section>
+        <AddProvider create/>
+        <PolicyForm/>
+    }
+}
+
+#[component]
+fn ProviderCard(provider: SsoProvider, shared: Shared) -> impl IntoView {
+    let id = provider.id;
+    let enabled = provider.enabled;
+    let saml = provider.kind == "saml";
+    let editing = RwSignal::new(false);
+    let confirming = RwSignal::new(false);
+    let name = provider.name.clone();
+    let (state, state_class) = if enabled {
+        ("enabled", "state state-active")
+    } else {
+        ("disabled", "state state-disabled")
+    };
+    let issuer_term = if saml { "IdP entity ID" } else { "Issuer" };
+    let secret = if provider.has_client_secret {
+        "stored"
+    } else {
+        "none"
+    };
+    let last_error = provider.last_error.clone().map(|e| {
+        view! {
+            <dt>"Last error"</dt>
+            <dd class="bad" data-testid="sso-last-error">
+                {format!("{e} ({})", when(provider.last_error_at))}
+            </dd>
+        }
+    });
+    let fingerprints = (!provider.certificate_fingerprints.is_empty()).then(|| {
+        view! {
+            <dt>"Signing certificates"</dt>
+            <dd>{provider.certificate_fingerprints.iter().map(|f| view! {
+                <code class="fingerprint">{f.clone()}</code>
+            }).collect_view()}</dd>
+        }
+    });
+    let edit_provider = provider.clone();
+    view! {
+        <article class="sso-provider" data-provider=provider.name.clone()>
+            <header>
+                <h2>{provider.name.clone()}</h2>
+                <span class="kind">{kind_name(&provider.kind)}</span>
+                <span class=state_class data-testid="sso-state">{state}</span>
+            </header>
+            <dl class="facts">
+                <dt>{if saml { "ACS URL" } else { "Callback URL" }}</dt>
+                <dd><CopyText text=provider.callback_url.clone()/></dd>
+                {provider.issuer.clone().map(|i| view! { <dt>{issuer_term}</dt><dd><code>{i}</code></dd> })}
+                {provider.sso_url.clone().map(|u| view! { <dt>"IdP sign-in URL"</dt><dd><code>{u}</code></dd> })}
+                {provider.client_id.clone().map(|c| view! {
+                    <dt>"Client ID"</dt><dd><code>{c}</code></dd>
+                    <dt>"Client secret"</dt><dd data-testid="sso-secret">{secret}</dd>
+                })}
+                {provider.groups_attribute.clone().map(|g| view! { <dt>"Groups attribute"</dt><dd><code>{g}</code></dd> })}
+                {saml.then(|| view! {
+                    <dt>"IdP-initiated sign-in"</dt>
+                    <dd data-testid="sso-idp-initiated">
+                        {if provider.allow_idp_initiated { "allowed" } else { "refused" }}
+                    </dd>
+                })}
+                {fingerprints}
+                <dt>"Last sign-in"</dt><dd data-testid="sso-last-login">{when(provider.last_login_at)}</dd>
+                {last_error}
+            </dl>
+            <div class="form-actions">
+                <button class="button secondary" type="button"
+                    disabled=move || shared.test.pending().get()
+                    on:click=move |_| {
+                        shared.tested.set(Some(id));
+                        shared.test.dispatch(TestSsoProvider { id });
+                    }>
+                    {move || if shared.test.pending().get() && shared.tested.get() == Some(id) {
+                        "Testing…"
+                    } else {
+                        "Test connection"
+                    }}
+                </button>
+                <button class="button secondary" type="button"
+                    disabled=move || shared.switch.pending().get()
+                    on:click=move |_| {
+                        shared.switched.set(Some(id));
+                        shared.switch.dispatch(toggle(id, !enabled));
+                    }>
+                    {if enabled { "Disable" } else { "Enable" }}
+                </button>
+                <button class="button secondary" type="button"
+                    aria-expanded=move || editing.get().to_string()
+                    on:click=move |_| editing.update(|e| *e = !*e)>"Edit"</button>
+                <button class="button danger" type="button"
+                    on:click=move |_| confirming.set(true)>"Delete"</button>
+            </div>
+            {move || (shared.tested.get() == Some(id))
+                .then(|| shared.test.value().get())
+                .flatten()
+                .map(|r| view! { <TestOutcome result=r/> })}
+            {move || (shared.switched.get() == Some(id))
+                .then(|| error_of(shared.switch)())
+                .flatten()
+                .map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <Show when=move || confirming.get()>
+                <div class="confirm" role="group" aria-label="Confirm deletion">
+                    <p>{format!(
+                        "Delete “{name}”? Its linked identities are removed: people who signed in \
+                         with it need another way in."
+                    )}</p>
+                    <button class="button danger" type="button" on:click=move |_| {
+                        confirming.set(false);
+                        shared.delete.dispatch(DeleteSsoProvider { id });
+                    }>"Yes, delete"</button>
+                    " "
+                    <button class="button secondary" type="button"
+                        on:click=move |_| confirming.set(false)>"Cancel"</button>
+                </div>
+            </Show>
+            <Show when=move || editing.get()>
+                <EditProvider provider=edit_provider.clone() editing changes=shared.changes/>
+            </Show>
+        </article>
+    }
+}
+
+#[component]
+fn TestOutcome(result: Result<SsoTestResult, ErrorBody>) -> impl IntoView {
+    match result {
+        Ok(r) if r.ok => view! {
+            <p class="check ok" role="status" data-testid="sso-test">{format!("✓ {}", r.detail)}</p>
+        }
+        .into_any(),
+        Ok(r) => view! {
+            <p class="check error" role="status" data-testid="sso-test">{format!("✗ {}", r.detail)}</p>
+        }
+        .into_any(),
+        Err(e) => view! { <p class="check error" role="alert">{e.detail}</p> }.into_any(),
+    }
+}
+
+/// A value to copy into another system's settings, with a copy button.
+#[component]
+fn CopyText(text: String) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let value = text.clone();
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(window) = web_sys::window() {
+            let _ = window.navigator().clipboard().write_text(&value);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &value;
+        copied.set(true);
+    };
+    view! {
+        <span class="copy-row">
+            <code>{text}</code>
+            <button class="button secondary small" type="button" on:click=copy>
+                {move || if copied.get() { "Copied" } else { "Copy" }}
+            </button>
+        </span>
+    }
+}
+
+#[component]
+fn EditProvider(
+    provider: SsoProvider,
+    editing: RwSignal<bool>,
+    changes: RwSignal<u32>,
+) -> impl IntoView {
+    let update = ServerAction::<UpdateSsoProvider>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = update.value().get() {
+            editing.set(false);
+            changes.update(|n| *n += 1);
+        }
+    });
+    let kind = provider.kind.clone();
+    let saml = kind == "saml";
+    let issuer_label = match kind.as_str() {
+        "oidc" => Some("Issuer URL"),
+        "nextcloud" => Some("Nextcloud URL"),
+        "github" => Some("GitHub Enterprise URL"),
+        _ => None,
+    };
+    let idp_initiated = provider.allow_idp_initiated;
+    view! {
+        <ActionForm action=update attr:class="sso-edit" attr:aria-label="Edit provider">
+            <input type="hidden" name="id" value=provider.id.to_string()/>
+            <div class="form-row">
+                <label>"Name" <input name="name" required maxlength="100" value=provider.name.clone()/></label>
+                <label>"Groups attribute"
+                    <input name="groups_attribute" value=provider.groups_attribute.clone().unwrap_or_default()
+                        placeholder="empty: no group sync"/>
+                </label>
+            </div>
+            {(!saml).then(|| view! {
+                <div class="form-row">
+                    <label>"Client ID"
+                        <input name="client_id" required autocomplete="off" value=provider.client_id.clone().unwrap_or_default()/>
+                    </label>
+                    <label>"New client secret"
+                        <input name="client_secret" type="password" autocomplete="new-password" placeholder="empty: keep"/>
+                    </label>
+                </div>
+                {provider.has_client_secret.then(|| view! {
+                    <label class="check">
+                        <input type="checkbox" name="remove_secret" value="true"/>" Remove the client secret"
+                    </label>
+                })}
+            })}
+            {issuer_label.map(|label| view! {
+                <label>{label}
+                    <input name="issuer" type="url" value=provider.issuer.clone().unwrap_or_default()/>
+                </label>
+            })}
+            // The issuer follows the tenant.
+            {(kind == "microsoft").then(|| view! {
+                <input type="hidden" name="issuer" value=""/>
+                <label>"Microsoft tenant"
+                    <input name="tenant" value=provider.tenant.clone().unwrap_or_default()
+                        placeholder="organizations, common, or a tenant ID or domain"/>
+                </label>
+            })}
+            {saml.then(|| view! {
+                <label>"New metadata URL"
+                    <input name="metadata_url" type="url" placeholder="empty: keep (a stored URL is fetched again)"/>
+                </label>
+                <label>"New metadata XML"
+                    <textarea name="metadata_xml" rows="4" placeholder="empty: keep"></textarea>
+                </label>
+                <label>"IdP-initiated sign-in"
+                    <select name="allow_idp_initiated">
+                        <option value="false" selected=!idp_initiated>"Refused"</option>
+                        <option value="true" selected=idp_initiated>"Allowed"</option>
+                    </select>
+                </label>
+            })}
+            <div class="form-actions">
+                <button class="button" type="submit" disabled=move || update.pending().get()>
+                    {move || if update.pending().get() { "Saving…" } else { "Save" }}
+                </button>
+                <button class="button secondary" type="button" on:click=move |_| editing.set(false)>"Cancel"</button>
+            </div>
+        </ActionForm>
+        {move || error_of(update)().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+    }
+}
+
+#[component]
+fn AddProvider(create: ServerAction<CreateSsoProvider>) -> impl IntoView {
+    let kind = RwSignal::new("oidc".to_owned());
+    let form = NodeRef::<leptos::html::Form>::new();
+    let added = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if let Some(Ok(p)) = create.value().get() {
+            added.set(Some(p.name));
+            kind.set("oidc".to_owned());
+            if let Some(form) = form.get_untracked() {
+                form.reset();
+            }
+        }
+    });
+    let issuer_label = move || match kind.get().as_str() {
+        "oidc" => Some(("Issuer URL", "https://idp.example.com/realms/acme")),
+        "nextcloud" => Some(("Nextcloud URL", "https://cloud.example.com")),
+        "github" => Some(("GitHub Enterprise URL", "empty: github.com")),
+        _ => None,
+    };
+    view! {
+        <section class="card" data-testid="sso-add">
+            <h2>"Add an identity provider"</h2>
+            <ActionForm action=create node_ref=form attr:aria-label="Add an identity provider">
+                <div class="form-row">
+                    <label>"Kind"
+                        <select name="kind" on:change=move |ev| kind.set(event_target_value(&ev))>
+                            {SSO_KINDS.iter().map(|k| view! {
+                                <option value=*k selected=*k == "oidc">{kind_label(k)}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <label>"Name"
+                        <input name="name" maxlength="100" placeholder="on the button: Sign in with …"/>
+                    </label>
+                </div>
+                <Show when=move || kind.get() != "saml">
+                    <div class="form-row">
+                        <label>"Client ID" <input name="client_id" autocomplete="off"/></label>
+                        <label>"Client secret"
+                            <input name="client_secret" type="password" autocomplete="new-password"/>
+                            <small class="muted">"Stored encrypted, never shown again. Optional for public OpenID Connect clients."</small>
+                        </label>
+                    </div>
+                </Show>
+                {move || issuer_label().map(|(label, placeholder)| view! {
+                    <label>{label}
+                        <input name="issuer" type="url" placeholder=placeholder/>
+                    </label>
+                })}
+                <Show when=move || kind.get() == "microsoft">
+                    <label>"Microsoft tenant"
+                        <input name="tenant" placeholder="organizations, common, or a tenant ID or domain"/>
+                    </label>
+                </Show>
+                <Show when=move || kind.get() == "saml">
+                    <label>"Metadata URL"
+                        <input name="metadata_url" type="url" placeholder="https://idp.example.com/metadata"/>
+                    </label>
+                    <label>"Metadata XML"
+                        <textarea name="metadata_xml" rows="5" placeholder="or paste the identity provider's metadata"></textarea>
+                    </label>
+                    <label class="check">
+                        <input type="checkbox" name="allow_idp_initiated" value="true"/>
+                        " Allow IdP-initiated sign-in (logins the identity provider starts)"
+                    </label>
+                </Show>
+                <label>"Groups attribute"
+                    <input name="groups_attribute" placeholder="e.g. groups"/>
+                    <small class="muted">"The claim or attribute listing the user's groups; groups of the same name here are kept in sync at each sign-in. Empty: no group sync."</small>
+                </label>
+                <button class="button" type="submit" disabled=move || create.pending().get()>
+                    {move || if create.pending().get() { "Checking…" } else { "Add provider" }}
+                </button>
+            </ActionForm>
+            {move || error_of(create)().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || matches!(create.value().get(), Some(Ok(_))).then(|| added.get()).flatten().map(|n| view! {
+                <p class="ok" role="status">{format!("Added “{n}”.")}</p>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn PolicyForm() -> impl IntoView {
+    let save = ServerAction::<PutSsoPolicy>::new();
+    let policy = Resource::new(move || save.version().get(), |_| get_sso_policy());
+    view! {
+        <section class="card" data-testid="sso-policy">
+            <h2>"Policy"</h2>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || policy.get().map(|r| match r {
+                    Ok(p) => view! { <PolicyFields policy=p save/> }.into_any(),
+                    Err(e) => view! { <p class="error">{e.detail}</p> }.into_any(),
+                })}
+            </Transition>
+            {move || save.value().get().map(|r| match r {
+                Ok(_) => view! { <p class="ok" role="status">"Policy saved."</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{e.detail}</p> }.into_any(),
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn PolicyFields(policy: SsoPolicy, save: ServerAction<PutSsoPolicy>) -> impl IntoView {
+    view! {
+        <ActionForm action=save attr:aria-label="Single sign-on policy">
+            <label>"Email domains"
+                <input name="email_domains" value=policy.email_domains.join(", ") placeholder="example.com, example.org"/>
+                <small class="muted">
+                    "Comma-separated. The login page sends people with these email addresses to your "
+                    "identity providers; single sign-on may link or create their accounts."
+                </small>
+            </label>
+            <label class="check">
+                <input type="checkbox" name="jit_provisioning" value="true" checked=policy.jit_provisioning/>
+                " Create accounts at first sign-in (just-in-time provisioning) for these domains"
+            </label>
+            <label class="check">
+                <input type="checkbox" name="sso_only" value="true" checked=policy.sso_only/>
+                " Members sign in only with single sign-on (owners keep their password)"
+            </label>
+            <button class="button" type="submit" disabled=move || save.pending().get()>"Save policy"</button>
+        </ActionForm>
+    }
+}
+
+/// The signed-in user's linked identities, each with an Unlink button (refused for the last
+/// way in).
+#[component]
+pub(crate) fn LinkedIdentities() -> impl IntoView {
+    let unlink = ServerAction::<UnlinkIdentity>::new();
+    let identities = Resource::new(move || unlink.version().get(), |_| my_identities());
+    view! {
+        <section class="card narrow" data-testid="linked-identities">
+            <h2>"Sign-in identities"</h2>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || identities.get().map(|r| match r {
+                    Ok(list) if list.is_empty() => view! {
+                        <p class="muted">
+                            "No identity provider is linked to your account. Signing in with your "
+                            "organisation's single sign-on links it."
+                        </p>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="identities">
+                            {list.into_iter().map(|i| view! { <IdentityItem identity=i unlink/> }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(e) => view! { <p class="error">{e.detail}</p> }.into_any(),
+                })}
+            </Transition>
+            {move || error_of(unlink)().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        </section>
+    }
+}
+
+#[component]
+fn IdentityItem(identity: LinkedIdentity, unlink: ServerAction<UnlinkIdentity>) -> impl IntoView {
+    let id = identity.id;
+    let kind = if identity.kind.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", kind_name(&identity.kind))
+    };
+    view! {
+        <li data-identity=identity.provider_name.clone()>
+            <div>
+                <strong>{identity.provider_name.clone()}</strong>{kind}
+                <br/>
+                <span class="muted">
+                    {identity.email.clone().unwrap_or_default()}
+                    {format!(" · linked {} · last sign-in {}", when(Some(identity.created_at)), when(identity.last_login_at))}
+                </span>
+            </div>
+            <button class="button secondary" type="button" disabled=move || unlink.pending().get()
+                on:click=move |_| { unlink.dispatch(UnlinkIdentity { id }); }>"Unlink"</button>
+        </li>
+    }
+}
