@@ -1,15 +1,5 @@
 import { test, expect, type Page } from "@playwright/test";
-
-const OWNER = { email: "olive@acme.test", password: "plum-orbit-cascade-42" };
-
-async function signIn(page: Page) {
-  await page.goto("/login");
-  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
-  await page.getByLabel("Email").fill(OWNER.email);
-  await page.getByLabel("Password").fill(OWNER.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/keys$/);
-}
+import { OWNER, signInAsOwner } from "./owner";
 
 test.beforeAll(async ({ request }) => {
   // Runs after identity.spec.ts normally; stands on its own otherwise.
@@ -25,7 +15,7 @@ test("organisation settings, invitations, waitlist, roles, groups and profile", 
   page.on("console", (m) => {
     if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) errors.push(m.text());
   });
-  await signIn(page);
+  await signInAsOwner(page);
 
   // Organisation settings persist.
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Organisation" }).click();

@@ -1,19 +1,8 @@
 // Runs after identity.spec.ts (files run in name order), which sets the instance up in its wizard.
 import { test, expect, type Page } from "@playwright/test";
-
-// The owner of identity.spec.ts (which normally bootstraps the instance first).
-const OWNER = { email: "olive@acme.test", password: "plum-orbit-cascade-42" };
+import { OWNER, signInAsOwner } from "./owner";
 // The fake OpenAI-compatible upstream started by playwright.config.ts.
 const UPSTREAM = `http://127.0.0.1:${process.env.AERIE_E2E_UPSTREAM_PORT ?? 3911}/v1`;
-
-async function signIn(page: Page) {
-  await page.goto("/login");
-  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
-  await page.getByLabel("Email").fill(OWNER.email);
-  await page.getByLabel("Password").fill(OWNER.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/keys$/);
-}
 
 test.beforeAll(async ({ request }) => {
   // Stands on its own when no other spec has set the instance up.
@@ -34,7 +23,7 @@ test("provider → agent → streamed chat, stop, feedback and branch", async ({
   page.on("console", (m) => {
     if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) errors.push(m.text());
   });
-  await signIn(page);
+  await signInAsOwner(page);
   const nav = page.getByRole("navigation", { name: "Main" });
 
   // Providers: connect the fake upstream; its models are discovered; the connection test passes.

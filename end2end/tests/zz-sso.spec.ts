@@ -2,9 +2,7 @@
 // playwright.config.ts (server/tests/idp: an OpenID Connect provider and a SAML IdP).
 // Runs last (file name order) on the shared instance; stands on its own otherwise.
 import { test, expect, type Page } from "@playwright/test";
-
-// The owner of identity.spec.ts (which normally bootstraps the instance first).
-const OWNER = { email: "olive@acme.test", password: "plum-orbit-cascade-42" };
+import { OWNER, signInAsOwner } from "./owner";
 const OIDC = `http://127.0.0.1:${process.env.AERIE_E2E_OIDC_PORT ?? 3921}`;
 const SAML = `http://127.0.0.1:${process.env.AERIE_E2E_SAML_PORT ?? 3922}`;
 const DOMAIN = "acme.test";
@@ -17,24 +15,6 @@ const SPARE_NAME = "E2E Spare";
 
 async function hydrated(page: Page) {
   await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
-}
-
-async function signInWithPassword(page: Page) {
-  await page.goto("/login");
-  await hydrated(page);
-  await page.getByLabel("Email").fill(OWNER.email);
-  await page.getByLabel("Password").fill(OWNER.password);
-  // Password sign-ins are rate-limited per account (5 a minute, one more every 12 s) and the
-  // specs before this one sign the owner in too: wait out a refusal and try again.
-  for (let attempt = 1; ; attempt++) {
-    const [response] = await Promise.all([
-      page.waitForResponse((r) => r.url().includes("/_server/login")),
-      page.getByRole("button", { name: "Sign in", exact: true }).click(),
-    ]);
-    if (response.status() !== 429 || attempt === 4) break;
-    await page.waitForTimeout(13_000);
-  }
-  await expect(page).toHaveURL(/\/keys$/);
 }
 
 async function signOut(page: Page) {
@@ -91,7 +71,7 @@ test("SSO settings → sign in with OpenID Connect and SAML → linked identitie
   }
 
   // The owner configures single sign-on. Providers left by an earlier run go first.
-  await signInWithPassword(admin);
+  await signInAsOwner(admin);
   const existing = await admin.request.get("/api/sso/providers");
   expect(existing.status()).toBe(200);
   for (const p of await existing.json()) {
@@ -270,7 +250,7 @@ test("SSO settings → sign in with OpenID Connect and SAML → linked identitie
   await routeByEmail(page, OWNER.email);
   await expect(page.getByTestId("sso-only-note")).toContainText("owners may still use a password");
   await page.screenshot({ path: "screenshots/sso-login-sso-only.png", fullPage: true });
-  await signInWithPassword(page);
+  await signInAsOwner(page);
   await expect(page.getByTestId("user-name")).toBeVisible();
   // Leave the instance as other specs expect it: password sign-in for everyone.
   const reset = await admin.request.put("/api/sso/policy", {

@@ -1,0 +1,24 @@
+// Shared by the specs: the instance's owner (created by identity.spec.ts, or by a spec's own
+// setup when it runs alone) and a password sign-in that waits out the login rate limit.
+import { expect, type Page } from "@playwright/test";
+
+export const OWNER = { email: "olive@acme.test", password: "plum-orbit-cascade-42" };
+
+/** Signs the owner in on the login page and waits for the keys page. Password sign-ins are
+ * rate-limited per account (5 a minute, one more every 12 s) and every spec signs the owner in:
+ * a refused attempt (429) is retried after the limit lets one through again. */
+export async function signInAsOwner(page: Page) {
+  await page.goto("/login");
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+  await page.getByLabel("Email").fill(OWNER.email);
+  await page.getByLabel("Password").fill(OWNER.password);
+  for (let attempt = 1; ; attempt++) {
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.url().includes("/_server/login")),
+      page.getByRole("button", { name: "Sign in", exact: true }).click(),
+    ]);
+    if (response.status() !== 429 || attempt === 4) break;
+    await page.waitForTimeout(13_000);
+  }
+  await expect(page).toHaveURL(/\/keys$/);
+}
