@@ -59,6 +59,15 @@ impl Error {
         }
     }
 
+    /// Maps a unique-constraint violation to a 409 naming `field`; any other database error
+    /// stays a database error. Use as `.map_err(Error::on_unique("name"))`.
+    pub fn on_unique(field: &'static str) -> impl Fn(sea_orm::DbErr) -> Self {
+        move |e| match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Error::Conflict { field },
+            _ => Error::Db(e),
+        }
+    }
+
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         Error::Invalid {
             field,

@@ -70,13 +70,6 @@ async fn changed(
     Ok(())
 }
 
-fn on_unique(e: sea_orm::DbErr) -> Error {
-    match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Error::Conflict { field: "name" },
-        _ => Error::Db(e),
-    }
-}
-
 /// The caller's groups (for `groups` visibility).
 async fn groups_of(ctx: &AppContext, p: &Principal) -> Result<Vec<GroupId>> {
     Ok(store::groups::members(ctx.db(), p.org_id)
@@ -244,7 +237,7 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: NewAgent) -> Result<
         },
     )
     .await
-    .map_err(on_unique)?;
+    .map_err(Error::on_unique("name"))?;
     changed(ctx, actor, p.org_id, "agent.created", row.id).await?;
     Ok(to_dto(&row))
 }
@@ -332,7 +325,7 @@ pub async fn update(
         m.updated_at = Set(ts(Utc::now()));
     })
     .await
-    .map_err(on_unique)?;
+    .map_err(Error::on_unique("name"))?;
     changed(ctx, actor, p.org_id, "agent.updated", row.id).await?;
     Ok(to_dto(&row))
 }

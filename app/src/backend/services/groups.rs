@@ -13,13 +13,6 @@ use crate::backend::{AppContext, Error, Result};
 use crate::contract::ids::{GroupId, OrgId, UserId};
 use crate::contract::orgs::{Group, GroupInput};
 
-fn on_unique(e: sea_orm::DbErr) -> Error {
-    match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Error::Conflict { field: "name" },
-        _ => Error::Db(e),
-    }
-}
-
 fn to_dto(g: &groups::Model, members: &[(GroupId, UserId)]) -> Group {
     Group {
         id: GroupId(g.id),
@@ -62,7 +55,7 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: GroupInput) -> Resul
     let description = input.description.unwrap_or_default();
     let g = store::groups::insert(ctx.db(), p.org_id, &name, description.trim(), Utc::now())
         .await
-        .map_err(on_unique)?;
+        .map_err(Error::on_unique("name"))?;
     audit::record(
         ctx.db(),
         Some(p.org_id),
@@ -98,7 +91,7 @@ pub async fn update(
         m.updated_at = Set(ts(Utc::now()));
     })
     .await
-    .map_err(on_unique)?;
+    .map_err(Error::on_unique("name"))?;
     audit::record(
         ctx.db(),
         Some(p.org_id),

@@ -185,13 +185,6 @@ fn configured(ctx: &AppContext) -> Option<Provider> {
     })
 }
 
-fn on_unique(e: sea_orm::DbErr) -> Error {
-    match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Error::Conflict { field: "name" },
-        _ => Error::Db(e),
-    }
-}
-
 async fn checked_base_url(ctx: &AppContext, raw: &str) -> Result<String> {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -330,7 +323,7 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: NewProvider) -> Resu
         },
     )
     .await
-    .map_err(on_unique)?;
+    .map_err(Error::on_unique("name"))?;
     audit::record(
         ctx.db(),
         Some(p.org_id),
@@ -409,7 +402,7 @@ pub async fn update(
         m.updated_at = Set(ts(Utc::now()));
     })
     .await
-    .map_err(on_unique)?;
+    .map_err(Error::on_unique("name"))?;
     ctx.provider_clients().forget(id);
     ctx.agent_cache().clear();
     audit::record(

@@ -677,7 +677,7 @@ pub async fn create(
     let txn = crate::backend::db::begin_write(ctx.db()).await?;
     let row = store::sso::insert(&txn, row)
         .await
-        .map_err(|e| unique(e, "name"))?;
+        .map_err(Error::on_unique("name"))?;
     audit::record(
         &txn,
         Some(p.org_id),
@@ -689,13 +689,6 @@ pub async fn create(
     .await?;
     txn.commit().await?;
     Ok(dto(ctx, &row))
-}
-
-fn unique(e: sea_orm::DbErr, field: &'static str) -> Error {
-    match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Error::Conflict { field },
-        _ => Error::Db(e),
-    }
 }
 
 /// `PATCH /api/sso/providers/{id}`.
@@ -787,7 +780,7 @@ pub async fn update(
         m.updated_at = Set(ts(now));
     })
     .await
-    .map_err(|e| unique(e, "name"))?;
+    .map_err(Error::on_unique("name"))?;
     audit::record(
         ctx.db(),
         Some(p.org_id),
