@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -54,6 +54,19 @@ pub async fn find_by_issuer_global<C: ConnectionTrait>(
         .filter(sso_providers::Column::Kind.eq(kind))
         .filter(sso_providers::Column::Issuer.eq(issuer))
         .filter(sso_providers::Column::Enabled.eq(true))
+        .all(db)
+        .await
+}
+
+/// The kinds of enabled provider in any organisation, sorted (`/auth/setup-status`).
+pub async fn enabled_kinds_global<C: ConnectionTrait>(db: &C) -> Result<Vec<String>, DbErr> {
+    sso_providers::Entity::find()
+        .select_only()
+        .column(sso_providers::Column::Kind)
+        .filter(sso_providers::Column::Enabled.eq(true))
+        .distinct()
+        .order_by_asc(sso_providers::Column::Kind)
+        .into_tuple::<String>()
         .all(db)
         .await
 }

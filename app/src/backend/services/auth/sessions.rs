@@ -37,19 +37,24 @@ pub async fn login(
     creds: Credentials,
 ) -> Result<User> {
     let (user, membership) = check_password(ctx, actor, creds, "password").await?;
-    // A new id at every login: a planted session id is worthless (fixation).
+    sign_in(session, UserId(user.id), OrgId(membership.org_id)).await?;
+    Ok(user_dto(&user, &membership))
+}
+
+/// Signs `user` of `org` into the browser session, under a new session id: a planted session id
+/// is worthless (fixation). Password login and single sign-on both end here.
+pub async fn sign_in(session: &Session, user: UserId, org: OrgId) -> Result<()> {
     session.cycle_id().await.map_err(session_error)?;
     session
         .insert(
             KEY,
             SessionAuth {
-                user_id: UserId(user.id),
-                org_id: OrgId(membership.org_id),
+                user_id: user,
+                org_id: org,
             },
         )
         .await
-        .map_err(session_error)?;
-    Ok(user_dto(&user, &membership))
+        .map_err(session_error)
 }
 
 /// The setup wizard: first-run setup, then the new owner is signed in.

@@ -17,7 +17,7 @@ use crate::backend::config::Config;
 use crate::backend::db::entities::{identities, memberships, sso_providers, users};
 use crate::backend::services::audit::{self, Event};
 use crate::backend::services::auth::principal_of;
-use crate::backend::services::auth::sessions::{KEY, SessionAuth};
+use crate::backend::services::auth::sessions;
 use crate::backend::services::orgs;
 use crate::backend::sso::oidc::{self, ExternalProfile, Flavor, SsoError};
 use crate::backend::store;
@@ -587,20 +587,7 @@ pub async fn pickup(
         .await?
         .filter(|(u, _)| u.status == "active")
         .ok_or(Error::Unauthenticated)?;
-    session
-        .cycle_id()
-        .await
-        .map_err(|e| Error::Internal(anyhow::anyhow!("session store: {e}")))?;
-    session
-        .insert(
-            KEY,
-            SessionAuth {
-                user_id: UserId(user.id),
-                org_id: org,
-            },
-        )
-        .await
-        .map_err(|e| Error::Internal(anyhow::anyhow!("session store: {e}")))?;
+    sessions::sign_in(session, UserId(user.id), org).await?;
     Ok(flow.return_to)
 }
 

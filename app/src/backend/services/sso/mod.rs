@@ -1029,16 +1029,7 @@ pub async fn discover(
 
 /// The kinds of provider enabled anywhere on this instance (`/auth/setup-status`).
 pub async fn configured_kinds(ctx: &AppContext) -> Result<Vec<String>> {
-    let mut kinds: Vec<String> = Vec::new();
-    for org in store::orgs::list_global(ctx.db()).await? {
-        for row in store::sso::list(ctx.db(), OrgId(org.id)).await? {
-            if row.enabled && !kinds.contains(&row.kind) {
-                kinds.push(row.kind);
-            }
-        }
-    }
-    kinds.sort();
-    Ok(kinds)
+    Ok(store::sso::enabled_kinds_global(ctx.db()).await?)
 }
 
 /// `GET /api/me/identities`.

@@ -30,7 +30,7 @@ pub fn entity_id(ctx: &AppContext) -> String {
 }
 
 pub fn acs_url(ctx: &AppContext) -> String {
-    format!("{}/auth/saml/acs", ctx.config().public_url())
+    super::callback_url(ctx, "saml")
 }
 
 /// The SP key pair: generated once and kept with the instance secrets.
@@ -71,13 +71,6 @@ fn idp_of(row: &sso_providers::Model) -> Result<IdpConfig> {
         })
 }
 
-fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
 /// Starts an SP-initiated login: the request id is stored (hashed) with the flow; answers the
 /// redirect to the IdP (or, for an HTTP-POST-only IdP, the auto-submitting form).
 pub(super) async fn start(
@@ -107,21 +100,7 @@ pub(super) async fn start(
         now,
     )
     .await?;
-    let html = request.post_form.map(|form| {
-        let relay = if form.relay_state.is_empty() {
-            String::new()
-        } else {
-            format!(
-                r#"<input type="hidden" name="RelayState" value="{}">"#,
-                escape_html(&form.relay_state)
-            )
-        };
-        format!(
-            r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title>Signing in…</title></head><body onload="document.forms[0].submit()"><form method="post" action="{}"><input type="hidden" name="SAMLRequest" value="{}">{relay}<noscript><button type="submit">Continue</button></noscript></form></body></html>"#,
-            escape_html(&form.action),
-            escape_html(&form.saml_request)
-        )
-    });
+    let html = request.post_form.as_ref().map(proto::PostForm::html);
     Ok(Redirect {
         location: request.redirect_url,
         binding: None,

@@ -504,3 +504,22 @@ pub struct PostForm {
     /// The `RelayState` field (omit the field when empty).
     pub relay_state: String,
 }
+
+impl PostForm {
+    /// The HTTP-POST binding's page: a form that submits itself (a button without scripts).
+    pub fn html(&self) -> String {
+        let relay = if self.relay_state.is_empty() {
+            String::new()
+        } else {
+            format!(
+                r#"<input type="hidden" name="RelayState" value="{}">"#,
+                dom::escape(&self.relay_state)
+            )
+        };
+        format!(
+            r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title>Signing in…</title></head><body onload="document.forms[0].submit()"><form method="post" action="{}"><input type="hidden" name="SAMLRequest" value="{}">{relay}<noscript><button type="submit">Continue</button></noscript></form></body></html>"#,
+            dom::escape(&self.action),
+            dom::escape(&self.saml_request)
+        )
+    }
+}
