@@ -575,7 +575,7 @@ async fn provider_configuration_is_checked_when_saved(#[case] kind: DbKind) {
         "{err}"
     );
 
-    // A good one saves; test answers ok; a rename conflicts; members may not look.
+    // A good one saves; its test answers ok; a second one of the same name conflicts.
     let (status, created) = sso
         .api(
             Method::POST,

@@ -50,10 +50,8 @@ import json
 import logging
 import os
 import signal
-import stat
 import sys
 import threading
-import time
 
 os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"
 
@@ -67,6 +65,7 @@ from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import padding  # noqa: E402
 
 import oidc_provider_mock  # noqa: E402
+from lifeline import exit_with_parent  # noqa: E402
 from oidc_provider_mock import _app as mock_app  # noqa: E402
 from oidc_provider_mock._storage import Client, User  # noqa: E402
 
@@ -194,35 +193,6 @@ def rewrite_id_token(token: str, spec: dict, idp_key: RSAKey) -> str:
 
 
 # ----------------------------------------------------------------------------------------------
-
-
-def exit_with_parent() -> None:
-    """Exit when stdin (a pipe from the spawning test) closes or when the parent dies."""
-    parent = os.getppid()
-
-    def watch_parent() -> None:
-        while True:
-            time.sleep(0.5)
-            if os.getppid() != parent:
-                os._exit(0)
-
-    threading.Thread(target=watch_parent, daemon=True).start()
-    try:
-        mode = os.fstat(sys.stdin.fileno()).st_mode
-        piped = stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
-    except (OSError, ValueError, AttributeError):
-        piped = False
-    if piped:
-
-        def watch_stdin() -> None:
-            try:
-                while os.read(sys.stdin.fileno(), 4096):
-                    pass
-            except OSError:
-                pass
-            os._exit(0)
-
-        threading.Thread(target=watch_stdin, daemon=True).start()
 
 
 def build_app(args: argparse.Namespace) -> flask.Flask:

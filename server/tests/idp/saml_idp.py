@@ -38,11 +38,11 @@ import signal
 import sys
 import tempfile
 import threading
-import time
 import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from lifeline import exit_with_parent
 import saml2.entity
 import saml2.sigver
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
@@ -114,37 +114,6 @@ def bye(code: int = 0) -> None:
     for d in CLEANUP:
         shutil.rmtree(d, ignore_errors=True)
     os._exit(code)
-
-
-def exit_with_parent() -> None:
-    """Exit when stdin (a pipe from the spawning test) closes or when the parent dies."""
-    parent = os.getppid()
-
-    def watch_parent() -> None:
-        while True:
-            time.sleep(0.5)
-            if os.getppid() != parent:
-                bye()
-
-    threading.Thread(target=watch_parent, daemon=True).start()
-    try:
-        import stat
-
-        mode = os.fstat(sys.stdin.fileno()).st_mode
-        piped = stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
-    except (OSError, ValueError, AttributeError):
-        piped = False
-    if piped:
-
-        def watch_stdin() -> None:
-            try:
-                while os.read(sys.stdin.fileno(), 4096):
-                    pass
-            except OSError:
-                pass
-            bye()
-
-        threading.Thread(target=watch_stdin, daemon=True).start()
 
 
 def make_keypair(directory: str, name: str) -> tuple[str, str]:
@@ -470,7 +439,7 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, lambda *_: bye())
     signal.signal(signal.SIGINT, lambda *_: bye())
-    exit_with_parent()
+    exit_with_parent(bye)
     reap_stale_tmpdirs()
     use_encryption_alg(args.encryption_alg)
     httpd = ThreadingHTTPServer((args.host, args.port), BaseHTTPRequestHandler)
