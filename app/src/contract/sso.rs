@@ -51,6 +51,14 @@ pub struct SsoProvider {
     pub certificate_fingerprints: Vec<String>,
     /// SAML: accept logins the IdP starts (no request of ours). Default off.
     pub allow_idp_initiated: bool,
+    /// Email domains this provider is authoritative for: its accounts of these domains are
+    /// linked to existing Aerie accounts with the same email without asking the person to prove
+    /// the account (owners excepted), and SAML/Nextcloud emails of these domains count as
+    /// verified. Empty (the default): linking always needs the account's password or session.
+    pub trusted_email_domains: Vec<String>,
+    /// The highest role this provider's sign-ins may reach without the person's proof: the role
+    /// of whoever created or last changed the provider (`admin` or `owner`).
+    pub max_role: String,
     /// Where the login button points: `/auth/{kind}/login?provider={id}`.
     pub login_url: String,
     /// The redirect URI (OAuth) or ACS URL (SAML) to register at the identity provider.
@@ -112,6 +120,10 @@ pub struct SsoProviderInput {
     pub metadata_url: Option<String>,
     #[serde(default)]
     pub allow_idp_initiated: Option<bool>,
+    /// Email domains the provider is authoritative for (see [`SsoProvider`]); `[]` clears.
+    /// Each must be one of the SSO policy's `email_domains`.
+    #[serde(default)]
+    pub trusted_email_domains: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for SsoProviderInput {
@@ -192,4 +204,20 @@ pub struct LinkedIdentity {
     pub email: Option<String>,
     pub created_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
+}
+
+/// A sign-in that stopped because linking the identity to an existing account needs proof
+/// (`GET /auth/sso/link?code=`): what the link page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PendingLink {
+    /// The identity provider's name ("Sign in with …").
+    pub provider_name: String,
+    pub kind: String,
+    /// The email the identity provider gave; the account to link has the same one.
+    pub email: String,
+    /// The browser is signed in to that very account already: confirming is enough.
+    pub signed_in_as_account: bool,
+    /// When the link code expires.
+    pub expires_at: DateTime<Utc>,
 }

@@ -12,7 +12,9 @@ use leptos::prelude::*;
 
 use crate::contract::ErrorBody;
 use crate::contract::ids::{IdentityId, SsoProviderId};
-use crate::contract::sso::{LinkedIdentity, LoginOptions, SsoPolicy, SsoProvider, SsoTestResult};
+use crate::contract::sso::{
+    LinkedIdentity, LoginOptions, PendingLink, SsoPolicy, SsoProvider, SsoTestResult,
+};
 
 #[server(prefix = "/_server", endpoint = "sso_providers_list")]
 pub async fn list_sso_providers() -> Result<Vec<SsoProvider>, ErrorBody> {
@@ -158,6 +160,16 @@ pub async fn discover_sso(
     let (ctx, _) = super::ssr::context().await?;
     let email = filled(email);
     crate::backend::services::sso::discover(&ctx, email.as_deref(), org.as_deref())
+        .await
+        .map_err(super::ssr::err)
+}
+
+/// A sign-in waiting for the person to prove the account its identity should link to (the link
+/// page, `/link-account?code=`).
+#[server(prefix = "/_server", endpoint = "sso_pending_link")]
+pub async fn pending_sso_link(code: String) -> Result<PendingLink, ErrorBody> {
+    let (ctx, actor) = super::ssr::context().await?;
+    crate::backend::services::sso::link::pending(&ctx, &actor, &code)
         .await
         .map_err(super::ssr::err)
 }

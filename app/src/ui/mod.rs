@@ -16,7 +16,7 @@ use pages::admin::{GroupsPage, OrganizationPage, ProfilePage, UsersPage};
 use pages::agents::AgentsPage;
 use pages::api_keys::ApiKeysPage;
 use pages::auth::signup::{InvitePage, SignupPage};
-use pages::auth::{login::LoginPage, setup::SetupPage};
+use pages::auth::{link::LinkAccountPage, login::LoginPage, setup::SetupPage};
 use pages::chat::ChatPage;
 use pages::providers::ProvidersPage;
 use pages::sso::SsoSettingsPage;
@@ -56,6 +56,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage/>
                     <Route path=path!("/api-reference") view=ApiReference/>
                     <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/link-account") view=LinkAccountPage/>
                     <Route path=path!("/setup") view=SetupPage/>
                     <Route path=path!("/signup") view=SignupPage/>
                     <Route path=path!("/invite/:token") view=InvitePage/>

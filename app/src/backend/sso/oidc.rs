@@ -647,7 +647,11 @@ pub struct ExternalProfile {
     /// The provider's stable id for the account (`sub`, GitHub's numeric id, Nextcloud's uid).
     pub subject: String,
     pub email: Option<String>,
-    pub email_verified: bool,
+    /// What the provider says of the email: `Some(true)` verified, `Some(false)` not verified,
+    /// `None` it makes no statement (SAML attributes, Nextcloud's profile, an ID token without
+    /// `email_verified`). Only `Some(true)`, or a provider an organisation marked authoritative
+    /// for the domain, counts as proof of the address.
+    pub email_verified: Option<bool>,
     pub name: Option<String>,
     pub groups: Vec<String>,
 }
@@ -667,8 +671,8 @@ fn string_list(value: Option<&Value>) -> Vec<String> {
     }
 }
 
-/// A profile from verified ID-token claims. `email_verified` must be literally true (some
-/// providers send the string "true").
+/// A profile from verified ID-token claims. `email_verified` is verified only when literally true
+/// (some providers send the string "true"); absent, the provider made no statement.
 pub fn profile_from_claims(
     claims: &Map<String, Value>,
     groups_claim: Option<&str>,
@@ -684,8 +688,12 @@ pub fn profile_from_claims(
         .and_then(Value::as_str)
         .map(|e| e.trim().to_lowercase())
         .filter(|e| !e.is_empty());
-    let email_verified = matches!(claims.get("email_verified"), Some(Value::Bool(true)))
-        || matches!(claims.get("email_verified"), Some(Value::String(s)) if s == "true");
+    let email_verified = match claims.get("email_verified") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::String(s)) => Some(s == "true"),
+        Some(_) => Some(false),
+    };
     let name = claims
         .get("name")
         .or_else(|| claims.get("preferred_username"))
@@ -725,9 +733,9 @@ pub async fn github_profile(
             e.get("email")
                 .and_then(Value::as_str)
                 .map(|s| s.trim().to_lowercase()),
-            e.get("verified").and_then(Value::as_bool) == Some(true),
+            Some(e.get("verified").and_then(Value::as_bool) == Some(true)),
         ),
-        None => (None, false),
+        None => (None, Some(false)),
     };
     Ok(ExternalProfile {
         subject,
@@ -742,8 +750,9 @@ pub async fn github_profile(
     })
 }
 
-/// Nextcloud: the account from its OCS user endpoint. The organisation runs its own Nextcloud,
-/// whose administrators manage the addresses, so the email counts as verified.
+/// Nextcloud: the account from its OCS user endpoint. Nextcloud users may set their own email,
+/// and Nextcloud does not say whether anyone verified it: the email is unattested (it counts
+/// only where the organisation marked this provider authoritative for the domain).
 pub async fn nextcloud_profile(
     http: &reqwest::Client,
     base: &str,
@@ -770,7 +779,7 @@ pub async fn nextcloud_profile(
         .filter(|e| !e.is_empty());
     Ok(ExternalProfile {
         subject,
-        email_verified: email.is_some(),
+        email_verified: None,
         email,
         name: data
             .get("display-name")
@@ -803,11 +812,14 @@ mod tests {
         claims.insert("email_verified".into(), Value::Bool(false));
         let p = profile_from_claims(&claims, None).unwrap_or_default();
         assert_eq!(p.email.as_deref(), Some("a@example.com"));
-        assert!(!p.email_verified);
+        assert_eq!(p.email_verified, Some(false));
+        claims.remove("email_verified");
+        let p = profile_from_claims(&claims, None).unwrap_or_default();
+        assert_eq!(p.email_verified, None, "no claim: no statement");
         claims.insert("email_verified".into(), Value::Bool(true));
         claims.insert("groups".into(), serde_json::json!(["eng", "ops"]));
         let p = profile_from_claims(&claims, Some("groups")).unwrap_or_default();
-        assert!(p.email_verified);
+        assert_eq!(p.email_verified, Some(true));
         assert_eq!(p.groups, vec!["eng", "ops"]);
     }
 }

@@ -203,6 +203,21 @@ pub async fn take_flow_global<C: ConnectionTrait>(
     Ok((deleted == 1 && row.expires_at > ts(now)).then_some(row))
 }
 
+/// A flow record that is still valid, without consuming it (the link page reads its pending
+/// link before the person proves the account).
+pub async fn find_flow_global<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    purpose: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<sso_flows::Model>, DbErr> {
+    sso_flows::Entity::find_by_id(id.to_owned())
+        .filter(sso_flows::Column::Purpose.eq(purpose))
+        .filter(sso_flows::Column::ExpiresAt.gt(ts(now)))
+        .one(db)
+        .await
+}
+
 /// Remembers a consumed SAML assertion until it expires. False when it was seen already.
 pub async fn claim_assertion<C: ConnectionTrait>(
     db: &C,
@@ -272,6 +287,9 @@ pub struct NewIdentity<'a> {
     pub subject: &'a str,
     pub email: Option<&'a str>,
     pub email_verified: bool,
+    /// When the person proved they own the account (a link confirmed with its password or a
+    /// session); `None` for automatic links and provisioned accounts.
+    pub proven_at: Option<DateTime<Utc>>,
 }
 
 pub async fn insert_identity<C: ConnectionTrait>(
@@ -291,6 +309,7 @@ pub async fn insert_identity<C: ConnectionTrait>(
         created_at: Set(ts(now)),
         last_login_at: Set(Some(ts(now))),
         synced_groups: Set(None),
+        proven_at: Set(new.proven_at.map(ts)),
     }
     .insert(db)
     .await

@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sso::sso_callback))
         .routes(routes!(sso::login_pickup))
         .routes(routes!(sso::discover))
+        .routes(routes!(sso::pending_link, sso::confirm_link))
         .routes(routes!(setup_status))
         .routes(routes!(setup))
         .routes(routes!(create_tokens))

@@ -5,10 +5,10 @@
 //! the reason in `sso_error`.
 
 use aerie_app::backend::actor::Actor;
-use aerie_app::backend::services::sso::{self, login};
+use aerie_app::backend::services::sso::{self, link, login};
 use aerie_app::backend::{AppContext, Error};
 use aerie_app::contract::ErrorBody;
-use aerie_app::contract::sso::{LoginOptions, SSO_KINDS};
+use aerie_app::contract::sso::{LoginOptions, PendingLink, SSO_KINDS};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -180,6 +180,69 @@ pub async fn login_pickup(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct LinkQuery {
+    /// The code of the link page (`/link-account?code=`).
+    code: Option<String>,
+}
+
+/// A sign-in that stopped because linking the identity to an existing account needs the
+/// person's proof: which provider and email are waiting (see docs/SSO.md).
+#[utoipa::path(get, path = "/auth/sso/link", tag = "sso", params(LinkQuery),
+    responses(
+        (status = 200, body = PendingLink),
+        (status = 401, description = "Unknown, used or expired code", body = ErrorBody),
+    ))]
+pub async fn pending_link(
+    State(ctx): State<AppContext>,
+    actor: Actor,
+    AppQuery(query): AppQuery<LinkQuery>,
+) -> Result<Json<PendingLink>, Error> {
+    let code = query.code.unwrap_or_default();
+    Ok(Json(link::pending(&ctx, &actor, &code).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct LinkForm {
+    code: Option<String>,
+    /// The Aerie account's password (not needed when this browser is signed in to it).
+    password: Option<String>,
+}
+
+impl std::fmt::Debug for LinkForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkForm").finish_non_exhaustive()
+    }
+}
+
+/// The link page's form: proves the account (password, or this browser's session of it), links
+/// the identity, signs in and goes on to the return path. A failure goes back to the link page
+/// with the reason in `error`.
+#[utoipa::path(post, path = "/auth/sso/link", tag = "sso",
+    request_body(content = LinkForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "Linked and signed in: to the return path. Or back to `/link-account?code=…&error=…`")))]
+pub async fn confirm_link(
+    State(ctx): State<AppContext>,
+    actor: Actor,
+    session: Session,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<LinkForm>,
+) -> Response {
+    let binding = binding_cookie(&headers);
+    let code = form.code.unwrap_or_default();
+    match link::confirm(&ctx, &actor, &session, &code, form.password, binding.as_deref()).await {
+        Ok(return_to) => see_other(&return_to, set_binding(&ctx, None)),
+        Err(e) => {
+            e.log();
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("code", &code)
+                .append_pair("error", &e.body().detail)
+                .finish();
+            see_other(&format!("/link-account?{query}"), None)
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct DiscoverQuery {
     /// Route by this email's domain.
     email: Option<String>,
@@ -257,7 +320,14 @@ mod saml_routes {
         )
         .await;
         match result {
-            Ok(redirect) => see_other(&redirect.location, None),
+            // An IdP-initiated sign-in binds its pick-up to this browser here.
+            Ok(redirect) => see_other(
+                &redirect.location,
+                redirect
+                    .binding
+                    .as_deref()
+                    .and_then(|b| set_binding(&ctx, Some(b))),
+            ),
             Err(e) => to_login(&e),
         }
     }

@@ -18,6 +18,7 @@ pub struct Model {
     pub created_at: DateTimeWithTimeZone,
     pub last_login_at: Option<DateTimeWithTimeZone>,
     pub synced_groups: Option<Json>,
+    pub proven_at: Option<DateTimeWithTimeZone>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -378,12 +378,11 @@ pub async fn finish_oauth(
             return Err(refuse(ctx, actor, Some(&row), reason, message, None).await);
         }
     };
-    let method = row.kind.clone();
-    let (user, _) = complete_login(ctx, actor, &row, profile, &method).await?;
-    pickup_redirect(
+    conclude(
         ctx,
+        actor,
         &row,
-        UserId(user.id),
+        profile,
         &flow.return_to,
         flow.binding_hash.as_deref(),
     )
@@ -500,7 +499,7 @@ fn microsoft_email(
     let single_tenant =
         tenant.is_some_and(|t| !matches!(t, "common" | "organizations" | "consumers"));
     let domain_verified = matches!(claims.get("xms_edov"), Some(serde_json::Value::Bool(true)));
-    profile.email_verified = profile.email.is_some() && (single_tenant || domain_verified);
+    profile.email_verified = Some(profile.email.is_some() && (single_tenant || domain_verified));
 }
 
 /// Stores a pick-up code for the signed-in user and answers its URL.
@@ -591,29 +590,63 @@ pub async fn pickup(
     Ok(flow.return_to)
 }
 
+/// What a sign-in the provider vouched for leads to.
+pub(crate) enum Account {
+    /// This member is signed in.
+    Ready(users::Model),
+    /// The identity may belong to this member, but linking it needs the person's proof (their
+    /// password or a session of theirs): why, in words for the audit trail.
+    NeedsProof(users::Model, &'static str),
+}
+
+/// After a provider vouched for `profile`: the pick-up of a finished sign-in, or the link page
+/// where the person proves the account first.
+pub(crate) async fn conclude(
+    ctx: &AppContext,
+    actor: &Actor,
+    row: &sso_providers::Model,
+    profile: ExternalProfile,
+    return_to: &str,
+    binding: Option<&str>,
+) -> Result<Redirect> {
+    match complete_login(ctx, actor, row, &profile, &row.kind).await? {
+        Account::Ready(user) => {
+            pickup_redirect(ctx, row, UserId(user.id), return_to, binding).await
+        }
+        Account::NeedsProof(user, why) => {
+            super::link::request_proof(ctx, actor, row, &user, &profile, why, return_to, binding)
+                .await
+        }
+    }
+}
+
 /// Finds or creates the account a provider vouches for, within the provider's organisation:
-/// 1. an identity already linked to this subject;
-/// 2. otherwise only a verified email, in the organisation's email domains (when it has any):
-///    an existing member with that email is linked; nobody else's account is touched;
-/// 3. otherwise a new account: with a pending invitation for the email, or by just-in-time
-///    provisioning (the SSO policy turns it on, for the email domains it lists); else refused:
-///    the organisation requires invitations.
+/// 1. an identity already linked to this subject signs in; but an account ranking above the
+///    provider's last editor (`StoredConfig::max_role`) only with a proof newer than the
+///    provider's last change;
+/// 2. otherwise, an existing member with the same email is linked automatically only when the
+///    organisation marked this provider authoritative for the email's domain, the member is not
+///    an owner and does not rank above the provider's last editor; in every other case the
+///    person must prove the account ([`Account::NeedsProof`]). Nobody else's account is
+///    touched;
+/// 3. otherwise a new account, for a verified email (or one of a domain the provider is
+///    authoritative for): with a pending invitation for the email, or by just-in-time
+///    provisioning; its role never above the provider's last editor's. Else refused.
 ///
 /// Every outcome is audited; refusals carry their reason.
 pub(crate) async fn complete_login(
     ctx: &AppContext,
     actor: &Actor,
     row: &sso_providers::Model,
-    profile: ExternalProfile,
+    profile: &ExternalProfile,
     method: &str,
-) -> Result<(users::Model, memberships::Model)> {
+) -> Result<Account> {
     let org = OrgId(row.org_id);
-    let provider = SsoProviderId(row.id);
     let org_row = store::orgs::find(ctx.db(), org)
         .await?
         .ok_or(Error::NotFound)?;
     let policy = policy_of(&org_row);
-    let now = Utc::now();
+    let config = stored_config(row);
     let email = profile.email.clone();
     let refuse_here = |reason: &'static str, message: &str| {
         let email = email.clone();
@@ -622,7 +655,7 @@ pub(crate) async fn complete_login(
     };
 
     if let Some(identity) =
-        store::sso::find_identity(ctx.db(), org, provider, &profile.subject).await?
+        store::sso::find_identity(ctx.db(), org, SsoProviderId(row.id), &profile.subject).await?
     {
         let Some((user, membership)) =
             store::users::find_member(ctx.db(), org, UserId(identity.user_id))
@@ -635,19 +668,14 @@ pub(crate) async fn complete_login(
             )
             .await);
         };
-        let txn = crate::backend::db::begin_write(ctx.db()).await?;
-        let groups = profile.groups.clone();
-        let identity = store::sso::update_identity(&txn, org, identity, |m| {
-            m.email = Set(profile.email.clone());
-            m.email_verified = Set(profile.email_verified);
-            m.last_login_at = Set(Some(store::ts(now)));
-        })
-        .await?;
-        sync_groups(&txn, org, row, &identity, UserId(user.id), &groups, now).await?;
-        audit_login(&txn, actor, &membership, row, method, "linked_identity").await?;
-        txn.commit().await?;
-        store::sso::note(ctx.db(), org, provider, None, now).await?;
-        return Ok((user, membership));
+        if role_of(&membership) > config.max_role()
+            && !proven_since(identity.proven_at, config.changed_at())
+        {
+            return Ok(Account::NeedsProof(user, ABOVE_PROVIDER));
+        }
+        return sign_in_linked(ctx, actor, row, identity, user, membership, profile, method)
+            .await
+            .map(|(u, _)| Account::Ready(u));
     }
 
     let Some(email) = profile.email.clone() else {
@@ -657,7 +685,7 @@ pub(crate) async fn complete_login(
         )
         .await);
     };
-    if !profile.email_verified {
+    if profile.email_verified == Some(false) {
         return Err(refuse_here(
             "unverified_email",
             "The identity provider has not verified this email address, so it cannot be linked to an account.",
@@ -676,6 +704,7 @@ pub(crate) async fn complete_login(
         )
         .await);
     }
+    let vouched = config.vouches_for(&email, &policy);
 
     if let Some(existing) = store::users::find_by_email_global(ctx.db(), &email).await? {
         let Some((user, membership)) =
@@ -694,40 +723,140 @@ pub(crate) async fn complete_login(
             )
             .await);
         }
+        let role = role_of(&membership);
+        let why = if role == Role::Owner {
+            Some(OWNER)
+        } else if role > config.max_role() {
+            Some(ABOVE_PROVIDER)
+        } else if !vouched {
+            Some(NOT_AUTHORITATIVE)
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Ok(Account::NeedsProof(user, why));
+        }
         let txn = crate::backend::db::begin_write(ctx.db()).await?;
         let event = Event::new("sso.linked")
             .target("user", user.id)
-            .details(json!({ "provider": row.id, "kind": row.kind, "email": email }));
-        attach(
-            &txn,
-            actor,
+            .details(json!({ "provider": row.id, "kind": row.kind, "email": email, "proof": "authoritative_domain" }));
+        let link = Link {
             row,
-            &membership,
-            &profile,
-            &email,
-            event,
-            method,
-            "linked_by_email",
-            now,
-        )
-        .await?;
+            membership: &membership,
+            profile,
+            proven_at: None,
+        };
+        attach(&txn, actor, &link, event, method, "linked_by_email", Utc::now()).await?;
         txn.commit().await?;
-        store::sso::note(ctx.db(), org, provider, None, now).await?;
-        return Ok((user, membership));
+        store::sso::note(ctx.db(), org, SsoProviderId(row.id), None, Utc::now()).await?;
+        return Ok(Account::Ready(user));
     }
 
-    let invitation = store::invitations::find_pending_for_email(ctx.db(), org, &email, now).await?;
+    if profile.email_verified != Some(true) && !vouched {
+        return Err(refuse_here(
+            "unverified_email",
+            "The identity provider does not vouch for this email address, so no account can be created for it. Ask your administrator.",
+        )
+        .await);
+    }
+    provision(ctx, actor, row, &org_row, &config, profile, &email, method)
+        .await
+        .map(|(u, _)| Account::Ready(u))
+}
+
+/// Why automatic linking stopped, for the audit trail and the link page.
+pub(crate) const OWNER: &str =
+    "An owner's account is never linked automatically: sign in to it to link this identity.";
+pub(crate) const ABOVE_PROVIDER: &str = "This account has a higher role than the administrator who last changed this identity provider: sign in to it to link this identity.";
+pub(crate) const NOT_AUTHORITATIVE: &str = "An account with this email exists. This identity provider is not marked authoritative for its domain: sign in to the account to link this identity.";
+
+pub(crate) fn role_of(membership: &memberships::Model) -> Role {
+    Role::parse(&membership.role).unwrap_or(Role::Member)
+}
+
+/// Whether the person proved the account after the provider's last change.
+fn proven_since(
+    proven_at: Option<sea_orm::prelude::DateTimeWithTimeZone>,
+    changed_at: Option<chrono::DateTime<Utc>>,
+) -> bool {
+    match (proven_at, changed_at) {
+        (Some(proven), Some(changed)) => store::utc(proven) >= changed,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+/// Signs in through an identity linked already: refreshes what the provider says of it and
+/// syncs groups, audited.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one step of complete_login, named at its call site"
+)]
+async fn sign_in_linked(
+    ctx: &AppContext,
+    actor: &Actor,
+    row: &sso_providers::Model,
+    identity: identities::Model,
+    user: users::Model,
+    membership: memberships::Model,
+    profile: &ExternalProfile,
+    method: &str,
+) -> Result<(users::Model, memberships::Model)> {
+    let org = OrgId(row.org_id);
+    let now = Utc::now();
+    let txn = crate::backend::db::begin_write(ctx.db()).await?;
+    let identity = store::sso::update_identity(&txn, org, identity, |m| {
+        m.email = Set(profile.email.clone());
+        m.email_verified = Set(profile.email_verified == Some(true));
+        m.last_login_at = Set(Some(store::ts(now)));
+    })
+    .await?;
+    sync_groups(&txn, org, row, &identity, UserId(user.id), &profile.groups, now).await?;
+    audit_login(&txn, actor, &membership, row, method, "linked_identity").await?;
+    txn.commit().await?;
+    store::sso::note(ctx.db(), org, SsoProviderId(row.id), None, now).await?;
+    Ok((user, membership))
+}
+
+/// A new account for a vouched-for email: by a pending invitation (its role) or just-in-time
+/// provisioning (the organisation's default role); never above the provider's last editor.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one step of complete_login, named at its call site"
+)]
+async fn provision(
+    ctx: &AppContext,
+    actor: &Actor,
+    row: &sso_providers::Model,
+    org_row: &crate::backend::db::entities::organizations::Model,
+    config: &super::StoredConfig,
+    profile: &ExternalProfile,
+    email: &str,
+    method: &str,
+) -> Result<(users::Model, memberships::Model)> {
+    let org = OrgId(row.org_id);
+    let policy = policy_of(org_row);
+    let now = Utc::now();
+    let domain_listed = email
+        .rsplit_once('@')
+        .is_some_and(|(_, d)| policy.email_domains.iter().any(|x| x == d));
+    let invitation = store::invitations::find_pending_for_email(ctx.db(), org, email, now).await?;
     let role = match &invitation {
         Some(i) => Role::parse(&i.role).unwrap_or(Role::Member),
-        None if policy.jit_provisioning && domain_listed => orgs::default_role(&org_row),
+        None if policy.jit_provisioning && domain_listed => orgs::default_role(org_row),
         None => {
-            return Err(refuse_here(
+            return Err(refuse(
+                ctx,
+                actor,
+                Some(row),
                 "invitation_required",
                 "There is no account for this email here, and this organisation adds members by invitation. Ask an administrator to invite you.",
+                Some(email),
             )
             .await);
         }
     };
+    let role = role.min(config.max_role());
     let name = profile
         .name
         .clone()
@@ -738,13 +867,21 @@ pub(crate) async fn complete_login(
     if let Some(i) = &invitation
         && !store::invitations::consume(&txn, org, i.id, now).await?
     {
-        return Err(refuse_here("invitation_required", "The invitation was used meanwhile.").await);
+        return Err(refuse(
+            ctx,
+            actor,
+            Some(row),
+            "invitation_required",
+            "The invitation was used meanwhile.",
+            Some(email),
+        )
+        .await);
     }
     let (user, membership) = store::users::insert_member(
         &txn,
         org,
         store::users::NewUser {
-            email: &email,
+            email,
             name: &name,
             password_hash: None,
             role,
@@ -758,60 +895,58 @@ pub(crate) async fn complete_login(
             "provider": row.id, "kind": row.kind, "email": email, "role": role.as_str(),
             "invitation": invitation.as_ref().map(|i| i.id),
         }));
-    attach(
-        &txn,
-        actor,
+    let link = Link {
         row,
-        &membership,
-        &profile,
-        &email,
-        event,
-        method,
-        "provisioned",
-        now,
-    )
-    .await?;
+        membership: &membership,
+        profile,
+        proven_at: None,
+    };
+    attach(&txn, actor, &link, event, method, "provisioned", now).await?;
     txn.commit().await?;
-    store::sso::note(ctx.db(), org, provider, None, now).await?;
+    store::sso::note(ctx.db(), org, SsoProviderId(row.id), None, now).await?;
     Ok((user, membership))
+}
+
+/// An identity about to be linked to a member.
+pub(crate) struct Link<'a> {
+    pub row: &'a sso_providers::Model,
+    pub membership: &'a memberships::Model,
+    pub profile: &'a ExternalProfile,
+    /// When the person proved the account (`None`: linked by the provider's authority).
+    pub proven_at: Option<chrono::DateTime<Utc>>,
 }
 
 /// Links a new identity to a member (inside `db`'s transaction): the identity, `event`
 /// (`sso.linked` or `sso.provisioned`), the group sync and the `sso.login` audit.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one step of complete_login, named at its call sites"
-)]
-async fn attach<C: sea_orm::ConnectionTrait>(
+pub(crate) async fn attach<C: sea_orm::ConnectionTrait>(
     db: &C,
     actor: &Actor,
-    row: &sso_providers::Model,
-    membership: &memberships::Model,
-    profile: &ExternalProfile,
-    email: &str,
+    link: &Link<'_>,
     event: Event<'_>,
     method: &str,
     how: &str,
     now: chrono::DateTime<Utc>,
 ) -> Result<()> {
+    let row = link.row;
     let org = OrgId(row.org_id);
-    let user = UserId(membership.user_id);
+    let user = UserId(link.membership.user_id);
     let identity = store::sso::insert_identity(
         db,
         org,
         store::sso::NewIdentity {
             user,
             provider: SsoProviderId(row.id),
-            subject: &profile.subject,
-            email: Some(email),
-            email_verified: true,
+            subject: &link.profile.subject,
+            email: link.profile.email.as_deref(),
+            email_verified: link.profile.email_verified == Some(true),
+            proven_at: link.proven_at,
         },
         now,
     )
     .await?;
-    audit::record(db, Some(org), &acting(actor, membership), event).await?;
-    sync_groups(db, org, row, &identity, user, &profile.groups, now).await?;
-    audit_login(db, actor, membership, row, method, how).await
+    audit::record(db, Some(org), &acting(actor, link.membership), event).await?;
+    sync_groups(db, org, row, &identity, user, &link.profile.groups, now).await?;
+    audit_login(db, actor, link.membership, row, method, how).await
 }
 
 /// The enabled provider of `kind` a flow record names, or the refusal to answer.
@@ -840,11 +975,11 @@ pub(crate) async fn flow_provider(
     }
 }
 
-fn acting(actor: &Actor, membership: &memberships::Model) -> Actor {
+pub(crate) fn acting(actor: &Actor, membership: &memberships::Model) -> Actor {
     Actor::user(principal_of(membership, Credential::Session), actor.ip)
 }
 
-async fn audit_login<C: sea_orm::ConnectionTrait>(
+pub(crate) async fn audit_login<C: sea_orm::ConnectionTrait>(
     db: &C,
     actor: &Actor,
     membership: &memberships::Model,
@@ -867,7 +1002,7 @@ async fn audit_login<C: sea_orm::ConnectionTrait>(
 
 /// Group sync: the user joins the organisation's groups named in the claim, and leaves those a
 /// previous sync added that the claim no longer names. Groups added by hand are left alone.
-async fn sync_groups<C: sea_orm::ConnectionTrait>(
+pub(crate) async fn sync_groups<C: sea_orm::ConnectionTrait>(
     db: &C,
     org: OrgId,
     row: &sso_providers::Model,

@@ -2,6 +2,7 @@
 //! sealed), its SSO policy, the login page's routing by email domain, and users' linked
 //! identities. The flows themselves are in [`login`] (OAuth/OIDC) and [`saml`].
 
+pub mod link;
 pub mod login;
 #[cfg(feature = "saml")]
 pub mod saml;
@@ -47,6 +48,45 @@ pub struct StoredConfig {
     /// The SAML IdP (its entity id, SSO URL and signing certificates).
     pub idp: Option<serde_json::Value>,
     pub allow_idp_initiated: bool,
+    /// Email domains this provider is authoritative for (a subset of the policy's domains).
+    pub trusted_email_domains: Vec<String>,
+    /// Who created or last changed the provider: its sign-ins never reach above their role
+    /// without the person's proof (see `login::complete_login`).
+    pub changed_by: Option<Steward>,
+}
+
+/// The person who created or last changed a provider, with their role then.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Steward {
+    pub user: uuid::Uuid,
+    pub role: String,
+    pub at: chrono::DateTime<Utc>,
+}
+
+impl StoredConfig {
+    /// The highest role this provider vouches for on its own. Providers stored before stewards
+    /// were recorded count as an admin's.
+    pub fn max_role(&self) -> Role {
+        self.changed_by
+            .as_ref()
+            .and_then(|s| Role::parse(&s.role))
+            .unwrap_or(Role::Admin)
+    }
+
+    /// When the provider was last changed (identities proven before then must prove again to
+    /// reach above [`Self::max_role`]).
+    pub fn changed_at(&self) -> Option<chrono::DateTime<Utc>> {
+        self.changed_by.as_ref().map(|s| s.at)
+    }
+
+    /// Whether the provider is authoritative for this email's domain (and the organisation
+    /// still claims the domain).
+    pub fn vouches_for(&self, email: &str, policy: &SsoPolicy) -> bool {
+        let domain = email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+        !domain.is_empty()
+            && self.trusted_email_domains.iter().any(|d| d == domain)
+            && policy.email_domains.iter().any(|d| d == domain)
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,6 +200,8 @@ pub fn dto(ctx: &AppContext, row: &sso_providers::Model) -> SsoProvider {
         sso_url: idp_sso,
         certificate_fingerprints: fingerprints(&config),
         allow_idp_initiated: config.allow_idp_initiated,
+        trusted_email_domains: config.trusted_email_domains.clone(),
+        max_role: config.max_role().as_str().to_owned(),
         login_url: login_url(row),
         callback_url: callback_url(ctx, &row.kind),
         last_error: row.last_error.clone(),
@@ -640,6 +682,8 @@ pub async fn create(
     let name = validate::name("name", input.name.as_deref().unwrap_or(default_name), 100)?;
     let mut config = StoredConfig::default();
     apply(&mut config, &input)?;
+    apply_trusted_domains(&mut config, &input, &org_policy(ctx, p.org_id).await?)?;
+    stewarded(&mut config, p);
     let secret = input
         .client_secret
         .clone()
@@ -684,7 +728,10 @@ pub async fn create(
         actor,
         Event::new("sso_provider.created")
             .target("sso_provider", row.id)
-            .details(serde_json::json!({ "kind": row.kind, "name": row.name })),
+            .details(serde_json::json!({
+                "kind": row.kind, "name": row.name, "max_role": p.role.as_str(),
+                "trusted_email_domains": config.trusted_email_domains,
+            })),
     )
     .await?;
     txn.commit().await?;
@@ -715,6 +762,9 @@ pub async fn update(
         .transpose()?;
     let mut config = stored_config(&row);
     apply(&mut config, &input)?;
+    apply_trusted_domains(&mut config, &input, &org_policy(ctx, p.org_id).await?)?;
+    let max_role_before = config.max_role();
+    stewarded(&mut config, p);
     let secret_change = input
         .client_secret
         .clone()
@@ -787,7 +837,11 @@ pub async fn update(
         actor,
         Event::new("sso_provider.updated")
             .target("sso_provider", updated.id)
-            .details(serde_json::json!({ "secret_changed": input.client_secret.is_some() })),
+            .details(serde_json::json!({
+                "changed": changed_fields(&input),
+                "secret_changed": input.client_secret.is_some(),
+                "max_role": { "before": max_role_before.as_str(), "after": p.role.as_str() },
+            })),
     )
     .await?;
     Ok(dto(ctx, &updated))
@@ -885,29 +939,7 @@ pub async fn get_policy(ctx: &AppContext, actor: &Actor) -> Result<SsoPolicy> {
 /// out (owners keep password login anyway).
 pub async fn put_policy(ctx: &AppContext, actor: &Actor, input: SsoPolicy) -> Result<SsoPolicy> {
     let p = actor.require_role(Role::Admin)?;
-    let mut domains = Vec::new();
-    for d in &input.email_domains {
-        let d = d.trim().trim_start_matches('@').to_lowercase();
-        if d.is_empty() {
-            continue;
-        }
-        let valid = d.len() <= 253
-            && d.contains('.')
-            && d.split('.').all(|l| {
-                !l.is_empty()
-                    && l.len() <= 63
-                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            });
-        if !valid {
-            return Err(Error::invalid(
-                "email_domains",
-                format!("{d:?} is not a domain name (expected e.g. example.com)."),
-            ));
-        }
-        if !domains.contains(&d) {
-            domains.push(d);
-        }
-    }
+    let domains = email_domains("email_domains", &input.email_domains)?;
     let policy = SsoPolicy {
         sso_only: input.sso_only,
         email_domains: domains,
@@ -965,6 +997,103 @@ pub async fn put_policy(ctx: &AppContext, actor: &Actor, input: SsoPolicy) -> Re
     .await?;
     txn.commit().await?;
     Ok(policy)
+}
+
+/// Email domains as given (`@` prefix and case ignored, duplicates dropped), or which one is not
+/// a domain name.
+fn email_domains(field: &'static str, given: &[String]) -> Result<Vec<String>> {
+    let mut domains = Vec::new();
+    for d in given {
+        let d = d.trim().trim_start_matches('@').to_lowercase();
+        if d.is_empty() {
+            continue;
+        }
+        let valid = d.len() <= 253
+            && d.contains('.')
+            && d.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if !valid {
+            return Err(Error::invalid(
+                field,
+                format!("{d:?} is not a domain name (expected e.g. example.com)."),
+            ));
+        }
+        if !domains.contains(&d) {
+            domains.push(d);
+        }
+    }
+    Ok(domains)
+}
+
+/// Sets the domains a provider is authoritative for: only domains the organisation's policy
+/// claims (so one organisation can never vouch for another's users).
+fn apply_trusted_domains(
+    config: &mut StoredConfig,
+    input: &SsoProviderInput,
+    policy: &SsoPolicy,
+) -> Result<()> {
+    let Some(given) = &input.trusted_email_domains else {
+        return Ok(());
+    };
+    let domains = email_domains("trusted_email_domains", given)?;
+    if let Some(d) = domains.iter().find(|d| !policy.email_domains.contains(d)) {
+        return Err(Error::invalid(
+            "trusted_email_domains",
+            format!(
+                "{d} is not one of this organisation's email domains: add it to the SSO policy first."
+            ),
+        ));
+    }
+    config.trusted_email_domains = domains;
+    Ok(())
+}
+
+/// The policy of the caller's organisation.
+async fn org_policy(ctx: &AppContext, org: OrgId) -> Result<SsoPolicy> {
+    let row = store::orgs::find(ctx.db(), org)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok(policy_of(&row))
+}
+
+/// The fields an update sets (for the audit trail; never their secret values).
+fn changed_fields(input: &SsoProviderInput) -> Vec<&'static str> {
+    let i = input;
+    [
+        ("name", i.name.is_some()),
+        ("enabled", i.enabled.is_some()),
+        ("client_id", i.client_id.is_some()),
+        ("client_secret", i.client_secret.is_some()),
+        ("issuer", i.issuer.is_some()),
+        ("tenant", i.tenant.is_some()),
+        ("authorization_url", i.authorization_url.is_some()),
+        ("token_url", i.token_url.is_some()),
+        ("userinfo_url", i.userinfo_url.is_some()),
+        ("jwks_url", i.jwks_url.is_some()),
+        ("scopes", i.scopes.is_some()),
+        ("groups_attribute", i.groups_attribute.is_some()),
+        ("email_attribute", i.email_attribute.is_some()),
+        ("name_attribute", i.name_attribute.is_some()),
+        ("metadata_xml", i.metadata_xml.is_some()),
+        ("metadata_url", i.metadata_url.is_some()),
+        ("allow_idp_initiated", i.allow_idp_initiated.is_some()),
+        ("trusted_email_domains", i.trusted_email_domains.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
+}
+
+/// Records who made a change to a provider, and their role then.
+fn stewarded(config: &mut StoredConfig, p: &crate::backend::actor::Principal) {
+    config.changed_by = Some(Steward {
+        user: p.user_id.0,
+        role: p.role.as_str().to_owned(),
+        at: Utc::now(),
+    });
 }
 
 /// The organisation whose SSO policy claims this email's domain.

@@ -18,8 +18,8 @@ use crate::backend::sso::saml::{
     self as proto, IdpConfig, OwnedExpected, SpKeys, VerifiedAssertion,
 };
 use crate::backend::store;
-use crate::backend::{AppContext, Error, Result};
-use crate::contract::ids::{OrgId, SsoProviderId, UserId};
+use crate::backend::{AppContext, Error, Result, crypto};
+use crate::contract::ids::{OrgId, SsoProviderId};
 
 /// Clock skew tolerated on SAML time bounds.
 const SKEW_SECS: i64 = 120;
@@ -158,7 +158,9 @@ fn profile_of(row: &sso_providers::Model, assertion: &VerifiedAssertion) -> Exte
         .unwrap_or_default();
     ExternalProfile {
         subject: assertion.name_id.clone(),
-        email_verified: email.is_some(),
+        // SAML attributes carry no verification statement: the email counts only where the
+        // organisation marked this provider authoritative for its domain.
+        email_verified: None,
         email,
         name: first(a, &name_names),
         groups,
@@ -273,13 +275,21 @@ pub async fn acs(
         .await);
     }
     let profile = profile_of(&row, &assertion);
-    let (user, _) = login::complete_login(ctx, actor, &row, profile, "saml").await?;
-    let (return_to, binding) = match &flow {
-        Some(f) => (f.return_to.clone(), f.binding_hash.clone()),
-        // IdP-initiated: a same-site RelayState path, and no browser binding to check.
-        None => (login::safe_return(relay_state.as_deref()), None),
+    let (return_to, binding, new_binding) = match &flow {
+        Some(f) => (f.return_to.clone(), f.binding_hash.clone(), None),
+        // IdP-initiated: a same-site RelayState path. The pick-up is bound to the browser that
+        // posted the response (a new `aerie_sso` cookie set on this answer), so a pick-up link
+        // cannot be handed to another browser.
+        None => {
+            let fresh = crypto::random_token(32);
+            let hash = login::binding_hash(ctx, &fresh);
+            (login::safe_return(relay_state.as_deref()), Some(hash), Some(fresh))
+        }
     };
-    login::pickup_redirect(ctx, &row, UserId(user.id), &return_to, binding.as_deref()).await
+    let mut redirect =
+        login::conclude(ctx, actor, &row, profile, &return_to, binding.as_deref()).await?;
+    redirect.binding = new_binding;
+    Ok(redirect)
 }
 
 /// The one enabled SAML provider with this IdP entity id (none when several organisations

@@ -1,3 +1,4 @@
+pub mod link;
 pub mod login;
 pub mod setup;
 pub mod signup;
