@@ -190,14 +190,24 @@ test("SSO settings → sign in with OpenID Connect and SAML → linked identitie
   expect(me.status()).toBe(200);
   expect((await me.json()).email).toBe(SAM.email);
 
-  // The same person through SAML: the verified email links the second identity.
-  await signOut(page);
+  // The same person through SAML. The SAML IdP is not authoritative for the domain, so an
+  // account with the same email is linked only with proof: Sam, still signed in through OpenID
+  // Connect in this browser, confirms on the link page.
+  await page.goto("/login");
+  await hydrated(page);
   await routeByEmail(page, SAM.email);
   await page.getByRole("link", { name: `Sign in with ${SAML_NAME}` }).click();
   await expect(page).toHaveURL(new RegExp(`^${SAML}/sso/redirect`));
   await page.getByLabel("Email").fill(SAM.email);
   await page.getByLabel("Name", { exact: true }).fill(SAM.name);
   await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/link-account\?code=/);
+  await hydrated(page);
+  const linkPage = page.getByTestId("link-account");
+  await expect(linkPage).toContainText(`You signed in with ${SAML_NAME} as ${SAM.email}`);
+  await expect(linkPage).toContainText("You are signed in to this account in this browser.");
+  await page.screenshot({ path: "screenshots/sso-link-account.png", fullPage: true });
+  await linkPage.getByRole("button", { name: `Link ${SAML_NAME} to my account` }).click();
   await expect(page).toHaveURL(/\/keys$/);
   await hydrated(page);
   await expect(page.getByTestId("user-name")).toHaveText(SAM.name);

@@ -14,9 +14,11 @@ enum Identities {
     ProvenAt,
 }
 
+// async_trait's generated signature needs the elided lifetime.
+#[expect(elided_lifetimes_in_paths)]
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
-    async fn up(&self, m: &SchemaManager<'_>) -> Result<(), DbErr> {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.alter_table(
             Table::alter()
                 .table(Identities::Table)
@@ -26,7 +28,7 @@ impl MigrationTrait for Migration {
         .await
     }
 
-    async fn down(&self, m: &SchemaManager<'_>) -> Result<(), DbErr> {
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.alter_table(
             Table::alter()
                 .table(Identities::Table)

@@ -62,7 +62,8 @@ pub async fn create_sso_provider(
 /// Changes an identity provider. Absent fields stay as they are. `name`, `client_id`,
 /// `issuer`, `tenant` and `groups_attribute` are set to what is sent (empty clears them);
 /// `client_secret`, `metadata_xml` and `metadata_url` replace only when not empty;
-/// `remove_secret` present removes the client secret.
+/// `remove_secret` present removes the client secret. `trusted_email_domains` (comma- or
+/// space-separated) replaces the domains the provider is authoritative for (empty: none).
 #[server(prefix = "/_server", endpoint = "sso_providers_update")]
 pub async fn update_sso_provider(
     id: SsoProviderId,
@@ -77,10 +78,12 @@ pub async fn update_sso_provider(
     metadata_xml: Option<String>,
     metadata_url: Option<String>,
     allow_idp_initiated: Option<bool>,
+    trusted_email_domains: Option<String>,
 ) -> Result<SsoProvider, ErrorBody> {
     use crate::contract::sso::SsoProviderInput;
     let (ctx, actor) = super::ssr::context().await?;
     let input = SsoProviderInput {
+        trusted_email_domains: trusted_email_domains.map(|d| domain_list(&d)),
         name: filled(name),
         enabled,
         client_id,
@@ -137,12 +140,7 @@ pub async fn put_sso_policy(
     let (ctx, actor) = super::ssr::context().await?;
     let policy = SsoPolicy {
         sso_only: sso_only.is_some(),
-        email_domains: email_domains
-            .split([',', '\n', ' '])
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        email_domains: domain_list(&email_domains),
         jit_provisioning: jit_provisioning.is_some(),
     };
     crate::backend::services::sso::put_policy(&ctx, &actor, policy)
@@ -196,4 +194,14 @@ pub async fn unlink_identity(id: IdentityId) -> Result<(), ErrorBody> {
 #[cfg(feature = "ssr")]
 fn filled(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// Domains typed in a text field, separated by commas, spaces or new lines.
+#[cfg(feature = "ssr")]
+fn domain_list(text: &str) -> Vec<String> {
+    text.split([',', '\n', ' '])
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(str::to_owned)
+        .collect()
 }

@@ -12,7 +12,7 @@ use crate::support::idp::{OidcIdp, OidcIdpOptions, SamlIdp, SamlIdpOptions, form
 use crate::support::{PASSWORD, TestApp, assert_contract_body};
 
 /// A browser: keeps cookies, follows no redirect.
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     aerie_app::backend::llm::ensure_tls();
     reqwest::Client::builder()
         .cookie_store(true)
@@ -21,7 +21,7 @@ fn browser() -> reqwest::Client {
         .expect("client")
 }
 
-fn location(res: &reqwest::Response) -> String {
+pub(crate) fn location(res: &reqwest::Response) -> String {
     res.headers()
         .get("location")
         .and_then(|v| v.to_str().ok())
@@ -29,13 +29,13 @@ fn location(res: &reqwest::Response) -> String {
         .to_owned()
 }
 
-struct Sso {
-    app: TestApp,
-    owner: String,
+pub(crate) struct Sso {
+    pub(crate) app: TestApp,
+    pub(crate) owner: String,
 }
 
 impl Sso {
-    async fn start(kind: DbKind) -> Self {
+    pub(crate) async fn start(kind: DbKind) -> Self {
         let app = TestApp::spawn_with(
             kind,
             |c| c.allow_private_sso_urls = true,
@@ -47,11 +47,11 @@ impl Sso {
         Self { app, owner }
     }
 
-    async fn api(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn api(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
         self.app.authed(method, path, &self.owner, body).await
     }
 
-    async fn oidc_provider(&self, idp: &OidcIdp, extra: Value) -> String {
+    pub(crate) async fn oidc_provider(&self, idp: &OidcIdp, extra: Value) -> String {
         let mut body = json!({"kind": "oidc", "name": "Local OIDC", "issuer": idp.issuer(),
             "client_id": "aerie-test", "client_secret": "oidc-client-secret-9921",
             "groups_attribute": "groups"});
@@ -65,13 +65,13 @@ impl Sso {
         provider["id"].as_str().expect("id").to_owned()
     }
 
-    async fn policy(&self, policy: Value) {
+    pub(crate) async fn policy(&self, policy: Value) {
         let (status, body) = self.api(Method::PUT, "/api/sso/policy", Some(policy)).await;
         assert_eq!(status, 200, "{body}");
     }
 
     /// Starts an OIDC login in `browser` and answers the provider's authorization URL.
-    async fn start_login(&self, browser: &reqwest::Client, kind: &str, provider: &str) -> String {
+    pub(crate) async fn start_login(&self, browser: &reqwest::Client, kind: &str, provider: &str) -> String {
         let res = browser
             .get(self.app.url(&format!(
                 "/auth/{kind}/login?provider={provider}&return_to=/chat"
@@ -95,17 +95,21 @@ impl Sso {
         location(&res)
     }
 
-    /// Follows the callback and the pick-up: `Ok(final location)` when signed in, `Err(sso_error)`.
-    async fn finish(&self, browser: &reqwest::Client, callback: &str) -> Result<String, String> {
+    /// Follows the callback and the pick-up: `Ok(final location)` when signed in, `Err(sso_error)`
+    /// (or `Err` of the link page's address when linking needs the account's proof).
+    pub(crate) async fn finish(&self, browser: &reqwest::Client, callback: &str) -> Result<String, String> {
         let res = browser.get(callback).send().await.expect("callback");
         assert_eq!(res.status().as_u16(), 303, "{callback}");
         let next = location(&res);
         self.pickup(browser, &next).await
     }
 
-    async fn pickup(&self, browser: &reqwest::Client, next: &str) -> Result<String, String> {
+    pub(crate) async fn pickup(&self, browser: &reqwest::Client, next: &str) -> Result<String, String> {
         if let Some(error) = next.strip_prefix("/login?") {
             return Err(url_param(error, "sso_error"));
+        }
+        if next.starts_with("/link-account?") {
+            return Err(next.to_owned());
         }
         assert!(next.starts_with("/auth/login-pickup?code="), "{next}");
         let res = browser
@@ -121,7 +125,7 @@ impl Sso {
         }
     }
 
-    async fn whoami(&self, browser: &reqwest::Client) -> (u16, Value) {
+    pub(crate) async fn whoami(&self, browser: &reqwest::Client) -> (u16, Value) {
         let res = browser
             .get(self.app.url("/auth/user"))
             .send()
@@ -131,7 +135,7 @@ impl Sso {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
-    async fn user_count(&self) -> i64 {
+    pub(crate) async fn user_count(&self) -> i64 {
         use sea_orm_migration::sea_orm::{ConnectionTrait, Statement};
         let db = self.app.ctx.db();
         let row = db
@@ -145,8 +149,34 @@ impl Sso {
         row.try_get::<i64>("", "n").expect("n")
     }
 
+    /// Proves the account on the link page `next` (`/link-account?code=…`) with `password`
+    /// (`None`: this browser's session), as the page's form posts: the final location.
+    pub(crate) async fn link(
+        &self,
+        browser: &reqwest::Client,
+        next: &str,
+        password: Option<&str>,
+    ) -> String {
+        let code = url_param(next.split_once('?').map_or("", |(_, q)| q), "code");
+        let mut pairs = vec![("code", code.as_str())];
+        if let Some(p) = password {
+            pairs.push(("password", p));
+        }
+        let res = browser
+            .post(self.app.url("/auth/sso/link"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("origin", self.app.url(""))
+            .header("sec-fetch-site", "same-origin")
+            .body(form_body(&pairs))
+            .send()
+            .await
+            .expect("link");
+        assert_eq!(res.status().as_u16(), 303);
+        location(&res)
+    }
+
     /// The reasons of refused sign-ins, oldest first.
-    async fn refusals(&self) -> Vec<String> {
+    pub(crate) async fn refusals(&self) -> Vec<String> {
         use sea_orm_migration::sea_orm::{ConnectionTrait, Statement};
         let db = self.app.ctx.db();
         let rows = db
@@ -172,7 +202,7 @@ impl Sso {
     }
 }
 
-fn url_param(query: &str, name: &str) -> String {
+pub(crate) fn url_param(query: &str, name: &str) -> String {
     reqwest::Url::parse(&format!("http://x/?{query}"))
         .ok()
         .and_then(|u| {
@@ -280,7 +310,8 @@ async fn oidc_login_provisions_links_and_syncs_groups(#[case] kind: DbKind) {
     let perms: Value = res.json().await.expect("json");
     assert_eq!(perms["groups"], json!([]), "{perms}");
 
-    // The owner (a password account) links by verified email and keeps one identity.
+    // The owner (a password account) links by verified email, once they prove the account
+    // with its password (owners are never linked automatically), and keeps one identity.
     let owner = browser();
     let authorize = sso.start_login(&owner, "oidc", &provider).await;
     let callback = idp
@@ -289,7 +320,12 @@ async fn oidc_login_provisions_links_and_syncs_groups(#[case] kind: DbKind) {
             &json!({"sub": "olive-7", "email": "owner@acme.test", "email_verified": true}),
         )
         .await;
-    assert!(sso.finish(&owner, &callback).await.is_ok());
+    let link_page = sso
+        .finish(&owner, &callback)
+        .await
+        .expect_err("the link page");
+    assert_eq!(sso.whoami(&owner).await.0, 401, "no session before the proof");
+    assert_eq!(sso.link(&owner, &link_page, Some(PASSWORD)).await, "/chat");
     let (_, me) = sso.whoami(&owner).await;
     assert_eq!(me["role"], "owner");
     let (status, ids) = sso.api(Method::GET, "/api/me/identities", None).await;
@@ -336,7 +372,7 @@ async fn oidc_login_provisions_links_and_syncs_groups(#[case] kind: DbKind) {
             "{action} in {actions:?}"
         );
     }
-    assert!(sso.refusals().await.is_empty());
+    assert_eq!(sso.refusals().await, vec!["proof_required"]);
 }
 
 #[rstest]
@@ -786,7 +822,7 @@ async fn sso_only_policy_routing_and_tenant_isolation(#[case] kind: DbKind) {
 }
 
 /// Starts a SAML IdP for this app and configures it as acme's provider.
-async fn saml_setup(sso: &Sso, opts: SamlIdpOptions, extra: Value) -> (SamlIdp, String) {
+pub(crate) async fn saml_setup(sso: &Sso, opts: SamlIdpOptions, extra: Value) -> (SamlIdp, String) {
     let idp = SamlIdp::start(&sso.app.url("/auth/saml/metadata"), opts).await;
     let mut body = json!({"kind": "saml", "name": "Local SAML", "metadata_url": idp.metadata_url,
         "groups_attribute": "groups"});
@@ -806,7 +842,7 @@ async fn saml_setup(sso: &Sso, opts: SamlIdpOptions, extra: Value) -> (SamlIdp, 
     (idp, provider["id"].as_str().expect("id").to_owned())
 }
 
-async fn post_acs(sso: &Sso, browser: &reqwest::Client, body: String) -> String {
+pub(crate) async fn post_acs(sso: &Sso, browser: &reqwest::Client, body: String) -> String {
     let res = browser
         .post(sso.app.url("/auth/saml/acs"))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -848,9 +884,16 @@ async fn saml_login_through_a_real_idp(#[case] kind: DbKind) {
         .expect("xml");
     assert_eq!(metadata, again, "the SP certificate is generated once");
 
-    let (idp, provider) = saml_setup(&sso, SamlIdpOptions::default(), json!({})).await;
+    // SAML attributes say nothing of verification: the IdP is made authoritative for the
+    // organisation's domain, so its emails count.
     sso.policy(json!({"email_domains": ["acme.test"], "jit_provisioning": true}))
         .await;
+    let (idp, provider) = saml_setup(
+        &sso,
+        SamlIdpOptions::default(),
+        json!({"trusted_email_domains": ["acme.test"]}),
+    )
+    .await;
     let (status, _) = sso
         .api(
             Method::POST,
@@ -935,9 +978,14 @@ async fn saml_login_through_a_real_idp(#[case] kind: DbKind) {
 #[tokio::test]
 async fn saml_attacks_are_refused_without_a_session(#[case] kind: DbKind) {
     let sso = Sso::start(kind).await;
-    let (idp, provider) = saml_setup(&sso, SamlIdpOptions::default(), json!({})).await;
     sso.policy(json!({"email_domains": ["acme.test"], "jit_provisioning": true}))
         .await;
+    let (idp, provider) = saml_setup(
+        &sso,
+        SamlIdpOptions::default(),
+        json!({"trusted_email_domains": ["acme.test"]}),
+    )
+    .await;
     let users_before = sso.user_count().await;
     let mut expected = Vec::new();
     for (extra, reason) in [
@@ -1110,13 +1158,14 @@ async fn crafted_saml_attacks_are_refused_and_audited(#[case] kind: DbKind) {
         Some(craft::REDIRECT),
         Some(&idp_key),
     );
-    let (status, provider) = sso
-        .api(Method::POST, "/api/sso/providers",
-            Some(json!({"kind": "saml", "name": "Crafted", "metadata_xml": metadata, "allow_idp_initiated": true})))
-        .await;
-    assert_eq!(status, 201, "{provider}");
     sso.policy(json!({"email_domains": ["acme.test"], "jit_provisioning": true}))
         .await;
+    let (status, provider) = sso
+        .api(Method::POST, "/api/sso/providers",
+            Some(json!({"kind": "saml", "name": "Crafted", "metadata_xml": metadata,
+                "allow_idp_initiated": true, "trusted_email_domains": ["acme.test"]})))
+        .await;
+    assert_eq!(status, 201, "{provider}");
     let sp_entity = sso.app.url("/auth/saml/metadata");
     let acs = sso.app.url("/auth/saml/acs");
     let spec = |email: &str| {
@@ -1267,6 +1316,16 @@ async fn encrypted_saml_assertions_and_invitations(#[case] kind: DbKind) {
     let next = post_acs(&sso, &b, post.form_body()).await;
     assert!(sso.pickup(&b, &next).await.is_err());
     assert_eq!(sso.refusals().await, vec!["invitation_required"]);
+    // The invitation below goes only to an address the IdP is authoritative for.
+    sso.policy(json!({"email_domains": ["acme.test"]})).await;
+    let (status, _) = sso
+        .api(
+            Method::PATCH,
+            &format!("/api/sso/providers/{provider}"),
+            Some(json!({"trusted_email_domains": ["acme.test"]})),
+        )
+        .await;
+    assert_eq!(status, 200);
 
     let (status, invite) = sso
         .api(

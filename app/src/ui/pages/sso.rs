@@ -81,6 +81,7 @@ fn toggle(id: SsoProviderId, enabled: bool) -> UpdateSsoProvider {
         metadata_xml: None,
         metadata_url: None,
         allow_idp_initiated: None,
+        trusted_email_domains: None,
     }
 }
 
@@ -213,6 +214,19 @@ fn ProviderCard(provider: SsoProvider, shared: Shared) -> impl IntoView {
                     </dd>
                 })}
                 {fingerprints}
+                <dt>"Links existing accounts"</dt>
+                <dd data-testid="sso-trusted-domains">
+                    {if provider.trusted_email_domains.is_empty() {
+                        "only after the person signs in to the account".to_owned()
+                    } else {
+                        format!("by email, for {} (authoritative)", provider.trusted_email_domains.join(", "))
+                    }}
+                </dd>
+                <dt>"Vouches up to"</dt>
+                <dd data-testid="sso-max-role">{format!(
+                    "{}: the role of whoever last changed it; higher accounts must prove themselves",
+                    provider.max_role
+                )}</dd>
                 <dt>"Last sign-in"</dt><dd data-testid="sso-last-login">{when(provider.last_login_at)}</dd>
                 {last_error}
             </dl>
@@ -334,6 +348,7 @@ fn EditProvider(
         _ => None,
     };
     let idp_initiated = provider.allow_idp_initiated;
+    let trusted = provider.trusted_email_domains.join(", ");
     view! {
         <ActionForm action=update attr:class="sso-edit" attr:aria-label="Edit provider">
             <input type="hidden" name="id" value=provider.id.to_string()/>
@@ -386,6 +401,17 @@ fn EditProvider(
                     </select>
                 </label>
             })}
+            <label>"Authoritative for email domains"
+                <input name="trusted_email_domains" value=trusted
+                    placeholder="empty: linking always needs the person's proof"/>
+            </label>
+            <p class="warning" role="note" data-testid="sso-trusted-warning">
+                "Warning: for these domains (each one of the SSO policy's), anyone this identity "
+                "provider calls by an email is linked to the Aerie account with that email without "
+                "signing in to it. Only list domains whose accounts this provider alone manages, "
+                "and whose users cannot change their own email there. Owners are never linked "
+                "this way."
+            </p>
             <div class="form-actions">
                 <button class="button" type="submit" disabled=move || update.pending().get()>
                     {move || if update.pending().get() { "Saving…" } else { "Save" }}

@@ -705,7 +705,6 @@ pub(crate) async fn complete_login(
         .await);
     }
     let vouched = config.vouches_for(&email, &policy);
-
     if let Some(existing) = store::users::find_by_email_global(ctx.db(), &email).await? {
         let Some((user, membership)) =
             store::users::find_member(ctx.db(), org, UserId(existing.id)).await?
@@ -752,13 +751,6 @@ pub(crate) async fn complete_login(
         return Ok(Account::Ready(user));
     }
 
-    if profile.email_verified != Some(true) && !vouched {
-        return Err(refuse_here(
-            "unverified_email",
-            "The identity provider does not vouch for this email address, so no account can be created for it. Ask your administrator.",
-        )
-        .await);
-    }
     provision(ctx, actor, row, &org_row, &config, profile, &email, method)
         .await
         .map(|(u, _)| Account::Ready(u))
@@ -856,6 +848,18 @@ async fn provision(
             .await);
         }
     };
+    // An invitation or a seat goes only to an address the provider vouches for.
+    if profile.email_verified != Some(true) && !config.vouches_for(email, &policy) {
+        return Err(refuse(
+            ctx,
+            actor,
+            Some(row),
+            "unverified_email",
+            "The identity provider does not vouch for this email address, so no account can be created for it. Ask your administrator.",
+            Some(email),
+        )
+        .await);
+    }
     let role = role.min(config.max_role());
     let name = profile
         .name
