@@ -47,7 +47,12 @@ impl Sso {
         Self { app, owner }
     }
 
-    pub(crate) async fn api(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn api(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         self.app.authed(method, path, &self.owner, body).await
     }
 
@@ -71,7 +76,12 @@ impl Sso {
     }
 
     /// Starts an OIDC login in `browser` and answers the provider's authorization URL.
-    pub(crate) async fn start_login(&self, browser: &reqwest::Client, kind: &str, provider: &str) -> String {
+    pub(crate) async fn start_login(
+        &self,
+        browser: &reqwest::Client,
+        kind: &str,
+        provider: &str,
+    ) -> String {
         let res = browser
             .get(self.app.url(&format!(
                 "/auth/{kind}/login?provider={provider}&return_to=/chat"
@@ -97,14 +107,22 @@ impl Sso {
 
     /// Follows the callback and the pick-up: `Ok(final location)` when signed in, `Err(sso_error)`
     /// (or `Err` of the link page's address when linking needs the account's proof).
-    pub(crate) async fn finish(&self, browser: &reqwest::Client, callback: &str) -> Result<String, String> {
+    pub(crate) async fn finish(
+        &self,
+        browser: &reqwest::Client,
+        callback: &str,
+    ) -> Result<String, String> {
         let res = browser.get(callback).send().await.expect("callback");
         assert_eq!(res.status().as_u16(), 303, "{callback}");
         let next = location(&res);
         self.pickup(browser, &next).await
     }
 
-    pub(crate) async fn pickup(&self, browser: &reqwest::Client, next: &str) -> Result<String, String> {
+    pub(crate) async fn pickup(
+        &self,
+        browser: &reqwest::Client,
+        next: &str,
+    ) -> Result<String, String> {
         if let Some(error) = next.strip_prefix("/login?") {
             return Err(url_param(error, "sso_error"));
         }
@@ -324,7 +342,11 @@ async fn oidc_login_provisions_links_and_syncs_groups(#[case] kind: DbKind) {
         .finish(&owner, &callback)
         .await
         .expect_err("the link page");
-    assert_eq!(sso.whoami(&owner).await.0, 401, "no session before the proof");
+    assert_eq!(
+        sso.whoami(&owner).await.0,
+        401,
+        "no session before the proof"
+    );
     assert_eq!(sso.link(&owner, &link_page, Some(PASSWORD)).await, "/chat");
     let (_, me) = sso.whoami(&owner).await;
     assert_eq!(me["role"], "owner");
@@ -1161,9 +1183,14 @@ async fn crafted_saml_attacks_are_refused_and_audited(#[case] kind: DbKind) {
     sso.policy(json!({"email_domains": ["acme.test"], "jit_provisioning": true}))
         .await;
     let (status, provider) = sso
-        .api(Method::POST, "/api/sso/providers",
-            Some(json!({"kind": "saml", "name": "Crafted", "metadata_xml": metadata,
-                "allow_idp_initiated": true, "trusted_email_domains": ["acme.test"]})))
+        .api(
+            Method::POST,
+            "/api/sso/providers",
+            Some(
+                json!({"kind": "saml", "name": "Crafted", "metadata_xml": metadata,
+                "allow_idp_initiated": true, "trusted_email_domains": ["acme.test"]}),
+            ),
+        )
         .await;
     assert_eq!(status, 201, "{provider}");
     let sp_entity = sso.app.url("/auth/saml/metadata");

@@ -86,9 +86,11 @@ async fn an_admins_own_identity_provider_cannot_become_the_owner(#[case] kind: D
             Method::POST,
             "/api/sso/providers",
             &admin,
-            Some(json!({"kind": "oidc", "name": "Ada's IdP", "issuer": idp.issuer(),
+            Some(
+                json!({"kind": "oidc", "name": "Ada's IdP", "issuer": idp.issuer(),
                 "client_id": "aerie-test", "client_secret": "oidc-client-secret-9921",
-                "trusted_email_domains": ["acme.test"]})),
+                "trusted_email_domains": ["acme.test"]}),
+            ),
         )
         .await;
     assert_eq!(status, 201, "{provider}");
@@ -148,7 +150,10 @@ async fn an_admins_own_identity_provider_cannot_become_the_owner(#[case] kind: D
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!(failed[0].1["method"], "sso_link");
     // The provider's creation names the admin who made it, and the role it is capped at.
-    let (_, me) = sso.app.authed(Method::GET, "/auth/user", &admin, None).await;
+    let (_, me) = sso
+        .app
+        .authed(Method::GET, "/auth/user", &admin, None)
+        .await;
     let created = audited(&sso, "sso_provider.created").await;
     assert_eq!(created.len(), 1);
     assert_eq!(created[0].0.as_deref(), me["id"].as_str(), "{created:?}");

@@ -229,7 +229,16 @@ pub async fn confirm_link(
 ) -> Response {
     let binding = binding_cookie(&headers);
     let code = form.code.unwrap_or_default();
-    match link::confirm(&ctx, &actor, &session, &code, form.password, binding.as_deref()).await {
+    match link::confirm(
+        &ctx,
+        &actor,
+        &session,
+        &code,
+        form.password,
+        binding.as_deref(),
+    )
+    .await
+    {
         Ok(return_to) => see_other(&return_to, set_binding(&ctx, None)),
         Err(e) => {
             e.log();

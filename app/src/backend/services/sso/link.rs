@@ -182,8 +182,8 @@ pub async fn pending(ctx: &AppContext, actor: &Actor, code: &str) -> Result<Pend
 fn open(ctx: &AppContext, flow: &sso_flows::Model) -> Result<Vouched> {
     use secrecy::ExposeSecret;
     let sealed = flow.secret_enc.as_deref().ok_or_else(expired)?;
-    let plain = crypto::open(&ctx.secrets().encryption_key, SEAL_LABEL, sealed)
-        .map_err(|_| expired())?;
+    let plain =
+        crypto::open(&ctx.secrets().encryption_key, SEAL_LABEL, sealed).map_err(|_| expired())?;
     serde_json::from_str(plain.expose_secret()).map_err(|_| expired())
 }
 
@@ -236,14 +236,10 @@ pub async fn confirm(
         "password"
     };
     // One use: whoever consumes the record links.
-    let flow = store::sso::take_flow_global(
-        ctx.db(),
-        &flow_key(ctx, PURPOSE, code),
-        PURPOSE,
-        Utc::now(),
-    )
-    .await?
-    .ok_or_else(expired)?;
+    let flow =
+        store::sso::take_flow_global(ctx.db(), &flow_key(ctx, PURPOSE, code), PURPOSE, Utc::now())
+            .await?
+            .ok_or_else(expired)?;
     let profile = open(ctx, &flow)?.profile();
     link_proven(ctx, actor, &row, &user, &profile, proof).await?;
     let org = OrgId(row.org_id);
@@ -297,8 +293,7 @@ async fn link_proven(
                 now,
             )
             .await?;
-            login::audit_login(&txn, actor, &membership, row, &row.kind, "proven_identity")
-                .await?;
+            login::audit_login(&txn, actor, &membership, row, &row.kind, "proven_identity").await?;
         }
         Some(_) => {
             return Err(refuse(
@@ -321,7 +316,16 @@ async fn link_proven(
             let event = Event::new("sso.linked")
                 .target("user", user.id)
                 .details(details);
-            login::attach(&txn, actor, &link, event, &row.kind, "linked_with_proof", now).await?;
+            login::attach(
+                &txn,
+                actor,
+                &link,
+                event,
+                &row.kind,
+                "linked_with_proof",
+                now,
+            )
+            .await?;
         }
     }
     txn.commit().await?;

@@ -745,7 +745,16 @@ pub(crate) async fn complete_login(
             profile,
             proven_at: None,
         };
-        attach(&txn, actor, &link, event, method, "linked_by_email", Utc::now()).await?;
+        attach(
+            &txn,
+            actor,
+            &link,
+            event,
+            method,
+            "linked_by_email",
+            Utc::now(),
+        )
+        .await?;
         txn.commit().await?;
         store::sso::note(ctx.db(), org, SsoProviderId(row.id), None, Utc::now()).await?;
         return Ok(Account::Ready(user));
@@ -803,7 +812,16 @@ async fn sign_in_linked(
         m.last_login_at = Set(Some(store::ts(now)));
     })
     .await?;
-    sync_groups(&txn, org, row, &identity, UserId(user.id), &profile.groups, now).await?;
+    sync_groups(
+        &txn,
+        org,
+        row,
+        &identity,
+        UserId(user.id),
+        &profile.groups,
+        now,
+    )
+    .await?;
     audit_login(&txn, actor, &membership, row, method, "linked_identity").await?;
     txn.commit().await?;
     store::sso::note(ctx.db(), org, SsoProviderId(row.id), None, now).await?;

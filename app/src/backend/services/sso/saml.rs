@@ -283,7 +283,11 @@ pub async fn acs(
         None => {
             let fresh = crypto::random_token(32);
             let hash = login::binding_hash(ctx, &fresh);
-            (login::safe_return(relay_state.as_deref()), Some(hash), Some(fresh))
+            (
+                login::safe_return(relay_state.as_deref()),
+                Some(hash),
+                Some(fresh),
+            )
         }
     };
     let mut redirect =
