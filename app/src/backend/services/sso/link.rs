@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tower_sessions::Session;
 
-use super::login::{self, Link, Redirect, binding_hash, flow_key, refuse};
+use super::login::{self, Link, Redirect, flow_key, refuse};
 use crate::backend::actor::{Actor, Credential, Identity};
 use crate::backend::db::entities::{sso_flows, sso_providers, users};
 use crate::backend::services::audit::Event;
@@ -199,13 +199,7 @@ pub async fn confirm(
     binding: Option<&str>,
 ) -> Result<String> {
     let (flow, row, user) = find(ctx, code).await?;
-    let bound = match (flow.binding_hash.as_deref(), binding) {
-        (Some(expected), Some(cookie)) => {
-            crypto::hashes_match(expected, &binding_hash(ctx, cookie))
-        }
-        _ => false,
-    };
-    if !bound {
+    if !login::bound_to(ctx, flow.binding_hash.as_deref(), binding) {
         return Err(refuse(
             ctx,
             actor,

@@ -137,6 +137,16 @@ pub(crate) fn binding_hash(ctx: &AppContext, binding: &str) -> String {
     flow_key(ctx, "binding", binding)
 }
 
+/// Whether the browser's binding cookie is the one a flow record was bound to.
+pub(crate) fn bound_to(ctx: &AppContext, expected: Option<&str>, cookie: Option<&str>) -> bool {
+    match (expected, cookie) {
+        (Some(expected), Some(cookie)) => {
+            crypto::hashes_match(expected, &binding_hash(ctx, cookie))
+        }
+        _ => false,
+    }
+}
+
 /// Audits a refused sign-in, notes it on the provider, and returns the error to show.
 pub(crate) async fn refuse(
     ctx: &AppContext,
@@ -314,13 +324,7 @@ pub async fn finish_oauth(
         .await);
     };
     let row = flow_provider(ctx, actor, &flow, kind).await?;
-    let bound = match (flow.binding_hash.as_deref(), binding) {
-        (Some(expected), Some(cookie)) => {
-            crypto::hashes_match(expected, &binding_hash(ctx, cookie))
-        }
-        _ => false,
-    };
-    if !bound {
+    if !bound_to(ctx, flow.binding_hash.as_deref(), binding) {
         return Err(refuse(
             ctx,
             actor,
@@ -560,25 +564,22 @@ pub async fn pickup(
         )
         .await);
     };
-    if let Some(expected) = flow.binding_hash.as_deref() {
-        let ok = binding.is_some_and(|b| crypto::hashes_match(expected, &binding_hash(ctx, b)));
-        if !ok {
-            let row = match flow.provider_id {
-                Some(id) => {
-                    store::sso::find(ctx.db(), OrgId(flow.org_id), SsoProviderId(id)).await?
-                }
-                None => None,
-            };
-            return Err(refuse(
-                ctx,
-                actor,
-                row.as_ref(),
-                "state_mismatch",
-                "This sign-in was started in another browser. Start again from the login page.",
-                None,
-            )
-            .await);
-        }
+    // Every pick-up is bound to the browser that signed in at the provider (IdP-initiated SAML
+    // ones since the assertion consumer sets the cookie): one without a binding is refused too.
+    if !bound_to(ctx, flow.binding_hash.as_deref(), binding) {
+        let row = match flow.provider_id {
+            Some(id) => store::sso::find(ctx.db(), OrgId(flow.org_id), SsoProviderId(id)).await?,
+            None => None,
+        };
+        return Err(refuse(
+            ctx,
+            actor,
+            row.as_ref(),
+            "state_mismatch",
+            "This sign-in was started in another browser. Start again from the login page.",
+            None,
+        )
+        .await);
     }
     let org = OrgId(flow.org_id);
     let user = UserId(flow.user_id.ok_or(Error::Unauthenticated)?);
