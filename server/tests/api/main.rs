@@ -18,6 +18,7 @@ mod migrations;
 mod openai_compat;
 mod openapi;
 mod orgs;
+mod races;
 mod scoping;
 mod sdk;
 mod sessions;
