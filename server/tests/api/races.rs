@@ -1,4 +1,8 @@
-//! Races: concurrent demotions and removals never leave an organisation without an owner.
+//! Races: concurrent demotions and removals never leave an organisation without an owner, and
+//! a revoked API key stops working as soon as the revocation answered.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use aerie_app::backend::actor::Role;
 use aerie_app::backend::config::DbKind;
@@ -9,7 +13,7 @@ use reqwest::Method;
 use rstest::rstest;
 use serde_json::json;
 
-use crate::support::TestApp;
+use crate::support::{PASSWORD, TestApp};
 
 /// A user of `org` with `role`, and an access token for them (no login: the per-IP limit
 /// would count dozens of them).
@@ -95,5 +99,76 @@ async fn concurrent_demotions_and_removals_keep_an_owner(#[case] kind: DbKind) {
                 .expect("count"),
             0
         );
+    }
+}
+
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn a_revoked_key_fails_from_the_moment_the_revocation_answered(#[case] kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
+    let owner = app.setup().await;
+    let (jwt, _) = app.login(&owner, PASSWORD).await;
+    for round in 0..20 {
+        let (status, created) = app
+            .authed(
+                Method::POST,
+                "/api/api-keys",
+                &jwt,
+                Some(json!({"name": format!("k{round}")})),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let key = created["key"].as_str().expect("key").to_owned();
+        let id = created["id"].as_str().expect("id").to_owned();
+
+        // Clients use the key continuously while the owner revokes it.
+        let revoked = Arc::new(AtomicBool::new(false));
+        let loops = (0..4).map(|_| {
+            let (revoked, key, client, url) = (
+                revoked.clone(),
+                key.clone(),
+                app.client.clone(),
+                app.url("/v1/auth/profile"),
+            );
+            tokio::spawn(async move {
+                let mut after = 0;
+                let mut late_successes = 0;
+                while after < 40 {
+                    let sent_after_revoke = revoked.load(Ordering::SeqCst);
+                    let status = client
+                        .get(&url)
+                        .header("x-api-key", &key)
+                        .send()
+                        .await
+                        .expect("request")
+                        .status()
+                        .as_u16();
+                    if sent_after_revoke {
+                        after += 1;
+                        if status == 200 {
+                            late_successes += 1;
+                        }
+                    }
+                }
+                late_successes
+            })
+        });
+        let loops: Vec<_> = loops.collect();
+        // Let the loops warm the key cache first.
+        let (status, _) = app
+            .authed(Method::GET, "/v1/auth/profile", &key, None)
+            .await;
+        assert_eq!(status, 200);
+        let (status, body) = app
+            .authed(Method::DELETE, &format!("/api/api-keys/{id}"), &jwt, None)
+            .await;
+        assert_eq!(status, 204, "{body}");
+        revoked.store(true, Ordering::SeqCst);
+        for l in loops {
+            let late = l.await.expect("loop");
+            assert_eq!(late, 0, "round {round}: the revoked key still worked");
+        }
     }
 }
