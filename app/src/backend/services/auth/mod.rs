@@ -169,13 +169,14 @@ pub async fn check_password(
         None => password::dummy_hash().await.to_owned(),
     };
     let matches = password::verify(creds.password, stored).await?;
-    let found = match (matches, user) {
-        (true, Some(user)) if user.status == "active" => {
+    let (found, known) = match (matches, user) {
+        (true, Some(user)) if user.status == "active" => (
             store::users::first_membership_global(ctx.db(), UserId(user.id))
                 .await?
-                .map(|m| (user, m))
-        }
-        _ => None,
+                .map(|m| (user, m)),
+            None,
+        ),
+        (_, user) => (None, user),
     };
     match found {
         Some((user, membership)) => {
@@ -218,10 +219,15 @@ pub async fn check_password(
             Ok((user, membership))
         }
         None => {
-            // Who tried is worth keeping; the attempted password never is.
-            let org = store::orgs::first_global(ctx.db())
-                .await?
-                .map(|o| OrgId(o.id));
+            // Who tried is worth keeping; the attempted password never is. A member's failed
+            // login belongs to their organisation; an unknown email to no organisation (the
+            // instance's security log, which no organisation's audit trail shows).
+            let org = match known {
+                Some(user) => store::users::first_membership_global(ctx.db(), UserId(user.id))
+                    .await?
+                    .map(|m| OrgId(m.org_id)),
+                None => None,
+            };
             audit::record(
                 ctx.db(),
                 org,
