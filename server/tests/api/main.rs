@@ -19,6 +19,7 @@ mod openai_compat;
 mod openapi;
 mod orgs;
 mod races;
+mod rate_limits;
 mod scoping;
 mod sdk;
 mod sessions;

@@ -162,11 +162,11 @@ pub async fn check_password(
     if creds.password.is_empty() {
         return Err(Error::invalid("password", "password field is required."));
     }
-    ctx.login_limits().check(actor.ip, &email)?;
+    ctx.login_limits().check_login(actor.ip, &email)?;
     let user = store::users::find_by_email_global(ctx.db(), &email).await?;
     let stored = match user.as_ref().and_then(|u| u.password_hash.clone()) {
         Some(hash) => hash,
-        None => password::dummy_hash().await.to_owned(),
+        None => password::dummy_hash().await?.to_owned(),
     };
     let matches = password::verify(creds.password, stored).await?;
     let (found, known) = match (matches, user) {
@@ -203,6 +203,7 @@ pub async fn check_password(
                     "Your organisation signs in with single sign-on: use its sign-in button instead of a password.",
                 ));
             }
+            ctx.login_limits().login_succeeded(actor.ip, &email);
             audit::record(
                 ctx.db(),
                 Some(org),
@@ -219,6 +220,7 @@ pub async fn check_password(
             Ok((user, membership))
         }
         None => {
+            ctx.login_limits().login_failed(actor.ip, &email);
             // Who tried is worth keeping; the attempted password never is. A member's failed
             // login belongs to their organisation; an unknown email to no organisation (the
             // instance's security log, which no organisation's audit trail shows).
