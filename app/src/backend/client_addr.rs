@@ -141,7 +141,10 @@ mod tests {
 
     #[test]
     fn an_untrusted_peer_is_the_client_whatever_it_forwards() {
-        assert_eq!(resolve("198.51.100.7", &["1.2.3.4"], ""), ip("198.51.100.7"));
+        assert_eq!(
+            resolve("198.51.100.7", &["1.2.3.4"], ""),
+            ip("198.51.100.7")
+        );
         assert_eq!(
             resolve("198.51.100.7", &["1.2.3.4"], "10.0.0.0/8"),
             ip("198.51.100.7")

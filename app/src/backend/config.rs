@@ -476,7 +476,10 @@ mod tests {
         std::fs::write(&file, "trusted_proxies = [\"fd00::/8\", \"192.0.2.1\"]\n").ok();
         let c = temp_env(&[], || Config::load_from(Some(&file), Env::raw())).map_err(|e| e.0);
         let c = c.unwrap_or_default();
-        assert!(c.trusted_proxies.contains("fd00::1".parse().unwrap_or([0u8; 4].into())));
+        assert!(
+            c.trusted_proxies
+                .contains("fd00::1".parse().unwrap_or([0u8; 4].into()))
+        );
         assert!(c.trusted_proxies.contains([192, 0, 2, 1].into()));
     }
 }

@@ -18,7 +18,10 @@ pub async fn resolve(State(ctx): State<AppContext>, mut req: Request, next: Next
         req.extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip()),
-        headers.get_all("x-forwarded-for").iter().map(|v| v.as_bytes()),
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .map(|v| v.as_bytes()),
         &ctx.config().trusted_proxies,
     );
     let bearer = headers

@@ -16,8 +16,9 @@ async fn behind_proxy(kind: DbKind) -> TestApp {
     TestApp::spawn_with(
         kind,
         |c| {
-            c.trusted_proxies = aerie_app::backend::client_addr::TrustedProxies::parse(["127.0.0.1/32"])
-                .expect("cidr");
+            c.trusted_proxies =
+                aerie_app::backend::client_addr::TrustedProxies::parse(["127.0.0.1/32"])
+                    .expect("cidr");
         },
         axum::Router::new(),
     )
@@ -114,7 +115,10 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_limit(#[case] kind: DbKi
     }
     assert_eq!(
         audit_ips(&app, "login.failed").await,
-        [Some("203.0.113.1".to_owned()), Some("203.0.113.2".to_owned())]
+        [
+            Some("203.0.113.1".to_owned()),
+            Some("203.0.113.2".to_owned())
+        ]
     );
 
     // A client cannot escape its limit by forging hops to the left of what the proxy wrote.
@@ -122,10 +126,19 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_limit(#[case] kind: DbKi
         attempts_until_limited(&app, |i| format!("10.9.9.{i}, 198.51.100.7")).await,
         "the forged hops were believed",
     );
-    let res = login_via(&app, "6.6.6.6, 198.51.100.8", "ghost@acme.test", "wrong-wrong-wrong").await;
+    let res = login_via(
+        &app,
+        "6.6.6.6, 198.51.100.8",
+        "ghost@acme.test",
+        "wrong-wrong-wrong",
+    )
+    .await;
     assert_eq!(res.status(), 401);
     let ips = audit_ips(&app, "login.failed").await;
-    assert_eq!(ips.last().cloned().flatten().as_deref(), Some("198.51.100.8"));
+    assert_eq!(
+        ips.last().cloned().flatten().as_deref(),
+        Some("198.51.100.8")
+    );
 
     // The owner, from yet another address, is unaffected.
     let res = login_via(&app, "192.0.2.10", &owner, PASSWORD).await;
@@ -191,13 +204,20 @@ async fn an_attack_on_the_owner_account_does_not_lock_the_owner_out(#[case] kind
         }
         assert_eq!(res.status(), 401);
     }
-    assert!(locked, "the per-account limit still holds for unknown addresses");
+    assert!(
+        locked,
+        "the per-account limit still holds for unknown addresses"
+    );
     // Even the right password waits from an address the account never signed in from...
     let res = login_via(&app, "203.0.113.200", &owner, PASSWORD).await;
     assert_eq!(res.status(), 429);
     // ...but the owner's own address is not locked out by the attack.
     let res = login_via(&app, "192.0.2.10", &owner, PASSWORD).await;
-    assert_eq!(res.status(), 200, "the owner was locked out by someone else");
+    assert_eq!(
+        res.status(),
+        200,
+        "the owner was locked out by someone else"
+    );
 }
 
 #[rstest]

@@ -239,18 +239,35 @@ mod tests {
             .account_open_at(stranger, "o@x.test", at(31))
             .unwrap_err();
         // ...until the oldest failure is a window old: 1 + 60 - 31 = 30 s (+1 rounding).
-        assert!(matches!(err, Error::RateLimited { retry_after_secs: 31 }));
+        assert!(matches!(
+            err,
+            Error::RateLimited {
+                retry_after_secs: 31
+            }
+        ));
         assert!(limits.account_open_at(None, "o@x.test", at(60)).is_err());
         // Refused attempts did not extend it: one window after the first failure it is open.
         assert!(limits.account_open_at(stranger, "o@x.test", at(61)).is_ok());
         // The owner's known address was never locked by the attacker...
-        assert!(limits.account_open_at(Some(owner), "o@x.test", at(31)).is_ok());
+        assert!(
+            limits
+                .account_open_at(Some(owner), "o@x.test", at(31))
+                .is_ok()
+        );
         // ...but is by its own failures.
         for s in 40..43 {
             limits.failed_at(Some(owner), "o@x.test", at(s));
         }
-        assert!(limits.account_open_at(Some(owner), "o@x.test", at(43)).is_err());
-        assert!(limits.account_open_at(Some(owner), "o@x.test", at(100)).is_ok());
+        assert!(
+            limits
+                .account_open_at(Some(owner), "o@x.test", at(43))
+                .is_err()
+        );
+        assert!(
+            limits
+                .account_open_at(Some(owner), "o@x.test", at(100))
+                .is_ok()
+        );
         // Known clients are forgotten after 30 days.
         assert!(
             limits

@@ -95,13 +95,13 @@ impl Gate {
         &self,
         work: impl FnOnce() -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let admitted = self
-            .admitted
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| Error::RateLimited {
-                retry_after_secs: 1,
-            })?;
+        let admitted =
+            self.admitted
+                .clone()
+                .try_acquire_owned()
+                .map_err(|_| Error::RateLimited {
+                    retry_after_secs: 1,
+                })?;
         let running = self
             .running
             .clone()
@@ -246,7 +246,12 @@ mod tests {
             tokio::task::yield_now().await;
         }
         let err = gate.run(|| Ok(3)).await.unwrap_err();
-        assert!(matches!(err, Error::RateLimited { retry_after_secs: 1 }));
+        assert!(matches!(
+            err,
+            Error::RateLimited {
+                retry_after_secs: 1
+            }
+        ));
         release.send(()).unwrap();
         assert_eq!(first.await.unwrap().unwrap(), 1);
         assert_eq!(second.await.unwrap().unwrap(), 2);
