@@ -9,6 +9,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use super::client_addr::TrustedProxies;
+
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -102,6 +104,10 @@ pub struct Config {
     pub oidc_name: String,
     /// A SAML 2.0 IdP by its metadata URL.
     pub saml_metadata_url: String,
+    /// Reverse proxies in front of Aerie (CIDRs or addresses). A request from one of them is
+    /// attributed to the right-most `X-Forwarded-For` hop that is not one of them (rate limits,
+    /// audit); empty: the TCP peer is the client and `X-Forwarded-For` is ignored.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// A configuration string that never shows in logs or `Debug` output.
@@ -155,6 +161,7 @@ impl Default for Config {
             oidc_client_secret: Redacted::default(),
             oidc_name: String::new(),
             saml_metadata_url: String::new(),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -444,5 +451,35 @@ mod tests {
 
         let missing = Config::load_from(Some(&dir.path().join("nope.toml")), Env::raw());
         assert!(missing.is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_a_list_or_one_string() {
+        let c = load(&[("AERIE_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1")]).map_err(|e| e.0);
+        let c = c.unwrap_or_default();
+        assert!(c.trusted_proxies.contains([10, 1, 2, 3].into()));
+        assert!(c.trusted_proxies.contains([127, 0, 0, 1].into()));
+        assert!(!c.trusted_proxies.contains([192, 0, 2, 1].into()));
+
+        let bad = load(&[("AERIE_TRUSTED_PROXIES", "10.0.0.0/8,nginx")])
+            .err()
+            .map(|e| e.0)
+            .unwrap_or_default();
+        assert!(
+            bad.contains("AERIE_TRUSTED_PROXIES") && bad.contains("nginx"),
+            "{bad}"
+        );
+
+        let dir = tempfile::tempdir().ok();
+        let Some(dir) = dir else { return };
+        let file = dir.path().join("aerie.toml");
+        std::fs::write(&file, "trusted_proxies = [\"fd00::/8\", \"192.0.2.1\"]\n").ok();
+        let c = temp_env(&[], || Config::load_from(Some(&file), Env::raw())).map_err(|e| e.0);
+        let c = c.unwrap_or_default();
+        assert!(
+            c.trusted_proxies
+                .contains("fd00::1".parse().unwrap_or([0u8; 4].into()))
+        );
+        assert!(c.trusted_proxies.contains([192, 0, 2, 1].into()));
     }
 }

@@ -2,6 +2,7 @@
 //! Compiled for the server only (`ssr`); the wasm build never sees it.
 
 pub mod actor;
+pub mod client_addr;
 pub mod config;
 pub mod crypto;
 pub mod db;

@@ -17,6 +17,9 @@ pub struct Organization {
     pub plan: String,
     /// `open`, `invite_only`, `waitlist` or `closed`.
     pub signup_mode: String,
+    /// Listed by `GET /auth/organizations/public` (off unless its admins turn it on).
+    #[serde(default)]
+    pub public: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -30,9 +33,13 @@ pub struct UpdateOrganization {
     pub allowed_domains: Option<Vec<String>>,
     #[serde(default)]
     pub signup_mode: Option<String>,
+    /// List the organisation (name and slug) in `GET /auth/organizations/public`.
+    #[serde(default)]
+    pub public: Option<bool>,
 }
 
-/// `GET /auth/organizations/public`: what embedded chat may show.
+/// `GET /auth/organizations/public`: what embedded chat may show, for the organisations whose
+/// admins marked them public.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PublicOrganization {

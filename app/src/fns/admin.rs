@@ -15,12 +15,14 @@ pub async fn get_organization() -> Result<Organization, ErrorBody> {
         .map_err(super::ssr::err)
 }
 
-/// `allowed_domains` is comma- or newline-separated.
+/// `allowed_domains` is comma- or newline-separated; `public` is the checkbox (present when
+/// ticked).
 #[server(prefix = "/_server", endpoint = "org_update")]
 pub async fn update_organization(
     name: String,
     allowed_domains: String,
     signup_mode: String,
+    public: Option<String>,
 ) -> Result<Organization, ErrorBody> {
     use crate::contract::orgs::UpdateOrganization;
     let (ctx, actor) = super::ssr::context().await?;
@@ -34,6 +36,7 @@ pub async fn update_organization(
         name: Some(name),
         allowed_domains: Some(domains),
         signup_mode: Some(signup_mode),
+        public: Some(public.is_some()),
     };
     crate::backend::services::orgs::update(&ctx, &actor, None, input)
         .await

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 
 use aerie_app::backend::AppContext;
+use aerie_app::backend::client_addr::client_ip;
 use aerie_app::backend::services::auth::authenticate::{self, Presented};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header;
@@ -12,11 +13,17 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 pub async fn resolve(State(ctx): State<AppContext>, mut req: Request, next: Next) -> Response {
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
     let headers = req.headers();
+    let ip = client_ip(
+        req.extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip()),
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .map(|v| v.as_bytes()),
+        &ctx.config().trusted_proxies,
+    );
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -91,6 +91,16 @@ async fn organisation_settings_over_both_families(#[case] kind: DbKind) {
         .await;
     assert_eq!(status, 401);
 
+    // Listed publicly only once its admins say so (scoping.rs covers the default).
+    let (status, _) = app
+        .authed(
+            Method::PATCH,
+            "/api/organisation",
+            &jwt,
+            Some(json!({"public": true})),
+        )
+        .await;
+    assert_eq!(status, 200);
     let (status, public) = app.get_json("/auth/organizations/public").await;
     assert_eq!(status, 200);
     assert_eq!(public, json!([{"slug": "acme", "name": "Acme Labs"}]));

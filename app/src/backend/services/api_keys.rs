@@ -161,11 +161,12 @@ pub async fn update_expiry(
         .as_deref()
         .map(|e| parse_expiry(e, Utc::now()))
         .transpose()?;
-    ctx.key_cache().clear();
     let row = store::api_keys::update(ctx.db(), p.org_id, row, |k| {
         k.expires_at = Set(expires_at.map(ts));
     })
     .await?;
+    // After the write: cleared before it, a concurrent request could cache the old row again.
+    ctx.key_cache().clear();
     audit::record(
         ctx.db(),
         Some(p.org_id),
@@ -192,13 +193,13 @@ pub async fn rotate(ctx: &AppContext, actor: &Actor, id: ApiKeyId) -> Result<Api
     let hash = crypto::keyed_hash(&ctx.secrets().token_pepper, parts.key.expose_secret());
     let old_prefix = row.prefix.clone();
     let prefix = parts.prefix.clone();
-    ctx.key_cache().clear();
     let row = store::api_keys::update(ctx.db(), p.org_id, row, |k| {
         k.prefix = Set(prefix);
         k.secret_hash = Set(hash);
         k.last_used_at = Set(None);
     })
     .await?;
+    ctx.key_cache().clear();
     audit::record(
         ctx.db(),
         Some(p.org_id),
@@ -222,11 +223,11 @@ pub async fn revoke(ctx: &AppContext, actor: &Actor, id: ApiKeyId) -> Result<Api
         return Ok(dto(&row));
     }
     let now = Utc::now();
-    ctx.key_cache().clear();
     let row = store::api_keys::update(ctx.db(), p.org_id, row, |k| {
         k.revoked_at = Set(Some(ts(now)));
     })
     .await?;
+    ctx.key_cache().clear();
     audit::record(
         ctx.db(),
         Some(p.org_id),

@@ -1,5 +1,5 @@
-//! Organisations: read and update (name, allowed domains, signup mode), the public list, and
-//! signup settings.
+//! Organisations: read and update (name, allowed domains, signup mode, public listing), the
+//! public list, and signup settings.
 
 use sea_orm::Set;
 
@@ -22,8 +22,17 @@ pub fn dto(org: &organizations::Model) -> Organization {
         allowed_domains: domains(org),
         plan: org.plan.clone(),
         signup_mode: org.signup_mode.clone(),
+        public: is_public(org),
         created_at: utc(org.created_at),
     }
+}
+
+/// Whether the organisation is listed publicly (`settings.public`; off by default).
+pub fn is_public(org: &organizations::Model) -> bool {
+    org.settings
+        .get("public")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false)
 }
 
 fn domains(org: &organizations::Model) -> Vec<String> {
@@ -89,7 +98,8 @@ fn valid_domains(raw: &[String]) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// Updates name, allowed domains and signup mode (admins; `slug` must be the caller's).
+/// Updates name, allowed domains, signup mode and public listing (admins; `slug` must be the
+/// caller's).
 pub async fn update(
     ctx: &AppContext,
     actor: &Actor,
@@ -122,6 +132,7 @@ pub async fn update(
         None => None,
     };
     let before = dto(&org);
+    let before_settings = org.settings.clone();
     let mut model: organizations::ActiveModel = org.into();
     if let Some(name) = name {
         model.name = Set(name);
@@ -132,6 +143,16 @@ pub async fn update(
     if let Some(mode) = mode {
         model.signup_mode = Set(mode);
     }
+    if let Some(public) = input.public {
+        let mut settings = before_settings;
+        match settings.as_object_mut() {
+            Some(map) => {
+                map.insert("public".to_owned(), serde_json::json!(public));
+            }
+            None => settings = serde_json::json!({ "public": public }),
+        }
+        model.settings = Set(settings);
+    }
     model.updated_at = Set(ts(chrono::Utc::now()));
     let org = store::orgs::update(ctx.db(), p.org_id, model).await?;
     let after = dto(&org);
@@ -140,19 +161,20 @@ pub async fn update(
         Some(p.org_id),
         actor,
         Event::new("organization.updated").target("organization", org.id).details(serde_json::json!({
-            "before": {"name": before.name, "allowed_domains": before.allowed_domains, "signup_mode": before.signup_mode},
-            "after": {"name": after.name, "allowed_domains": after.allowed_domains, "signup_mode": after.signup_mode},
+            "before": {"name": before.name, "allowed_domains": before.allowed_domains, "signup_mode": before.signup_mode, "public": before.public},
+            "after": {"name": after.name, "allowed_domains": after.allowed_domains, "signup_mode": after.signup_mode, "public": after.public},
         })),
     )
     .await?;
     Ok(after)
 }
 
-/// `GET /auth/organizations/public`: names and slugs only.
+/// `GET /auth/organizations/public`: names and slugs of the organisations marked public, only.
 pub async fn list_public(ctx: &AppContext) -> Result<Vec<PublicOrganization>> {
     Ok(store::orgs::list_global(ctx.db())
         .await?
         .into_iter()
+        .filter(is_public)
         .map(|o| PublicOrganization {
             slug: o.slug,
             name: o.name,

@@ -24,7 +24,29 @@ async fn member(
     p: &Principal,
     id: UserId,
 ) -> Result<(users::Model, memberships::Model)> {
-    match store::users::find_member(ctx.db(), p.org_id, id).await? {
+    member_in(ctx.db(), p, id).await
+}
+
+/// The caller's role as committed now (under the organisation's lock), not as it was when the
+/// request began: an owner demoted a moment ago acts as what they are now.
+async fn role_now<C: sea_orm::ConnectionTrait>(db: &C, p: &Principal) -> Result<Role> {
+    let (_, m) = match store::users::find_member(db, p.org_id, p.user_id).await? {
+        Some((u, m)) if u.status == "active" => (u, m),
+        _ => return Err(Error::Forbidden),
+    };
+    let role = Role::parse(&m.role).unwrap_or(Role::Member);
+    if role < Role::Admin {
+        return Err(Error::Forbidden);
+    }
+    Ok(role)
+}
+
+async fn member_in<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    p: &Principal,
+    id: UserId,
+) -> Result<(users::Model, memberships::Model)> {
+    match store::users::find_member(db, p.org_id, id).await? {
         Some((u, m)) if u.status != "deleted" => Ok((u, m)),
         _ => Err(Error::NotFound),
     }
@@ -95,8 +117,6 @@ pub async fn update(
     input: UpdateUser,
 ) -> Result<User> {
     let p = actor.require_role(Role::Admin)?;
-    let (user, membership) = member(ctx, p, id).await?;
-    let current_role = Role::parse(&membership.role).unwrap_or(Role::Member);
     let role = input
         .role
         .as_deref()
@@ -115,13 +135,19 @@ pub async fn update(
         }
         None => None,
     };
+    // Concurrent changes to this organisation's members wait here, then read what the other
+    // committed: two owners demoting each other cannot both pass the last-owner check.
+    let txn = crate::backend::db::begin_write(ctx.db()).await?;
+    store::orgs::lock(&txn, p.org_id).await?;
+    let acting_role = role_now(&txn, p).await?;
+    let (user, membership) = member_in(&txn, p, id).await?;
+    let current_role = Role::parse(&membership.role).unwrap_or(Role::Member);
     // Only owners touch owners or make new ones.
-    if (current_role == Role::Owner || role == Some(Role::Owner)) && p.role != Role::Owner {
+    if (current_role == Role::Owner || role == Some(Role::Owner)) && acting_role != Role::Owner {
         return Err(Error::Forbidden);
     }
     let demotes_owner = current_role == Role::Owner && role.is_some_and(|r| r != Role::Owner);
     let disables_owner = current_role == Role::Owner && status.as_deref() == Some("disabled");
-    let txn = crate::backend::db::begin_write(ctx.db()).await?;
     if (demotes_owner || disables_owner)
         && store::users::count_active_owners(&txn, p.org_id).await? <= 1
     {
@@ -166,17 +192,20 @@ pub async fn update(
 /// `DELETE /api/users/{id}`: soft delete (the account can no longer sign in; its history stays).
 pub async fn delete(ctx: &AppContext, actor: &Actor, id: UserId) -> Result<()> {
     let p = actor.require_role(Role::Admin)?;
-    let (user, membership) = member(ctx, p, id).await?;
     if id == p.user_id {
         return Err(Error::invalid(
             "id",
             "You cannot delete your own account here.",
         ));
     }
-    if membership.role == Role::Owner.as_str() && p.role != Role::Owner {
+    // As in `update`: one change to the organisation's members at a time.
+    let txn = crate::backend::db::begin_write(ctx.db()).await?;
+    store::orgs::lock(&txn, p.org_id).await?;
+    let acting_role = role_now(&txn, p).await?;
+    let (user, membership) = member_in(&txn, p, id).await?;
+    if membership.role == Role::Owner.as_str() && acting_role != Role::Owner {
         return Err(Error::Forbidden);
     }
-    let txn = crate::backend::db::begin_write(ctx.db()).await?;
     if membership.role == Role::Owner.as_str()
         && store::users::count_active_owners(&txn, p.org_id).await? <= 1
     {

@@ -85,7 +85,7 @@ pub async fn update<C: ConnectionTrait>(
     }
     let mut model: agents::ActiveModel = row.into();
     change(&mut model);
-    model.update(db).await
+    super::update_in_org(db, model, agents::Column::OrgId, org).await
 }
 
 pub async fn delete<C: ConnectionTrait>(db: &C, org: OrgId, id: AgentId) -> Result<u64, DbErr> {

@@ -107,7 +107,7 @@ pub async fn update<C: ConnectionTrait>(
     }
     let mut active: api_keys::ActiveModel = key.into();
     change(&mut active);
-    active.update(db).await
+    super::update_in_org(db, active, api_keys::Column::OrgId, org).await
 }
 
 /// Records use, at most once per key per `every` (no write on every request).

@@ -61,7 +61,7 @@ pub async fn update<C: ConnectionTrait>(
     }
     let mut model: conversations::ActiveModel = row.into();
     change(&mut model);
-    model.update(db).await
+    super::update_in_org(db, model, conversations::Column::OrgId, org).await
 }
 
 pub async fn touch<C: ConnectionTrait>(
@@ -145,7 +145,7 @@ pub async fn update_message<C: ConnectionTrait>(
     }
     let mut model: messages::ActiveModel = row.into();
     change(&mut model);
-    model.update(db).await
+    super::update_in_org(db, model, messages::Column::OrgId, org).await
 }
 
 /// Soft-deletes a conversation.

@@ -58,12 +58,27 @@ pub async fn update<C: ConnectionTrait>(
     }
     let mut model: groups::ActiveModel = group.into();
     change(&mut model);
-    model.update(db).await
+    super::update_in_org(db, model, groups::Column::OrgId, org).await
+}
+
+/// `group_id IN (SELECT id FROM groups WHERE id = group AND org_id = org)`: scopes a statement
+/// on `group_members` (which has no organisation column) by organisation.
+fn group_of_org(org: OrgId, group: GroupId) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::Query;
+    group_members::Column::GroupId.in_subquery(
+        Query::select()
+            .column(groups::Column::Id)
+            .from(groups::Entity)
+            .and_where(groups::Column::Id.eq(group.0))
+            .and_where(groups::Column::OrgId.eq(org.0))
+            .to_owned(),
+    )
 }
 
 pub async fn delete<C: ConnectionTrait>(db: &C, org: OrgId, id: GroupId) -> Result<u64, DbErr> {
     group_members::Entity::delete_many()
         .filter(group_members::Column::GroupId.eq(id.0))
+        .filter(group_of_org(org, id))
         .exec(db)
         .await?;
     Ok(groups::Entity::delete_many()
@@ -123,12 +138,10 @@ pub async fn remove_member<C: ConnectionTrait>(
     group: GroupId,
     user: UserId,
 ) -> Result<u64, DbErr> {
-    if find(db, org, group).await?.is_none() {
-        return Ok(0);
-    }
     Ok(group_members::Entity::delete_many()
         .filter(group_members::Column::GroupId.eq(group.0))
         .filter(group_members::Column::UserId.eq(user.0))
+        .filter(group_of_org(org, group))
         .exec(db)
         .await?
         .rows_affected)

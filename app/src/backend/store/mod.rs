@@ -16,6 +16,12 @@ pub mod usage;
 pub mod users;
 
 use chrono::{DateTime, FixedOffset, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter,
+};
+
+use crate::contract::ids::OrgId;
 
 /// Timestamps are stored with their offset (always UTC here).
 pub fn ts(t: DateTime<Utc>) -> DateTime<FixedOffset> {
@@ -24,4 +30,25 @@ pub fn ts(t: DateTime<Utc>) -> DateTime<FixedOffset> {
 
 pub fn utc(t: DateTime<FixedOffset>) -> DateTime<Utc> {
     t.with_timezone(&Utc)
+}
+
+/// Saves `model` in one `UPDATE … WHERE <primary key> AND <org_column> = org`: a row of another
+/// organisation is never written, whatever the caller checked before
+/// (`DbErr::RecordNotUpdated`).
+pub(crate) async fn update_in_org<A, C>(
+    db: &C,
+    model: A,
+    org_column: <A::Entity as EntityTrait>::Column,
+    org: OrgId,
+) -> Result<<A::Entity as EntityTrait>::Model, DbErr>
+where
+    A: ActiveModelTrait,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+    C: ConnectionTrait,
+{
+    <A::Entity as EntityTrait>::update(model)
+        .validate()?
+        .filter(org_column.eq(org.0))
+        .exec(db)
+        .await
 }

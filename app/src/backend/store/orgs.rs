@@ -30,6 +30,18 @@ pub async fn first_global<C: ConnectionTrait>(
         .await
 }
 
+/// Locks `org`'s row until the transaction ends (`SELECT … FOR UPDATE` on PostgreSQL; SQLite's
+/// write transactions hold the database lock already). Writers that must see each other's
+/// changes to the organisation's members — the last-owner rule — take it first.
+pub async fn lock<C: ConnectionTrait>(db: &C, org: OrgId) -> Result<bool, DbErr> {
+    use sea_orm::QuerySelect;
+    Ok(organizations::Entity::find_by_id(org.0)
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .is_some())
+}
+
 pub async fn insert<C: ConnectionTrait>(
     db: &C,
     slug: &str,

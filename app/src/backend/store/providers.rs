@@ -43,7 +43,7 @@ pub async fn update<C: ConnectionTrait>(
     }
     let mut model: providers::ActiveModel = row.into();
     change(&mut model);
-    model.update(db).await
+    super::update_in_org(db, model, providers::Column::OrgId, org).await
 }
 
 pub async fn delete<C: ConnectionTrait>(db: &C, org: OrgId, id: ProviderId) -> Result<u64, DbErr> {

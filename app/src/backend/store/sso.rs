@@ -90,7 +90,7 @@ pub async fn update<C: ConnectionTrait>(
     }
     let mut model: sso_providers::ActiveModel = row.into();
     change(&mut model);
-    model.update(db).await
+    super::update_in_org(db, model, sso_providers::Column::OrgId, org).await
 }
 
 /// Records the last failure (or success time) of a provider.
@@ -327,7 +327,7 @@ pub async fn update_identity<C: ConnectionTrait>(
     }
     let mut model: identities::ActiveModel = row.into();
     change(&mut model);
-    model.update(db).await
+    super::update_in_org(db, model, identities::Column::OrgId, org).await
 }
 
 pub async fn delete_identity<C: ConnectionTrait>(

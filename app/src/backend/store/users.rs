@@ -119,7 +119,21 @@ pub async fn update<C: ConnectionTrait>(
     if find_member(db, org, UserId(id)).await?.is_none() {
         return Err(DbErr::RecordNotFound("user".to_owned()));
     }
-    user.update(db).await
+    // Users have no organisation column: the statement itself requires the membership.
+    users::Entity::update(user)
+        .validate()?
+        .filter(
+            users::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(memberships::Column::UserId)
+                    .from(memberships::Entity)
+                    .and_where(memberships::Column::OrgId.eq(org.0))
+                    .and_where(memberships::Column::UserId.eq(id))
+                    .to_owned(),
+            ),
+        )
+        .exec(db)
+        .await
 }
 
 /// Every member of `org` (deleted ones excluded), oldest first.

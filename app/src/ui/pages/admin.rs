@@ -94,6 +94,11 @@ fn OrgForm(org: Organization, save: ServerAction<UpdateOrganization>) -> impl In
                     {option("closed", "Nobody (closed)")}
                 </select>
             </label>
+            <label>
+                <input type="checkbox" name="public" checked=org.public/>
+                " List this organisation publicly"
+                <small class="muted">"Its name and address appear in the public organisation list (embedded chat, signup); off: only people who know the address find it."</small>
+            </label>
             <p class="muted">"Address: " <code>{org.slug.clone()}</code> " · plan: " {org.plan.clone()}</p>
             <button class="button" type="submit">"Save"</button>
         </ActionForm>

@@ -21,8 +21,8 @@ use crate::contract::ids::{ApiKeyId, OrgId, UserId};
 pub const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
 /// How long a resolved API key is trusted without asking the database again. Changes made
-/// through this instance (revoke, rotate, expiry, role or status) clear the cache at once; the
-/// TTL bounds how long another instance's change takes to be seen.
+/// through this instance (revoke, rotate, expiry, role or status) clear the cache once they are
+/// committed; the TTL bounds how long another instance's change takes to be seen.
 pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
@@ -33,29 +33,55 @@ struct CachedKey {
     at: Instant,
 }
 
-/// Recently resolved API keys, by public prefix.
+/// Recently resolved API keys, by public prefix. Every `clear` starts a new generation; a
+/// resolution that read the database in an older generation is not cached, so a read that
+/// raced with a change (read before its commit, stored after its `clear`) cannot bring the old
+/// row back.
 #[derive(Default)]
-pub struct KeyCache(Mutex<HashMap<String, CachedKey>>);
+pub struct KeyCache(Mutex<KeyCacheInner>);
+
+#[derive(Default)]
+struct KeyCacheInner {
+    generation: u64,
+    keys: HashMap<String, CachedKey>,
+}
 
 impl KeyCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, KeyCacheInner> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn get(&self, prefix: &str) -> Option<CachedKey> {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(prefix)
+        self.lock()
+            .keys
+            .get(prefix)
             .filter(|k| k.at.elapsed() < KEY_CACHE_TTL)
             .cloned()
     }
 
-    fn put(&self, prefix: &str, key: CachedKey) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 50_000 {
-            map.retain(|_, k| k.at.elapsed() < KEY_CACHE_TTL);
-        }
-        map.insert(prefix.to_owned(), key);
+    /// The current generation; take it before reading the database.
+    fn generation(&self) -> u64 {
+        self.lock().generation
     }
 
-    /// Forgets everything (after any change to keys, roles or account status).
+    /// Caches `key` unless the cache was cleared since `generation`.
+    fn put(&self, prefix: &str, key: CachedKey, generation: u64) {
+        let mut inner = self.lock();
+        if inner.generation != generation {
+            return;
+        }
+        if inner.keys.len() > 50_000 {
+            inner.keys.retain(|_, k| k.at.elapsed() < KEY_CACHE_TTL);
+        }
+        inner.keys.insert(prefix.to_owned(), key);
+    }
+
+    /// Forgets everything. Call it after a change to keys, roles or account status has been
+    /// committed (before the commit, a concurrent request could cache the old row again).
     pub fn clear(&self) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        let mut inner = self.lock();
+        inner.generation = inner.generation.wrapping_add(1);
+        inner.keys.clear();
     }
 }
 
@@ -146,6 +172,7 @@ async fn by_api_key(ctx: &AppContext, key: &str) -> Result<Identity> {
     let cached = match ctx.key_cache().get(prefix) {
         Some(hit) => hit,
         None => {
+            let generation = ctx.key_cache().generation();
             let Some(row) = store::api_keys::find_by_prefix_global(ctx.db(), prefix).await? else {
                 return Ok(rejected);
             };
@@ -164,7 +191,7 @@ async fn by_api_key(ctx: &AppContext, key: &str) -> Result<Identity> {
                 principal,
                 at: Instant::now(),
             };
-            ctx.key_cache().put(prefix, entry.clone());
+            ctx.key_cache().put(prefix, entry.clone(), generation);
             entry
         }
     };

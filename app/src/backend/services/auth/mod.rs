@@ -162,20 +162,21 @@ pub async fn check_password(
     if creds.password.is_empty() {
         return Err(Error::invalid("password", "password field is required."));
     }
-    ctx.login_limits().check(actor.ip, &email)?;
+    ctx.login_limits().check_login(actor.ip, &email)?;
     let user = store::users::find_by_email_global(ctx.db(), &email).await?;
     let stored = match user.as_ref().and_then(|u| u.password_hash.clone()) {
         Some(hash) => hash,
-        None => password::dummy_hash().await.to_owned(),
+        None => password::dummy_hash().await?.to_owned(),
     };
     let matches = password::verify(creds.password, stored).await?;
-    let found = match (matches, user) {
-        (true, Some(user)) if user.status == "active" => {
+    let (found, known) = match (matches, user) {
+        (true, Some(user)) if user.status == "active" => (
             store::users::first_membership_global(ctx.db(), UserId(user.id))
                 .await?
-                .map(|m| (user, m))
-        }
-        _ => None,
+                .map(|m| (user, m)),
+            None,
+        ),
+        (_, user) => (None, user),
     };
     match found {
         Some((user, membership)) => {
@@ -202,6 +203,7 @@ pub async fn check_password(
                     "Your organisation signs in with single sign-on: use its sign-in button instead of a password.",
                 ));
             }
+            ctx.login_limits().login_succeeded(actor.ip, &email);
             audit::record(
                 ctx.db(),
                 Some(org),
@@ -218,10 +220,16 @@ pub async fn check_password(
             Ok((user, membership))
         }
         None => {
-            // Who tried is worth keeping; the attempted password never is.
-            let org = store::orgs::first_global(ctx.db())
-                .await?
-                .map(|o| OrgId(o.id));
+            ctx.login_limits().login_failed(actor.ip, &email);
+            // Who tried is worth keeping; the attempted password never is. A member's failed
+            // login belongs to their organisation; an unknown email to no organisation (the
+            // instance's security log, which no organisation's audit trail shows).
+            let org = match known {
+                Some(user) => store::users::first_membership_global(ctx.db(), UserId(user.id))
+                    .await?
+                    .map(|m| OrgId(m.org_id)),
+                None => None,
+            };
             audit::record(
                 ctx.db(),
                 org,
