@@ -22,4 +22,5 @@ mod sdk;
 mod sessions;
 mod shutdown;
 mod sso;
+mod sso_ssrf;
 mod ui;

@@ -15,6 +15,7 @@ use super::{open_secret, policy_of, scopes_for, stored_config};
 use crate::backend::actor::{Actor, Credential, Role};
 use crate::backend::config::Config;
 use crate::backend::db::entities::{identities, memberships, sso_providers, users};
+use crate::backend::net_guard::{Allow, GuardedClient};
 use crate::backend::services::audit::{self, Event};
 use crate::backend::services::auth::principal_of;
 use crate::backend::services::auth::sessions;
@@ -36,8 +37,8 @@ const FLOW_SECRET_LABEL: &str = "sso-flow";
 /// Process-wide single sign-on state: one guarded HTTP client, the JWKS cache and (with the
 /// `saml` feature) the service provider's key pair.
 pub struct SsoRuntime {
-    allow_private: bool,
-    http: OnceLock<reqwest::Client>,
+    allow: Allow,
+    http: OnceLock<GuardedClient>,
     pub jwks: oidc::JwksCache,
     #[cfg(feature = "saml")]
     pub(crate) sp_keys: tokio::sync::OnceCell<crate::backend::sso::saml::SpKeys>,
@@ -48,7 +49,7 @@ pub struct SsoRuntime {
 impl SsoRuntime {
     pub fn new(config: &Config) -> Self {
         Self {
-            allow_private: config.allow_private_sso_urls,
+            allow: super::allowed_urls(config),
             http: OnceLock::new(),
             jwks: oidc::JwksCache::default(),
             #[cfg(feature = "saml")]
@@ -58,11 +59,11 @@ impl SsoRuntime {
     }
 
     /// The guarded client for identity providers.
-    pub fn http(&self) -> Result<reqwest::Client> {
+    pub fn http(&self) -> Result<GuardedClient> {
         if let Some(client) = self.http.get() {
             return Ok(client.clone());
         }
-        let client = oidc::http_client(self.allow_private)
+        let client = oidc::http_client(&self.allow)
             .map_err(|e| Error::Internal(anyhow::anyhow!(e.to_string())))?;
         Ok(self.http.get_or_init(|| client).clone())
     }
