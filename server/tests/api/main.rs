@@ -6,6 +6,7 @@
 mod support;
 
 mod agents;
+mod anonymous_writes;
 mod chat;
 mod cli;
 mod conversations;
