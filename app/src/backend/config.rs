@@ -80,6 +80,8 @@ pub struct Config {
     /// may reach although they are private, when `allow_private_sso_urls` is off: the in-house
     /// identity provider and nothing else. Empty: none.
     pub allow_private_sso_networks: String,
+    /// Days audit events are kept; housekeeping deletes older ones. 0 keeps them forever.
+    pub audit_retention_days: u32,
     /// Tokens each organisation may use per calendar month; 0 means unlimited.
     pub monthly_token_quota: i64,
     /// Single sign-on providers for a single-organisation install, applied to that organisation
@@ -144,6 +146,7 @@ impl Default for Config {
             allow_private_provider_urls: false,
             allow_private_sso_urls: false,
             allow_private_sso_networks: String::new(),
+            audit_retention_days: 400,
             monthly_token_quota: 10_000_000,
             google_client_id: String::new(),
             google_client_secret: Redacted::default(),

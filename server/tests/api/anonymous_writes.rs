@@ -1,10 +1,12 @@
 //! What unauthenticated requests can make the server write is bounded: refused single sign-on
 //! callbacks, pick-ups and SAML posts with nothing real behind them are counted, not audited one
-//! by one; and sign-in flows are limited per client address.
+//! by one; sign-in flows are limited per client address; and audit events are purged after the
+//! retention (`AERIE_AUDIT_RETENTION_DAYS`, 400 days by default).
 
 use std::net::IpAddr;
 
 use aerie_app::backend::config::DbKind;
+use aerie_app::backend::services::maintenance;
 use futures::StreamExt;
 use reqwest::Method;
 use rstest::rstest;
@@ -217,4 +219,77 @@ async fn sso_flow_starts_are_limited_per_client_address(#[case] kind: DbKind) {
         .await
         .expect("login");
     assert_eq!(res.status().as_u16(), 303);
+}
+
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn audit_events_older_than_the_retention_are_purged(#[case] kind: DbKind) {
+    use aerie_app::backend::store;
+    let app = TestApp::spawn(kind).await;
+    assert_eq!(app.ctx.config().audit_retention_days, 400, "the default");
+    app.setup().await;
+    let now = chrono::Utc::now();
+    let event = |action: &'static str| store::audit::NewEvent {
+        actor_user_id: None,
+        actor_api_key_id: None,
+        action,
+        target_type: None,
+        target_id: None,
+        ip: None,
+        details: json!({}),
+    };
+    for (action, age_days) in [
+        ("test.ancient", 3000),
+        ("test.old", 401),
+        ("test.old", 401),
+        ("test.kept", 399),
+        ("test.kept", 10),
+    ] {
+        store::audit::insert(
+            app.ctx.db(),
+            None,
+            event(action),
+            now - chrono::Duration::days(age_days),
+        )
+        .await
+        .expect("insert");
+    }
+    let recent = count(
+        &app,
+        "SELECT COUNT(*) AS n FROM audit_events WHERE action NOT LIKE 'test.%'",
+    )
+    .await;
+    assert!(recent > 0, "setup is audited");
+
+    let purged = maintenance::run_once(&app.ctx).await.expect("run");
+    assert_eq!(purged.audit, 3);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action LIKE 'test.%'"
+        )
+        .await,
+        2,
+        "the events within the retention are kept"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'test.kept'"
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action NOT LIKE 'test.%'"
+        )
+        .await,
+        recent
+    );
+    // Idempotent.
+    assert_eq!(maintenance::run_once(&app.ctx).await.expect("run").audit, 0);
 }
