@@ -78,6 +78,12 @@ pub struct Config {
     /// Let organisation admins point single sign-on providers (OIDC issuers, SAML metadata) at
     /// private or loopback addresses (an in-house Keycloak needs it). Off by default (SSRF).
     pub allow_private_sso_urls: bool,
+    /// Comma-separated networks (`10.0.5.0/24`) or addresses (`10.0.5.7`) that single sign-on
+    /// may reach although they are private, when `allow_private_sso_urls` is off: the in-house
+    /// identity provider and nothing else. Empty: none.
+    pub allow_private_sso_networks: String,
+    /// Days audit events are kept; housekeeping deletes older ones. 0 keeps them forever.
+    pub audit_retention_days: u32,
     /// Tokens each organisation may use per calendar month; 0 means unlimited.
     pub monthly_token_quota: i64,
     /// Single sign-on providers for a single-organisation install, applied to that organisation
@@ -145,6 +151,8 @@ impl Default for Config {
             openai_models: String::new(),
             allow_private_provider_urls: false,
             allow_private_sso_urls: false,
+            allow_private_sso_networks: String::new(),
+            audit_retention_days: 400,
             monthly_token_quota: 10_000_000,
             google_client_id: String::new(),
             google_client_secret: Redacted::default(),
@@ -265,6 +273,12 @@ impl Config {
         }
         if self.log_level.trim().is_empty() {
             return Err(ConfigError("AERIE_LOG_LEVEL must not be empty".to_owned()));
+        }
+        if let Err(e) = crate::backend::net_guard::parse_networks(&self.allow_private_sso_networks)
+        {
+            return Err(ConfigError(format!(
+                "AERIE_ALLOW_PRIVATE_SSO_NETWORKS: {e}"
+            )));
         }
         Ok(())
     }

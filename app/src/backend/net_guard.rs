@@ -1,5 +1,6 @@
 //! The SSRF guard for every request the server makes on someone's behalf: the agents' HTTP tool,
-//! provider base URLs set by organisation admins, and later webhooks and OAuth discovery.
+//! provider base URLs set by organisation admins, single sign-on (discovery, keys, tokens,
+//! profiles, SAML metadata), and later webhooks.
 //!
 //! What it protects against (see `docs/SECURITY.md`, "Server-side requests"): a user or a model
 //! making Aerie's server reach what only the server can reach, i.e. loopback services, the
@@ -17,19 +18,73 @@
 //!   connection time (the connection uses the address that was checked, so a rebinding DNS
 //!   server cannot swap it afterwards), whose redirect policy re-checks every hop, and which
 //!   ignores proxy settings from the environment.
+//! - [`GuardedClient`]: such a client whose only way to send is [`GuardedClient::request`], which
+//!   runs [`check_url`] first. IP-literal hosts never reach a DNS resolver, so without that check
+//!   a request to an IP literal would not be checked at all; with it, literals and names are
+//!   checked alike on every request, whoever builds the URL.
 //!
-//! IP-literal hosts never reach a DNS resolver, so a request to an IP literal is only checked by
-//! [`check_url`] (and, for redirects, by the redirect policy): always pass a URL through
-//! [`check_url`] or [`check_url_resolved`] before giving it to a guarded client.
-//!
-//! With `allow_private = true` (an operator's choice, e.g. for a local Ollama) everything is
-//! allowed; the scheme and credential rules still apply.
+//! What may be reached anyway is an [`Allow`]: nothing beyond public addresses (the default),
+//! everything (`true`, an operator's choice, e.g. for a local Ollama), or listed networks (e.g.
+//! the one in-house identity provider). The scheme and credential rules always apply.
 
 use std::error::Error as StdError;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use url::{Host, Url};
+
+/// Which addresses that are not public a guarded request may reach anyway. `false` converts to
+/// none, `true` to all of them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Allow {
+    all: bool,
+    networks: Arc<[IpNet]>,
+}
+
+impl Allow {
+    /// Private addresses in `networks` only (e.g. `10.0.5.7/32` for an in-house IdP).
+    pub fn networks(networks: impl IntoIterator<Item = IpNet>) -> Self {
+        Self {
+            all: false,
+            networks: networks.into_iter().collect(),
+        }
+    }
+
+    /// Whether a request may go to `ip`.
+    pub fn permits(&self, ip: IpAddr) -> bool {
+        self.all || !is_forbidden_ip(ip) || self.networks.iter().any(|n| n.contains(&ip))
+    }
+}
+
+impl From<bool> for Allow {
+    fn from(all: bool) -> Self {
+        Self {
+            all,
+            networks: Arc::from([]),
+        }
+    }
+}
+
+impl From<&Allow> for Allow {
+    fn from(allow: &Allow) -> Self {
+        allow.clone()
+    }
+}
+
+/// Parses a comma-separated list of networks (`10.0.5.0/24`) or single addresses (`10.0.5.7`).
+pub fn parse_networks(list: &str) -> Result<Vec<IpNet>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("{s:?} is not an IP network (e.g. 10.0.5.0/24) or address"))
+        })
+        .collect()
+}
 
 /// Redirects a guarded client follows before giving up.
 pub const MAX_REDIRECTS: usize = 5;
@@ -160,10 +215,11 @@ fn is_forbidden_v6(ip: Ipv6Addr) -> bool {
 }
 
 /// Parses and checks a URL without any network access: `http`/`https` only, a host, no user
-/// name or password, and (unless `allow_private`) an IP-literal host must not be forbidden.
-/// IP literals in any spelling are normalised by the parser first (`0x7f000001` is
-/// `127.0.0.1`). `localhost` and `*.localhost` are refused without a look-up.
-pub fn check_url(url: &str, allow_private: bool) -> Result<Url, GuardError> {
+/// name or password, and an IP-literal host must be public or allowed. IP literals in any
+/// spelling are normalised by the parser first (`0x7f000001` is `127.0.0.1`). `localhost` and
+/// `*.localhost` are refused without a look-up unless everything is allowed.
+pub fn check_url(url: &str, allow: impl Into<Allow>) -> Result<Url, GuardError> {
+    let allow = allow.into();
     let parsed = Url::parse(url.trim()).map_err(|e| GuardError::BadUrl(e.to_string()))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(GuardError::Scheme);
@@ -175,9 +231,9 @@ pub fn check_url(url: &str, allow_private: bool) -> Result<Url, GuardError> {
     }
     let forbidden = match parsed.host() {
         None => return Err(GuardError::BadUrl("it has no host".into())),
-        Some(_) if allow_private => false,
-        Some(Host::Ipv4(ip)) => is_forbidden_v4(ip),
-        Some(Host::Ipv6(ip)) => is_forbidden_v6(ip),
+        Some(_) if allow.all => false,
+        Some(Host::Ipv4(ip)) => !allow.permits(IpAddr::V4(ip)),
+        Some(Host::Ipv6(ip)) => !allow.permits(IpAddr::V6(ip)),
         Some(Host::Domain(name)) => {
             let name = name.trim_end_matches('.').to_ascii_lowercase();
             name == "localhost" || name.ends_with(".localhost")
@@ -199,16 +255,15 @@ fn host_for_display(url: &Url) -> String {
 }
 
 /// [`check_url`], then resolves a domain host and refuses the URL if *any* of its addresses is
-/// forbidden (unless `allow_private`). Gives a clear early answer; the guarded client checks the
+/// forbidden and not allowed. Gives a clear early answer; the guarded client checks the
 /// addresses again when it connects.
-pub async fn check_url_resolved(url: &str, allow_private: bool) -> Result<Url, GuardError> {
-    let parsed = check_url(url, allow_private)?;
+pub async fn check_url_resolved(url: &str, allow: impl Into<Allow>) -> Result<Url, GuardError> {
+    let allow = allow.into();
+    let parsed = check_url(url, &allow)?;
     if let Some(Host::Domain(name)) = parsed.host() {
         let port = parsed.port_or_known_default().unwrap_or(80);
         let addrs = resolve(name, port).await?;
-        if !allow_private {
-            refuse_forbidden(name, &addrs)?;
-        }
+        refuse_forbidden(name, &addrs, &allow)?;
     }
     Ok(parsed)
 }
@@ -236,9 +291,9 @@ async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, GuardError> {
     }
 }
 
-/// Refuses `host` if any of its addresses is forbidden, naming the first one.
-fn refuse_forbidden(host: &str, addrs: &[SocketAddr]) -> Result<(), GuardError> {
-    match addrs.iter().find(|a| is_forbidden_ip(a.ip())) {
+/// Refuses `host` if any of its addresses is forbidden and not allowed, naming the first one.
+fn refuse_forbidden(host: &str, addrs: &[SocketAddr], allow: &Allow) -> Result<(), GuardError> {
+    match addrs.iter().find(|a| !allow.permits(a.ip())) {
         Some(bad) => Err(GuardError::ForbiddenAddress(format!(
             "{host} → {}",
             bad.ip()
@@ -247,24 +302,22 @@ fn refuse_forbidden(host: &str, addrs: &[SocketAddr]) -> Result<(), GuardError> 
     }
 }
 
-/// The DNS resolver of guarded clients: resolves with tokio and, unless private addresses are
-/// allowed, refuses a name if any of its addresses is forbidden. The connection then goes to one
-/// of exactly these addresses, so DNS rebinding cannot slip a private address in after a check.
-#[derive(Clone, Copy, Debug)]
+/// The DNS resolver of guarded clients: resolves with tokio and refuses a name if any of its
+/// addresses is forbidden and not allowed. The connection then goes to one of exactly these
+/// addresses, so DNS rebinding cannot slip a private address in after a check.
+#[derive(Clone, Debug)]
 struct GuardedResolver {
-    allow_private: bool,
+    allow: Allow,
 }
 
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let allow_private = self.allow_private;
+        let allow = self.allow.clone();
         let host = name.as_str().to_owned();
         Box::pin(async move {
             // Port 0 is replaced by reqwest with the URL's port.
             let addrs = resolve(&host, 0).await?;
-            if !allow_private {
-                refuse_forbidden(&host, &addrs)?;
-            }
+            refuse_forbidden(&host, &addrs, &allow)?;
             let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
             Ok(addrs)
         })
@@ -276,21 +329,22 @@ impl reqwest::dns::Resolve for GuardedResolver {
 pub fn check_redirect(
     next: &Url,
     hops_so_far: usize,
-    allow_private: bool,
+    allow: impl Into<Allow>,
 ) -> Result<(), RedirectError> {
     if hops_so_far > MAX_REDIRECTS {
         return Err(RedirectError::TooMany);
     }
-    check_url(next.as_str(), allow_private)
+    check_url(next.as_str(), allow)
         .map(drop)
         .map_err(RedirectError::Refused)
 }
 
 /// The redirect policy of guarded clients: at most [`MAX_REDIRECTS`] hops, each target checked
 /// with [`check_url`] (which matters for IP literals, which never reach the resolver).
-pub fn redirect_policy(allow_private: bool) -> reqwest::redirect::Policy {
+pub fn redirect_policy(allow: impl Into<Allow>) -> reqwest::redirect::Policy {
+    let allow = allow.into();
     reqwest::redirect::Policy::custom(move |attempt| {
-        match check_redirect(attempt.url(), attempt.previous().len(), allow_private) {
+        match check_redirect(attempt.url(), attempt.previous().len(), &allow) {
             Ok(()) => attempt.follow(),
             Err(e) => attempt.error(e),
         }
@@ -300,16 +354,65 @@ pub fn redirect_policy(allow_private: bool) -> reqwest::redirect::Policy {
 /// A `reqwest` client builder for server-side requests: the guarded DNS resolver, the guarded
 /// redirect policy, no proxy from the environment, `TCP_NODELAY`. Callers add their own
 /// timeouts, and must check a URL with [`check_url`] / [`check_url_resolved`] before requesting
-/// it (IP-literal hosts do not go through the resolver).
-pub fn client_builder(allow_private: bool) -> reqwest::ClientBuilder {
+/// it (IP-literal hosts do not go through the resolver); [`GuardedClient`] does that itself.
+pub fn client_builder(allow: impl Into<Allow>) -> reqwest::ClientBuilder {
+    let allow = allow.into();
     // reqwest panics when building a client without a rustls crypto provider; start-up installs
     // ring, this only makes sure (it does nothing when one is installed already).
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .tcp_nodelay(true)
         .no_proxy()
-        .dns_resolver(GuardedResolver { allow_private })
-        .redirect(redirect_policy(allow_private))
+        .dns_resolver(GuardedResolver {
+            allow: allow.clone(),
+        })
+        .redirect(redirect_policy(allow))
+}
+
+/// A guarded client that cannot be asked to skip the guard: [`GuardedClient::request`] is its
+/// only way to send, and checks the URL (IP literals included) before anything goes out; names
+/// are checked by its resolver when it connects, each redirect by its redirect policy.
+#[derive(Clone, Debug)]
+pub struct GuardedClient {
+    client: reqwest::Client,
+    allow: Allow,
+}
+
+impl GuardedClient {
+    /// A client with `timeout` per request (and at most 5 s to connect); `follow_redirects:
+    /// false` answers redirects instead of following them (each one followed is checked).
+    pub fn new(
+        allow: impl Into<Allow>,
+        timeout: Duration,
+        follow_redirects: bool,
+    ) -> Result<Self, reqwest::Error> {
+        let allow = allow.into();
+        let mut builder = client_builder(&allow)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .timeout(timeout);
+        if !follow_redirects {
+            builder = builder.redirect(reqwest::redirect::Policy::none());
+        }
+        Ok(Self {
+            client: builder.build()?,
+            allow,
+        })
+    }
+
+    /// A request to `url`, once [`check_url`] accepts it.
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+    ) -> Result<reqwest::RequestBuilder, GuardError> {
+        let url = check_url(url, &self.allow)?;
+        Ok(self.client.request(method, url))
+    }
+
+    /// What this client may reach beyond public addresses.
+    pub fn allow(&self) -> &Allow {
+        &self.allow
+    }
 }
 
 /// If `err` (or anything in its chain of sources) was raised by this guard (a refused address or
@@ -619,5 +722,79 @@ mod tests {
         let url = format!("http://public.example:{port}/to?http://127.0.0.1:{port}/");
         let body = client.get(&url).send().await.unwrap().text().await.unwrap();
         assert_eq!(body, "hello");
+    }
+
+    fn nets(list: &str) -> Allow {
+        Allow::networks(parse_networks(list).unwrap())
+    }
+
+    #[test]
+    fn listed_networks_are_allowed_and_nothing_else() {
+        assert_eq!(
+            parse_networks(" 10.0.5.0/24, 127.0.0.2 ,fd00::/64,")
+                .unwrap()
+                .len(),
+            3
+        );
+        assert!(parse_networks("10.0.5.0/33").is_err());
+        assert!(parse_networks("intranet").is_err());
+        assert!(parse_networks("").unwrap().is_empty());
+
+        let allow = nets("127.0.0.2, 10.0.5.0/24");
+        for url in [
+            "http://127.0.0.2:8080/",
+            "http://10.0.5.7/",
+            "https://example.com/",
+        ] {
+            assert!(check_url(url, &allow).is_ok(), "{url}");
+        }
+        for url in [
+            "http://127.0.0.1/",
+            "http://10.0.6.1/",
+            "http://169.254.169.254/",
+            "http://[::1]/",
+            "http://localhost/",
+        ] {
+            assert!(
+                matches!(check_url(url, &allow), Err(GuardError::ForbiddenAddress(_))),
+                "{url}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn guarded_client_checks_ip_literals_on_every_request() {
+        let addr = serve().await;
+        let url = format!("http://{addr}/");
+        let refused = GuardedClient::new(false, Duration::from_secs(10), true).unwrap();
+        let err = refused.request(reqwest::Method::GET, &url).unwrap_err();
+        assert!(
+            matches!(err, GuardError::ForbiddenAddress(ref h) if h == "127.0.0.1"),
+            "{err:?}"
+        );
+
+        let allowed =
+            GuardedClient::new(nets(&addr.ip().to_string()), Duration::from_secs(10), true)
+                .unwrap();
+        let body = allowed
+            .request(reqwest::Method::GET, &url)
+            .unwrap()
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(body, "hello");
+        // A redirect from the allowed address to another private one is still refused.
+        let hop = format!("http://{addr}/to?http://169.254.169.254/latest/meta-data");
+        let err = allowed
+            .request(reqwest::Method::GET, &hop)
+            .unwrap()
+            .send()
+            .await
+            .unwrap_err();
+        let message = refusal_message(&err).unwrap_or_default();
+        assert!(message.contains("169.254.169.254"), "{err:?}");
     }
 }

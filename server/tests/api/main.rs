@@ -6,6 +6,7 @@
 mod support;
 
 mod agents;
+mod anonymous_writes;
 mod chat;
 mod cli;
 mod conversations;
@@ -26,4 +27,5 @@ mod sessions;
 mod shutdown;
 mod sso;
 mod sso_linking;
+mod sso_ssrf;
 mod ui;

@@ -74,6 +74,7 @@ async fn expired_sessions_and_refresh_tokens_are_purged(#[case] kind: DbKind) {
             sessions: 1,
             refresh_tokens: 1,
             sso: 0,
+            audit: 0,
         }
     );
     assert_eq!(

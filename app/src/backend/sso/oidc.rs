@@ -25,6 +25,8 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::backend::net_guard::{Allow, GuardError, GuardedClient};
+
 /// Largest response read from an identity provider.
 const MAX_BODY: usize = 512 * 1024;
 /// A JWKS is refetched at most this often when a token names an unknown key.
@@ -106,13 +108,18 @@ pub struct Discovery {
     pub id_token_signing_alg_values_supported: Vec<String>,
 }
 
-/// A guarded HTTP client for identity providers.
-pub fn http_client(allow_private: bool) -> Result<reqwest::Client, SsoError> {
-    crate::backend::net_guard::client_builder(allow_private)
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(10))
-        .build()
+/// The guarded HTTP client every request to an identity provider goes through (discovery, JWKS,
+/// token, userinfo, GitHub's and Nextcloud's APIs, SAML metadata): each URL is checked before it
+/// is requested, IP literals and names alike, and so is every redirect (see
+/// `app/src/backend/net_guard.rs`). `allow` is what it may reach beyond public addresses.
+pub fn http_client(allow: impl Into<Allow>) -> Result<GuardedClient, SsoError> {
+    GuardedClient::new(allow, Duration::from_secs(10), true)
         .map_err(|e| SsoError::Config(format!("cannot build an HTTP client: {e}")))
+}
+
+/// A refused URL: the stored configuration points where the server must not go.
+fn refused_url(url: &str, e: &GuardError) -> SsoError {
+    SsoError::Config(format!("{url}: {e}"))
 }
 
 fn describe(e: &reqwest::Error) -> String {
@@ -127,15 +134,18 @@ fn describe(e: &reqwest::Error) -> String {
     })
 }
 
-/// GETs JSON from `url` (size-capped), with an optional bearer token.
-pub async fn get_json(
-    http: &reqwest::Client,
+/// GETs `url` through the guard (size-capped), with an optional bearer token; the body of a
+/// successful answer.
+async fn get(
+    http: &GuardedClient,
     url: &str,
+    accept: &str,
     bearer: Option<&str>,
-) -> Result<Value, SsoError> {
+) -> Result<Vec<u8>, SsoError> {
     let mut request = http
-        .get(url)
-        .header("accept", "application/json")
+        .request(reqwest::Method::GET, url)
+        .map_err(|e| refused_url(url, &e))?
+        .header("accept", accept)
         .header("user-agent", "Aerie");
     if let Some(token) = bearer {
         request = request.bearer_auth(token);
@@ -151,8 +161,31 @@ pub async fn get_json(
     if !status.is_success() {
         return Err(SsoError::Upstream(format!("{url} answered HTTP {status}")));
     }
+    Ok(bytes)
+}
+
+/// GETs JSON from `url` (guarded, size-capped), with an optional bearer token.
+pub async fn get_json(
+    http: &GuardedClient,
+    url: &str,
+    bearer: Option<&str>,
+) -> Result<Value, SsoError> {
+    let bytes = get(http, url, "application/json", bearer).await?;
     serde_json::from_slice(&bytes)
         .map_err(|e| SsoError::Upstream(format!("{url} did not answer JSON: {e}")))
+}
+
+/// GETs an XML document from `url` (guarded, size-capped): a SAML IdP's metadata.
+pub async fn get_xml(http: &GuardedClient, url: &str) -> Result<String, SsoError> {
+    let bytes = get(
+        http,
+        url,
+        "application/samlmetadata+xml, application/xml, text/xml",
+        None,
+    )
+    .await?;
+    String::from_utf8(bytes)
+        .map_err(|_| SsoError::Upstream(format!("{url} did not answer UTF-8 text")))
 }
 
 async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, SsoError> {
@@ -173,7 +206,7 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, SsoErro
 }
 
 /// Fetches `{issuer}/.well-known/openid-configuration` and checks it names the same issuer.
-pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Discovery, SsoError> {
+pub async fn discover(http: &GuardedClient, issuer: &str) -> Result<Discovery, SsoError> {
     let url = format!(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
@@ -302,9 +335,12 @@ pub struct Tokens {
     pub id_token: Option<String>,
 }
 
-async fn send(http: reqwest::Client, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+async fn send(http: GuardedClient, request: HttpRequest) -> Result<HttpResponse, HttpError> {
     let (parts, body) = request.into_parts();
-    let mut builder = http.request(parts.method, parts.uri.to_string());
+    let url = parts.uri.to_string();
+    let mut builder = http
+        .request(parts.method, &url)
+        .map_err(|e| HttpError(refused_url(&url, &e).to_string()))?;
     for (name, value) in &parts.headers {
         builder = builder.header(name, value);
     }
@@ -332,7 +368,7 @@ pub struct HttpError(String);
 
 /// Exchanges the authorization code (with the PKCE verifier) for tokens.
 pub async fn exchange_code(
-    http: &reqwest::Client,
+    http: &GuardedClient,
     endpoints: &Endpoints,
     config: &ClientConfig<'_>,
     code: &str,
@@ -417,7 +453,7 @@ impl JwksCache {
             .and_then(|sets| sets.get(url).cloned())
     }
 
-    async fn fetch(&self, http: &reqwest::Client, url: &str) -> Result<JwkSet, SsoError> {
+    async fn fetch(&self, http: &GuardedClient, url: &str) -> Result<JwkSet, SsoError> {
         let doc = get_json(http, url, None).await?;
         let set: JwkSet = serde_json::from_value(doc)
             .map_err(|e| SsoError::Upstream(format!("{url} is not a JWK set: {e}")))?;
@@ -430,7 +466,7 @@ impl JwksCache {
     /// The key named `kid` (or the only signing key when the token names none).
     async fn key(
         &self,
-        http: &reqwest::Client,
+        http: &GuardedClient,
         url: &str,
         kid: Option<&str>,
     ) -> Result<Jwk, SsoError> {
@@ -518,7 +554,7 @@ fn header_of(token: &str) -> Result<(String, Option<String>), SsoError> {
 /// (never chosen by the token alone), the signature against the provider's JWKS, then issuer,
 /// audience (and `azp` when several), `exp`/`nbf`/`iat`, and the nonce. Returns its claims.
 pub async fn verify_id_token(
-    http: &reqwest::Client,
+    http: &GuardedClient,
     jwks: &JwksCache,
     jwks_url: &str,
     token: &str,
@@ -712,7 +748,7 @@ pub fn profile_from_claims(
 
 /// GitHub: the account from `/user`, the email from `/user/emails` (primary and verified only).
 pub async fn github_profile(
-    http: &reqwest::Client,
+    http: &GuardedClient,
     api_base: &str,
     access_token: &str,
 ) -> Result<ExternalProfile, SsoError> {
@@ -754,7 +790,7 @@ pub async fn github_profile(
 /// and Nextcloud does not say whether anyone verified it: the email is unattested (it counts
 /// only where the organisation marked this provider authoritative for the domain).
 pub async fn nextcloud_profile(
-    http: &reqwest::Client,
+    http: &GuardedClient,
     base: &str,
     access_token: &str,
 ) -> Result<ExternalProfile, SsoError> {

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -54,4 +54,35 @@ pub async fn list<C: ConnectionTrait>(
         .order_by_desc(audit_events::Column::Id)
         .all(db)
         .await
+}
+
+/// Rows deleted per statement when purging, so that no single write holds the database long.
+const PURGE_BATCH: u64 = 5_000;
+
+/// Deletes the events of every organisation (and of none) recorded before `cutoff`, in
+/// batches; returns how many.
+pub async fn purge_before<C: ConnectionTrait>(db: &C, cutoff: DateTime<Utc>) -> Result<u64, DbErr> {
+    let mut purged = 0;
+    loop {
+        let ids: Vec<Uuid> = audit_events::Entity::find()
+            .select_only()
+            .column(audit_events::Column::Id)
+            .filter(audit_events::Column::CreatedAt.lt(ts(cutoff)))
+            .limit(PURGE_BATCH)
+            .into_tuple()
+            .all(db)
+            .await?;
+        if ids.is_empty() {
+            return Ok(purged);
+        }
+        let batch = ids.len() as u64;
+        purged += audit_events::Entity::delete_many()
+            .filter(audit_events::Column::Id.is_in(ids))
+            .exec(db)
+            .await?
+            .rows_affected;
+        if batch < PURGE_BATCH {
+            return Ok(purged);
+        }
+    }
 }

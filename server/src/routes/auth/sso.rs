@@ -94,15 +94,17 @@ fn known_kind(kind: &str) -> Result<(), Error> {
     responses(
         (status = 303, description = "To the identity provider; sets the short-lived `aerie_sso` binding cookie"),
         (status = 404, description = "No such provider configured", body = ErrorBody),
+        (status = 429, description = "Too many sign-ins started from this address; see `Retry-After`", body = ErrorBody),
     ))]
 pub async fn sso_login(
     State(ctx): State<AppContext>,
+    actor: Actor,
     AppPath(kind): AppPath<String>,
     AppQuery(input): AppQuery<login::LoginStart>,
 ) -> Response {
     let result = async {
         known_kind(&kind)?;
-        login::start(&ctx, &kind, input).await
+        login::start(&ctx, &actor, &kind, input).await
     }
     .await;
     match result {
@@ -121,6 +123,8 @@ pub async fn sso_login(
             &redirect.location,
             set_binding(&ctx, redirect.binding.as_deref()),
         ),
+        // Over the limit: the contract body with `Retry-After`, not a page to loop through.
+        Err(e @ Error::RateLimited { .. }) => e.into_response(),
         Err(e) => to_login(&e),
     }
 }

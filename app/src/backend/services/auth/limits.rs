@@ -9,6 +9,9 @@
 //!   attacker spraying an account — the owner's break-glass login included — does not lock its
 //!   owner out of their usual address; elsewhere the lock ends one window after the failures
 //!   that caused it (refused attempts do not count, so they cannot extend it).
+//!
+//! Single sign-on flow starts are limited per client too, and the audit events of anonymous
+//! single sign-on refusals are sampled ([`SsoLimits`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -203,6 +206,67 @@ fn sweep(accounts: &mut HashMap<String, Account>, now: Instant) {
     }
 }
 
+/// Single sign-on flows a client address may start: 30 a minute, bursts of 30. Each start
+/// stores a flow record (kept 10 minutes).
+const FLOW_STARTS_PER_MINUTE: u32 = 30;
+/// Audit events kept of refused anonymous single sign-on requests (no flow or provider behind
+/// them), per reason, instance-wide: the first 10, then one a minute. The rest are only counted.
+const ANONYMOUS_REFUSALS_BURST: u32 = 10;
+
+/// Bounds on what unauthenticated single sign-on requests may write: flow starts per client
+/// address, and a sample of the audit events of refused anonymous requests.
+pub struct SsoLimits {
+    flow_starts: DefaultKeyedRateLimiter<IpAddr>,
+    anonymous_refusals: DefaultKeyedRateLimiter<String>,
+}
+
+impl std::fmt::Debug for SsoLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SsoLimits")
+    }
+}
+
+impl Default for SsoLimits {
+    fn default() -> Self {
+        Self::new(FLOW_STARTS_PER_MINUTE, ANONYMOUS_REFUSALS_BURST)
+    }
+}
+
+impl SsoLimits {
+    /// `flow_starts` a minute per address; `anonymous_refusals` audited at once per reason,
+    /// then one a minute.
+    pub fn new(flow_starts: u32, anonymous_refusals: u32) -> Self {
+        let burst = NonZeroU32::new(anonymous_refusals).unwrap_or(NonZeroU32::MIN);
+        Self {
+            flow_starts: RateLimiter::keyed(per_minute(flow_starts)),
+            anonymous_refusals: RateLimiter::keyed(per_minute(1).allow_burst(burst)),
+        }
+    }
+
+    /// Counts one flow start from `ip` (IPv6 per /64); refuses it when that client is over its
+    /// limit.
+    pub fn check_flow_start(&self, ip: Option<IpAddr>) -> Result<()> {
+        let Some(ip) = ip else { return Ok(()) };
+        let clock = DefaultClock::default();
+        let checked = self.flow_starts.check_key(&limit_key(ip));
+        // Keep memory bounded under a spray of distinct addresses.
+        if self.flow_starts.len() > 100_000 {
+            self.flow_starts.retain_recent();
+        }
+        checked.map_err(|not_until| Error::RateLimited {
+            retry_after_secs: not_until.wait_time_from(clock.now()).as_secs() + 1,
+        })
+    }
+
+    /// Whether a refused anonymous request with this reason is audited (within the sample) or
+    /// only counted. Reasons are a fixed set of codes, so the keys stay few.
+    pub fn sample_anonymous_refusal(&self, reason: &str) -> bool {
+        self.anonymous_refusals
+            .check_key(&reason.to_owned())
+            .is_ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,5 +362,22 @@ mod tests {
         assert!(limits.check_ip(Some(b)).is_ok());
         assert!(limits.check_ip(Some(a)).is_err());
         assert!(limits.check_ip(Some(c)).is_ok());
+    }
+
+    #[test]
+    fn flow_starts_are_limited_per_address_and_anonymous_refusals_sampled_per_reason() {
+        let limits = SsoLimits::new(2, 3);
+        let a: IpAddr = [10, 0, 0, 1].into();
+        assert!(limits.check_flow_start(Some(a)).is_ok());
+        assert!(limits.check_flow_start(Some(a)).is_ok());
+        let err = limits.check_flow_start(Some(a)).unwrap_err();
+        assert!(matches!(err, Error::RateLimited { retry_after_secs } if retry_after_secs >= 1));
+        assert!(limits.check_flow_start(Some([10, 0, 0, 2].into())).is_ok());
+
+        let sampled = (0..100)
+            .filter(|_| limits.sample_anonymous_refusal("state_mismatch"))
+            .count();
+        assert_eq!(sampled, 3);
+        assert!(limits.sample_anonymous_refusal("pickup_unknown"));
     }
 }

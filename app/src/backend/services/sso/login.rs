@@ -15,7 +15,9 @@ use super::{open_secret, policy_of, scopes_for, stored_config};
 use crate::backend::actor::{Actor, Credential, Role};
 use crate::backend::config::Config;
 use crate::backend::db::entities::{identities, memberships, sso_providers, users};
+use crate::backend::net_guard::{Allow, GuardedClient};
 use crate::backend::services::audit::{self, Event};
+use crate::backend::services::auth::limits::SsoLimits;
 use crate::backend::services::auth::principal_of;
 use crate::backend::services::auth::sessions;
 use crate::backend::services::orgs;
@@ -33,12 +35,13 @@ pub const FLOW_TTL_MINUTES: i64 = 10;
 const PICKUP_TTL_SECS: i64 = 120;
 const FLOW_SECRET_LABEL: &str = "sso-flow";
 
-/// Process-wide single sign-on state: one guarded HTTP client, the JWKS cache and (with the
-/// `saml` feature) the service provider's key pair.
+/// Process-wide single sign-on state: one guarded HTTP client, the JWKS cache, the limits on
+/// anonymous requests and (with the `saml` feature) the service provider's key pair.
 pub struct SsoRuntime {
-    allow_private: bool,
-    http: OnceLock<reqwest::Client>,
+    allow: Allow,
+    http: OnceLock<GuardedClient>,
     pub jwks: oidc::JwksCache,
+    pub limits: SsoLimits,
     #[cfg(feature = "saml")]
     pub(crate) sp_keys: tokio::sync::OnceCell<crate::backend::sso::saml::SpKeys>,
     #[cfg_attr(not(feature = "saml"), allow(dead_code))]
@@ -48,9 +51,10 @@ pub struct SsoRuntime {
 impl SsoRuntime {
     pub fn new(config: &Config) -> Self {
         Self {
-            allow_private: config.allow_private_sso_urls,
+            allow: super::allowed_urls(config),
             http: OnceLock::new(),
             jwks: oidc::JwksCache::default(),
+            limits: SsoLimits::default(),
             #[cfg(feature = "saml")]
             sp_keys: tokio::sync::OnceCell::new(),
             data_dir: config.data_dir.clone(),
@@ -58,11 +62,11 @@ impl SsoRuntime {
     }
 
     /// The guarded client for identity providers.
-    pub fn http(&self) -> Result<reqwest::Client> {
+    pub fn http(&self) -> Result<GuardedClient> {
         if let Some(client) = self.http.get() {
             return Ok(client.clone());
         }
-        let client = oidc::http_client(self.allow_private)
+        let client = oidc::http_client(&self.allow)
             .map_err(|e| Error::Internal(anyhow::anyhow!(e.to_string())))?;
         Ok(self.http.get_or_init(|| client).clone())
     }
@@ -147,7 +151,11 @@ pub(crate) fn bound_to(ctx: &AppContext, expected: Option<&str>, cookie: Option<
     }
 }
 
-/// Audits a refused sign-in, notes it on the provider, and returns the error to show.
+/// Counts a refused sign-in (`aerie_sso_refusals_total`), audits it, notes it on the provider,
+/// and returns the error to show. A refusal with no provider behind it (an unknown state,
+/// pick-up code or SAML response: anonymous requests anyone can send) is audited only within a
+/// small sample per reason, so a flood of them cannot fill the audit log; the count shows them
+/// all.
 pub(crate) async fn refuse(
     ctx: &AppContext,
     actor: &Actor,
@@ -157,6 +165,17 @@ pub(crate) async fn refuse(
     email: Option<&str>,
 ) -> Error {
     let message = message.into();
+    let audited = provider.is_some() || ctx.sso().limits.sample_anonymous_refusal(reason);
+    metrics::counter!(
+        "aerie_sso_refusals_total",
+        "reason" => reason.to_owned(),
+        "provider" => if provider.is_some() { "known" } else { "unknown" },
+        "audited" => if audited { "true" } else { "false" },
+    )
+    .increment(1);
+    if !audited {
+        return Error::detailed(ErrorCode::SsoFailed, message);
+    }
     let org = provider.map(|p| OrgId(p.org_id));
     let mut event = Event::new("sso.refused").details(json!({
         "reason": reason,
@@ -228,8 +247,15 @@ async fn pick_provider(
         .ok_or_else(not_configured)
 }
 
-/// `GET /auth/{kind}/login`: records the flow and answers where to send the browser.
-pub async fn start(ctx: &AppContext, kind: &str, input: LoginStart) -> Result<Redirect> {
+/// `GET /auth/{kind}/login`: records the flow and answers where to send the browser. Each
+/// client address may start only so many flows a minute (then 429).
+pub async fn start(
+    ctx: &AppContext,
+    actor: &Actor,
+    kind: &str,
+    input: LoginStart,
+) -> Result<Redirect> {
+    ctx.sso().limits.check_flow_start(actor.ip)?;
     let row = pick_provider(ctx, kind, &input).await?;
     let return_to = safe_return(input.return_to.as_deref());
     let binding = crypto::random_token(32);

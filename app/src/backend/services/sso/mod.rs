@@ -15,6 +15,7 @@ use super::audit::{self, Event};
 use super::validate;
 use crate::backend::actor::{Actor, Role};
 use crate::backend::db::entities::{organizations, sso_providers};
+use crate::backend::net_guard::{self, Allow, GuardedClient};
 use crate::backend::sso::oidc::{self, Endpoints, IssuerRule, SsoError};
 use crate::backend::store::{self, ts, utc};
 use crate::backend::{AppContext, Error, Result, crypto};
@@ -239,18 +240,53 @@ fn clean(raw: Option<&str>, max: usize) -> Option<String> {
         .map(|s| s.chars().take(max).collect())
 }
 
-/// Checks a URL an admin gave against the SSRF guard (private addresses need
-/// `AERIE_ALLOW_PRIVATE_SSO_URLS`).
+/// What single sign-on may reach beyond public addresses: everything with
+/// `AERIE_ALLOW_PRIVATE_SSO_URLS`, else the networks of `AERIE_ALLOW_PRIVATE_SSO_NETWORKS`
+/// (checked at start-up; an entry that does not parse allows nothing).
+pub(crate) fn allowed_urls(config: &crate::backend::config::Config) -> Allow {
+    if config.allow_private_sso_urls {
+        return Allow::from(true);
+    }
+    Allow::networks(
+        config
+            .allow_private_sso_networks
+            .split(',')
+            .filter_map(|n| net_guard::parse_networks(n).ok())
+            .flatten(),
+    )
+}
+
+/// Checks a URL single sign-on will request against the SSRF guard, IP literals and names
+/// alike, for a clear error when a provider is saved or tested (private addresses need
+/// `AERIE_ALLOW_PRIVATE_SSO_URLS` or `AERIE_ALLOW_PRIVATE_SSO_NETWORKS`). The requests
+/// themselves go through the guarded client ([`oidc::http_client`]), which checks again.
 async fn guard(ctx: &AppContext, field: &'static str, url: &str) -> Result<()> {
-    crate::backend::net_guard::check_url_resolved(url, ctx.config().allow_private_sso_urls)
+    net_guard::check_url_resolved(url, allowed_urls(ctx.config()))
         .await
         .map(|_| ())
         .map_err(|e| {
             Error::invalid(
                 field,
-                format!("{e} (an operator can allow private addresses with AERIE_ALLOW_PRIVATE_SSO_URLS=true)"),
+                format!("{e} (an operator can allow private addresses with AERIE_ALLOW_PRIVATE_SSO_URLS=true, or some networks with AERIE_ALLOW_PRIVATE_SSO_NETWORKS)"),
             )
         })
+}
+
+/// Every endpoint single sign-on will request for this provider, each through [`guard`].
+async fn guard_endpoints(ctx: &AppContext, endpoints: &Endpoints) -> Result<()> {
+    let named = [
+        ("authorization_url", Some(&endpoints.authorization_url)),
+        ("token_url", Some(&endpoints.token_url)),
+        ("userinfo_url", endpoints.userinfo_url.as_ref()),
+        ("jwks_url", endpoints.jwks_url.as_ref()),
+        ("issuer", endpoints.api_base.as_ref()),
+    ];
+    for (field, url) in named {
+        if let Some(url) = url.filter(|u| !u.is_empty()) {
+            guard(ctx, field, url).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Works out a provider's endpoints from its kind, issuer and overrides (running OIDC
@@ -299,12 +335,17 @@ async fn resolve(
                 let d = oidc::discover(&http, &issuer)
                     .await
                     .map_err(|e| config_error("issuer", e))?;
-                for (field, url) in [
-                    ("issuer", &d.authorization_endpoint),
-                    ("issuer", &d.token_endpoint),
-                    ("issuer", &d.jwks_uri),
-                ] {
-                    guard(ctx, field, url).await?;
+                // Everything the discovery document names is requested later: check it all.
+                for url in [
+                    Some(&d.authorization_endpoint),
+                    Some(&d.token_endpoint),
+                    Some(&d.jwks_uri),
+                    d.userinfo_endpoint.as_ref(),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    guard(ctx, "issuer", url).await?;
                 }
                 (
                     d.issuer.clone(),
@@ -339,12 +380,14 @@ async fn resolve(
                     issuer: discovered_issuer,
                 }
             });
+            guard_endpoints(ctx, &endpoints).await?;
             config.endpoints = endpoints;
             Ok(Some(issuer))
         }
         "github" => {
             let web = issuer_in.unwrap_or_else(|| "https://github.com".to_owned());
-            config.endpoints = Endpoints {
+            guard(ctx, "issuer", &web).await?;
+            let endpoints = Endpoints {
                 authorization_url: o
                     .authorization_url
                     .unwrap_or_else(|| format!("{web}/login/oauth/authorize")),
@@ -361,6 +404,8 @@ async fn resolve(
                     }
                 })),
             };
+            guard_endpoints(ctx, &endpoints).await?;
+            config.endpoints = endpoints;
             if config.scopes.is_empty() {
                 config.scopes = vec!["read:user".to_owned(), "user:email".to_owned()];
             }
@@ -374,7 +419,7 @@ async fn resolve(
                 )
             })?;
             guard(ctx, "issuer", &base).await?;
-            config.endpoints = Endpoints {
+            let endpoints = Endpoints {
                 authorization_url: o
                     .authorization_url
                     .unwrap_or_else(|| format!("{base}/index.php/apps/oauth2/authorize")),
@@ -385,6 +430,8 @@ async fn resolve(
                 jwks_url: None,
                 api_base: Some(base.clone()),
             };
+            guard_endpoints(ctx, &endpoints).await?;
+            config.endpoints = endpoints;
             Ok(Some(base))
         }
         "saml" => resolve_saml(ctx, &http, config, metadata_xml).await,
@@ -398,7 +445,7 @@ async fn resolve(
 #[cfg(feature = "saml")]
 async fn resolve_saml(
     ctx: &AppContext,
-    http: &reqwest::Client,
+    http: &GuardedClient,
     config: &mut StoredConfig,
     metadata_xml: Option<&str>,
 ) -> Result<Option<String>> {
@@ -406,22 +453,12 @@ async fn resolve_saml(
         (Some(xml), _) => xml.to_owned(),
         (None, Some(url)) => {
             guard(ctx, "metadata_url", &url).await?;
-            let response = http.get(&url).send().await.map_err(|e| {
+            oidc::get_xml(http, &url).await.map_err(|e| {
                 Error::invalid(
                     "metadata_url",
-                    format!("could not fetch the IdP metadata from {url}: {e}"),
+                    format!("could not fetch the IdP metadata: {e}"),
                 )
-            })?;
-            if !response.status().is_success() {
-                return Err(Error::invalid(
-                    "metadata_url",
-                    format!("{url} answered HTTP {}", response.status()),
-                ));
-            }
-            response
-                .text()
-                .await
-                .map_err(|e| Error::invalid("metadata_url", format!("could not read {url}: {e}")))?
+            })?
         }
         (None, None) => match config.idp.clone() {
             // An update that does not touch the metadata keeps it.
@@ -451,7 +488,7 @@ async fn resolve_saml(
 #[cfg(not(feature = "saml"))]
 async fn resolve_saml(
     _ctx: &AppContext,
-    _http: &reqwest::Client,
+    _http: &GuardedClient,
     _config: &mut StoredConfig,
     _metadata_xml: Option<&str>,
 ) -> Result<Option<String>> {
@@ -555,12 +592,16 @@ async fn probe_redirect(ctx: &AppContext, row_kind: &str, config: &StoredConfig)
         &[],
     )
     .map_err(|e| config_error("authorization_url", e))?;
-    let http = crate::backend::net_guard::client_builder(ctx.config().allow_private_sso_urls)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
-    let Ok(response) = http.get(&request.url).send().await else {
+    let http = GuardedClient::new(
+        allowed_urls(ctx.config()),
+        std::time::Duration::from_secs(10),
+        false,
+    )
+    .map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
+    let probe = http
+        .request(reqwest::Method::GET, &request.url)
+        .map_err(|e| Error::invalid("authorization_url", e.to_string()))?;
+    let Ok(response) = probe.send().await else {
         return Err(Error::invalid(
             "authorization_url",
             format!(
