@@ -21,7 +21,7 @@ use tracing::Level;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::middleware::{actor, csrf, errors, metrics, trace};
+use crate::middleware::{actor, credentials, csrf, errors, metrics, trace};
 use crate::openapi::{ApiDoc, catalogue};
 use crate::routes;
 
@@ -43,6 +43,7 @@ pub fn build_router_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(routes::api())
         .split_for_parts();
     let catalogue = ApiCatalogue(Arc::new(catalogue(&spec)));
+    let access = credentials::Routes::from_spec(&spec);
     let spec_json: Arc<str> = spec.to_json().unwrap_or_else(|_| "{}".to_owned()).into();
 
     let options = (*state.leptos_options).clone();
@@ -85,6 +86,10 @@ pub fn build_router_with(state: AppState, extra: Router<AppState>) -> Router {
         )
         .fallback(routes::fallback::not_found)
         .method_not_allowed_fallback(routes::fallback::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            access,
+            credentials::enforce,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.ctx.clone(),
             actor::resolve,

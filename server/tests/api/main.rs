@@ -9,6 +9,7 @@ mod agents;
 mod chat;
 mod cli;
 mod conversations;
+mod credentials;
 mod errors;
 mod health;
 mod identity;
