@@ -10,6 +10,7 @@ mod chat;
 mod cli;
 mod conversations;
 mod credentials;
+mod csrf;
 mod errors;
 mod health;
 mod identity;
