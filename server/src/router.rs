@@ -21,7 +21,9 @@ use tracing::Level;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::middleware::{actor, credentials, csrf, errors, metrics, trace};
+use crate::middleware::{
+    actor, credentials, csrf, errors, host_check, metrics, security_headers, trace,
+};
 use crate::openapi::{ApiDoc, catalogue};
 use crate::routes;
 
@@ -81,7 +83,10 @@ pub fn build_router_with(state: AppState, extra: Router<AppState>) -> Router {
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),
-            move || provide_context(catalogue.clone()),
+            move || {
+                provide_context(catalogue.clone());
+                security_headers::provide_nonce();
+            },
             move || shell(options.clone()),
         )
         .fallback(routes::fallback::not_found)
@@ -109,6 +114,11 @@ pub fn build_router_with(state: AppState, extra: Router<AppState>) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(axum::middleware::from_fn(metrics::track))
+                .layer(axum::middleware::from_fn(security_headers::apply))
+                .layer(axum::middleware::from_fn_with_state(
+                    host_check::HostCheck::new(state.ctx.clone()),
+                    host_check::check,
+                ))
                 .layer(axum::middleware::from_fn(errors::ensure_contract_body))
                 .layer(CatchPanicLayer::custom(errors::panic_response)),
         )

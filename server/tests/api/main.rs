@@ -21,6 +21,7 @@ mod openai_compat;
 mod openapi;
 mod orgs;
 mod sdk;
+mod security_headers;
 mod sessions;
 mod shutdown;
 mod sso;
