@@ -42,19 +42,20 @@ test("setup → create key → call the API with it → revoke → the call fail
   await expect(row.locator(".state")).toHaveText("active");
   await page.screenshot({ path: "screenshots/api-keys.png", fullPage: true });
 
-  // The key works against the API (no cookies involved: Playwright's request context).
-  let res = await request.get("/api/api-keys", { headers: { Authorization: `Bearer ${key}` } });
+  // The key works against the data plane (no cookies involved: Playwright's request context),
+  // not against key management, which takes a person.
+  let res = await request.get("/auth/user", { headers: { Authorization: `Bearer ${key}` } });
   expect(res.status()).toBe(200);
-  const listed = JSON.stringify(await res.json());
-  expect(listed).toContain("e2e");
-  expect(listed).not.toContain(key);
+  expect((await res.json()).email).toBe("olive@acme.test");
+  res = await request.get("/api/api-keys", { headers: { Authorization: `Bearer ${key}` } });
+  expect(res.status()).toBe(403);
 
   // Revoke it in the UI; the same call now fails with the documented message.
   await page.getByRole("button", { name: "Done" }).click();
   await expect(secret).toHaveCount(0);
   await row.getByRole("button", { name: "Revoke" }).click();
   await expect(row.locator(".state")).toHaveText("revoked");
-  res = await request.get("/api/api-keys", { headers: { "X-API-Key": key } });
+  res = await request.get("/auth/user", { headers: { "X-API-Key": key } });
   expect(res.status()).toBe(401);
   expect((await res.json()).detail).toBe(SEED_KEY_MESSAGE);
 

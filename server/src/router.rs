@@ -21,7 +21,9 @@ use tracing::Level;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::middleware::{actor, csrf, errors, metrics, trace};
+use crate::middleware::{
+    actor, credentials, csrf, errors, host_check, metrics, security_headers, trace,
+};
 use crate::openapi::{ApiDoc, catalogue};
 use crate::routes;
 
@@ -43,6 +45,7 @@ pub fn build_router_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(routes::api())
         .split_for_parts();
     let catalogue = ApiCatalogue(Arc::new(catalogue(&spec)));
+    let access = credentials::Routes::from_spec(&spec);
     let spec_json: Arc<str> = spec.to_json().unwrap_or_else(|_| "{}".to_owned()).into();
 
     let options = (*state.leptos_options).clone();
@@ -80,11 +83,18 @@ pub fn build_router_with(state: AppState, extra: Router<AppState>) -> Router {
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),
-            move || provide_context(catalogue.clone()),
+            move || {
+                provide_context(catalogue.clone());
+                security_headers::provide_nonce();
+            },
             move || shell(options.clone()),
         )
         .fallback(routes::fallback::not_found)
         .method_not_allowed_fallback(routes::fallback::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            access,
+            credentials::enforce,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.ctx.clone(),
             actor::resolve,
@@ -104,6 +114,11 @@ pub fn build_router_with(state: AppState, extra: Router<AppState>) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(axum::middleware::from_fn(metrics::track))
+                .layer(axum::middleware::from_fn(security_headers::apply))
+                .layer(axum::middleware::from_fn_with_state(
+                    host_check::HostCheck::new(state.ctx.clone()),
+                    host_check::check,
+                ))
                 .layer(axum::middleware::from_fn(errors::ensure_contract_body))
                 .layer(CatchPanicLayer::custom(errors::panic_response)),
         )

@@ -51,6 +51,14 @@ pub enum Credential {
     Dev,
 }
 
+impl Credential {
+    /// A person proved who they are (password, single sign-on, or the operator's own machine);
+    /// an API key only proves possession of the key.
+    pub fn is_person(self) -> bool {
+        !matches!(self, Credential::ApiKey(_))
+    }
+}
+
 /// An authenticated user acting in one organisation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {
@@ -141,12 +149,24 @@ impl Actor {
     }
 
     /// For endpoints the reference documents mark JWT-only (Egret's key and org management):
-    /// API keys are refused. Browser sessions, the CLI and dev mode are accepted.
+    /// API keys are refused with Egret's 401. Browser sessions, the CLI and dev mode are accepted.
     pub fn require_jwt(&self) -> Result<&Principal> {
         let p = self.principal()?;
-        match p.credential {
-            Credential::ApiKey(_) => Err(Error::JwtRequired),
-            _ => Ok(p),
+        if p.credential.is_person() {
+            Ok(p)
+        } else {
+            Err(Error::JwtRequired)
+        }
+    }
+
+    /// For endpoints that need a person (managing keys, members, the organisation and its
+    /// settings, the dashboard): API keys are refused with a 403 that says so.
+    pub fn require_person(&self) -> Result<&Principal> {
+        let p = self.principal()?;
+        if p.credential.is_person() {
+            Ok(p)
+        } else {
+            Err(Error::PersonRequired)
         }
     }
 
@@ -213,6 +233,18 @@ mod tests {
             ErrorCode::Unauthenticated
         );
         assert!(with(Role::Member, Credential::Jwt).require_jwt().is_ok());
+        assert_eq!(
+            key.require_person().unwrap_err().code(),
+            ErrorCode::Forbidden
+        );
+        for person in [
+            Credential::Session,
+            Credential::Jwt,
+            Credential::Cli,
+            Credential::Dev,
+        ] {
+            assert!(with(Role::Member, person).require_person().is_ok());
+        }
         assert_eq!(
             Actor::default().principal().unwrap_err().code(),
             ErrorCode::Unauthenticated

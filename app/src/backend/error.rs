@@ -5,6 +5,12 @@ use crate::contract::{ErrorBody, ErrorCode};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The refusal of an API key where a person is needed ([`Error::PersonRequired`]).
+pub const PERSON_REQUIRED: &str = "An API key cannot do this: API keys reach chat, conversations, \
+reading agents, logs and the profile; managing keys, members, groups, agents, providers, the \
+organisation and its sign-in settings takes a person. Sign in, or use a JWT access token \
+(POST /auth/jwt/create/).";
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A field is missing or invalid; the message names the field.
@@ -24,6 +30,10 @@ pub enum Error {
     /// The endpoint accepts JWT access tokens (or a browser session), not API keys.
     #[error("jwt required")]
     JwtRequired,
+    /// An API key reached an endpoint for people (keys, members, organisation and sign-in
+    /// settings, the dashboard): it needs a browser session or a JWT.
+    #[error("person required")]
+    PersonRequired,
     /// A refresh token is unknown, expired, revoked or reused.
     #[error("refresh token not valid")]
     RefreshTokenInvalid,
@@ -84,6 +94,7 @@ impl Error {
             Error::Unauthenticated => ErrorCode::Unauthenticated,
             Error::Conflict { .. } => ErrorCode::Conflict,
             Error::JwtRequired => ErrorCode::Unauthenticated,
+            Error::PersonRequired => ErrorCode::Forbidden,
             Error::RefreshTokenInvalid => ErrorCode::TokenNotValid,
             Error::AlreadySetUp => ErrorCode::Conflict,
             Error::RateLimited { .. } => ErrorCode::RateLimited,
@@ -111,6 +122,7 @@ impl Error {
                 ErrorCode::Unauthenticated,
                 "This endpoint requires a JWT access token (POST /auth/jwt/create/); API keys are not accepted here.",
             ),
+            Error::PersonRequired => ErrorBody::with_detail(ErrorCode::Forbidden, PERSON_REQUIRED),
             Error::RefreshTokenInvalid => {
                 let mut body = ErrorBody::new(ErrorCode::TokenNotValid);
                 if let Some(message) = body.messages.as_mut().and_then(|m| m.first_mut()) {

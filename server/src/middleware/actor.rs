@@ -8,7 +8,6 @@ use aerie_app::backend::AppContext;
 use aerie_app::backend::client_addr::client_ip;
 use aerie_app::backend::services::auth::authenticate::{self, Presented};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -24,20 +23,10 @@ pub async fn resolve(State(ctx): State<AppContext>, mut req: Request, next: Next
             .map(|v| v.as_bytes()),
         &ctx.config().trusted_proxies,
     );
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|v| !v.is_empty());
-    let api_key = headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty());
+    // The same reading as the CSRF check's exemption: a token, when present, is the only
+    // credential; the cookie's session is used only without one.
+    let bearer = super::credentials::bearer(headers);
+    let api_key = super::credentials::api_key(headers);
     let session = req.extensions().get::<tower_sessions::Session>().cloned();
     let presented = Presented {
         bearer,

@@ -1,14 +1,18 @@
-//! CSRF protection for browser requests. Unsafe methods (POST, PUT, PATCH, DELETE) without an
-//! `Authorization` or `X-API-Key` header — that is, everything a browser could be tricked into
-//! sending with its cookies, server functions and the login form included — must come from
-//! this site: `Sec-Fetch-Site: same-origin` (or `none`), or an `Origin` matching `Host`.
-//! A request carrying cookies but neither header is refused. Bearer and API-key calls are exempt:
-//! browsers never attach those by themselves.
+//! CSRF protection for browser requests. Unsafe methods (POST, PUT, PATCH, DELETE) that do not
+//! authenticate with a bearer token or API key — that is, everything a browser could be tricked
+//! into sending with its cookies (or its HTTP Basic credentials), server functions and the login
+//! form included — must come from this site: `Sec-Fetch-Site: same-origin` (or `none`), or an
+//! `Origin` matching `Host`. A request carrying cookies but neither header is refused. Requests
+//! with a non-empty `Authorization: Bearer` or `X-API-Key` are exempt: browsers never attach those
+//! by themselves, and such a request is authenticated by that token alone, never by its cookie
+//! (both read the headers through `credentials::presents_token`).
 
 use aerie_app::backend::error::body_response;
 use aerie_app::contract::{ErrorBody, ErrorCode};
 use axum::extract::Request;
 use axum::http::{HeaderMap, Method, header};
+
+use super::credentials;
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -21,10 +25,7 @@ fn is_safe(method: &Method) -> bool {
 
 /// `None` when the request may proceed, else why not.
 pub fn verdict(method: &Method, headers: &HeaderMap) -> Option<&'static str> {
-    if is_safe(method)
-        || headers.contains_key(header::AUTHORIZATION)
-        || headers.contains_key("x-api-key")
-    {
+    if is_safe(method) || credentials::presents_token(headers) {
         return None;
     }
     let header_str = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
@@ -122,5 +123,17 @@ mod tests {
         assert!(verdict(&post, &headers(&[("cookie", "aerie_session=x")])).is_some());
         // A non-browser client without cookies (curl to /auth/jwt/create/) is not a CSRF vector.
         assert!(verdict(&post, &headers(&[])).is_none());
+        // Only a real token exempts: browsers attach Basic credentials by themselves.
+        for (name, value) in [
+            ("authorization", "Basic b3duZXI6cHc="),
+            ("authorization", "Bearer "),
+            ("x-api-key", ""),
+        ] {
+            assert!(
+                verdict(&post, &headers(&[(name, value), ("cookie", "a=b")])).is_some(),
+                "{name}: {value}"
+            );
+        }
+        assert!(verdict(&post, &headers(&[("x-api-key", "k"), ("cookie", "a=b")])).is_none());
     }
 }

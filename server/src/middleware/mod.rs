@@ -1,7 +1,11 @@
-//! Cross-cutting layers: request ids and tracing, metrics, the actor, and the error safety net.
+//! Cross-cutting layers: request ids and tracing, metrics, security headers and the Host check,
+//! the actor and the credentials each route accepts, and the error safety net.
 
 pub mod actor;
+pub mod credentials;
 pub mod csrf;
 pub mod errors;
+pub mod host_check;
 pub mod metrics;
+pub mod security_headers;
 pub mod trace;

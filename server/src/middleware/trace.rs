@@ -1,6 +1,7 @@
 //! One span per request carrying the request id (from `x-request-id`, generated when absent),
-//! method, matched route and actor kind. Only the path is logged: never headers or the query
-//! string, which may hold credentials.
+//! method, matched route and actor kind. The route is the matched template (`/invite/{token}`),
+//! never the raw path, whose segments may be secrets (invitation tokens); headers and the query
+//! string, which may hold credentials, are never logged either.
 
 use axum::extract::MatchedPath;
 use axum::http::Request;
@@ -20,7 +21,6 @@ pub fn make_span<B>(req: &Request<B>) -> Span {
         "request",
         request_id = %request_id,
         method = %req.method(),
-        path = %req.uri().path(),
         route = %route,
         actor = tracing::field::Empty,
     )

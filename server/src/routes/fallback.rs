@@ -42,7 +42,10 @@ pub async fn not_found(State(state): State<AppState>, uri: Uri, req: Request<Bod
         return body_response(ErrorBody::new(ErrorCode::RouteNotFound));
     }
     let html = wants_html(req.headers());
-    let handler = leptos_axum::file_and_error_handler::<AppState, _>(aerie_app::ui::shell);
+    let handler = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        crate::middleware::security_headers::provide_nonce,
+        aerie_app::ui::shell,
+    );
     let response = handler(uri, State(state), req).await;
     if response.status() == StatusCode::NOT_FOUND && !html {
         return body_response(ErrorBody::new(ErrorCode::RouteNotFound));

@@ -43,6 +43,7 @@ fn unavailable<T: Serialize>(health: T, e: Error) -> Response {
 
 /// API health check: the server and its database answer.
 #[utoipa::path(get, path = "/health/", tag = "health",
+    security(()),
     responses(
         (status = 200, description = "Healthy", body = Liveness),
         (status = 503, description = "The database is unreachable", body = ErrorBody),
@@ -62,6 +63,7 @@ pub async fn liveness(State(ctx): State<AppContext>) -> Response {
 
 /// Liveness and readiness: status, version and licence tier.
 #[utoipa::path(get, path = "/api/health", tag = "health",
+    security(()),
     responses(
         (status = 200, description = "Ready", body = Health),
         (status = 503, description = "The database is unreachable", body = ErrorBody),
@@ -75,6 +77,7 @@ pub async fn api_health(State(ctx): State<AppContext>) -> Response {
 
 /// API information: name, version and links to the documentation.
 #[utoipa::path(get, path = "/api", tag = "health",
+    security(()),
     responses((status = 200, description = "What this server is", body = ApiInfo)))]
 pub async fn api_info() -> Json<ApiInfo> {
     Json(system::api_info())

@@ -469,3 +469,73 @@ async fn passwords_tokens_and_keys_never_reach_the_logs() {
         assert!(!all.contains(secret), "a secret reached the logs");
     }
 }
+
+/// Secret path segments (invitation tokens) never reach the request log: it names the matched
+/// route template (`/invite/{token}`), never the raw path.
+#[tokio::test]
+async fn invitation_tokens_never_reach_the_request_log() {
+    let dir = tempfile::tempdir().expect("dir");
+    let running = start(
+        aerie(dir.path())
+            .env("AERIE_LISTEN", "127.0.0.1:0")
+            .env("AERIE_LOG_FORMAT", "json")
+            .env("AERIE_LOG_LEVEL", "trace"),
+    );
+    let client = crate::support::http();
+    let url = |p: &str| format!("{}{p}", running.url);
+    let password = "plum-orbit-cascade-42";
+    let setup = client
+        .post(url("/auth/setup"))
+        .json(&serde_json::json!({"email": "ops@acme.test", "password": password}))
+        .send()
+        .await
+        .expect("setup");
+    assert_eq!(setup.status(), 201);
+    let tokens: serde_json::Value = client
+        .post(url("/auth/jwt/create/"))
+        .json(&serde_json::json!({"email": "ops@acme.test", "password": password}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let access = tokens["access"].as_str().expect("access").to_owned();
+    let invitation: serde_json::Value = client
+        .post(url("/api/users"))
+        .bearer_auth(&access)
+        .json(&serde_json::json!({"email": "mia@acme.test", "role": "member"}))
+        .send()
+        .await
+        .expect("invite")
+        .json()
+        .await
+        .expect("json");
+    let token = invitation["token"].as_str().expect("token").to_owned();
+    // The invitation page, its API, and an unknown path under it (the fallback).
+    for path in [
+        format!("/invite/{token}"),
+        format!("/auth/invite/{token}"),
+        format!("/auth/invite/{token}/x"),
+    ] {
+        let res = client
+            .get(url(&path))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .expect("request");
+        assert!(res.status().as_u16() < 500, "{path}: {}", res.status());
+    }
+    let (code, logs) = terminate(running);
+    assert_eq!(code, 0);
+    let all = logs.join("\n");
+    assert!(
+        all.contains("\"/auth/invite/{token}\"") && all.contains("\"/invite/{token}\""),
+        "requests are logged by route template: {all}"
+    );
+    assert!(
+        !all.contains(&token),
+        "the invitation token reached the logs"
+    );
+    assert!(!all.contains(token.trim_start_matches("inv_")));
+}

@@ -199,8 +199,9 @@ async fn invalid_tokens_answer_token_not_valid(#[case] kind: DbKind) {
     assert_eq!(status, 200);
 }
 
+/// Calls a data-plane endpoint (the profile) with `key`; API keys do not reach key management.
 async fn key_status(app: &TestApp, key: &str, header: &str) -> (u16, serde_json::Value) {
-    let req = app.client.get(app.url("/api/api-keys"));
+    let req = app.client.get(app.url("/auth/user"));
     let req = if header == "bearer" {
         req.bearer_auth(key)
     } else {
@@ -266,8 +267,10 @@ async fn api_key_lifecycle(#[case] kind: DbKind) {
 
     // The key authenticates as Bearer and as X-API-Key, and records its use.
     assert_eq!(key_status(&app, &key, "bearer").await.0, 200);
-    let (status, mine) = key_status(&app, &key, "x-api-key").await;
+    let (status, me) = key_status(&app, &key, "x-api-key").await;
     assert_eq!(status, 200);
+    assert_eq!(me["email"], "owner@acme.test");
+    let (_, mine) = app.authed(Method::GET, "/api/api-keys", &jwt, None).await;
     assert!(mine[0]["last_used_at"].is_string(), "{mine}");
 
     // JWT-only endpoints refuse API keys.
@@ -444,7 +447,17 @@ async fn keys_of_another_organisation_are_not_found(#[case] kind: DbKind) {
         .await;
     let key_b = key_b["key"].as_str().expect("key").to_owned();
 
-    for credential in [&jwt_b, &key_b] {
+    // Key management takes a person: org B's API key is refused before any lookup.
+    let (status, body) = app
+        .authed(
+            Method::DELETE,
+            &format!("/api/api-keys/{id_a}"),
+            &key_b,
+            None,
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    for credential in [&jwt_b] {
         let (status, list) = app
             .authed(Method::GET, "/api/api-keys", credential, None)
             .await;
@@ -484,7 +497,7 @@ async fn keys_of_another_organisation_are_not_found(#[case] kind: DbKind) {
     let (status, _) = app
         .authed(
             Method::GET,
-            "/api/api-keys",
+            "/auth/user",
             key_a["key"].as_str().expect("k"),
             None,
         )

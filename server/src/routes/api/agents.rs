@@ -39,7 +39,7 @@ pub async fn list_agents(
 
 /// Create an agent.
 #[utoipa::path(post, path = "/api/agents", tag = "agents", request_body = NewAgent,
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
+    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 201, body = Agent), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_agent(
     State(ctx): State<AppContext>,
@@ -68,7 +68,7 @@ pub async fn get_agent(
 /// Change an agent (its owner or an admin).
 #[utoipa::path(patch, path = "/api/agents/{id}", tag = "agents", request_body = UpdateAgent,
     params(("id" = AgentId, Path, description = "Agent id")),
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
+    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = Agent), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_agent(
     State(ctx): State<AppContext>,
@@ -82,7 +82,7 @@ pub async fn update_agent(
 /// Delete an agent (its owner or an admin).
 #[utoipa::path(delete, path = "/api/agents/{id}", tag = "agents",
     params(("id" = AgentId, Path, description = "Agent id")),
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
+    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_agent(
     State(ctx): State<AppContext>,
@@ -96,7 +96,7 @@ pub async fn delete_agent(
 /// Publish to the marketplace (makes it public).
 #[utoipa::path(post, path = "/api/agents/{id}/publish", tag = "agents",
     params(("id" = AgentId, Path, description = "Agent id")),
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
+    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = Agent), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn publish_agent(
     State(ctx): State<AppContext>,
@@ -109,7 +109,7 @@ pub async fn publish_agent(
 /// Fork an agent you can see into a private copy.
 #[utoipa::path(post, path = "/api/agents/{id}/duplicate", tag = "agents", request_body = Option<DuplicateAgent>,
     params(("id" = AgentId, Path, description = "Agent id")),
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
+    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 201, body = Agent), (status = 404, body = ErrorBody)))]
 pub async fn duplicate_agent(
     State(ctx): State<AppContext>,
@@ -145,6 +145,7 @@ pub async fn agent_tools(
 
 /// Browse published public agents (no authentication).
 #[utoipa::path(get, path = "/api/marketplace/agents", tag = "agents",
+    security(()),
     responses((status = 200, body = [MarketplaceAgent])))]
 pub async fn marketplace_agents(
     State(ctx): State<AppContext>,

@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Current organisation settings.
 #[utoipa::path(get, path = "/api/organisation", tag = "organizations",
+    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = Organization), (status = 401, body = ErrorBody)))]
 pub async fn get_organisation(
     State(ctx): State<AppContext>,
@@ -35,6 +36,7 @@ pub async fn get_organisation(
 
 /// Update organisation settings: name, allowed domains, signup mode (admins).
 #[utoipa::path(patch, path = "/api/organisation", tag = "organizations", request_body = UpdateOrganization,
+    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = Organization), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn update_organisation(
     State(ctx): State<AppContext>,
@@ -46,6 +48,7 @@ pub async fn update_organisation(
 
 /// List groups.
 #[utoipa::path(get, path = "/api/organisation/groups", tag = "groups",
+    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = [Group]), (status = 401, body = ErrorBody)))]
 pub async fn list_groups(
     State(ctx): State<AppContext>,
@@ -56,6 +59,7 @@ pub async fn list_groups(
 
 /// Create a group (admins).
 #[utoipa::path(post, path = "/api/organisation/groups", tag = "groups", request_body = GroupInput,
+    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 201, body = Group), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_group(
     State(ctx): State<AppContext>,
@@ -70,6 +74,7 @@ pub async fn create_group(
 
 /// Rename or describe a group (admins).
 #[utoipa::path(patch, path = "/api/organisation/groups/{id}", tag = "groups", request_body = GroupInput,
+    security(("cookie" = []), ("bearer_jwt" = [])),
     params(("id" = GroupId, Path)),
     responses((status = 200, body = Group), (status = 404, body = ErrorBody)))]
 pub async fn update_group(
@@ -83,6 +88,7 @@ pub async fn update_group(
 
 /// Delete a group (admins).
 #[utoipa::path(delete, path = "/api/organisation/groups/{id}", tag = "groups",
+    security(("cookie" = []), ("bearer_jwt" = [])),
     params(("id" = GroupId, Path)),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
 pub async fn delete_group(
@@ -96,6 +102,7 @@ pub async fn delete_group(
 
 /// Add a member to a group (admins).
 #[utoipa::path(post, path = "/api/organisation/groups/{id}/members", tag = "groups", request_body = AddMember,
+    security(("cookie" = []), ("bearer_jwt" = [])),
     params(("id" = GroupId, Path)),
     responses((status = 200, body = Group), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn add_group_member(
@@ -111,6 +118,7 @@ pub async fn add_group_member(
 
 /// Remove a member from a group (admins).
 #[utoipa::path(delete, path = "/api/organisation/groups/{id}/members/{user_id}", tag = "groups",
+    security(("cookie" = []), ("bearer_jwt" = [])),
     params(("id" = GroupId, Path), ("user_id" = UserId, Path)),
     responses((status = 204, description = "Removed"), (status = 404, body = ErrorBody)))]
 pub async fn remove_group_member(

@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// List the organisation's users.
 #[utoipa::path(get, path = "/api/users", tag = "users",
+    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = [User]), (status = 403, body = ErrorBody)))]
 pub async fn list_users(
     State(ctx): State<AppContext>,
@@ -33,6 +34,7 @@ pub async fn list_users(
 
 /// Invite a user: the answer holds a single-use token and URL (valid 7 days).
 #[utoipa::path(post, path = "/api/users", tag = "users", request_body = InviteUser,
+    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 201, body = Invitation), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn invite_user(
     State(ctx): State<AppContext>,
@@ -47,6 +49,7 @@ pub async fn invite_user(
 
 /// Change a user's role or status.
 #[utoipa::path(patch, path = "/api/users/{id}", tag = "users", request_body = UpdateUser,
+    security(("cookie" = []), ("bearer_jwt" = [])),
     params(("id" = UserId, Path)),
     responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_user(
@@ -60,6 +63,7 @@ pub async fn update_user(
 
 /// Delete a user (soft: they can no longer sign in; their history stays).
 #[utoipa::path(delete, path = "/api/users/{id}", tag = "users",
+    security(("cookie" = []), ("bearer_jwt" = [])),
     params(("id" = UserId, Path)),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
 pub async fn delete_user(

@@ -55,6 +55,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Is the instance set up? Which OAuth providers and languages are available?
 #[utoipa::path(get, path = "/auth/setup-status", tag = "auth",
+    security(()),
     responses((status = 200, body = SetupStatus)))]
 pub async fn setup_status(State(ctx): State<AppContext>) -> Result<Json<SetupStatus>, Error> {
     Ok(Json(auth::setup_status(&ctx).await?))
@@ -62,6 +63,7 @@ pub async fn setup_status(State(ctx): State<AppContext>) -> Result<Json<SetupSta
 
 /// First-run setup: creates the first organisation and its owner. Works exactly once.
 #[utoipa::path(post, path = "/auth/setup", tag = "auth", request_body = SetupRequest,
+    security(()),
     responses(
         (status = 201, body = SetupResult),
         (status = 400, description = "A field is missing or invalid (named in `detail`)", body = ErrorBody),
@@ -80,6 +82,7 @@ pub async fn setup(
 
 /// Login: email and password for a JWT access token and a refresh token.
 #[utoipa::path(post, path = "/auth/jwt/create/", tag = "auth", request_body = Credentials,
+    security(()),
     responses(
         (status = 200, body = TokenPair),
         (status = 401, description = "No active account with these credentials", body = ErrorBody),
@@ -95,6 +98,7 @@ pub async fn create_tokens(
 /// Exchanges a refresh token for a new access token and a new refresh token (rotation). A
 /// refresh token presented twice revokes its whole family.
 #[utoipa::path(post, path = "/auth/jwt/refresh/", tag = "auth", request_body = RefreshRequest,
+    security(()),
     responses(
         (status = 200, body = TokenPair),
         (status = 401, description = "token_not_valid", body = ErrorBody),

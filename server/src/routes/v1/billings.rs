@@ -1,4 +1,5 @@
-//! Egret's API-key management (seed 000): JWT only, trailing slashes as documented.
+//! Egret's API-key management (seed 000): people only (JWT or session; an API key answers 401,
+//! see `server/src/middleware/credentials.rs`), trailing slashes as documented.
 
 use aerie_app::backend::actor::Actor;
 use aerie_app::backend::services::api_keys;
@@ -23,26 +24,24 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// List your API keys (prefix, name, dates; never the secret).
 #[utoipa::path(get, path = "/v1/billings/api-keys/", tag = "api_keys",
-    security(("bearer_jwt" = [])),
+    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = [ApiKey]), (status = 401, body = ErrorBody)))]
 pub async fn list_api_keys(
     State(ctx): State<AppContext>,
     actor: Actor,
 ) -> Result<Json<Vec<ApiKey>>, Error> {
-    actor.require_jwt()?;
     Ok(Json(api_keys::list(&ctx, &actor).await?))
 }
 
 /// Create an API key. The answer holds the key itself, exactly once.
 #[utoipa::path(post, path = "/v1/billings/api-keys/", tag = "api_keys", request_body = NewApiKey,
-    security(("bearer_jwt" = [])),
+    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 201, body = ApiKeyWithSecret), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn create_api_key(
     State(ctx): State<AppContext>,
     actor: Actor,
     AppJson(input): AppJson<NewApiKey>,
 ) -> Result<(StatusCode, Json<ApiKeyWithSecret>), Error> {
-    actor.require_jwt()?;
     Ok((
         StatusCode::CREATED,
         Json(api_keys::create(&ctx, &actor, input).await?),
@@ -52,7 +51,7 @@ pub async fn create_api_key(
 /// Set (`"expires_at": "2027-01-31"`) or clear (`"expires_at": null`) a key's expiry.
 #[utoipa::path(patch, path = "/v1/billings/api-keys/{id}/update/", tag = "api_keys", request_body = UpdateApiKey,
     params(("id" = ApiKeyId, Path, description = "Key id")),
-    security(("bearer_jwt" = [])),
+    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = ApiKey), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_api_key(
     State(ctx): State<AppContext>,
@@ -60,7 +59,6 @@ pub async fn update_api_key(
     AppPath(id): AppPath<ApiKeyId>,
     AppJson(input): AppJson<UpdateApiKey>,
 ) -> Result<Json<ApiKey>, Error> {
-    actor.require_jwt()?;
     Ok(Json(
         api_keys::update_expiry(&ctx, &actor, id, input).await?,
     ))
@@ -69,13 +67,12 @@ pub async fn update_api_key(
 /// Rotate a key: a new secret is returned once and the old one stops working.
 #[utoipa::path(post, path = "/v1/billings/api-keys/{id}/rotate/", tag = "api_keys",
     params(("id" = ApiKeyId, Path, description = "Key id")),
-    security(("bearer_jwt" = [])),
+    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = ApiKeyWithSecret), (status = 404, body = ErrorBody)))]
 pub async fn rotate_api_key(
     State(ctx): State<AppContext>,
     actor: Actor,
     AppPath(id): AppPath<ApiKeyId>,
 ) -> Result<Json<ApiKeyWithSecret>, Error> {
-    actor.require_jwt()?;
     Ok(Json(api_keys::rotate(&ctx, &actor, id).await?))
 }

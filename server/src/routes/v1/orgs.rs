@@ -1,4 +1,5 @@
-//! Egret's organisations (seed 000): JWT only, trailing slashes as documented.
+//! Egret's organisations (seed 000): people only (JWT or session; an API key answers 401, see
+//! `server/src/middleware/credentials.rs`), trailing slashes as documented.
 
 use aerie_app::backend::actor::Actor;
 use aerie_app::backend::services::orgs;
@@ -19,18 +20,17 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// List organizations (yours).
-#[utoipa::path(get, path = "/v1/orgs/", tag = "organizations", security(("bearer_jwt" = [])),
+#[utoipa::path(get, path = "/v1/orgs/", tag = "organizations", security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = [Organization]), (status = 401, body = ErrorBody)))]
 pub async fn list_orgs(
     State(ctx): State<AppContext>,
     actor: Actor,
 ) -> Result<Json<Vec<Organization>>, Error> {
-    actor.require_jwt()?;
     Ok(Json(orgs::list_mine(&ctx, &actor).await?))
 }
 
 /// Organization detail.
-#[utoipa::path(get, path = "/v1/orgs/{slug}/", tag = "organizations", security(("bearer_jwt" = [])),
+#[utoipa::path(get, path = "/v1/orgs/{slug}/", tag = "organizations", security(("cookie" = []), ("bearer_jwt" = [])),
     params(("slug" = String, Path)),
     responses((status = 200, body = Organization), (status = 404, body = ErrorBody)))]
 pub async fn get_org(
@@ -38,12 +38,11 @@ pub async fn get_org(
     actor: Actor,
     AppPath(slug): AppPath<String>,
 ) -> Result<Json<Organization>, Error> {
-    actor.require_jwt()?;
     Ok(Json(orgs::get_by_slug(&ctx, &actor, &slug).await?))
 }
 
 /// Update the organization's name or allowed domains (admins).
-#[utoipa::path(patch, path = "/v1/orgs/{slug}/", tag = "organizations", security(("bearer_jwt" = [])),
+#[utoipa::path(patch, path = "/v1/orgs/{slug}/", tag = "organizations", security(("cookie" = []), ("bearer_jwt" = [])),
     params(("slug" = String, Path)), request_body = UpdateOrganization,
     responses((status = 200, body = Organization), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_org(
@@ -52,6 +51,5 @@ pub async fn update_org(
     AppPath(slug): AppPath<String>,
     AppJson(input): AppJson<UpdateOrganization>,
 ) -> Result<Json<Organization>, Error> {
-    actor.require_jwt()?;
     Ok(Json(orgs::update(&ctx, &actor, Some(&slug), input).await?))
 }

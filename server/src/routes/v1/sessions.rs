@@ -33,7 +33,7 @@ pub struct RecentQuery {
 
 /// Your recent sessions, most recent first.
 #[utoipa::path(get, path = "/v1/sessions/recent/", tag = "sessions", params(RecentQuery),
-    security(("api_key" = []), ("x_api_key" = []), ("bearer_jwt" = [])),
+    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, body = [Conversation]), (status = 401, body = ErrorBody)))]
 pub async fn recent_sessions(
     State(ctx): State<AppContext>,
@@ -48,7 +48,7 @@ pub async fn recent_sessions(
 /// A session's full message history, oldest first.
 #[utoipa::path(get, path = "/v1/sessions/{id}/messages/", tag = "sessions",
     params(("id" = ConversationId, Path, description = "Session id")),
-    security(("api_key" = []), ("x_api_key" = []), ("bearer_jwt" = [])),
+    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, body = [Message]), (status = 404, body = ErrorBody)))]
 pub async fn session_messages(
     State(ctx): State<AppContext>,
@@ -65,7 +65,7 @@ pub async fn session_messages(
 /// Rename a session.
 #[utoipa::path(post, path = "/v1/sessions/{id}/rename/", tag = "sessions", request_body = RenameConversation,
     params(("id" = ConversationId, Path, description = "Session id")),
-    security(("api_key" = []), ("x_api_key" = []), ("bearer_jwt" = [])),
+    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, body = Conversation), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn rename_session(
     State(ctx): State<AppContext>,
@@ -79,7 +79,7 @@ pub async fn rename_session(
 /// Delete a session.
 #[utoipa::path(delete, path = "/v1/sessions/{id}/delete/", tag = "sessions",
     params(("id" = ConversationId, Path, description = "Session id")),
-    security(("api_key" = []), ("x_api_key" = []), ("bearer_jwt" = [])),
+    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
 pub async fn delete_session(
     State(ctx): State<AppContext>,

@@ -1,0 +1,429 @@
+//! Which credentials reach which route: every documented operation is listed below with the
+//! credential kinds it accepts, the OpenAPI document must declare exactly that, and each kind is
+//! tried against the running server. API keys reach the data plane only; managing keys, members,
+//! the organisation, providers and sign-in settings (and the whole dashboard) takes a person.
+//! A route added without a row here fails `every_route_accepts_exactly_its_listed_credentials`.
+
+use std::collections::BTreeSet;
+
+use aerie_app::backend::config::DbKind;
+use aerie_app::backend::error::PERSON_REQUIRED;
+use reqwest::Method;
+use rstest::rstest;
+use serde_json::{Value, json};
+
+use crate::support::{PASSWORD, TestApp};
+
+/// Credential kinds, as bits.
+const NONE: u8 = 1;
+const SESSION: u8 = 2;
+const JWT: u8 = 4;
+const API_KEY: u8 = 8;
+
+/// Public: credentials are ignored.
+const ANYONE: u8 = NONE | SESSION | JWT | API_KEY;
+/// A person: browser session or JWT.
+const PEOPLE: u8 = SESSION | JWT;
+/// The data plane: a person or an API key.
+const DATA: u8 = SESSION | JWT | API_KEY;
+
+/// Every documented operation and the credentials it accepts.
+const TABLE: &[(&str, &str, u8)] = &[
+    ("GET", "/api", ANYONE),
+    ("GET", "/api/health", ANYONE),
+    ("GET", "/health/", ANYONE),
+    ("GET", "/metrics", ANYONE),
+    // agents: reading is data plane, changing them takes a person
+    ("GET", "/api/agents", DATA),
+    ("POST", "/api/agents", PEOPLE),
+    ("GET", "/api/agents/{id}", DATA),
+    ("PATCH", "/api/agents/{id}", PEOPLE),
+    ("DELETE", "/api/agents/{id}", PEOPLE),
+    ("POST", "/api/agents/{id}/duplicate", PEOPLE),
+    ("POST", "/api/agents/{id}/publish", PEOPLE),
+    ("GET", "/api/agents/{id}/tools", DATA),
+    ("GET", "/api/marketplace/agents", ANYONE),
+    ("GET", "/v1/agents", DATA),
+    // keys
+    ("GET", "/api/api-keys", PEOPLE),
+    ("POST", "/api/api-keys", PEOPLE),
+    ("DELETE", "/api/api-keys/{id}", PEOPLE),
+    ("GET", "/v1/billings/api-keys/", PEOPLE),
+    ("POST", "/v1/billings/api-keys/", PEOPLE),
+    ("PATCH", "/v1/billings/api-keys/{id}/update/", PEOPLE),
+    ("POST", "/v1/billings/api-keys/{id}/rotate/", PEOPLE),
+    // chat and conversations
+    ("POST", "/api/chat", DATA),
+    ("POST", "/api/chat/{msgId}/cancel", DATA),
+    ("POST", "/api/chat/{msgId}/feedback", DATA),
+    ("GET", "/api/conversations", DATA),
+    ("POST", "/api/conversations", DATA),
+    ("GET", "/api/conversations/{id}", DATA),
+    ("PATCH", "/api/conversations/{id}", DATA),
+    ("DELETE", "/api/conversations/{id}", DATA),
+    ("POST", "/api/conversations/{id}/branch", DATA),
+    ("GET", "/api/conversations/{id}/messages", DATA),
+    ("POST", "/api/conversations/{id}/title", DATA),
+    ("POST", "/v1/chat", DATA),
+    ("POST", "/v1/chat/completions", DATA),
+    ("GET", "/v1/models", DATA),
+    ("GET", "/v1/models/", DATA),
+    ("GET", "/v1/sessions/recent/", DATA),
+    ("GET", "/v1/sessions/{id}/messages/", DATA),
+    ("POST", "/v1/sessions/{id}/rename/", DATA),
+    ("DELETE", "/v1/sessions/{id}/delete/", DATA),
+    ("GET", "/v1/logs", DATA),
+    // profile
+    ("GET", "/auth/user", DATA),
+    ("GET", "/auth/my-permissions", DATA),
+    ("POST", "/auth/update-profile", DATA),
+    ("GET", "/v1/auth/profile", DATA),
+    ("GET", "/api/me/identities", PEOPLE),
+    ("DELETE", "/api/me/identities/{id}", PEOPLE),
+    // organisation, members, groups
+    ("GET", "/api/organisation", PEOPLE),
+    ("PATCH", "/api/organisation", PEOPLE),
+    ("GET", "/api/organisation/groups", PEOPLE),
+    ("POST", "/api/organisation/groups", PEOPLE),
+    ("PATCH", "/api/organisation/groups/{id}", PEOPLE),
+    ("DELETE", "/api/organisation/groups/{id}", PEOPLE),
+    ("POST", "/api/organisation/groups/{id}/members", PEOPLE),
+    (
+        "DELETE",
+        "/api/organisation/groups/{id}/members/{user_id}",
+        PEOPLE,
+    ),
+    ("GET", "/v1/orgs/", PEOPLE),
+    ("GET", "/v1/orgs/{slug}/", PEOPLE),
+    ("PATCH", "/v1/orgs/{slug}/", PEOPLE),
+    ("GET", "/api/users", PEOPLE),
+    ("POST", "/api/users", PEOPLE),
+    ("PATCH", "/api/users/{id}", PEOPLE),
+    ("DELETE", "/api/users/{id}", PEOPLE),
+    ("GET", "/auth/admin/signup-settings", PEOPLE),
+    ("PUT", "/auth/admin/signup-settings", PEOPLE),
+    ("GET", "/auth/admin/waitlist", PEOPLE),
+    ("POST", "/auth/admin/waitlist/{user_id}/approve", PEOPLE),
+    ("POST", "/auth/admin/waitlist/{user_id}/reject", PEOPLE),
+    // providers and single sign-on settings
+    ("GET", "/api/providers", PEOPLE),
+    ("POST", "/api/providers", PEOPLE),
+    ("GET", "/api/providers/{id}", PEOPLE),
+    ("PATCH", "/api/providers/{id}", PEOPLE),
+    ("DELETE", "/api/providers/{id}", PEOPLE),
+    ("POST", "/api/providers/{id}/test", PEOPLE),
+    ("GET", "/api/sso/providers", PEOPLE),
+    ("POST", "/api/sso/providers", PEOPLE),
+    ("GET", "/api/sso/providers/{id}", PEOPLE),
+    ("PATCH", "/api/sso/providers/{id}", PEOPLE),
+    ("DELETE", "/api/sso/providers/{id}", PEOPLE),
+    ("POST", "/api/sso/providers/{id}/test", PEOPLE),
+    ("GET", "/api/sso/policy", PEOPLE),
+    ("PUT", "/api/sso/policy", PEOPLE),
+    // signing in and up
+    ("GET", "/auth/setup-status", ANYONE),
+    ("POST", "/auth/setup", ANYONE),
+    ("POST", "/auth/jwt/create/", ANYONE),
+    ("POST", "/auth/jwt/refresh/", ANYONE),
+    ("POST", "/auth/admin-login", ANYONE),
+    ("POST", "/auth/logout", ANYONE),
+    ("POST", "/auth/signup", ANYONE),
+    ("POST", "/auth/pending-signup", ANYONE),
+    ("GET", "/auth/invite/{token}", ANYONE),
+    ("GET", "/auth/organizations/public", ANYONE),
+    ("GET", "/auth/{provider}/login", ANYONE),
+    ("GET", "/auth/{provider}/callback", ANYONE),
+    ("GET", "/auth/login-pickup", ANYONE),
+    ("GET", "/auth/sso/discover", ANYONE),
+    ("GET", "/auth/sso/link", ANYONE),
+    ("POST", "/auth/sso/link", ANYONE),
+    ("GET", "/auth/saml/metadata", ANYONE),
+    ("POST", "/auth/saml/acs", ANYONE),
+];
+
+/// One way of presenting credentials.
+#[derive(Clone, Copy, Debug)]
+enum Try {
+    Nothing,
+    Session,
+    Jwt,
+    KeyAsBearer,
+    KeyAsHeader,
+}
+
+impl Try {
+    const ALL: [Try; 5] = [
+        Try::Nothing,
+        Try::Session,
+        Try::Jwt,
+        Try::KeyAsBearer,
+        Try::KeyAsHeader,
+    ];
+
+    fn kind(self) -> u8 {
+        match self {
+            Try::Nothing => NONE,
+            Try::Session => SESSION,
+            Try::Jwt => JWT,
+            Try::KeyAsBearer | Try::KeyAsHeader => API_KEY,
+        }
+    }
+}
+
+struct Callers {
+    app: TestApp,
+    browser: reqwest::Client,
+    jwt: String,
+    key: String,
+}
+
+impl Callers {
+    async fn start(kind: DbKind) -> Self {
+        let app = TestApp::spawn(kind).await;
+        let email = app.setup().await;
+        let (jwt, _) = app.login(&email, PASSWORD).await;
+        let (status, key) = app
+            .authed(
+                Method::POST,
+                "/v1/billings/api-keys/",
+                &jwt,
+                Some(json!({"name": "table"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{key}");
+        let key = key["key"].as_str().expect("key").to_owned();
+        let browser = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let res = browser
+            .post(app.url("/auth/admin-login"))
+            .header("origin", format!("http://{}", app.addr))
+            .json(&json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(res.status(), 200);
+        Self {
+            app,
+            browser,
+            jwt,
+            key,
+        }
+    }
+
+    /// Sends `method path` (no body) with one kind of credential: `(status, body)`.
+    async fn send(&self, how: Try, method: &str, path: &str) -> (u16, Value) {
+        let method = Method::from_bytes(method.as_bytes()).expect("method");
+        let url = self.app.url(path);
+        let req = match how {
+            Try::Session => self
+                .browser
+                .request(method, url)
+                .header("origin", format!("http://{}", self.app.addr)),
+            Try::Nothing => self.app.client.request(method, url),
+            Try::Jwt => self.app.client.request(method, url).bearer_auth(&self.jwt),
+            Try::KeyAsBearer => self.app.client.request(method, url).bearer_auth(&self.key),
+            Try::KeyAsHeader => self
+                .app
+                .client
+                .request(method, url)
+                .header("x-api-key", &self.key),
+        };
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+/// A concrete URL for a route template.
+fn concrete(template: &str) -> String {
+    let id = "0190a0c4-1b8e-7c3a-9f4e-2d6b8a1c5e70";
+    template
+        .split('/')
+        .map(|segment| match segment {
+            "{provider}" => "oidc",
+            "{slug}" => "acme",
+            "{token}" => "not-a-token",
+            s if s.starts_with('{') => id,
+            s => s,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Refused because of the credentials (not for what the request asked).
+fn refused(status: u16, body: &Value) -> bool {
+    status == 401 || (status == 403 && body["detail"] == PERSON_REQUIRED)
+}
+
+/// The OpenAPI document's operations: `(METHOD, path) → declared scheme names` (`""` stands for
+/// the empty requirement, i.e. public).
+fn declared(doc: &Value) -> Vec<((String, String), BTreeSet<String>)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let mut schemes = BTreeSet::new();
+            for requirement in op["security"].as_array().into_iter().flatten() {
+                let names = requirement.as_object().expect("requirement");
+                if names.is_empty() {
+                    schemes.insert(String::new());
+                }
+                schemes.extend(names.keys().cloned());
+            }
+            out.push(((method.to_ascii_uppercase(), path.clone()), schemes));
+        }
+    }
+    out
+}
+
+fn expected_schemes(kinds: u8) -> BTreeSet<String> {
+    if kinds & NONE != 0 {
+        return BTreeSet::from([String::new()]);
+    }
+    let mut s = BTreeSet::from(["cookie".to_owned(), "bearer_jwt".to_owned()]);
+    if kinds & API_KEY != 0 {
+        s.extend(["api_key".to_owned(), "x_api_key".to_owned()]);
+    }
+    s
+}
+
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn every_route_accepts_exactly_its_listed_credentials(#[case] kind: DbKind) {
+    let c = Callers::start(kind).await;
+
+    // The table and the document list the same operations, and the document declares exactly
+    // the listed credentials (public operations declare the empty requirement).
+    let doc = serde_json::to_value(aerie_server::router::openapi()).expect("json");
+    let documented = declared(&doc);
+    let listed: BTreeSet<(String, String)> = TABLE
+        .iter()
+        .map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    assert_eq!(listed.len(), TABLE.len(), "a route is listed twice");
+    for ((method, path), schemes) in &documented {
+        let row = TABLE.iter().find(|(m, p, _)| m == method && p == path);
+        let Some((_, _, kinds)) = row else {
+            panic!("{method} {path} is not listed in server/tests/api/credentials.rs");
+        };
+        let mut schemes = schemes.clone();
+        schemes.remove("metrics_basic");
+        assert_eq!(
+            schemes,
+            expected_schemes(*kinds),
+            "{method} {path}: the declared security differs from the table"
+        );
+    }
+    assert_eq!(documented.len(), TABLE.len(), "a listed route is gone");
+
+    // Each kind of credential against each route; signing out comes last.
+    let mut rows: Vec<_> = TABLE.iter().collect();
+    rows.sort_by_key(|(_, p, _)| *p == "/auth/logout");
+    let mut failures = Vec::new();
+    for (method, template, kinds) in rows {
+        let path = concrete(template);
+        for how in Try::ALL {
+            let (status, body) = c.send(how, method, &path).await;
+            let accepted = kinds & how.kind() != 0;
+            let ok = if accepted {
+                !refused(status, &body)
+            } else if how.kind() == NONE {
+                status == 401
+            } else if path.starts_with("/v1/billings/") || path.starts_with("/v1/orgs/") {
+                // Egret documents these as JWT endpoints: its 401 saying a JWT is required.
+                status == 401 && body["detail"].as_str().is_some_and(|d| d.contains("JWT"))
+            } else {
+                status == 403 && body["detail"] == PERSON_REQUIRED
+            };
+            if !ok {
+                failures.push(format!(
+                    "{method} {path} with {how:?}: expected {}, got {status} {body}",
+                    if accepted { "accepted" } else { "refused" }
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The dashboard (its pages and every server function) is for people: an API key is refused
+/// there, whatever the function does, while sessions, JWTs and anonymous visitors reach it (each
+/// function then decides who may do what).
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn the_dashboard_refuses_api_keys(#[case] kind: DbKind) {
+    let c = Callers::start(kind).await;
+    let mut failures = Vec::new();
+    let mut functions: Vec<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.to_owned())
+        .filter(|p| p.starts_with("/_server/"))
+        .collect();
+    functions.sort_by_key(|p| p.ends_with("/logout"));
+    assert!(functions.len() > 40, "{functions:?}");
+    let pages: Vec<String> = leptos_axum::generate_route_list(aerie_app::ui::App)
+        .iter()
+        .map(|r| concrete(r.path()))
+        .collect();
+    assert!(pages.iter().any(|p| p == "/keys"), "{pages:?}");
+    let routes = pages
+        .iter()
+        .map(|p| ("GET", p.clone()))
+        .chain(functions.iter().map(|p| ("POST", p.clone())));
+    for (method, path) in routes {
+        for how in Try::ALL {
+            let (status, body) = c.send(how, method, &path).await;
+            let refused_for_key = status == 403 && body["detail"] == PERSON_REQUIRED;
+            if refused_for_key != matches!(how, Try::KeyAsBearer | Try::KeyAsHeader) {
+                failures.push(format!("{method} {path} with {how:?}: {status} {body}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A key cannot mint a key, and so cannot outlive its own revocation or expiry.
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn a_leaked_key_cannot_mint_another(#[case] kind: DbKind) {
+    let c = Callers::start(kind).await;
+    for (method, path, body) in [
+        (Method::POST, "/api/api-keys", json!({"name": "forever"})),
+        (
+            Method::POST,
+            "/v1/billings/api-keys/",
+            json!({"name": "forever"}),
+        ),
+        (Method::PATCH, "/api/organisation", json!({"name": "pwned"})),
+        (
+            Method::POST,
+            "/api/users",
+            json!({"email": "eve@acme.test", "role": "admin"}),
+        ),
+    ] {
+        let (status, answer) = c.app.authed(method.clone(), path, &c.key, Some(body)).await;
+        assert!(
+            status == 403 || status == 401,
+            "{method} {path}: {status} {answer}"
+        );
+    }
+    let (status, keys) = c
+        .app
+        .authed(Method::GET, "/api/api-keys", &c.jwt, None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(keys.as_array().map(Vec::len), Some(1), "{keys}");
+    let (_, org) = c
+        .app
+        .authed(Method::GET, "/api/organisation", &c.jwt, None)
+        .await;
+    assert_eq!(org["name"], "Acme");
+}
