@@ -293,3 +293,81 @@ async fn audit_events_older_than_the_retention_are_purged(#[case] kind: DbKind) 
     // Idempotent.
     assert_eq!(maintenance::run_once(&app.ctx).await.expect("run").audit, 0);
 }
+
+/// Unsolicited SAML responses that name a configured IdP's issuer (and fail its signature, or
+/// answer no request of ours) are anonymous too: anyone can post them. They are sampled, still
+/// attributed to that provider; a flood leaves a handful of rows.
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn unsolicited_saml_posts_naming_a_real_idp_are_sampled(#[case] kind: DbKind) {
+    use aerie_app::backend::sso::saml::craft::{self, Keypair, ResponseSpec};
+    const POSTS: usize = 300;
+    let app = TestApp::spawn(kind).await;
+    let email = app.setup().await;
+    let (owner, _) = app.login(&email, PASSWORD).await;
+    let entity = "https://crafted-idp.test/metadata";
+    let idp_key = Keypair::rsa("Crafted IdP", 2048).expect("key");
+    let forger = Keypair::rsa("Forger", 2048).expect("key");
+    let metadata = craft::idp_metadata_xml(
+        entity,
+        "http://127.0.0.1:9/sso",
+        Some(craft::REDIRECT),
+        Some(&idp_key),
+    );
+    let (status, provider) = app
+        .authed(
+            Method::POST,
+            "/api/sso/providers",
+            &owner,
+            Some(
+                json!({"kind": "saml", "name": "Crafted", "metadata_xml": metadata,
+                "allow_idp_initiated": true}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{provider}");
+    let sp_entity = app.url("/auth/saml/metadata");
+    let acs = app.url("/auth/saml/acs");
+    let before = count(&app, "SELECT COUNT(*) AS n FROM audit_events").await;
+    // Half forged IdP-initiated responses (bad signature), half answering unknown requests.
+    let bodies: Vec<String> = (0..POSTS)
+        .map(|i| {
+            let mut spec = ResponseSpec::new(entity, &sp_entity, &acs, chrono::Utc::now());
+            spec.name_id_xml = format!("mallory{i}@acme.test");
+            if i % 2 == 0 {
+                spec.in_response_to = None;
+            } else {
+                spec.in_response_to = Some(format!("_unknown{i}"));
+            }
+            let xml = spec.signed(&forger).expect("sign");
+            crate::support::idp::form_body(&[("SAMLResponse", &craft::b64(&xml))])
+        })
+        .collect();
+    let refused = futures::stream::iter(bodies)
+        .map(|body| {
+            let req = app
+                .client
+                .post(app.url("/auth/saml/acs"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body);
+            async move {
+                let res = req.send().await.expect("acs");
+                res.headers()
+                    .get("location")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|l| l.starts_with("/login?sso_error="))
+            }
+        })
+        .buffer_unordered(8)
+        .filter(|refused| std::future::ready(*refused))
+        .count()
+        .await;
+    assert_eq!(refused, POSTS);
+    let written = count(&app, "SELECT COUNT(*) AS n FROM audit_events").await - before;
+    assert!(
+        written > 0 && written <= 30,
+        "{written} audit rows for {POSTS} posts"
+    );
+}

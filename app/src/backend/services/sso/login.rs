@@ -164,12 +164,46 @@ pub(crate) async fn refuse(
     message: impl Into<String>,
     email: Option<&str>,
 ) -> Error {
-    let message = message.into();
-    let audited = provider.is_some() || ctx.sso().limits.sample_anonymous_refusal(reason);
+    let anonymous = provider.is_none();
+    refuse_as(
+        ctx,
+        actor,
+        provider,
+        anonymous,
+        reason,
+        message.into(),
+        email,
+    )
+    .await
+}
+
+/// [`refuse`] for a SAML response no request of ours backs (IdP-initiated, or answering an
+/// unknown request): its issuer names a provider, but anyone can post one, so it is audited
+/// only within the anonymous sample, still against that provider.
+pub(crate) async fn refuse_unsolicited(
+    ctx: &AppContext,
+    actor: &Actor,
+    provider: Option<&sso_providers::Model>,
+    reason: &str,
+    message: impl Into<String>,
+) -> Error {
+    refuse_as(ctx, actor, provider, true, reason, message.into(), None).await
+}
+
+async fn refuse_as(
+    ctx: &AppContext,
+    actor: &Actor,
+    provider: Option<&sso_providers::Model>,
+    anonymous: bool,
+    reason: &str,
+    message: String,
+    email: Option<&str>,
+) -> Error {
+    let audited = !anonymous || ctx.sso().limits.sample_anonymous_refusal(reason);
     metrics::counter!(
         "aerie_sso_refusals_total",
         "reason" => reason.to_owned(),
-        "provider" => if provider.is_some() { "known" } else { "unknown" },
+        "provider" => if anonymous { "unknown" } else { "known" },
         "audited" => if audited { "true" } else { "false" },
     )
     .increment(1);

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use chrono::{Duration, Utc};
 
-use super::login::{self, Redirect, flow_key, refuse};
+use super::login::{self, Redirect, flow_key, refuse, refuse_unsolicited};
 use super::stored_config;
 use crate::backend::actor::Actor;
 use crate::backend::db::entities::sso_providers;
@@ -202,13 +202,12 @@ pub async fn acs(
             .await?;
             let Some(flow) = flow else {
                 let row = provider_by_issuer(ctx, peek.issuer.as_deref()).await?;
-                return Err(refuse(
+                return Err(refuse_unsolicited(
                     ctx,
                     actor,
                     row.as_ref(),
                     "wrong_in_response_to",
                     "This SAML response does not answer a sign-in started here (unknown, used or expired request). Start again from the login page.",
-                    None,
                 )
                 .await);
             };
@@ -220,13 +219,12 @@ pub async fn acs(
                 return Err(refuse(ctx, actor, None, "unknown_issuer", "This SAML response comes from an identity provider that is not configured here.", None).await);
             };
             if !stored_config(&row).allow_idp_initiated {
-                return Err(refuse(
+                return Err(refuse_unsolicited(
                     ctx,
                     actor,
                     Some(&row),
                     "idp_initiated_disabled",
                     "Sign-ins started at the identity provider are not allowed for this organisation: start from the Aerie login page.",
-                    None,
                 )
                 .await);
             }
@@ -244,6 +242,10 @@ pub async fn acs(
     };
     let assertion = match proto::verify_response_async(saml_response, expected, keys).await {
         Ok(a) => a,
+        // Unsolicited: the poster may be anyone, so the refusal is sampled.
+        Err(e) if flow.is_none() => {
+            return Err(refuse_unsolicited(ctx, actor, Some(&row), e.code(), e.to_string()).await);
+        }
         Err(e) => return Err(refuse(ctx, actor, Some(&row), e.code(), e.to_string(), None).await),
     };
     // The signed InResponseTo must be the request this flow stored (or none, IdP-initiated).
