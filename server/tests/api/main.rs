@@ -8,6 +8,7 @@ mod support;
 mod agents;
 mod chat;
 mod cli;
+mod conform;
 mod conversations;
 mod errors;
 mod health;
