@@ -2,4 +2,5 @@
 //! every family, `/v1/chat`'s client-chosen `session_id` (seed 002), seed 004's operational
 //! health checks, and request input that once made the server panic.
 
+mod input;
 mod quota;
