@@ -102,6 +102,9 @@ pub struct Config {
     pub oidc_name: String,
     /// A SAML 2.0 IdP by its metadata URL.
     pub saml_metadata_url: String,
+    /// `redis://[user:password@]host[:port][/db]` of a Redis that `/api/health/redis` checks;
+    /// empty: none (the check answers `not_configured`).
+    pub redis_url: Redacted,
 }
 
 /// A configuration string that never shows in logs or `Debug` output.
@@ -155,6 +158,7 @@ impl Default for Config {
             oidc_client_secret: Redacted::default(),
             oidc_name: String::new(),
             saml_metadata_url: String::new(),
+            redis_url: Redacted::default(),
         }
     }
 }
@@ -254,6 +258,17 @@ impl Config {
         if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return Err(ConfigError(
                 "AERIE_PUBLIC_URL must start with http:// or https://".to_owned(),
+            ));
+        }
+        let redis = &self.redis_url.0;
+        if !(redis.is_empty()
+            || ["redis://", "unix://", "redis+unix://"]
+                .iter()
+                .any(|scheme| redis.starts_with(scheme)))
+        {
+            return Err(ConfigError(
+                "AERIE_REDIS_URL must start with redis:// or unix:// (TLS is not supported)"
+                    .to_owned(),
             ));
         }
         if self.log_level.trim().is_empty() {

@@ -2,5 +2,6 @@
 //! every family, `/v1/chat`'s client-chosen `session_id` (seed 002), seed 004's operational
 //! health checks, and request input that once made the server panic.
 
+mod health_checks;
 mod input;
 mod quota;
