@@ -8,6 +8,7 @@ mod m20260102_000001_sessions;
 mod m20260103_000001_invitations;
 mod m20260104_000001_agents_chat;
 mod m20260105_000001_sso;
+mod m20260106_000016_conversation_session_keys;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260103_000001_invitations::Migration),
             Box::new(m20260104_000001_agents_chat::Migration),
             Box::new(m20260105_000001_sso::Migration),
+            Box::new(m20260106_000016_conversation_session_keys::Migration),
         ]
     }
 }

@@ -5,3 +5,4 @@
 mod health_checks;
 mod input;
 mod quota;
+mod sessions;
