@@ -9,6 +9,7 @@ mod m20260103_000001_invitations;
 mod m20260104_000001_agents_chat;
 mod m20260105_000001_sso;
 mod m20260106_000001_audit_created_idx;
+mod m20260106_000016_conversation_session_keys;
 mod m20260110_000001_identity_proof;
 
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260104_000001_agents_chat::Migration),
             Box::new(m20260105_000001_sso::Migration),
             Box::new(m20260106_000001_audit_created_idx::Migration),
+            Box::new(m20260106_000016_conversation_session_keys::Migration),
             Box::new(m20260110_000001_identity_proof::Migration),
         ]
     }

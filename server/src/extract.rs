@@ -109,10 +109,11 @@ fn parameter_error(text: &str) -> ErrorBody {
     )
 }
 
+/// The text between the first `start` and the next `end` (no index arithmetic: the messages
+/// quote client input).
 fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
-    let from = text.find(start)? + start.len();
-    let len = text[from..].find(end)?;
-    Some(&text[from..from + len])
+    let (_, rest) = text.split_once(start)?;
+    rest.split_once(end).map(|(inside, _)| inside)
 }
 
 #[cfg(test)]
@@ -137,5 +138,30 @@ mod tests {
             b.detail
         );
         assert!(!b.detail.contains("line 1"));
+    }
+
+    proptest::proptest! {
+        /// Rejection texts quote what the client sent (field names, values): none panics, and
+        /// each becomes a 400 in the contract shape.
+        #[test]
+        fn no_rejection_text_panics(
+            raw in proptest::prelude::any::<String>(),
+            field in "\\PC{0,8}",
+            reason in "\\PC{0,12}",
+        ) {
+            let shaped = [
+                raw.clone(),
+                format!("Failed to deserialize the JSON body into the target type: missing field `{field}` at line 1 column 2"),
+                format!("Failed to deserialize the JSON body into the target type: {field}: {reason} at line 1 column 9"),
+                format!("Failed to deserialize the JSON body into the target type: unknown field `{field}`, expected {reason}"),
+                format!("Failed to deserialize query string: {reason}`{field}"),
+            ];
+            for text in &shaped {
+                let body = describe_data_error(text);
+                proptest::prop_assert_eq!(body.status(), 400);
+                let body = parameter_error(text);
+                proptest::prop_assert_eq!(body.status(), 400);
+            }
+        }
     }
 }

@@ -114,6 +114,9 @@ pub struct Config {
     /// attributed to the right-most `X-Forwarded-For` hop that is not one of them (rate limits,
     /// audit); empty: the TCP peer is the client and `X-Forwarded-For` is ignored.
     pub trusted_proxies: TrustedProxies,
+    /// `redis://[user:password@]host[:port][/db]` of a Redis that `/api/health/redis` checks;
+    /// empty: none (the check answers `not_configured`).
+    pub redis_url: Redacted,
 }
 
 /// A configuration string that never shows in logs or `Debug` output.
@@ -170,6 +173,7 @@ impl Default for Config {
             oidc_name: String::new(),
             saml_metadata_url: String::new(),
             trusted_proxies: TrustedProxies::default(),
+            redis_url: Redacted::default(),
         }
     }
 }
@@ -269,6 +273,17 @@ impl Config {
         if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return Err(ConfigError(
                 "AERIE_PUBLIC_URL must start with http:// or https://".to_owned(),
+            ));
+        }
+        let redis = &self.redis_url.0;
+        if !(redis.is_empty()
+            || ["redis://", "unix://", "redis+unix://"]
+                .iter()
+                .any(|scheme| redis.starts_with(scheme)))
+        {
+            return Err(ConfigError(
+                "AERIE_REDIS_URL must start with redis:// or unix:// (TLS is not supported)"
+                    .to_owned(),
             ));
         }
         if self.log_level.trim().is_empty() {

@@ -163,4 +163,20 @@ mod tests {
         assert!(open(&SecretString::from("other".to_owned()), "provider", &sealed).is_err());
         assert!(open(&key, "other-label", &sealed).is_err());
     }
+
+    proptest::proptest! {
+        /// Presented keys come from request headers: no string panics, and a prefix found is
+        /// the key's own beginning.
+        #[test]
+        fn no_presented_key_panics(
+            raw in proptest::prelude::any::<String>(),
+            near in "aerie_[A-Za-z0-9é]{10,13}_[A-Za-z0-9é]{30,33}",
+        ) {
+            for key in [raw, near] {
+                if let Some(prefix) = api_key_prefix(&key) {
+                    proptest::prop_assert!(key.starts_with(prefix));
+                }
+            }
+        }
+    }
 }

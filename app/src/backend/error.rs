@@ -52,6 +52,14 @@ pub enum Error {
     /// A code with a more precise sentence (upstream failures, missing configuration).
     #[error("{code:?}: {detail}")]
     Detailed { code: ErrorCode, detail: String },
+    /// A code whose `detail` must stay the table's sentence (seed 001's 402), with the
+    /// particulars of this failure in `why` and `fix`.
+    #[error("{code:?}: {why}")]
+    Explained {
+        code: ErrorCode,
+        why: String,
+        fix: String,
+    },
     /// The database is unreachable.
     #[error("database unavailable: {0}")]
     Unavailable(sea_orm::DbErr),
@@ -101,6 +109,7 @@ impl Error {
             Error::Refused(_) => ErrorCode::Forbidden,
             Error::Code(code) => *code,
             Error::Detailed { code, .. } => *code,
+            Error::Explained { code, .. } => *code,
             Error::Unavailable(_) => ErrorCode::Unavailable,
             Error::Db(_) | Error::Internal(_) => ErrorCode::Internal,
         }
@@ -133,6 +142,12 @@ impl Error {
             }
             Error::Refused(detail) => ErrorBody::with_detail(ErrorCode::Forbidden, *detail),
             Error::Detailed { code, detail } => ErrorBody::with_detail(*code, detail.clone()),
+            Error::Explained { code, why, fix } => {
+                let mut body = ErrorBody::new(*code);
+                body.error.why = why.clone();
+                body.error.fix = fix.clone();
+                body
+            }
             Error::AlreadySetUp => ErrorBody::with_detail(
                 ErrorCode::Conflict,
                 "Aerie is already set up; sign in instead.",

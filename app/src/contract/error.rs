@@ -149,7 +149,7 @@ codes! {
         "Credit quota exhausted. Upgrade your plan or wait for your quota to reset.",
         "Credit quota exhausted",
         "Your organisation used all credits of this period.",
-        "Upgrade the plan or wait for the quota to reset; see /v1/billings/subscription/."),
+        "Upgrade the plan or wait for the quota to reset; GET /v1/auth/profile shows the balance and the reset date."),
     /// Too many requests.
     RateLimited => (429, "RATE-001", "rate_limit_exceeded",
         "Too many requests. Slow down and retry after the time in the Retry-After header.",

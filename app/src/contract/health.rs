@@ -1,6 +1,8 @@
 //! Health and discovery bodies.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// `GET /health/` (seed 000): liveness of the API and its database.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +25,53 @@ pub struct Health {
     pub version: String,
     /// Licence tier of this instance.
     pub tier: String,
+}
+
+/// `GET /api/health/db` and `GET /api/health/redis` (seed 004): one dependency, checked now.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DependencyHealth {
+    /// `ok`, `unavailable`, or `not_configured` (no Redis URL is set).
+    pub status: String,
+    /// `sqlite`, `postgres` or `redis`.
+    pub backend: String,
+    /// Round trip of the check (connect and ping) in milliseconds; null when nothing was checked.
+    pub latency_ms: Option<f64>,
+    /// When the check ran.
+    pub checked_at: DateTime<Utc>,
+}
+
+/// `GET /api/health/integrations` (seed 004): the organisation's providers, checked now.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct IntegrationsHealth {
+    /// `ok` when every enabled provider answered, else `degraded`.
+    pub status: String,
+    pub checked_at: DateTime<Utc>,
+    /// The LLM providers (their model list is fetched).
+    pub llm_providers: Vec<IntegrationHealth>,
+    /// The single sign-on providers (discovery, keys and redirect URI, or SAML metadata, as
+    /// `POST /api/sso/providers/{id}/test` does); disabled ones are listed, not checked.
+    pub sso_providers: Vec<IntegrationHealth>,
+}
+
+/// One provider of the integrations check.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct IntegrationHealth {
+    pub id: Uuid,
+    pub name: String,
+    /// `openai_compatible`, or the single sign-on kind (`oidc`, `saml`, `google`…).
+    pub kind: String,
+    /// `ok`, `error` or `disabled`.
+    pub status: String,
+    /// Round trip of the check in milliseconds; null when it was not checked.
+    pub latency_ms: Option<f64>,
+    /// What the check found, or what failed.
+    pub detail: String,
+    /// The last failure recorded for a single sign-on provider (sign-ins and tests), and when.
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
 }
 
 /// A link in the `GET /api` discovery document.

@@ -32,6 +32,9 @@ const TABLE: &[(&str, &str, u8)] = &[
     ("GET", "/api", ANYONE),
     ("GET", "/api/health", ANYONE),
     ("GET", "/health/", ANYONE),
+    ("GET", "/api/health/db", PEOPLE),
+    ("GET", "/api/health/redis", PEOPLE),
+    ("GET", "/api/health/integrations", PEOPLE),
     ("GET", "/metrics", ANYONE),
     // agents: reading is data plane, changing them takes a person
     ("GET", "/api/agents", DATA),

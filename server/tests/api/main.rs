@@ -9,6 +9,7 @@ mod agents;
 mod anonymous_writes;
 mod chat;
 mod cli;
+mod conform;
 mod conversations;
 mod credentials;
 mod csrf;

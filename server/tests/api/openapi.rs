@@ -13,7 +13,15 @@ async fn the_document_is_generated_from_the_routes_and_pinned(#[case] kind: DbKi
     let (status, doc) = app.get_json("/api/openapi.json").await;
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
-    for path in ["/health/", "/api/health", "/api", "/metrics"] {
+    for path in [
+        "/health/",
+        "/api/health",
+        "/api",
+        "/metrics",
+        "/api/health/db",
+        "/api/health/redis",
+        "/api/health/integrations",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "{path} is undocumented");
     }
     for scheme in [

@@ -37,7 +37,8 @@ fn dto(row: &api_keys::Model) -> ApiKey {
 }
 
 /// Parses an expiry: RFC 3339, a date (the key works through that day, UTC), or a duration
-/// from now (`30d`, `12h`, `45m`). It must lie in the future and within ten years.
+/// from now (`30d`, `12h`, `45m`, `1h30m`; humantime's units). It must lie in the future and
+/// within ten years. Every part is a real parser (chrono, humantime): no input panics.
 pub fn parse_expiry(raw: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
     let raw = raw.trim();
     let invalid = || {
@@ -54,17 +55,11 @@ pub fn parse_expiry(raw: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
             .map(|t| t.and_utc())
             .ok_or_else(invalid)?
     } else {
-        let split = raw.len().checked_sub(1).ok_or_else(invalid)?;
-        let (number, unit) = raw.split_at(split);
-        let n: i64 = number.parse().map_err(|_| invalid())?;
-        let span = match unit {
-            "d" => Duration::try_days(n),
-            "h" => Duration::try_hours(n),
-            "m" => Duration::try_minutes(n),
-            _ => None,
-        }
-        .ok_or_else(invalid)?;
-        now.checked_add_signed(span).ok_or_else(invalid)?
+        let span = humantime::parse_duration(raw).map_err(|_| invalid())?;
+        Duration::from_std(span)
+            .ok()
+            .and_then(|span| now.checked_add_signed(span))
+            .ok_or_else(invalid)?
     };
     if at <= now {
         return Err(Error::invalid(
@@ -306,6 +301,14 @@ mod tests {
         assert_eq!(parse_expiry("30d", now).unwrap(), now + Duration::days(30));
         assert_eq!(parse_expiry("12h", now).unwrap(), now + Duration::hours(12));
         assert_eq!(
+            parse_expiry("45m", now).unwrap(),
+            now + Duration::minutes(45)
+        );
+        assert_eq!(
+            parse_expiry(" 1h30m ", now).unwrap(),
+            now + Duration::minutes(90)
+        );
+        assert_eq!(
             parse_expiry("2027-01-31", now).unwrap().to_rfc3339(),
             "2027-02-01T00:00:00+00:00"
         );
@@ -324,6 +327,11 @@ mod tests {
             "2026-13-01",
             "99999999999d",
             "50000d",
+            "0d",
+            "1é",
+            "30д",
+            "３０d",
+            "🗓",
         ] {
             let err = parse_expiry(bad, now).unwrap_err();
             assert_eq!(
@@ -331,6 +339,29 @@ mod tests {
                 Some("expires_at"),
                 "{bad}"
             );
+        }
+    }
+
+    proptest::proptest! {
+        /// No string a client can send makes the parser panic; a failure names the field.
+        #[test]
+        fn parse_expiry_never_panics(raw in proptest::prelude::any::<String>(), secs in 0i64..4_000_000_000) {
+            let now = DateTime::from_timestamp(secs, 0).unwrap_or_default();
+            if let Err(e) = parse_expiry(&raw, now) {
+                proptest::prop_assert_eq!(e.body().error.param, Some("expires_at".to_owned()));
+            }
+        }
+
+        /// Durations made of digits and a unit, with any Unicode around them.
+        #[test]
+        fn parse_expiry_never_panics_near_durations(
+            n in 0u64..100_000,
+            unit in "[dhmsMyw]|µs|min|days",
+            noise in "\\PC{0,3}",
+        ) {
+            let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+            let _ = parse_expiry(&format!("{n}{unit}{noise}"), now);
+            let _ = parse_expiry(&format!("{noise}{n}{noise}{unit}"), now);
         }
     }
 }

@@ -173,21 +173,29 @@ fn quota(ctx: &AppContext) -> Option<i64> {
     (q > 0).then_some(q)
 }
 
-/// Refuses (402) a model call when the organisation's monthly tokens are used up.
+/// Refuses (402) a model call when the organisation's monthly tokens are used up. The body's
+/// `detail` is seed 001's sentence on every family; the reset date and how to raise the limit
+/// are in `why` and `fix`.
 pub async fn check_quota(ctx: &AppContext, org: OrgId) -> Result<()> {
     let Some(total) = quota(ctx) else {
         return Ok(());
     };
-    if used_this_month(ctx, org).await? >= total {
-        return Err(Error::detailed(
-            ErrorCode::QuotaExhausted,
-            format!(
-                "Monthly token quota exhausted ({total} tokens). It resets on {}; an operator can raise AERIE_MONTHLY_TOKEN_QUOTA.",
-                next_month(Utc::now()).format("%Y-%m-%d")
-            ),
-        ));
+    let used = used_this_month(ctx, org).await?;
+    if used >= total {
+        return Err(quota_exhausted(total, used, Utc::now()));
     }
     Ok(())
+}
+
+fn quota_exhausted(total: i64, used: i64, now: DateTime<Utc>) -> Error {
+    Error::Explained {
+        code: ErrorCode::QuotaExhausted,
+        why: format!(
+            "Your organisation used {used} of its {total} tokens for this month; the quota resets on {} (UTC).",
+            next_month(now).format("%Y-%m-%d")
+        ),
+        fix: "Wait for the reset, or ask the operator to raise AERIE_MONTHLY_TOKEN_QUOTA (0 means unlimited); GET /v1/auth/profile shows the balance.".to_owned(),
+    }
 }
 
 fn to_log(r: usage_records::Model) -> UsageLog {

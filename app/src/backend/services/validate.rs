@@ -89,4 +89,19 @@ mod tests {
         assert_eq!(slugify("Acme Research, Inc."), "acme-research-inc");
         assert_eq!(slugify("!!!"), "org");
     }
+
+    proptest::proptest! {
+        /// Emails, names and slugs come from clients: none panics; failures name their field.
+        #[test]
+        fn no_input_panics(raw in proptest::prelude::any::<String>()) {
+            if let Err(e) = email(&raw) {
+                proptest::prop_assert_eq!(e.body().error.param, Some("email".to_owned()));
+            }
+            if let Ok(name) = name("name", &raw, 5) {
+                proptest::prop_assert!(name.chars().count() <= 5);
+            }
+            let slug = slugify(&raw);
+            proptest::prop_assert!(!slug.is_empty() && slug.chars().count() <= 48);
+        }
+    }
 }

@@ -43,6 +43,50 @@ pub async fn find_for_user<C: ConnectionTrait>(
         .await
 }
 
+/// A live conversation of this owner by the client's tracking key (`/v1/chat`'s `session_id`).
+pub async fn find_by_key<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    user: UserId,
+    key: &str,
+) -> Result<Option<conversations::Model>, DbErr> {
+    conversations::Entity::find()
+        .filter(conversations::Column::OrgId.eq(org.0))
+        .filter(conversations::Column::UserId.eq(user.0))
+        .filter(conversations::Column::SessionKey.eq(key))
+        .filter(conversations::Column::DeletedAt.is_null())
+        .one(db)
+        .await
+}
+
+/// Inserts a conversation with a tracking key, or nothing when its owner already has one with
+/// that key (a concurrent first turn); then answers the one that holds the key.
+pub async fn insert_keyed<C: ConnectionTrait>(
+    db: &C,
+    row: conversations::ActiveModel,
+) -> Result<conversations::Model, DbErr> {
+    let (Some(org), Some(user), Some(Some(key))) = (
+        row.org_id.try_as_ref().copied(),
+        row.user_id.try_as_ref().copied(),
+        row.session_key.try_as_ref().cloned(),
+    ) else {
+        return Err(DbErr::Custom(
+            "a keyed conversation needs its organisation, user and key".to_owned(),
+        ));
+    };
+    conversations::Entity::insert(row)
+        .on_conflict_do_nothing_on([
+            conversations::Column::OrgId,
+            conversations::Column::UserId,
+            conversations::Column::SessionKey,
+        ])
+        .exec_without_returning(db)
+        .await?;
+    find_by_key(db, OrgId(org), UserId(user), &key)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("conversation".to_owned()))
+}
+
 pub async fn insert<C: ConnectionTrait>(
     db: &C,
     row: conversations::ActiveModel,
@@ -148,7 +192,7 @@ pub async fn update_message<C: ConnectionTrait>(
     super::update_in_org(db, model, messages::Column::OrgId, org).await
 }
 
-/// Soft-deletes a conversation.
+/// Soft-deletes a conversation; its tracking key is freed for a new session.
 pub async fn soft_delete<C: ConnectionTrait>(
     db: &C,
     org: OrgId,
@@ -157,6 +201,7 @@ pub async fn soft_delete<C: ConnectionTrait>(
 ) -> Result<u64, DbErr> {
     let mut model = <conversations::ActiveModel as sea_orm::ActiveModelTrait>::default();
     model.deleted_at = Set(Some(ts(now)));
+    model.session_key = Set(None);
     Ok(conversations::Entity::update_many()
         .set(model)
         .filter(conversations::Column::Id.eq(id.0))

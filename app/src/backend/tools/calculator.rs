@@ -530,4 +530,17 @@ mod tests {
                 .contains("expression")
         );
     }
+
+    proptest::proptest! {
+        /// Expressions come from the model: none makes the tool panic.
+        #[test]
+        fn no_expression_panics(expression in proptest::prelude::any::<String>()) {
+            let _ = evaluate(&expression);
+        }
+
+        #[test]
+        fn no_arithmetic_like_expression_panics(expression in "[0-9a-z+*/%^().,é -]{0,40}") {
+            let _ = evaluate(&expression);
+        }
+    }
 }

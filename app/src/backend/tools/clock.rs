@@ -66,9 +66,10 @@ pub fn parse_zone(zone: &str) -> Option<FixedOffset> {
         _ => return None,
     };
     let digits = chars.as_str();
+    // `get` rather than `split_at`: four bytes may hold a multi-byte character (`+aé1`).
     let (hours, minutes) = match digits.split_once(':') {
         Some((h, m)) => (h, m),
-        None if digits.len() == 4 => digits.split_at(2),
+        None if digits.len() == 4 => (digits.get(..2)?, digits.get(2..)?),
         None => (digits, "0"),
     };
     let all_digits =
@@ -161,5 +162,36 @@ mod tests {
                 .unwrap_err()
                 .contains("Invalid arguments")
         );
+    }
+
+    #[test]
+    fn multi_byte_characters_where_digits_belong_are_refused() {
+        for zone in ["+aé1", "-é12", "UTC+1é", "+１２:00", "+0é"] {
+            assert_eq!(parse_zone(zone), None, "{zone}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The tool's argument comes from the model (and so from whoever steers it): no time
+        /// zone string panics, and an accepted one is a real offset.
+        #[test]
+        fn no_time_zone_panics(zone in proptest::prelude::any::<String>()) {
+            if let Some(offset) = parse_zone(&zone) {
+                proptest::prop_assert!(offset.local_minus_utc().abs() <= 14 * 3600);
+            }
+            let _ = at(serde_json::json!({"timezone": zone}));
+        }
+
+        /// Offsets with a multi-byte character among the digits, where byte positions and
+        /// characters part ways.
+        #[test]
+        fn no_offset_like_zone_panics(
+            prefix in "(UTC|GMT|utc)?[ ]?[+\u{2212}-]",
+            head in "[0-9a]{0,2}",
+            middle in "\\PC",
+            tail in "[0-9a]{0,2}",
+        ) {
+            let _ = parse_zone(&format!("{prefix}{head}{middle}{tail}"));
+        }
     }
 }

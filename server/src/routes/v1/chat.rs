@@ -38,9 +38,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct V1ChatRequest {
     pub agent_id: AgentId,
     pub message: String,
-    /// Continue this session (its history is sent to the model).
+    /// A tracking key of your choosing (any string up to 200 characters): a new key starts a
+    /// session under it, a known one continues it (its history is sent to the model). Keys are
+    /// per user and organisation. The UUID of one of your conversations also works.
     #[serde(default)]
-    pub session_id: Option<ConversationId>,
+    #[schema(max_length = 200)]
+    pub session_id: Option<String>,
     #[serde(default)]
     pub stream: bool,
     /// Overrides the agent's thinking setting for this request.
@@ -60,7 +63,10 @@ pub struct V1ChatResponse {
     pub answer: String,
     /// The model's thinking (reasoning on), else null.
     pub reasoning: Option<String>,
-    pub session_id: ConversationId,
+    /// Continues this session: your `session_id`, or the new conversation's id if you sent none.
+    pub session_id: String,
+    /// The conversation behind the session (`/v1/sessions/{id}/…`, `/api/conversations/{id}`).
+    pub conversation_id: ConversationId,
     pub message_id: MessageId,
     pub agent_id: AgentId,
     pub tool_calls: Vec<ToolCallRecord>,
@@ -82,7 +88,7 @@ fn with_thinking(reasoning: Option<&str>, answer: &str) -> String {
 }
 
 /// Chat with an agent: one answer, or `data: {"chunk": "..."}` SSE lines then a final
-/// `data: {"done": true, "session_id": ..., "usage": ...}`.
+/// `data: {"done": true, "session_id": ..., "conversation_id": ..., "usage": ...}`.
 #[utoipa::path(post, path = "/v1/chat", tag = "chat", request_body = V1ChatRequest,
     security(("api_key" = []), ("x_api_key" = []), ("bearer_jwt" = []), ("cookie" = [])),
     responses((status = 200, body = V1ChatResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -98,7 +104,8 @@ pub async fn v1_chat(
         &ctx,
         &actor,
         TurnRequest {
-            conversation_id: input.session_id,
+            conversation_id: None,
+            session_key: input.session_id,
             agent_id: Some(input.agent_id),
             message: input.message,
             reasoning_enabled: input.reasoning_enabled,
@@ -107,7 +114,8 @@ pub async fn v1_chat(
         },
     )
     .await?;
-    let session_id = handle.conversation_id;
+    let session_id = handle.session_id.clone();
+    let conversation_id = handle.conversation_id;
     let message_id = handle.message_id;
     let show_reasoning = handle.reasoning;
     // An upstream failure before the first word answers with its status, not a 200 stream.
@@ -129,6 +137,7 @@ pub async fn v1_chat(
                         answer: message.content,
                         reasoning,
                         session_id,
+                        conversation_id,
                         message_id,
                         agent_id,
                         tool_calls: message.tool_calls,
@@ -171,7 +180,8 @@ pub async fn v1_chat(
             }
             ChatEvent::ToolCall { call } => out.push(json!({"tool_call": call})),
             ChatEvent::Done { message, usage } => out.push(json!({
-                "done": true, "session_id": session_id, "message_id": message.id,
+                "done": true, "session_id": session_id, "conversation_id": conversation_id,
+                "message_id": message.id,
                 "agent_id": agent_id, "usage": usage,
                 "reasoning": message.reasoning.filter(|_| show_reasoning),
             })),
@@ -182,6 +192,7 @@ pub async fn v1_chat(
                 if let Some(o) = body.as_object_mut() {
                     o.insert("done".into(), json!(true));
                     o.insert("session_id".into(), json!(session_id));
+                    o.insert("conversation_id".into(), json!(conversation_id));
                     o.insert("message_id".into(), json!(message_id));
                 }
                 out.push(body);

@@ -7,7 +7,9 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
+    #[sea_orm(unique_key = "conversations_org_user_session_key")]
     pub org_id: Uuid,
+    #[sea_orm(unique_key = "conversations_org_user_session_key")]
     pub user_id: Uuid,
     pub agent_id: Option<Uuid>,
     pub title: String,
@@ -17,6 +19,9 @@ pub struct Model {
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
     pub deleted_at: Option<DateTimeWithTimeZone>,
+    /// The client's tracking key (`/v1/chat`'s `session_id`), unique per organisation and user.
+    #[sea_orm(unique_key = "conversations_org_user_session_key")]
+    pub session_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -93,4 +93,19 @@ mod tests {
                 .contains("larger")
         );
     }
+
+    proptest::proptest! {
+        /// Image strings come from the client: none panics, a refusal names `images`.
+        #[test]
+        fn no_image_string_panics(
+            raw in proptest::prelude::any::<String>(),
+            data_url in "data:(image/png|IMAGE/webp|é|)(;base64)?,[A-Za-z0-9+/=é ]{0,12}",
+        ) {
+            for url in [raw, data_url] {
+                if let Err(e) = validate(std::slice::from_ref(&url)) {
+                    proptest::prop_assert_eq!(e.body().error.param, Some("images".to_owned()));
+                }
+            }
+        }
+    }
 }

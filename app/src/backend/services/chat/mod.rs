@@ -160,31 +160,79 @@ pub async fn get(ctx: &AppContext, actor: &Actor, id: ConversationId) -> Result<
     Ok(conversation_dto(&owned(ctx, actor.principal()?, id).await?))
 }
 
+/// Stores a new conversation. With a tracking key, a conversation its owner started with the
+/// same key meanwhile (a concurrent first turn) is answered instead.
 async fn insert_conversation<C: sea_orm::ConnectionTrait>(
     db: &C,
     p: &Principal,
     agent: &Agent,
     title: String,
     source: &str,
+    session_key: Option<String>,
 ) -> Result<conversations::Model> {
     let now = ts(Utc::now());
-    Ok(store::conversations::insert(
-        db,
-        conversations::ActiveModel {
-            id: Set(ConversationId::new().0),
-            org_id: Set(p.org_id.0),
-            user_id: Set(p.user_id.0),
-            agent_id: Set(Some(agent.id.0)),
-            title: Set(title),
-            parent_id: Set(None),
-            branched_from_message_id: Set(None),
-            source: Set(source.to_owned()),
-            created_at: Set(now),
-            updated_at: Set(now),
-            deleted_at: Set(None),
-        },
-    )
-    .await?)
+    let keyed = session_key.is_some();
+    let row = conversations::ActiveModel {
+        id: Set(ConversationId::new().0),
+        org_id: Set(p.org_id.0),
+        user_id: Set(p.user_id.0),
+        agent_id: Set(Some(agent.id.0)),
+        title: Set(title),
+        parent_id: Set(None),
+        branched_from_message_id: Set(None),
+        source: Set(source.to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+        session_key: Set(session_key),
+    };
+    Ok(if keyed {
+        store::conversations::insert_keyed(db, row).await?
+    } else {
+        store::conversations::insert(db, row).await?
+    })
+}
+
+/// The longest `session_id` a client may choose, in characters (seed 002 sets none; the column
+/// holds 200).
+pub const MAX_SESSION_KEY_CHARS: usize = 200;
+
+/// Checks a client's tracking key: at most [`MAX_SESSION_KEY_CHARS`] characters, no NUL (no
+/// database stores it in text); an empty key is no key.
+pub fn session_key(raw: Option<String>) -> Result<Option<String>> {
+    let Some(key) = raw.filter(|k| !k.is_empty()) else {
+        return Ok(None);
+    };
+    if key.chars().count() > MAX_SESSION_KEY_CHARS {
+        return Err(Error::invalid(
+            "session_id",
+            format!("session_id must be at most {MAX_SESSION_KEY_CHARS} characters."),
+        ));
+    }
+    if key.contains('\0') {
+        return Err(Error::invalid(
+            "session_id",
+            "session_id must not contain NUL characters.",
+        ));
+    }
+    Ok(Some(key))
+}
+
+/// The caller's conversation a `session_id` names: the UUID of one of their conversations, else
+/// the conversation they started with that key (`None`: a new session).
+async fn find_session(
+    ctx: &AppContext,
+    p: &Principal,
+    key: &str,
+) -> Result<Option<conversations::Model>> {
+    if let Ok(id) = uuid::Uuid::parse_str(key)
+        && let Some(c) =
+            store::conversations::find_for_user(ctx.db(), p.org_id, p.user_id, ConversationId(id))
+                .await?
+    {
+        return Ok(Some(c));
+    }
+    Ok(store::conversations::find_by_key(ctx.db(), p.org_id, p.user_id, key).await?)
 }
 
 pub async fn create(
@@ -199,7 +247,7 @@ pub async fn create(
         None => "New chat".to_owned(),
     };
     Ok(conversation_dto(
-        &insert_conversation(ctx.db(), p, &agent, title, "web").await?,
+        &insert_conversation(ctx.db(), p, &agent, title, "web", None).await?,
     ))
 }
 
@@ -304,6 +352,7 @@ pub async fn branch(
             created_at: Set(now),
             updated_at: Set(now),
             deleted_at: Set(None),
+            session_key: Set(None),
         },
     )
     .await?;
@@ -495,6 +544,9 @@ pub(super) fn record_usage(
 #[derive(Clone, Debug, Default)]
 pub struct TurnRequest {
     pub conversation_id: Option<ConversationId>,
+    /// `/v1/chat`'s `session_id` (seed 002): the UUID of one of the caller's conversations, or a
+    /// tracking key of the client's choosing (a new key starts a session under it).
+    pub session_key: Option<String>,
     pub agent_id: Option<AgentId>,
     pub message: String,
     pub reasoning_enabled: Option<bool>,
@@ -506,6 +558,8 @@ pub struct TurnRequest {
 /// `Done` or `Error`).
 pub struct TurnHandle {
     pub conversation_id: ConversationId,
+    /// What continues this session: the client's tracking key, else the conversation's id.
+    pub session_id: String,
     pub user_message_id: MessageId,
     pub message_id: MessageId,
     pub reasoning: bool,
@@ -535,25 +589,20 @@ pub async fn start_turn(ctx: &AppContext, actor: &Actor, req: TurnRequest) -> Re
         ));
     }
     let images = images::validate(&req.images)?;
-    let (conversation, agent) = match req.conversation_id {
-        Some(id) => {
-            let c = owned(ctx, &p, id).await?;
-            let agent_id = match (req.agent_id, c.agent_id) {
-                (Some(a), _) => a,
-                (None, Some(a)) => AgentId(a),
-                (None, None) => {
-                    return Err(Error::invalid("agent_id", "agent_id field is required."));
-                }
-            };
-            (Some(c), agents::find_visible(ctx, &p, agent_id).await?)
-        }
-        None => {
-            let agent_id = req
-                .agent_id
-                .ok_or_else(|| Error::invalid("agent_id", "agent_id field is required."))?;
-            (None, agents::find_visible(ctx, &p, agent_id).await?)
+    let session_key = session_key(req.session_key)?;
+    let conversation = match (req.conversation_id, session_key.as_deref()) {
+        (Some(id), _) => Some(owned(ctx, &p, id).await?),
+        (None, Some(key)) => find_session(ctx, &p, key).await?,
+        (None, None) => None,
+    };
+    let agent_id = match (req.agent_id, conversation.as_ref().and_then(|c| c.agent_id)) {
+        (Some(a), _) => a,
+        (None, Some(a)) => AgentId(a),
+        (None, None) => {
+            return Err(Error::invalid("agent_id", "agent_id field is required."));
         }
     };
+    let agent = agents::find_visible(ctx, &p, agent_id).await?;
     let provider = providers::resolve(ctx, p.org_id, agent.provider_id).await?;
     if !images.is_empty() && !provider.models.is_empty() && !provider.vision(&agent.model) {
         return Err(Error::invalid(
@@ -570,6 +619,7 @@ pub async fn start_turn(ctx: &AppContext, actor: &Actor, req: TurnRequest) -> Re
     // Store the question and an empty answer, in one transaction.
     let now = Utc::now();
     let txn = crate::backend::db::begin_write(ctx.db()).await?;
+    let session_id = session_key.clone();
     let conversation = match conversation {
         Some(c) => c,
         None => {
@@ -578,10 +628,19 @@ pub async fn start_turn(ctx: &AppContext, actor: &Actor, req: TurnRequest) -> Re
             } else {
                 "api"
             };
-            insert_conversation(&txn, &p, &agent, title_from(&req.message), source).await?
+            insert_conversation(
+                &txn,
+                &p,
+                &agent,
+                title_from(&req.message),
+                source,
+                session_key,
+            )
+            .await?
         }
     };
     let conversation_id = ConversationId(conversation.id);
+    let session_id = session_id.unwrap_or_else(|| conversation_id.0.to_string());
     let previous = store::conversations::messages(&txn, p.org_id, conversation_id).await?;
     let seq = previous.last().map_or(0, |m| m.seq + 1);
     let user_row = store::conversations::insert_message(
@@ -640,6 +699,7 @@ pub async fn start_turn(ctx: &AppContext, actor: &Actor, req: TurnRequest) -> Re
     });
     Ok(TurnHandle {
         conversation_id,
+        session_id,
         user_message_id: MessageId(user_row.id),
         message_id,
         reasoning,
@@ -770,4 +830,30 @@ async fn run_turn(
         }
     };
     let _ = tx.send(event).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// Any string is a tracking key up to 200 characters (not bytes); longer ones and NUL
+        /// are refused naming `session_id`; nothing panics.
+        #[test]
+        fn session_keys(raw in proptest::prelude::any::<String>(), n in 190usize..210) {
+            for key in [raw, "é".repeat(n)] {
+                let expected = key.chars().count() <= MAX_SESSION_KEY_CHARS && !key.contains('\0');
+                match session_key(Some(key.clone())) {
+                    Ok(k) => {
+                        proptest::prop_assert!(expected);
+                        proptest::prop_assert_eq!(k, Some(key).filter(|k| !k.is_empty()));
+                    }
+                    Err(e) => {
+                        proptest::prop_assert!(!expected);
+                        proptest::prop_assert_eq!(e.body().error.param, Some("session_id".to_owned()));
+                    }
+                }
+            }
+        }
+    }
 }

@@ -107,4 +107,27 @@ mod tests {
         );
         assert_eq!(split("héllo <"), ("héllo <".to_owned(), String::new()));
     }
+
+    proptest::proptest! {
+        /// However the upstream cuts its stream (inside tags or multi-byte characters), the
+        /// splitter never panics and finds what it finds in the whole answer.
+        #[test]
+        fn chunking_never_panics_nor_changes_the_split(
+            chunks in proptest::collection::vec(
+                "(<think>|</think>|<th|ink>|</|<|>|é|😀|\\PC){0,6}", 0..8),
+        ) {
+            let mut s = ThinkSplitter::default();
+            let mut pieces = Vec::new();
+            for chunk in &chunks {
+                pieces.extend(s.feed(chunk));
+            }
+            pieces.extend(s.finish());
+            let mut content = String::new();
+            let mut reasoning = String::new();
+            for (r, t) in pieces {
+                if r { reasoning.push_str(&t) } else { content.push_str(&t) }
+            }
+            proptest::prop_assert_eq!((content, reasoning), split(&chunks.concat()));
+        }
+    }
 }
