@@ -304,7 +304,13 @@ async fn audit_events_older_than_the_retention_are_purged(#[case] kind: DbKind) 
 async fn unsolicited_saml_posts_naming_a_real_idp_are_sampled(#[case] kind: DbKind) {
     use aerie_app::backend::sso::saml::craft::{self, Keypair, ResponseSpec};
     const POSTS: usize = 300;
-    let app = TestApp::spawn(kind).await;
+    // The crafted metadata names a loopback sign-in URL that is never called.
+    let app = TestApp::spawn_with(
+        kind,
+        |c| c.allow_private_sso_urls = true,
+        axum::Router::new(),
+    )
+    .await;
     let email = app.setup().await;
     let (owner, _) = app.login(&email, PASSWORD).await;
     let entity = "https://crafted-idp.test/metadata";

@@ -198,7 +198,7 @@ pub struct LinkQuery {
     security(()),
     responses(
         (status = 200, body = PendingLink),
-        (status = 401, description = "Unknown, used or expired code", body = ErrorBody),
+        (status = 404, description = "Unknown, used or expired code", body = ErrorBody),
     ))]
 pub async fn pending_link(
     State(ctx): State<AppContext>,

@@ -64,7 +64,7 @@ impl Vouched {
 
 fn expired() -> Error {
     Error::detailed(
-        ErrorCode::SsoFailed,
+        ErrorCode::NotFound,
         "This link request has expired or was used already. Sign in again.",
     )
 }
