@@ -33,6 +33,8 @@ test("API reference lists operations and filters them in the browser", async ({ 
   await expect(page).toHaveURL(/\/api-reference$/);
   await expect(page.getByRole("heading", { name: "API reference" })).toBeVisible();
   const rows = page.locator("table.ops tbody tr");
+  // After client-side navigation the catalogue arrives from a server function: wait for it.
+  await expect(rows.first()).toBeVisible();
   const total = await rows.count();
   expect(total).toBeGreaterThanOrEqual(4);
 

@@ -97,7 +97,7 @@ fn OrgForm(org: Organization, save: ServerAction<UpdateOrganization>) -> impl In
             <label>
                 <input type="checkbox" name="public" checked=org.public/>
                 " List this organisation publicly"
-                <small class="muted">"Its name and address appear in the public organisation list (embedded chat, signup); off: only people who know the address find it."</small>
+                <small class="muted">"It appears, with its address, in the public organisation list (embedded chat, signup); off: only people who know the address find it."</small>
             </label>
             <p class="muted">"Address: " <code>{org.slug.clone()}</code> " · plan: " {org.plan.clone()}</p>
             <button class="button" type="submit">"Save"</button>
