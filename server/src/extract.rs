@@ -1,8 +1,8 @@
 //! Extractors whose rejections use the contract body, so even serde failures answer in the one
 //! error shape and name the field at fault.
 
-use aerie_app::backend::error::body_response;
-use aerie_app::contract::{ErrorBody, ErrorCode};
+use aerie_backend::error::body_response;
+use aerie_contract::{ErrorBody, ErrorCode};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::StatusCode;

@@ -1,7 +1,7 @@
 //! The OpenAPI document: info and security schemes here; paths come from the routes themselves
 //! (utoipa-axum), so no handler can be routed without being documented.
 
-use aerie_app::contract::health::Operation;
+use aerie_contract::health::Operation;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -13,7 +13,7 @@ use utoipa::{Modify, OpenApi};
             `{\"detail\": ..., \"error\": {\"code\", \"message\", \"type\", \"param\", \"what\", \"why\", \"fix\"}}`.",
         license(name = "AGPL-3.0-only", identifier = "AGPL-3.0-only")
     ),
-    components(schemas(aerie_app::contract::ErrorBody)),
+    components(schemas(aerie_contract::ErrorBody)),
     modifiers(&SecurityAddon),
     tags(
         (name = "health", description = "Liveness, readiness and discovery"),

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use aerie_app::backend::AppState;
-use aerie_app::backend::services::system::ApiCatalogue;
 use aerie_app::ui::{App, shell};
+use aerie_backend::AppState;
+use aerie_backend::services::system::ApiCatalogue;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
@@ -99,7 +99,7 @@ pub fn build_router_with(state: AppState, extra: Router<AppState>) -> Router {
             state.ctx.clone(),
             actor::resolve,
         ))
-        .layer(aerie_app::backend::sessions::layer(&state.ctx))
+        .layer(aerie_backend::sessions::layer(&state.ctx))
         .layer(axum::middleware::from_fn(csrf::protect))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(

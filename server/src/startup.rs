@@ -6,11 +6,11 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use aerie_app::backend::config::{Config, ConfigError, DbKind};
-use aerie_app::backend::db::{DatabaseConnection, DbErr};
-use aerie_app::backend::secrets::Secrets;
-use aerie_app::backend::services::maintenance;
-use aerie_app::backend::{AppContext, AppState, db};
+use aerie_backend::config::{Config, ConfigError, DbKind};
+use aerie_backend::db::{DatabaseConnection, DbErr};
+use aerie_backend::secrets::Secrets;
+use aerie_backend::services::maintenance;
+use aerie_backend::{AppContext, AppState, db};
 use axum::serve::ListenerExt;
 use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
@@ -40,9 +40,9 @@ pub enum StartupError {
     Refused(String),
 }
 
-impl From<aerie_app::backend::Error> for StartupError {
-    fn from(e: aerie_app::backend::Error) -> Self {
-        let body = aerie_app::contract::ErrorBody::from(e);
+impl From<aerie_backend::Error> for StartupError {
+    fn from(e: aerie_backend::Error) -> Self {
+        let body = aerie_contract::ErrorBody::from(e);
         StartupError::Refused(body.detail)
     }
 }
@@ -134,7 +134,7 @@ pub async fn build_state(config: Config, dev_mode: bool) -> Result<AppState, Sta
     let (secrets, created) = Secrets::load_or_create(&config.data_dir)?;
     if created {
         tracing::info!(
-            path = %aerie_app::backend::secrets::path(&config.data_dir).display(),
+            path = %aerie_backend::secrets::path(&config.data_dir).display(),
             "generated instance secrets (kept with mode 0600)"
         );
     }
@@ -255,7 +255,7 @@ impl Server {
         {
             let ctx = self.state.ctx.clone();
             tokio::spawn(async move {
-                if let Err(e) = aerie_app::backend::services::sso::apply_configured(&ctx).await {
+                if let Err(e) = aerie_backend::services::sso::apply_configured(&ctx).await {
                     e.log();
                 }
             });
@@ -280,7 +280,7 @@ impl Server {
             }
         };
         housekeeping.abort();
-        aerie_app::backend::services::usage::flush(&self.state.ctx).await;
+        aerie_backend::services::usage::flush(&self.state.ctx).await;
         let db = self.state.ctx.db().clone();
         drop(self.state);
         if let Err(e) = db.close().await {

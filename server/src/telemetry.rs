@@ -1,6 +1,6 @@
 //! Logging: `tracing` with the request id on every line of a request, text or JSON.
 
-use aerie_app::backend::config::{Config, LogFormat};
+use aerie_backend::config::{Config, LogFormat};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;

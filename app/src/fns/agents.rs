@@ -69,15 +69,5 @@ pub async fn agent_tools(id: AgentId) -> Result<Vec<AgentTool>, ErrorBody> {
 #[server(prefix = "/_server", endpoint = "tools_catalogue")]
 pub async fn tool_catalogue() -> Result<Vec<AgentTool>, ErrorBody> {
     let (_, actor) = super::ssr::context().await?;
-    actor.principal().map_err(super::ssr::err)?;
-    Ok(crate::backend::tools::catalogue()
-        .into_iter()
-        .map(|t| AgentTool {
-            name: t.name.to_owned(),
-            title: t.title.to_owned(),
-            description: t.description.to_owned(),
-            parameters: t.parameters,
-            enabled: false,
-        })
-        .collect())
+    crate::backend::services::agents::tool_catalogue(&actor).map_err(super::ssr::err)
 }

@@ -7,8 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use aerie_app::backend::sso::saml::craft::{self, DataAlg, KeyAlg, Keypair, ResponseSpec, SigAlg};
-use aerie_app::backend::sso::saml::{self, OwnedExpected, SpKeys};
+use aerie_backend::testing::saml::craft::{self, DataAlg, KeyAlg, Keypair, ResponseSpec, SigAlg};
+use aerie_backend::testing::saml::{self, OwnedExpected, SpKeys};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;

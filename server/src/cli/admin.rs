@@ -2,11 +2,11 @@
 
 use std::io::BufRead;
 
-use aerie_app::backend::actor::Actor;
-use aerie_app::backend::config::Config;
-use aerie_app::backend::crypto;
-use aerie_app::backend::services::auth;
-use aerie_app::contract::auth::SetupRequest;
+use aerie_backend::actor::Actor;
+use aerie_backend::config::Config;
+use aerie_backend::crypto;
+use aerie_backend::services::auth;
+use aerie_contract::auth::SetupRequest;
 
 use super::AdminCommand;
 use crate::startup::{StartupError, build_state};

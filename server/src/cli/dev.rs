@@ -1,6 +1,6 @@
 //! `aerie dev`: the server on loopback with authentication off.
 
-use aerie_app::backend::config::Config;
+use aerie_backend::config::Config;
 
 use crate::startup::{self, StartupError};
 

@@ -1,8 +1,8 @@
 //! `aerie keys …`: API keys from the server's shell, acting as the key's owner.
 
-use aerie_app::backend::config::Config;
-use aerie_app::backend::services::api_keys;
-use aerie_app::contract::api_keys::{ApiKey, NewApiKey};
+use aerie_backend::config::Config;
+use aerie_backend::services::api_keys;
+use aerie_contract::api_keys::{ApiKey, NewApiKey};
 
 use super::KeysCommand;
 use crate::startup::{StartupError, build_state};
@@ -51,7 +51,7 @@ pub async fn run(config: Config, cmd: KeysCommand) -> Result<(), StartupError> {
                 println!("Revoked API key {} ({}).", revoked.id, revoked.prefix);
             }
         }
-        Ok::<(), aerie_app::backend::Error>(())
+        Ok::<(), aerie_backend::Error>(())
     }
     .await;
     ctx.db().clone().close().await.ok();

@@ -1,7 +1,7 @@
 //! `aerie migrate`.
 
-use aerie_app::backend::config::Config;
-use aerie_app::backend::db;
+use aerie_backend::config::Config;
+use aerie_backend::db;
 
 use crate::startup::{StartupError, connect};
 

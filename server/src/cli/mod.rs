@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use aerie_app::backend::config::Config;
+use aerie_backend::config::Config;
 
 use crate::startup::StartupError;
 

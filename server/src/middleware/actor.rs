@@ -4,9 +4,9 @@
 
 use std::net::SocketAddr;
 
-use aerie_app::backend::AppContext;
-use aerie_app::backend::client_addr::client_ip;
-use aerie_app::backend::services::auth::authenticate::{self, Presented};
+use aerie_backend::AppContext;
+use aerie_backend::client_addr::client_ip;
+use aerie_backend::services::auth::authenticate::{self, Presented};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};

@@ -15,8 +15,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use aerie_app::backend::Error;
-use aerie_app::backend::actor::Actor;
+use aerie_backend::Error;
+use aerie_backend::actor::Actor;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;

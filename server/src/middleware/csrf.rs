@@ -7,8 +7,8 @@
 //! by themselves, and such a request is authenticated by that token alone, never by its cookie
 //! (both read the headers through `credentials::presents_token`).
 
-use aerie_app::backend::error::body_response;
-use aerie_app::contract::{ErrorBody, ErrorCode};
+use aerie_backend::error::body_response;
+use aerie_contract::{ErrorBody, ErrorCode};
 use axum::extract::Request;
 use axum::http::{HeaderMap, Method, header};
 

@@ -4,8 +4,8 @@
 
 use std::any::Any;
 
-use aerie_app::backend::error::body_response;
-use aerie_app::contract::{ErrorBody, ErrorCode};
+use aerie_backend::error::body_response;
+use aerie_contract::{ErrorBody, ErrorCode};
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;

@@ -8,10 +8,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use aerie_app::backend::AppContext;
-use aerie_app::backend::error::body_response;
-use aerie_app::backend::services::auth;
-use aerie_app::contract::{ErrorBody, ErrorCode};
+use aerie_backend::AppContext;
+use aerie_backend::error::body_response;
+use aerie_backend::services::auth;
+use aerie_contract::{ErrorBody, ErrorCode};
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;

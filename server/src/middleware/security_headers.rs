@@ -6,7 +6,7 @@
 //! request, and handed to Leptos by [`provide_nonce`] (`server/src/router.rs`,
 //! `server/src/routes/fallback.rs`). `'wasm-unsafe-eval'` lets the page compile its WebAssembly;
 //! no `'unsafe-inline'`, no `'unsafe-eval'`. The one inline handler Aerie serves, the SAML
-//! HTTP-POST binding's auto-submit (`app/src/backend/sso/saml/mod.rs`), is allowed by its hash.
+//! HTTP-POST binding's auto-submit (`backend/src/sso/saml/mod.rs`), is allowed by its hash.
 //! Every other answer (JSON, streams) gets `default-src 'none'`. Nothing may frame Aerie.
 
 use std::sync::LazyLock;
@@ -115,7 +115,7 @@ mod tests {
     #[cfg(feature = "saml")]
     #[test]
     fn the_saml_post_page_handler_is_allowed() {
-        let form = aerie_app::backend::sso::saml::PostForm {
+        let form = aerie_backend::testing::saml::PostForm {
             action: "https://idp.test/sso".to_owned(),
             saml_request: "PD94".to_owned(),
             relay_state: String::new(),

@@ -1,9 +1,9 @@
 //! Unknown paths and wrong methods. API paths (and clients that do not ask for HTML) get the
 //! contract body; browsers get static files or the dashboard's not-found page.
 
-use aerie_app::backend::AppState;
-use aerie_app::backend::error::body_response;
-use aerie_app::contract::{ErrorBody, ErrorCode};
+use aerie_backend::AppState;
+use aerie_backend::error::body_response;
+use aerie_contract::{ErrorBody, ErrorCode};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};

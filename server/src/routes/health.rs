@@ -1,13 +1,11 @@
 //! `/health/` (seed 000), `/api/health` and `/api` (seed 004), and seed 004's operational checks
 //! for admins: `/api/health/db`, `/api/health/redis`, `/api/health/integrations`.
 
-use aerie_app::backend::actor::Actor;
-use aerie_app::backend::services::system;
-use aerie_app::backend::{AppContext, AppState, Error};
-use aerie_app::contract::ErrorBody;
-use aerie_app::contract::health::{
-    ApiInfo, DependencyHealth, Health, IntegrationsHealth, Liveness,
-};
+use aerie_backend::actor::Actor;
+use aerie_backend::services::system;
+use aerie_backend::{AppContext, AppState, Error};
+use aerie_contract::ErrorBody;
+use aerie_contract::health::{ApiInfo, DependencyHealth, Health, IntegrationsHealth, Liveness};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

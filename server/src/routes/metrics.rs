@@ -1,8 +1,8 @@
 //! `/metrics`: Prometheus text format, optionally behind basic auth (`METRICS_BASIC_AUTH`).
 
-use aerie_app::backend::error::body_response;
-use aerie_app::backend::{AppContext, AppState};
-use aerie_app::contract::{ErrorBody, ErrorCode};
+use aerie_backend::error::body_response;
+use aerie_backend::{AppContext, AppState};
+use aerie_contract::{ErrorBody, ErrorCode};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};

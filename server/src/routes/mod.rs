@@ -7,7 +7,7 @@ pub mod health;
 pub mod metrics;
 pub mod v1;
 
-use aerie_app::backend::AppState;
+use aerie_backend::AppState;
 use utoipa_axum::router::OpenApiRouter;
 
 /// Every documented route.

@@ -1,7 +1,7 @@
 //! Providers and agents: secrets sealed and never answered, the SSRF guard on base URLs,
 //! roles, visibility, marketplace, duplicate, quota, and tenant isolation of every chat resource.
 
-use aerie_app::backend::config::DbKind;
+use aerie_backend::config::DbKind;
 use reqwest::Method;
 use rstest::rstest;
 use serde_json::{Value, json};

@@ -5,8 +5,8 @@
 
 use std::net::IpAddr;
 
-use aerie_app::backend::config::DbKind;
-use aerie_app::backend::services::maintenance;
+use aerie_backend::config::DbKind;
+use aerie_backend::services::maintenance;
 use futures::StreamExt;
 use reqwest::Method;
 use rstest::rstest;
@@ -226,7 +226,7 @@ async fn sso_flow_starts_are_limited_per_client_address(#[case] kind: DbKind) {
 #[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn audit_events_older_than_the_retention_are_purged(#[case] kind: DbKind) {
-    use aerie_app::backend::store;
+    use aerie_backend::testing::store;
     let app = TestApp::spawn(kind).await;
     assert_eq!(app.ctx.config().audit_retention_days, 400, "the default");
     app.setup().await;
@@ -302,7 +302,7 @@ async fn audit_events_older_than_the_retention_are_purged(#[case] kind: DbKind) 
 #[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn unsolicited_saml_posts_naming_a_real_idp_are_sampled(#[case] kind: DbKind) {
-    use aerie_app::backend::sso::saml::craft::{self, Keypair, ResponseSpec};
+    use aerie_backend::testing::saml::craft::{self, Keypair, ResponseSpec};
     const POSTS: usize = 300;
     // The crafted metadata names a loopback sign-in URL that is never called.
     let app = TestApp::spawn_with(

@@ -1,7 +1,7 @@
 //! Chat over the three wire formats against the test-only fake upstream: Egzora's `/v1/chat`,
 //! the workspace `/api/chat` SSE, and the OpenAI-compatible `/v1/chat/completions`.
 
-use aerie_app::backend::config::DbKind;
+use aerie_backend::config::DbKind;
 use aerie_bench::Reply;
 use reqwest::Method;
 use rstest::rstest;

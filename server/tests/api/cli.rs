@@ -366,8 +366,8 @@ async fn dev_mode_prints_a_loud_banner_and_turns_auth_off() {
 fn migrate_on_postgres_and_serve_refuses_pending_migrations() {
     let rt = tokio::runtime::Runtime::new().expect("rt");
     let db = rt
-        .block_on(aerie_app::backend::testing::TestDb::new(
-            aerie_app::backend::config::DbKind::Postgres,
+        .block_on(aerie_backend::testing::TestDb::new(
+            aerie_backend::config::DbKind::Postgres,
         ))
         .expect("pg db");
     let dir = tempfile::tempdir().expect("dir");

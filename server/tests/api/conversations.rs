@@ -1,7 +1,7 @@
 //! `/api/conversations…` and `/api/chat` events: list, start, read, paginate, rename, title,
 //! branch, feedback, soft delete.
 
-use aerie_app::backend::config::DbKind;
+use aerie_backend::config::DbKind;
 use aerie_bench::Reply;
 use reqwest::Method;
 use rstest::rstest;

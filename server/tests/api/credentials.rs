@@ -6,8 +6,8 @@
 
 use std::collections::BTreeSet;
 
-use aerie_app::backend::config::DbKind;
-use aerie_app::backend::error::PERSON_REQUIRED;
+use aerie_backend::config::DbKind;
+use aerie_backend::error::PERSON_REQUIRED;
 use reqwest::Method;
 use rstest::rstest;
 use serde_json::{Value, json};

@@ -3,7 +3,7 @@
 //! authenticated by its cookie. Anything else a browser could send cross-site with its cookies
 //! (HTTP Basic credentials, an empty `Bearer`, an empty `X-API-Key`) is checked.
 
-use aerie_app::backend::config::DbKind;
+use aerie_backend::config::DbKind;
 use reqwest::Method;
 use rstest::rstest;
 use serde_json::json;

@@ -1,10 +1,10 @@
 //! The error contract over real HTTP: every failure answers the one body.
 
-use aerie_app::backend::config::DbKind;
-use aerie_app::backend::db::DbErr;
-use aerie_app::backend::error::body_response;
-use aerie_app::backend::{AppState, Error};
-use aerie_app::contract::{ErrorBody, ErrorCode};
+use aerie_backend::config::DbKind;
+use aerie_backend::db::DbErr;
+use aerie_backend::error::body_response;
+use aerie_backend::{AppState, Error};
+use aerie_contract::{ErrorBody, ErrorCode};
 use aerie_server::extract::{AppJson, AppQuery};
 use axum::Router;
 use axum::extract::Path;

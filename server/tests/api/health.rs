@@ -1,5 +1,5 @@
-use aerie_app::backend::config::DbKind;
-use aerie_app::backend::testing::TestDb;
+use aerie_backend::config::DbKind;
+use aerie_backend::testing::TestDb;
 use rstest::rstest;
 
 use crate::support::{TestApp, assert_contract_body};

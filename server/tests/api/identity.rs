@@ -1,8 +1,8 @@
 //! First-run setup, JWT login and refresh rotation, API keys over both API families, tenancy.
 
-use aerie_app::backend::config::DbKind;
-use aerie_app::backend::store;
-use aerie_app::contract::ids::OrgId;
+use aerie_backend::config::DbKind;
+use aerie_backend::testing::store;
+use aerie_contract::ids::OrgId;
 use reqwest::Method;
 use rstest::rstest;
 use serde_json::json;

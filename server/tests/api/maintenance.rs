@@ -1,5 +1,5 @@
-use aerie_app::backend::config::DbKind;
-use aerie_app::backend::services::maintenance;
+use aerie_backend::config::DbKind;
+use aerie_backend::services::maintenance;
 use rstest::rstest;
 use sea_orm_migration::sea_orm::{ConnectionTrait, Statement};
 

@@ -1,6 +1,6 @@
-use aerie_app::backend::config::DbKind;
-use aerie_app::backend::db;
-use aerie_app::backend::testing::TestDb;
+use aerie_backend::config::DbKind;
+use aerie_backend::db;
+use aerie_backend::testing::TestDb;
 use rstest::rstest;
 use sea_orm_migration::SchemaManager;
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use aerie_app::backend::config::DbKind;
+use aerie_backend::config::DbKind;
 use aerie_bench::Reply;
 use futures::StreamExt;
 use reqwest::Method;

@@ -1,4 +1,4 @@
-use aerie_app::backend::config::DbKind;
+use aerie_backend::config::DbKind;
 
 use rstest::rstest;
 

@@ -1,7 +1,7 @@
 //! Organisations, signup modes, invitations, users admin, groups, roles, and a table-driven
 //! tenancy walk over every identity route.
 
-use aerie_app::backend::config::DbKind;
+use aerie_backend::config::DbKind;
 use reqwest::Method;
 use rstest::rstest;
 use serde_json::{Value, json};

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use aerie_app::backend::actor::Role;
-use aerie_app::backend::config::DbKind;
-use aerie_app::backend::services::auth::jwt;
-use aerie_app::backend::store;
-use aerie_app::contract::ids::{OrgId, UserId};
+use aerie_backend::actor::Role;
+use aerie_backend::config::DbKind;
+use aerie_backend::services::auth::jwt;
+use aerie_backend::testing::store;
+use aerie_contract::ids::{OrgId, UserId};
 use reqwest::Method;
 use rstest::rstest;
 use serde_json::json;
@@ -38,7 +38,7 @@ async fn member(app: &TestApp, org: OrgId, email: &str, role: Role) -> (UserId, 
 
 /// Takes a round's pair out of the organisation, so the next round starts with two owners.
 async fn retire(app: &TestApp, org: OrgId, users: [UserId; 2]) {
-    use aerie_app::backend::db::entities::memberships;
+    use aerie_backend::testing::entities::memberships;
     use sea_orm_migration::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     memberships::Entity::delete_many()
         .filter(memberships::Column::OrgId.eq(org.0))

@@ -2,10 +2,10 @@
 //! `X-Forwarded-For` hop), IPv6 keyed by /64, the per-account lock-out that spares the
 //! owner's known address, and the bound on concurrent password hashing.
 
-use aerie_app::backend::config::DbKind;
-use aerie_app::backend::services::auth::password;
-use aerie_app::backend::store;
-use aerie_app::contract::ids::OrgId;
+use aerie_backend::config::DbKind;
+use aerie_backend::services::auth::password;
+use aerie_backend::testing::store;
+use aerie_contract::ids::OrgId;
 use rstest::rstest;
 use serde_json::json;
 
@@ -17,8 +17,7 @@ async fn behind_proxy(kind: DbKind) -> TestApp {
         kind,
         |c| {
             c.trusted_proxies =
-                aerie_app::backend::client_addr::TrustedProxies::parse(["127.0.0.1/32"])
-                    .expect("cidr");
+                aerie_backend::client_addr::TrustedProxies::parse(["127.0.0.1/32"]).expect("cidr");
         },
         axum::Router::new(),
     )
@@ -37,7 +36,7 @@ async fn login_via(app: &TestApp, xff: &str, email: &str, password: &str) -> req
 }
 
 async fn audit_ips(app: &TestApp, action: &str) -> Vec<Option<String>> {
-    use aerie_app::backend::db::entities::audit_events;
+    use aerie_backend::testing::entities::audit_events;
     use sea_orm_migration::sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
     audit_events::Entity::find()
         .filter(audit_events::Column::Action.eq(action))
@@ -272,7 +271,7 @@ async fn a_flood_of_logins_is_refused_instead_of_queued(#[case] kind: DbKind) {
             email: "late@acme.test",
             name: "Late",
             password_hash: Some(hash),
-            role: aerie_app::backend::actor::Role::Member,
+            role: aerie_backend::actor::Role::Member,
         },
         chrono::Utc::now(),
     )

@@ -2,9 +2,9 @@
 //! failed logins of unknown emails stay out of every organisation's audit trail, and the
 //! public organisation list shows only organisations marked public.
 
-use aerie_app::backend::config::DbKind;
-use aerie_app::backend::store;
-use aerie_app::contract::ids::OrgId;
+use aerie_backend::config::DbKind;
+use aerie_backend::testing::store;
+use aerie_contract::ids::OrgId;
 use reqwest::Method;
 use rstest::rstest;
 use serde_json::json;
@@ -84,7 +84,7 @@ async fn another_organisations_admin_cannot_empty_a_group(#[case] kind: DbKind) 
 }
 
 async fn audit_rows(app: &TestApp, action: &str) -> Vec<(Option<String>, String)> {
-    use aerie_app::backend::db::entities::audit_events;
+    use aerie_backend::testing::entities::audit_events;
     use sea_orm_migration::sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
     audit_events::Entity::find()
         .filter(audit_events::Column::Action.eq(action))
@@ -134,7 +134,7 @@ async fn failed_logins_stay_out_of_other_organisations(#[case] kind: DbKind) {
     assert_eq!(rows[0].0, None, "{rows:?}");
     assert!(rows[0].1.contains("ghost@nowhere.test"));
     // A member's failed login is their own organisation's business.
-    let id = |o: &aerie_app::backend::db::entities::organizations::Model| Some(o.id.to_string());
+    let id = |o: &aerie_backend::testing::entities::organizations::Model| Some(o.id.to_string());
     assert_eq!(rows[1].0, id(&globex), "{rows:?}");
     assert_eq!(rows[2].0, id(&acme), "{rows:?}");
     for (org, other) in [(&acme, "bob@globex.test"), (&globex, "owner@acme.test")] {

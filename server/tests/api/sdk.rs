@@ -3,7 +3,7 @@
 //! environment is `$AERIE_TEST_PYTHON`, else `~/.cache/aerie/venv/bin/python` as
 //! `scripts/test` prepares it.
 
-use aerie_app::backend::config::DbKind;
+use aerie_backend::config::DbKind;
 use aerie_bench::Reply;
 
 use crate::support::chat::Chat;

@@ -3,7 +3,7 @@
 //! referrer policy) and the Host check that keeps DNS rebinding away from `aerie dev` and from an
 //! instance that is not set up yet.
 
-use aerie_app::backend::config::DbKind;
+use aerie_backend::config::DbKind;
 use reqwest::Method;
 use rstest::rstest;
 
@@ -203,9 +203,7 @@ async fn an_instance_not_set_up_answers_only_loopback_host_names(#[case] kind: D
 #[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn dev_mode_answers_only_loopback_host_names(#[case] kind: DbKind) {
-    let db = aerie_app::backend::testing::TestDb::new(kind)
-        .await
-        .expect("db");
+    let db = aerie_backend::testing::TestDb::new(kind).await.expect("db");
     let mut config = db.config();
     config.listen = "127.0.0.1:0".parse().expect("addr");
     let server = aerie_server::startup::Server::build_with(config, true, axum::Router::new())

@@ -1,6 +1,6 @@
 //! Browser sessions: cookie login, renewal, logout, CSRF, profile, rate limits.
 
-use aerie_app::backend::config::DbKind;
+use aerie_backend::config::DbKind;
 use rstest::rstest;
 use serde_json::json;
 

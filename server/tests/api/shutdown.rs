@@ -1,7 +1,7 @@
 use std::time::Duration;
 
-use aerie_app::backend::AppState;
-use aerie_app::backend::config::DbKind;
+use aerie_backend::AppState;
+use aerie_backend::config::DbKind;
 use axum::Router;
 use axum::routing::get;
 

@@ -3,7 +3,7 @@
 //! cookie-keeping client that follows nothing by itself, so every redirect is checked. Attacks
 //! are refused with a reason in the audit log, and none of them creates a session or an account.
 
-use aerie_app::backend::config::DbKind;
+use aerie_backend::config::DbKind;
 use reqwest::Method;
 use rstest::rstest;
 use serde_json::{Value, json};
@@ -13,7 +13,7 @@ use crate::support::{PASSWORD, TestApp, assert_contract_body};
 
 /// A browser: keeps cookies, follows no redirect.
 pub(crate) fn browser() -> reqwest::Client {
-    aerie_app::backend::llm::ensure_tls();
+    aerie_backend::ensure_tls();
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -1083,8 +1083,7 @@ async fn google_microsoft_and_configured_providers_sign_in(#[case] kind: DbKind)
             c.allow_private_sso_urls = true;
             c.oidc_issuer = issuer.clone();
             c.oidc_client_id = "configured-client".to_owned();
-            c.oidc_client_secret =
-                aerie_app::backend::config::Redacted("configured-secret".to_owned());
+            c.oidc_client_secret = aerie_backend::config::Redacted("configured-secret".to_owned());
             c.oidc_name = "Corp SSO".to_owned();
         },
         axum::Router::new(),
@@ -1094,10 +1093,10 @@ async fn google_microsoft_and_configured_providers_sign_in(#[case] kind: DbKind)
     let (owner, _) = app.login(&email, PASSWORD).await;
     let sso = Sso { app, owner };
     // Setup applies the AERIE_OIDC_* provider in the background; applying again is idempotent.
-    aerie_app::backend::services::sso::apply_configured(&sso.app.ctx)
+    aerie_backend::services::sso::apply_configured(&sso.app.ctx)
         .await
         .expect("apply");
-    aerie_app::backend::services::sso::apply_configured(&sso.app.ctx)
+    aerie_backend::services::sso::apply_configured(&sso.app.ctx)
         .await
         .expect("apply again");
     let (_, list) = sso.api(Method::GET, "/api/sso/providers", None).await;
@@ -1170,7 +1169,7 @@ async fn google_microsoft_and_configured_providers_sign_in(#[case] kind: DbKind)
 #[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn crafted_saml_attacks_are_refused_and_audited(#[case] kind: DbKind) {
-    use aerie_app::backend::sso::saml::craft::{self, Attr, Keypair, ResponseSpec, SigAlg};
+    use aerie_backend::testing::saml::craft::{self, Attr, Keypair, ResponseSpec, SigAlg};
     let sso = Sso::start(kind).await;
     let idp_key = Keypair::rsa("Crafted IdP", 2048).expect("key");
     let entity = "https://crafted-idp.test/metadata";
@@ -1304,7 +1303,7 @@ async fn crafted_saml_attacks_are_refused_and_audited(#[case] kind: DbKind) {
 }
 
 async fn post_crafted(sso: &Sso, xml: String) -> (Result<String, String>, (u16, Value)) {
-    use aerie_app::backend::sso::saml::craft;
+    use aerie_backend::testing::saml::craft;
     let body = form_body(&[("SAMLResponse", &craft::b64(&xml))]);
     let b = browser();
     let next = post_acs(sso, &b, body).await;

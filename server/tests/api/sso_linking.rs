@@ -4,7 +4,7 @@
 //! email's domain), owners never automatically; a provider never vouches for more than the role
 //! of whoever last changed it; IdP-initiated SAML pick-ups stay in the browser that posted.
 
-use aerie_app::backend::config::DbKind;
+use aerie_backend::config::DbKind;
 use reqwest::Method;
 use rstest::rstest;
 use serde_json::{Value, json};

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use aerie_app::backend::config::DbKind;
+use aerie_backend::config::DbKind;
 use reqwest::Method;
 use rstest::rstest;
 use serde_json::{Value, json};

@@ -1,6 +1,6 @@
 //! Server-side rendering and the server functions behind the dashboard.
 
-use aerie_app::backend::config::DbKind;
+use aerie_backend::config::DbKind;
 use rstest::rstest;
 
 use crate::support::TestApp;

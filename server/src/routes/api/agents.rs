@@ -1,13 +1,13 @@
 //! `/api/agents…` and `/api/marketplace/agents` (seed 004).
 
-use aerie_app::backend::actor::Actor;
-use aerie_app::backend::services::agents;
-use aerie_app::backend::{AppContext, AppState, Error};
-use aerie_app::contract::ErrorBody;
-use aerie_app::contract::agents::{
+use aerie_backend::actor::Actor;
+use aerie_backend::services::agents;
+use aerie_backend::{AppContext, AppState, Error};
+use aerie_contract::ErrorBody;
+use aerie_contract::agents::{
     Agent, AgentTool, DuplicateAgent, MarketplaceAgent, NewAgent, UpdateAgent,
 };
-use aerie_app::contract::ids::AgentId;
+use aerie_contract::ids::AgentId;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

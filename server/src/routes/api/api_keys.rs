@@ -1,11 +1,11 @@
 //! `/api/api-keys`: the signed-in user's keys (seed 004).
 
-use aerie_app::backend::actor::Actor;
-use aerie_app::backend::services::api_keys;
-use aerie_app::backend::{AppContext, AppState, Error};
-use aerie_app::contract::ErrorBody;
-use aerie_app::contract::api_keys::{ApiKey, ApiKeyWithSecret, NewApiKey};
-use aerie_app::contract::ids::ApiKeyId;
+use aerie_backend::actor::Actor;
+use aerie_backend::services::api_keys;
+use aerie_backend::{AppContext, AppState, Error};
+use aerie_contract::ErrorBody;
+use aerie_contract::api_keys::{ApiKey, ApiKeyWithSecret, NewApiKey};
+use aerie_contract::ids::ApiKeyId;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -3,12 +3,12 @@
 
 use std::convert::Infallible;
 
-use aerie_app::backend::actor::Actor;
-use aerie_app::backend::services::chat::{self, TurnRequest};
-use aerie_app::backend::{AppContext, AppState, Error};
-use aerie_app::contract::ErrorBody;
-use aerie_app::contract::chat::{ChatEvent, ChatTurn, Feedback, Message};
-use aerie_app::contract::ids::MessageId;
+use aerie_backend::actor::Actor;
+use aerie_backend::services::chat::{self, TurnRequest};
+use aerie_backend::{AppContext, AppState, Error};
+use aerie_contract::ErrorBody;
+use aerie_contract::chat::{ChatEvent, ChatTurn, Feedback, Message};
+use aerie_contract::ids::MessageId;
 use axum::Json;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};

@@ -1,13 +1,13 @@
 //! `/api/conversations…` (seed 004): the signed-in user's conversations.
 
-use aerie_app::backend::actor::Actor;
-use aerie_app::backend::services::chat;
-use aerie_app::backend::{AppContext, AppState, Error};
-use aerie_app::contract::ErrorBody;
-use aerie_app::contract::chat::{
+use aerie_backend::actor::Actor;
+use aerie_backend::services::chat;
+use aerie_backend::{AppContext, AppState, Error};
+use aerie_contract::ErrorBody;
+use aerie_contract::chat::{
     BranchConversation, Conversation, MessagePage, NewConversation, RenameConversation,
 };
-use aerie_app::contract::ids::{ConversationId, MessageId};
+use aerie_contract::ids::{ConversationId, MessageId};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -9,7 +9,7 @@ pub mod providers;
 pub mod sso;
 pub mod users;
 
-use aerie_app::backend::AppState;
+use aerie_backend::AppState;
 use utoipa_axum::router::OpenApiRouter;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -1,11 +1,11 @@
 //! `/api/organisation` and its groups (seed 004).
 
-use aerie_app::backend::actor::Actor;
-use aerie_app::backend::services::{groups, orgs};
-use aerie_app::backend::{AppContext, AppState, Error};
-use aerie_app::contract::ErrorBody;
-use aerie_app::contract::ids::{GroupId, UserId};
-use aerie_app::contract::orgs::{AddMember, Group, GroupInput, Organization, UpdateOrganization};
+use aerie_backend::actor::Actor;
+use aerie_backend::services::{groups, orgs};
+use aerie_backend::{AppContext, AppState, Error};
+use aerie_contract::ErrorBody;
+use aerie_contract::ids::{GroupId, UserId};
+use aerie_contract::orgs::{AddMember, Group, GroupInput, Organization, UpdateOrganization};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

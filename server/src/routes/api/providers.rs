@@ -1,12 +1,12 @@
 //! `/api/providers`: an organisation's upstream LLM connections (admins write; secrets never
 //! answered).
 
-use aerie_app::backend::actor::Actor;
-use aerie_app::backend::services::providers;
-use aerie_app::backend::{AppContext, AppState, Error};
-use aerie_app::contract::ErrorBody;
-use aerie_app::contract::ids::ProviderId;
-use aerie_app::contract::providers::{NewProvider, Provider, ProviderCheck, UpdateProvider};
+use aerie_backend::actor::Actor;
+use aerie_backend::services::providers;
+use aerie_backend::{AppContext, AppState, Error};
+use aerie_contract::ErrorBody;
+use aerie_contract::ids::ProviderId;
+use aerie_contract::providers::{NewProvider, Provider, ProviderCheck, UpdateProvider};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -1,12 +1,12 @@
 //! `/api/sso/*`: an organisation's identity providers and SSO policy (admins; client secrets go
 //! in, never out), and `/api/me/identities`: the signed-in user's linked identities.
 
-use aerie_app::backend::actor::Actor;
-use aerie_app::backend::services::sso;
-use aerie_app::backend::{AppContext, AppState, Error};
-use aerie_app::contract::ErrorBody;
-use aerie_app::contract::ids::{IdentityId, SsoProviderId};
-use aerie_app::contract::sso::{
+use aerie_backend::actor::Actor;
+use aerie_backend::services::sso;
+use aerie_backend::{AppContext, AppState, Error};
+use aerie_contract::ErrorBody;
+use aerie_contract::ids::{IdentityId, SsoProviderId};
+use aerie_contract::sso::{
     LinkedIdentity, SsoPolicy, SsoProvider, SsoProviderInput, SsoTestResult,
 };
 use axum::Json;

@@ -1,12 +1,12 @@
 //! `/api/users`: user administration (seed 004; admins).
 
-use aerie_app::backend::actor::Actor;
-use aerie_app::backend::services::users;
-use aerie_app::backend::{AppContext, AppState, Error};
-use aerie_app::contract::ErrorBody;
-use aerie_app::contract::auth::User;
-use aerie_app::contract::ids::UserId;
-use aerie_app::contract::orgs::{Invitation, InviteUser, UpdateUser};
+use aerie_backend::actor::Actor;
+use aerie_backend::services::users;
+use aerie_backend::{AppContext, AppState, Error};
+use aerie_contract::ErrorBody;
+use aerie_contract::auth::User;
+use aerie_contract::ids::UserId;
+use aerie_contract::orgs::{Invitation, InviteUser, UpdateUser};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -4,11 +4,11 @@ pub mod session;
 pub mod signup;
 pub mod sso;
 
-use aerie_app::backend::actor::Actor;
-use aerie_app::backend::services::auth;
-use aerie_app::backend::{AppContext, AppState, Error};
-use aerie_app::contract::ErrorBody;
-use aerie_app::contract::auth::{
+use aerie_backend::actor::Actor;
+use aerie_backend::services::auth;
+use aerie_backend::{AppContext, AppState, Error};
+use aerie_contract::ErrorBody;
+use aerie_contract::auth::{
     Credentials, RefreshRequest, SetupRequest, SetupResult, SetupStatus, TokenPair,
 };
 use axum::Json;

@@ -1,11 +1,11 @@
 //! Browser-session endpoints of seed 004: password login, logout, the current user, their
 //! permissions and profile.
 
-use aerie_app::backend::actor::Actor;
-use aerie_app::backend::services::auth::sessions;
-use aerie_app::backend::{AppContext, Error};
-use aerie_app::contract::ErrorBody;
-use aerie_app::contract::auth::{Credentials, Permissions, UpdateProfile, User};
+use aerie_backend::actor::Actor;
+use aerie_backend::services::auth::sessions;
+use aerie_backend::{AppContext, Error};
+use aerie_contract::ErrorBody;
+use aerie_contract::auth::{Credentials, Permissions, UpdateProfile, User};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -1,13 +1,13 @@
 //! Signup, invitations, waitlist and signup settings (seed 004).
 
-use aerie_app::backend::actor::Actor;
-use aerie_app::backend::services::auth::signup;
-use aerie_app::backend::services::{orgs, users};
-use aerie_app::backend::{AppContext, Error};
-use aerie_app::contract::ErrorBody;
-use aerie_app::contract::auth::User;
-use aerie_app::contract::ids::UserId;
-use aerie_app::contract::orgs::{
+use aerie_backend::actor::Actor;
+use aerie_backend::services::auth::signup;
+use aerie_backend::services::{orgs, users};
+use aerie_backend::{AppContext, Error};
+use aerie_contract::ErrorBody;
+use aerie_contract::auth::User;
+use aerie_contract::ids::UserId;
+use aerie_contract::orgs::{
     InviteInfo, PublicOrganization, SignupRequest, SignupResult, SignupSettings,
 };
 use axum::Json;

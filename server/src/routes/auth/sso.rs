@@ -4,11 +4,11 @@
 //! assertion consumer. Browser flows answer redirects: failures go back to the login page with
 //! the reason in `sso_error`.
 
-use aerie_app::backend::actor::Actor;
-use aerie_app::backend::services::sso::{self, link, login};
-use aerie_app::backend::{AppContext, Error};
-use aerie_app::contract::ErrorBody;
-use aerie_app::contract::sso::{LoginOptions, PendingLink, SSO_KINDS};
+use aerie_backend::actor::Actor;
+use aerie_backend::services::sso::{self, link, login};
+use aerie_backend::{AppContext, Error};
+use aerie_contract::ErrorBody;
+use aerie_contract::sso::{LoginOptions, PendingLink, SSO_KINDS};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

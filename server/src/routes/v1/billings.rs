@@ -1,12 +1,12 @@
 //! Egret's API-key management (seed 000): people only (JWT or session; an API key answers 401,
 //! see `server/src/middleware/credentials.rs`), trailing slashes as documented.
 
-use aerie_app::backend::actor::Actor;
-use aerie_app::backend::services::api_keys;
-use aerie_app::backend::{AppContext, AppState, Error};
-use aerie_app::contract::ErrorBody;
-use aerie_app::contract::api_keys::{ApiKey, ApiKeyWithSecret, NewApiKey, UpdateApiKey};
-use aerie_app::contract::ids::ApiKeyId;
+use aerie_backend::actor::Actor;
+use aerie_backend::services::api_keys;
+use aerie_backend::{AppContext, AppState, Error};
+use aerie_contract::ErrorBody;
+use aerie_contract::api_keys::{ApiKey, ApiKeyWithSecret, NewApiKey, UpdateApiKey};
+use aerie_contract::ids::ApiKeyId;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -3,15 +3,15 @@
 
 use std::convert::Infallible;
 
-use aerie_app::backend::actor::Actor;
-use aerie_app::backend::services::chat::{self, TurnRequest};
-use aerie_app::backend::services::{agents, usage};
-use aerie_app::backend::{AppContext, AppState, Error};
-use aerie_app::contract::agents::Agent;
-use aerie_app::contract::chat::{ChatEvent, ToolCallRecord, Usage};
-use aerie_app::contract::ids::{AgentId, ConversationId, MessageId};
-use aerie_app::contract::usage::{Profile, UsageLog};
-use aerie_app::contract::{ErrorBody, ErrorCode};
+use aerie_backend::actor::Actor;
+use aerie_backend::services::chat::{self, TurnRequest};
+use aerie_backend::services::{agents, usage};
+use aerie_backend::{AppContext, AppState, Error};
+use aerie_contract::agents::Agent;
+use aerie_contract::chat::{ChatEvent, ToolCallRecord, Usage};
+use aerie_contract::ids::{AgentId, ConversationId, MessageId};
+use aerie_contract::usage::{Profile, UsageLog};
+use aerie_contract::{ErrorBody, ErrorCode};
 use axum::Json;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};

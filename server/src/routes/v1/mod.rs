@@ -6,7 +6,7 @@ pub mod openai;
 pub mod orgs;
 pub mod sessions;
 
-use aerie_app::backend::AppState;
+use aerie_backend::AppState;
 use utoipa_axum::router::OpenApiRouter;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -4,11 +4,11 @@
 
 use std::convert::Infallible;
 
-use aerie_app::backend::actor::Actor;
-use aerie_app::backend::services::chat::engine::{EngineEvent, Outcome};
-use aerie_app::backend::services::chat::openai;
-use aerie_app::backend::{AppContext, AppState, Error};
-use aerie_app::contract::{ErrorBody, ErrorCode};
+use aerie_backend::actor::Actor;
+use aerie_backend::services::chat::engine::{EngineEvent, Outcome};
+use aerie_backend::services::chat::openai;
+use aerie_backend::{AppContext, AppState, Error};
+use aerie_contract::{ErrorBody, ErrorCode};
 use axum::Json;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};

@@ -1,11 +1,11 @@
 //! Egret's organisations (seed 000): people only (JWT or session; an API key answers 401, see
 //! `server/src/middleware/credentials.rs`), trailing slashes as documented.
 
-use aerie_app::backend::actor::Actor;
-use aerie_app::backend::services::orgs;
-use aerie_app::backend::{AppContext, AppState, Error};
-use aerie_app::contract::ErrorBody;
-use aerie_app::contract::orgs::{Organization, UpdateOrganization};
+use aerie_backend::actor::Actor;
+use aerie_backend::services::orgs;
+use aerie_backend::{AppContext, AppState, Error};
+use aerie_contract::ErrorBody;
+use aerie_contract::orgs::{Organization, UpdateOrganization};
 use axum::Json;
 use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;

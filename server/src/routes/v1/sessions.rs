@@ -1,12 +1,12 @@
 //! Egret's session views (seed 000) over the same conversations: recent, messages, rename,
 //! delete — trailing slashes as documented.
 
-use aerie_app::backend::actor::Actor;
-use aerie_app::backend::services::chat;
-use aerie_app::backend::{AppContext, AppState, Error};
-use aerie_app::contract::ErrorBody;
-use aerie_app::contract::chat::{Conversation, Message, RenameConversation};
-use aerie_app::contract::ids::ConversationId;
+use aerie_backend::actor::Actor;
+use aerie_backend::services::chat;
+use aerie_backend::{AppContext, AppState, Error};
+use aerie_contract::ErrorBody;
+use aerie_contract::chat::{Conversation, Message, RenameConversation};
+use aerie_contract::ids::ConversationId;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

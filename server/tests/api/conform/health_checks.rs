@@ -1,7 +1,7 @@
 //! Item 17: seed 004's operational checks, `/api/health/db`, `/api/health/redis` and
 //! `/api/health/integrations`.
 
-use aerie_app::backend::config::{DbKind, Redacted};
+use aerie_backend::config::{DbKind, Redacted};
 use reqwest::Method;
 use rstest::rstest;
 use serde_json::{Value, json};

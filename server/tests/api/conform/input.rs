@@ -1,6 +1,6 @@
 //! Item 18: request input that once made the server panic.
 
-use aerie_app::backend::config::DbKind;
+use aerie_backend::config::DbKind;
 use aerie_bench::Reply;
 use reqwest::Method;
 use rstest::rstest;

@@ -1,6 +1,6 @@
 //! Item 15: seed 001's 402 sentence on every family.
 
-use aerie_app::backend::config::DbKind;
+use aerie_backend::config::DbKind;
 use chrono::{Datelike, TimeZone, Utc};
 use rstest::rstest;
 use serde_json::{Value, json};

@@ -1,6 +1,6 @@
 //! Item 16: `/v1/chat`'s `session_id` is a tracking key of the client's choosing (seed 002).
 
-use aerie_app::backend::config::DbKind;
+use aerie_backend::config::DbKind;
 use reqwest::Method;
 use rstest::rstest;
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! A chat fixture: the app (private provider URLs allowed), the fake upstream, an owner with a
 //! JWT and an API key, a provider on the fake and an agent on it.
 
-use aerie_app::backend::config::DbKind;
+use aerie_backend::config::DbKind;
 use aerie_bench::FakeUpstream;
 use axum::Router;
 use reqwest::Method;
@@ -25,7 +25,7 @@ impl Chat {
 
     pub async fn start_with(
         kind: DbKind,
-        tweak: impl FnOnce(&mut aerie_app::backend::config::Config),
+        tweak: impl FnOnce(&mut aerie_backend::config::Config),
     ) -> Self {
         let fake = FakeUpstream::start().await;
         let app = TestApp::spawn_with(

@@ -43,7 +43,7 @@ fn script(name: &str) -> String {
 
 /// A client for talking to the providers: no redirects followed, no proxy.
 fn idp_client() -> reqwest::Client {
-    aerie_app::backend::llm::ensure_tls();
+    aerie_backend::ensure_tls();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()

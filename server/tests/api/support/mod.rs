@@ -2,9 +2,9 @@
 
 use std::net::SocketAddr;
 
-use aerie_app::backend::config::{Config, DbKind};
-use aerie_app::backend::testing::TestDb;
-use aerie_app::backend::{AppContext, AppState};
+use aerie_backend::config::{Config, DbKind};
+use aerie_backend::testing::TestDb;
+use aerie_backend::{AppContext, AppState};
 use aerie_server::startup::Server;
 use axum::Router;
 use tokio::sync::oneshot;
@@ -116,7 +116,7 @@ pub mod idp;
 /// A plain HTTP client for tests that talk to a spawned `aerie` process (reqwest is built
 /// without a default TLS provider; the app installs ring's, so do the same here).
 pub fn http() -> reqwest::Client {
-    aerie_app::backend::llm::ensure_tls();
+    aerie_backend::ensure_tls();
     reqwest::Client::new()
 }
 
@@ -204,10 +204,10 @@ impl TestApp {
     /// A second organisation ("Globex") with an owner, created through the store (there is no
     /// API to create further organisations yet); returns the owner's email.
     pub async fn second_org(&self) -> String {
-        use aerie_app::backend::actor::Role;
-        use aerie_app::backend::services::auth::password;
-        use aerie_app::backend::store;
-        use aerie_app::contract::ids::OrgId;
+        use aerie_backend::actor::Role;
+        use aerie_backend::services::auth::password;
+        use aerie_backend::testing::store;
+        use aerie_contract::ids::OrgId;
         let now = chrono::Utc::now();
         let org = store::orgs::insert(self.ctx.db(), "globex", "Globex", now)
             .await

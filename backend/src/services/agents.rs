@@ -1,0 +1,526 @@
+//! Agents: any member creates them; the owner and the organisation's admins change them;
+//! who sees one follows its visibility (private, groups, organisation, public). Published
+//! public agents are listed in the marketplace, without their prompt.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use sea_orm::Set;
+use uuid::Uuid;
+
+use super::audit::{self, Event};
+use super::{providers, validate};
+use crate::actor::{Actor, Principal, Role};
+use crate::db::entities::agents;
+use crate::store::{self, ts, utc};
+use crate::{AppContext, Error, Result, tools};
+use aerie_contract::agents::{
+    Agent, AgentParameters, AgentTool, DuplicateAgent, MarketplaceAgent, NewAgent, UpdateAgent,
+    Visibility,
+};
+use aerie_contract::ids::{AgentId, GroupId, KbId, OrgId, ProviderId, UserId};
+
+fn ids<T: From<Uuid>>(json: &serde_json::Value) -> Vec<T> {
+    serde_json::from_value::<Vec<Uuid>>(json.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(T::from)
+        .collect()
+}
+
+pub fn to_dto(a: &agents::Model) -> Agent {
+    Agent {
+        id: AgentId(a.id),
+        name: a.name.clone(),
+        description: a.description.clone(),
+        system_prompt: a.system_prompt.clone(),
+        provider_id: a.provider_id.map(ProviderId),
+        model: a.model.clone(),
+        parameters: serde_json::from_value(a.parameters.clone()).unwrap_or_default(),
+        reasoning_enabled: a.reasoning_enabled,
+        tools: serde_json::from_value(a.tools.clone()).unwrap_or_default(),
+        knowledge_base_ids: ids::<KbId>(&a.knowledge_base_ids),
+        visibility: Visibility::parse(&a.visibility).unwrap_or_default(),
+        group_ids: ids::<GroupId>(&a.group_ids),
+        published: a.published,
+        owner_id: UserId(a.owner_id),
+        created_at: utc(a.created_at),
+        updated_at: utc(a.updated_at),
+    }
+}
+
+/// After every agent change: drop cached resolutions and record the audit event.
+async fn changed(
+    ctx: &AppContext,
+    actor: &Actor,
+    org: OrgId,
+    action: &str,
+    id: impl ToString,
+) -> Result<()> {
+    ctx.agent_cache().clear();
+    audit::record(
+        ctx.db(),
+        Some(org),
+        actor,
+        Event::new(action).target("agent", id),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The caller's groups (for `groups` visibility).
+async fn groups_of(ctx: &AppContext, p: &Principal) -> Result<Vec<GroupId>> {
+    Ok(store::groups::members(ctx.db(), p.org_id)
+        .await?
+        .into_iter()
+        .filter(|(_, u)| *u == p.user_id)
+        .map(|(g, _)| g)
+        .collect())
+}
+
+fn visible(a: &Agent, p: &Principal, my_groups: &[GroupId]) -> bool {
+    a.owner_id == p.user_id
+        || p.role >= Role::Admin
+        || match a.visibility {
+            Visibility::Private => false,
+            Visibility::Organization | Visibility::Public => true,
+            Visibility::Groups => a.group_ids.iter().any(|g| my_groups.contains(g)),
+        }
+}
+
+fn can_edit(a: &Agent, p: &Principal) -> bool {
+    a.owner_id == p.user_id || p.role >= Role::Admin
+}
+
+/// An agent the caller may see (another organisation's, or an invisible one: 404).
+pub async fn find_visible(ctx: &AppContext, p: &Principal, id: AgentId) -> Result<Agent> {
+    let row = store::agents::find(ctx.db(), p.org_id, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let agent = to_dto(&row);
+    if visible(&agent, p, &groups_of(ctx, p).await?) {
+        Ok(agent)
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
+async fn find_editable(ctx: &AppContext, p: &Principal, id: AgentId) -> Result<Agent> {
+    let agent = find_visible(ctx, p, id).await?;
+    if !can_edit(&agent, p) {
+        return Err(Error::Refused(
+            "Only the agent's owner or an organisation admin can change it.",
+        ));
+    }
+    Ok(agent)
+}
+
+pub async fn list(ctx: &AppContext, actor: &Actor) -> Result<Vec<Agent>> {
+    let p = actor.principal()?;
+    let my_groups = groups_of(ctx, p).await?;
+    Ok(store::agents::list(ctx.db(), p.org_id)
+        .await?
+        .iter()
+        .map(to_dto)
+        .filter(|a| visible(a, p, &my_groups))
+        .collect())
+}
+
+pub async fn get(ctx: &AppContext, actor: &Actor, id: AgentId) -> Result<Agent> {
+    find_visible(ctx, actor.principal()?, id).await
+}
+
+fn check_parameters(p: &AgentParameters) -> Result<()> {
+    if let Some(t) = p.temperature
+        && !(0.0..=2.0).contains(&t)
+    {
+        return Err(Error::invalid(
+            "parameters.temperature",
+            "temperature must be between 0 and 2.",
+        ));
+    }
+    if let Some(t) = p.top_p
+        && !(0.0..=1.0).contains(&t)
+    {
+        return Err(Error::invalid(
+            "parameters.top_p",
+            "top_p must be between 0 and 1.",
+        ));
+    }
+    if let Some(m) = p.max_tokens
+        && !(1..=1_000_000).contains(&m)
+    {
+        return Err(Error::invalid(
+            "parameters.max_tokens",
+            "max_tokens must be between 1 and 1000000.",
+        ));
+    }
+    Ok(())
+}
+
+fn check_tools(names: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for n in names {
+        if tools::find(n).is_none() {
+            let known: Vec<&str> = tools::catalogue().iter().map(|t| t.name).collect();
+            return Err(Error::invalid(
+                "tools",
+                format!("Unknown tool `{n}`; available tools: {}.", known.join(", ")),
+            ));
+        }
+        if !out.contains(n) {
+            out.push(n.clone());
+        }
+    }
+    Ok(out)
+}
+
+async fn check_groups(ctx: &AppContext, org: OrgId, groups: &[GroupId]) -> Result<()> {
+    for g in groups {
+        if store::groups::find(ctx.db(), org, *g).await?.is_none() {
+            return Err(Error::invalid(
+                "group_ids",
+                format!("group_ids: {g} is not a group of your organisation."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_text(field: &'static str, s: &str, max: usize) -> Result<String> {
+    if s.chars().count() > max {
+        return Err(Error::invalid(
+            field,
+            format!("{field} must be at most {max} characters."),
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+fn json_ids<T: Into<Uuid> + Copy>(ids: &[T]) -> serde_json::Value {
+    serde_json::to_value(ids.iter().map(|i| (*i).into()).collect::<Vec<Uuid>>()).unwrap_or_default()
+}
+
+pub async fn create(ctx: &AppContext, actor: &Actor, input: NewAgent) -> Result<Agent> {
+    let p = actor.principal()?;
+    let name = validate::name("name", &input.name, 100)?;
+    let model = validate::name("model", &input.model, 200)?;
+    let description = check_text("description", input.description.trim(), 2000)?;
+    let system_prompt = check_text("system_prompt", &input.system_prompt, 100_000)?;
+    check_parameters(&input.parameters)?;
+    let tools = check_tools(&input.tools)?;
+    check_groups(ctx, p.org_id, &input.group_ids).await?;
+    providers::check_model(ctx, p.org_id, input.provider_id, &model).await?;
+    let now = ts(Utc::now());
+    let row = store::agents::insert(
+        ctx.db(),
+        agents::ActiveModel {
+            id: Set(AgentId::new().0),
+            org_id: Set(p.org_id.0),
+            owner_id: Set(p.user_id.0),
+            name: Set(name),
+            description: Set(description),
+            system_prompt: Set(system_prompt),
+            provider_id: Set(input.provider_id.map(|i| i.0)),
+            model: Set(model),
+            parameters: Set(serde_json::to_value(&input.parameters).unwrap_or_default()),
+            reasoning_enabled: Set(input.reasoning_enabled),
+            tools: Set(serde_json::to_value(&tools).unwrap_or_default()),
+            knowledge_base_ids: Set(json_ids(&input.knowledge_base_ids)),
+            visibility: Set(input.visibility.as_str().to_owned()),
+            group_ids: Set(json_ids(&input.group_ids)),
+            published: Set(false),
+            created_at: Set(now),
+            updated_at: Set(now),
+        },
+    )
+    .await
+    .map_err(Error::on_unique("name"))?;
+    changed(ctx, actor, p.org_id, "agent.created", row.id).await?;
+    Ok(to_dto(&row))
+}
+
+pub async fn update(
+    ctx: &AppContext,
+    actor: &Actor,
+    id: AgentId,
+    input: UpdateAgent,
+) -> Result<Agent> {
+    let p = actor.principal()?;
+    let current = find_editable(ctx, p, id).await?;
+    let name = input
+        .name
+        .as_deref()
+        .map(|n| validate::name("name", n, 100))
+        .transpose()?;
+    let model = input
+        .model
+        .as_deref()
+        .map(|m| validate::name("model", m, 200))
+        .transpose()?;
+    let description = input
+        .description
+        .as_deref()
+        .map(|d| check_text("description", d.trim(), 2000))
+        .transpose()?;
+    let prompt = input
+        .system_prompt
+        .as_deref()
+        .map(|d| check_text("system_prompt", d, 100_000))
+        .transpose()?;
+    if let Some(params) = &input.parameters {
+        check_parameters(params)?;
+    }
+    let tools = input.tools.as_deref().map(check_tools).transpose()?;
+    if let Some(groups) = &input.group_ids {
+        check_groups(ctx, p.org_id, groups).await?;
+    }
+    if input.provider_id.is_some() || model.is_some() {
+        let provider = input.provider_id.unwrap_or(current.provider_id);
+        let model = model.as_deref().unwrap_or(&current.model);
+        providers::check_model(ctx, p.org_id, provider, model).await?;
+    }
+    let row = store::agents::find(ctx.db(), p.org_id, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let row = store::agents::update(ctx.db(), p.org_id, row, |m| {
+        if let Some(v) = name {
+            m.name = Set(v);
+        }
+        if let Some(v) = model {
+            m.model = Set(v);
+        }
+        if let Some(v) = description {
+            m.description = Set(v);
+        }
+        if let Some(v) = prompt {
+            m.system_prompt = Set(v);
+        }
+        if let Some(v) = input.provider_id {
+            m.provider_id = Set(v.map(|i| i.0));
+        }
+        if let Some(v) = &input.parameters {
+            m.parameters = Set(serde_json::to_value(v).unwrap_or_default());
+        }
+        if let Some(v) = input.reasoning_enabled {
+            m.reasoning_enabled = Set(v);
+        }
+        if let Some(v) = &tools {
+            m.tools = Set(serde_json::to_value(v).unwrap_or_default());
+        }
+        if let Some(v) = &input.knowledge_base_ids {
+            m.knowledge_base_ids = Set(json_ids(v));
+        }
+        if let Some(v) = input.visibility {
+            m.visibility = Set(v.as_str().to_owned());
+            if v != Visibility::Public {
+                m.published = Set(false);
+            }
+        }
+        if let Some(v) = &input.group_ids {
+            m.group_ids = Set(json_ids(v));
+        }
+        m.updated_at = Set(ts(Utc::now()));
+    })
+    .await
+    .map_err(Error::on_unique("name"))?;
+    changed(ctx, actor, p.org_id, "agent.updated", row.id).await?;
+    Ok(to_dto(&row))
+}
+
+pub async fn delete(ctx: &AppContext, actor: &Actor, id: AgentId) -> Result<()> {
+    let p = actor.principal()?;
+    find_editable(ctx, p, id).await?;
+    store::agents::delete(ctx.db(), p.org_id, id).await?;
+    changed(ctx, actor, p.org_id, "agent.deleted", id).await?;
+    Ok(())
+}
+
+/// Makes the agent public and lists it in the marketplace.
+pub async fn publish(ctx: &AppContext, actor: &Actor, id: AgentId) -> Result<Agent> {
+    let p = actor.principal()?;
+    find_editable(ctx, p, id).await?;
+    let row = store::agents::find(ctx.db(), p.org_id, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let row = store::agents::update(ctx.db(), p.org_id, row, |m| {
+        m.visibility = Set(Visibility::Public.as_str().to_owned());
+        m.published = Set(true);
+        m.updated_at = Set(ts(Utc::now()));
+    })
+    .await?;
+    changed(ctx, actor, p.org_id, "agent.published", row.id).await?;
+    Ok(to_dto(&row))
+}
+
+/// A private copy owned by the caller.
+pub async fn duplicate(
+    ctx: &AppContext,
+    actor: &Actor,
+    id: AgentId,
+    input: DuplicateAgent,
+) -> Result<Agent> {
+    let p = actor.principal()?;
+    let source = find_visible(ctx, p, id).await?;
+    let base = match input.name {
+        Some(n) => validate::name("name", &n, 100)?,
+        None => format!(
+            "{} (copy)",
+            source.name.chars().take(90).collect::<String>()
+        ),
+    };
+    let mut attempt = 1;
+    loop {
+        let name = if attempt == 1 {
+            base.clone()
+        } else {
+            format!("{base} {attempt}")
+        };
+        let result = create(
+            ctx,
+            actor,
+            NewAgent {
+                name,
+                description: source.description.clone(),
+                system_prompt: source.system_prompt.clone(),
+                provider_id: source.provider_id,
+                model: source.model.clone(),
+                parameters: source.parameters.clone(),
+                reasoning_enabled: source.reasoning_enabled,
+                tools: source.tools.clone(),
+                knowledge_base_ids: source.knowledge_base_ids.clone(),
+                visibility: Visibility::Private,
+                group_ids: Vec::new(),
+            },
+        )
+        .await;
+        match result {
+            Err(Error::Conflict { .. }) if attempt < 20 => attempt += 1,
+            other => return other,
+        }
+    }
+}
+
+/// The built-in tools, marked as enabled or not on this agent.
+pub async fn tools(ctx: &AppContext, actor: &Actor, id: AgentId) -> Result<Vec<AgentTool>> {
+    let agent = get(ctx, actor, id).await?;
+    Ok(tool_list(|name| agent.tools.iter().any(|n| n == name)))
+}
+
+/// The built-in tools, none enabled (the form of a new agent): for any signed-in caller.
+pub fn tool_catalogue(actor: &Actor) -> Result<Vec<AgentTool>> {
+    actor.principal()?;
+    Ok(tool_list(|_| false))
+}
+
+fn tool_list(enabled: impl Fn(&str) -> bool) -> Vec<AgentTool> {
+    tools::catalogue()
+        .into_iter()
+        .map(|t| AgentTool {
+            enabled: enabled(t.name),
+            name: t.name.to_owned(),
+            title: t.title.to_owned(),
+            description: t.description.to_owned(),
+            parameters: t.parameters,
+        })
+        .collect()
+}
+
+/// Published public agents of every organisation.
+pub async fn marketplace(ctx: &AppContext) -> Result<Vec<MarketplaceAgent>> {
+    let rows = store::agents::marketplace_global(ctx.db(), 200).await?;
+    let mut orgs: HashMap<Uuid, String> = HashMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for a in rows {
+        let organization = match orgs.get(&a.org_id) {
+            Some(n) => n.clone(),
+            None => {
+                let name = store::orgs::find(ctx.db(), OrgId(a.org_id))
+                    .await?
+                    .map(|o| o.name)
+                    .unwrap_or_default();
+                orgs.insert(a.org_id, name.clone());
+                name
+            }
+        };
+        let dto = to_dto(&a);
+        out.push(MarketplaceAgent {
+            id: dto.id,
+            name: dto.name,
+            description: dto.description,
+            model: dto.model,
+            tools: dto.tools,
+            organization,
+            updated_at: dto.updated_at,
+        });
+    }
+    Ok(out)
+}
+
+/// Agents resolved by the OpenAI-compatible API's `model` (id or name), cached for a few
+/// seconds per caller and cleared by every agent or provider change.
+#[derive(Default)]
+pub struct AgentCache {
+    entries: Mutex<HashMap<CacheKey, (Instant, Arc<Agent>)>>,
+}
+
+type CacheKey = (UserId, OrgId, String);
+
+const AGENT_TTL: Duration = Duration::from_secs(5);
+
+impl AgentCache {
+    pub fn clear(&self) {
+        if let Ok(mut map) = self.entries.lock() {
+            map.clear();
+        }
+    }
+
+    fn get(&self, key: &CacheKey) -> Option<Arc<Agent>> {
+        let map = self.entries.lock().ok()?;
+        map.get(key)
+            .filter(|(at, _)| at.elapsed() < AGENT_TTL)
+            .map(|(_, a)| a.clone())
+    }
+
+    fn put(&self, key: CacheKey, agent: Arc<Agent>) {
+        if let Ok(mut map) = self.entries.lock() {
+            if map.len() > 10_000 {
+                map.retain(|_, (at, _)| at.elapsed() < AGENT_TTL);
+            }
+            map.insert(key, (Instant::now(), agent));
+        }
+    }
+}
+
+/// The visible agent named by `model`: an agent id, else an agent name.
+pub async fn resolve_model(ctx: &AppContext, p: &Principal, model: &str) -> Result<Arc<Agent>> {
+    let key = (p.user_id, p.org_id, model.to_owned());
+    if let Some(a) = ctx.agent_cache().get(&key) {
+        return Ok(a);
+    }
+    let row = match Uuid::parse_str(model) {
+        Ok(id) => store::agents::find(ctx.db(), p.org_id, AgentId(id)).await?,
+        Err(_) => None,
+    };
+    let row = match row {
+        Some(r) => Some(r),
+        None => store::agents::find_by_name(ctx.db(), p.org_id, model).await?,
+    };
+    let not_found = || {
+        Error::detailed(
+            aerie_contract::ErrorCode::NotFound,
+            format!(
+                "The model `{model}` does not exist or you do not have access to it. Use an agent id or name from GET /v1/models."
+            ),
+        )
+    };
+    let agent = to_dto(&row.ok_or_else(not_found)?);
+    if !visible(&agent, p, &groups_of(ctx, p).await?) {
+        return Err(not_found());
+    }
+    let agent = Arc::new(agent);
+    ctx.agent_cache().put(key, agent.clone());
+    Ok(agent)
+}

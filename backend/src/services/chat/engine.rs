@@ -1,0 +1,471 @@
+//! The one chat engine behind every wire format: builds the upstream request from the agent
+//! and the messages, calls the provider (streaming or not), splits reasoning from the answer,
+//! runs the agent's tools in a bounded loop, counts tokens, and stops when cancelled or when
+//! nobody listens any more. It never invents an answer: every word comes from the provider.
+
+use std::time::Instant;
+
+use futures::StreamExt;
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::think::ThinkSplitter;
+use crate::llm::LlmError;
+use crate::services::providers::ResolvedProvider;
+use crate::{AppContext, Error, tools};
+use aerie_contract::ErrorCode;
+use aerie_contract::agents::Agent;
+use aerie_contract::chat::{ToolCallRecord, Usage};
+
+/// Rounds of tool calls before the engine stops asking the model.
+pub const MAX_TOOL_ROUNDS: usize = 5;
+
+/// What the engine streams while it works.
+#[derive(Clone, Debug)]
+pub enum EngineEvent {
+    Delta(String),
+    Reasoning(String),
+    /// An agent tool ran.
+    ToolCall(ToolCallRecord),
+    /// A piece of a client-defined tool call (OpenAI `delta.tool_calls`), passed through.
+    ClientToolCallDelta(Value),
+}
+
+/// The request to the engine.
+pub struct Turn<'a> {
+    pub agent: &'a Agent,
+    pub provider: &'a ResolvedProvider,
+    /// The conversation so far (OpenAI message objects), without the agent's system prompt.
+    pub messages: Vec<Value>,
+    /// Client parameters passed through (OpenAI API): sampling, `tools`, `response_format`…
+    pub passthrough: Map<String, Value>,
+    /// Whether the agent's tools run here (off when the client brings its own tools).
+    pub run_agent_tools: bool,
+}
+
+/// How a turn ended: everything generated, also when it failed or was cancelled.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    pub content: String,
+    pub reasoning: String,
+    pub tool_calls: Vec<ToolCallRecord>,
+    /// Tool calls for the client to run (client tools), as OpenAI message `tool_calls`.
+    pub client_tool_calls: Vec<Value>,
+    pub usage: Usage,
+    pub finish_reason: String,
+    pub upstream_model: Option<String>,
+    pub latency_ms: u64,
+    pub cancelled: bool,
+    pub error: Option<(ErrorCode, String)>,
+}
+
+impl Outcome {
+    pub fn status(&self) -> &'static str {
+        if self.error.is_some() {
+            "error"
+        } else if self.cancelled {
+            "cancelled"
+        } else {
+            "ok"
+        }
+    }
+}
+
+/// Rough token count for providers that report none (about four characters per token).
+pub fn estimate_tokens(text: &str) -> u64 {
+    (text.chars().count() as u64).div_ceil(4)
+}
+
+fn messages_text(messages: &[Value]) -> String {
+    let mut out = String::new();
+    for m in messages {
+        match m.get("content") {
+            Some(Value::String(s)) => out.push_str(s),
+            Some(Value::Array(parts)) => {
+                for p in parts {
+                    if let Some(t) = p.get("text").and_then(Value::as_str) {
+                        out.push_str(t);
+                    }
+                }
+            }
+            _ => {}
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The upstream request body.
+fn request_body(turn: &Turn<'_>, history: &[Value], stream: bool) -> Value {
+    let mut body = turn.passthrough.clone();
+    for k in ["model", "messages", "stream", "stream_options", "n"] {
+        body.remove(k);
+    }
+    body.insert("model".into(), Value::String(turn.agent.model.clone()));
+    let mut messages = Vec::with_capacity(history.len() + 1);
+    if !turn.agent.system_prompt.trim().is_empty() {
+        messages.push(json!({"role": "system", "content": turn.agent.system_prompt}));
+    }
+    messages.extend(history.iter().cloned());
+    body.insert("messages".into(), Value::Array(messages));
+    let p = &turn.agent.parameters;
+    if let Some(t) = p.temperature {
+        body.entry("temperature").or_insert(json!(t));
+    }
+    if let Some(t) = p.top_p {
+        body.entry("top_p").or_insert(json!(t));
+    }
+    if let Some(m) = p.max_tokens
+        && !body.contains_key("max_completion_tokens")
+    {
+        body.entry("max_tokens").or_insert(json!(m));
+    }
+    if turn.run_agent_tools && !turn.agent.tools.is_empty() {
+        body.insert(
+            "tools".into(),
+            Value::Array(tools::openai_tools(&turn.agent.tools)),
+        );
+    }
+    if stream {
+        body.insert("stream".into(), Value::Bool(true));
+        body.insert("stream_options".into(), json!({"include_usage": true}));
+    } else {
+        body.insert("stream".into(), Value::Bool(false));
+    }
+    Value::Object(body)
+}
+
+fn add_usage(total: &mut Usage, usage: Option<&Value>) -> bool {
+    let Some(u) = usage.filter(|u| u.is_object()) else {
+        return false;
+    };
+    let get = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
+    total.prompt_tokens += get("prompt_tokens");
+    total.completion_tokens += get("completion_tokens");
+    total.total_tokens = total.prompt_tokens + total.completion_tokens;
+    true
+}
+
+fn reasoning_field(v: &Value) -> Option<&str> {
+    v.get("reasoning_content")
+        .or_else(|| v.get("reasoning"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+/// One pending tool call being assembled from stream deltas.
+#[derive(Default, Clone, Debug)]
+struct PendingCall {
+    id: String,
+    name: String,
+    arguments: String,
+}
+
+struct Round {
+    content: String,
+    reasoning: String,
+    calls: Vec<PendingCall>,
+    finish_reason: String,
+    had_usage: bool,
+}
+
+/// Sends an event; false when nobody listens any more.
+async fn emit(tx: Option<&mpsc::Sender<EngineEvent>>, event: EngineEvent) -> bool {
+    match tx {
+        Some(tx) => tx.send(event).await.is_ok(),
+        None => true,
+    }
+}
+
+/// Runs a turn to its end. With `tx`, the upstream is streamed and events are sent as they
+/// come; without, one non-streaming call per round.
+pub async fn run(
+    ctx: &AppContext,
+    turn: Turn<'_>,
+    tx: Option<&mpsc::Sender<EngineEvent>>,
+    cancel: &CancellationToken,
+) -> Outcome {
+    let started = Instant::now();
+    let mut out = Outcome::default();
+    let mut history = turn.messages.clone();
+    for round_no in 0..=MAX_TOOL_ROUNDS {
+        let body = request_body(&turn, &history, tx.is_some());
+        let round = match tx {
+            Some(tx) => streamed_round(&turn, &body, tx, cancel, &mut out).await,
+            None => single_round(&turn, &body, cancel, &mut out).await,
+        };
+        let round = match round {
+            Ok(r) => r,
+            Err(e) => {
+                if let Some(e) = e {
+                    out.error = Some((e.code(), e.to_string()));
+                }
+                break;
+            }
+        };
+        if !round.had_usage {
+            out.usage.prompt_tokens += estimate_tokens(&messages_text(&history));
+            out.usage.completion_tokens +=
+                estimate_tokens(&round.content) + estimate_tokens(&round.reasoning);
+            out.usage.total_tokens = out.usage.prompt_tokens + out.usage.completion_tokens;
+        }
+        out.finish_reason = round.finish_reason.clone();
+        if round.calls.is_empty() {
+            break;
+        }
+        if !turn.run_agent_tools {
+            out.client_tool_calls = round
+                .calls
+                .iter()
+                .map(|c| json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}))
+                .collect();
+            out.finish_reason = "tool_calls".to_owned();
+            break;
+        }
+        if round_no == MAX_TOOL_ROUNDS {
+            out.error = Some((
+                ErrorCode::Upstream,
+                format!(
+                    "The model kept calling tools after {MAX_TOOL_ROUNDS} rounds; the turn was stopped."
+                ),
+            ));
+            break;
+        }
+        // Run the agent's tools and give the model their answers.
+        history.push(json!({
+            "role": "assistant",
+            "content": if round.content.is_empty() { Value::Null } else { Value::String(round.content.clone()) },
+            "tool_calls": round.calls.iter().map(|c| json!({
+                "id": c.id, "type": "function",
+                "function": {"name": c.name, "arguments": c.arguments}
+            })).collect::<Vec<_>>(),
+        }));
+        for call in &round.calls {
+            let result = if turn.agent.tools.contains(&call.name) {
+                tokio::select! {
+                    r = ctx.tools().call(&call.name, &call.arguments) => r,
+                    () = cancel.cancelled() => { out.cancelled = true; break; }
+                }
+            } else {
+                tools::ToolOutcome {
+                    ok: false,
+                    content: format!("The tool `{}` is not enabled for this agent.", call.name),
+                }
+            };
+            let record = ToolCallRecord {
+                id: call.id.clone(),
+                name: call.name.clone(),
+                arguments: call.arguments.clone(),
+                result: result.content.clone(),
+                ok: result.ok,
+            };
+            out.tool_calls.push(record.clone());
+            if !emit(tx, EngineEvent::ToolCall(record)).await {
+                cancel.cancel();
+            }
+            history
+                .push(json!({"role": "tool", "tool_call_id": call.id, "content": result.content}));
+        }
+        if cancel.is_cancelled() {
+            out.cancelled = true;
+            break;
+        }
+    }
+    out.latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    out
+}
+
+/// One non-streaming call. `Err(None)`: cancelled.
+async fn single_round(
+    turn: &Turn<'_>,
+    body: &Value,
+    cancel: &CancellationToken,
+    out: &mut Outcome,
+) -> Result<Round, Option<Error>> {
+    let answer = tokio::select! {
+        r = turn.provider.client.complete(body) => r.map_err(|e| Some(Error::from(e)))?,
+        () = cancel.cancelled() => { out.cancelled = true; return Err(None); }
+    };
+    let had_usage = add_usage(&mut out.usage, answer.get("usage"));
+    if let Some(m) = answer.get("model").and_then(Value::as_str) {
+        out.upstream_model = Some(m.to_owned());
+    }
+    let choice = answer
+        .get("choices")
+        .and_then(|c| c.get(0))
+        .ok_or_else(|| {
+            Some(Error::from(LlmError::Protocol(
+                "the answer has no choices".to_owned(),
+            )))
+        })?;
+    let message = choice.get("message").cloned().unwrap_or(Value::Null);
+    let raw = message
+        .get("content")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let (content, mut reasoning) = super::think::split(raw);
+    if let Some(r) = reasoning_field(&message) {
+        reasoning = format!("{r}{reasoning}");
+    }
+    let calls = message
+        .get("tool_calls")
+        .and_then(Value::as_array)
+        .map(|calls| {
+            calls
+                .iter()
+                .map(|c| PendingCall {
+                    id: c
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    name: c
+                        .pointer("/function/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    arguments: c
+                        .pointer("/function/arguments")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.content.push_str(&content);
+    out.reasoning.push_str(&reasoning);
+    Ok(Round {
+        content,
+        reasoning,
+        calls,
+        finish_reason: choice
+            .get("finish_reason")
+            .and_then(Value::as_str)
+            .unwrap_or("stop")
+            .to_owned(),
+        had_usage,
+    })
+}
+
+/// One streaming call, sending deltas as they arrive. `Err(None)`: cancelled.
+async fn streamed_round(
+    turn: &Turn<'_>,
+    body: &Value,
+    tx: &mpsc::Sender<EngineEvent>,
+    cancel: &CancellationToken,
+    out: &mut Outcome,
+) -> Result<Round, Option<Error>> {
+    let mut stream = tokio::select! {
+        r = turn.provider.client.stream(body) => r.map_err(|e| Some(Error::from(e)))?,
+        () = cancel.cancelled() => { out.cancelled = true; return Err(None); }
+    };
+    let mut round = Round {
+        content: String::new(),
+        reasoning: String::new(),
+        calls: Vec::new(),
+        finish_reason: "stop".to_owned(),
+        had_usage: false,
+    };
+    let mut splitter = ThinkSplitter::default();
+    loop {
+        let next = tokio::select! {
+            n = stream.next() => n,
+            () = cancel.cancelled() => { out.cancelled = true; return Err(None); }
+        };
+        let chunk = match next {
+            None => break,
+            Some(Ok(chunk)) => chunk,
+            Some(Err(e)) => return Err(Some(Error::from(e))),
+        };
+        if add_usage(&mut out.usage, chunk.get("usage")) {
+            round.had_usage = true;
+        }
+        if out.upstream_model.is_none()
+            && let Some(m) = chunk.get("model").and_then(Value::as_str)
+        {
+            out.upstream_model = Some(m.to_owned());
+        }
+        let Some(choice) = chunk.get("choices").and_then(|c| c.get(0)) else {
+            continue;
+        };
+        if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
+            round.finish_reason = f.to_owned();
+        }
+        let Some(delta) = choice.get("delta") else {
+            continue;
+        };
+        let mut events = Vec::new();
+        if let Some(r) = reasoning_field(delta) {
+            events.push(EngineEvent::Reasoning(r.to_owned()));
+        }
+        if let Some(text) = delta.get("content").and_then(Value::as_str) {
+            for (is_reasoning, piece) in splitter.feed(text) {
+                events.push(if is_reasoning {
+                    EngineEvent::Reasoning(piece)
+                } else {
+                    EngineEvent::Delta(piece)
+                });
+            }
+        }
+        if let Some(calls) = delta.get("tool_calls").and_then(Value::as_array) {
+            for c in calls {
+                let index = c.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
+                if index >= 128 {
+                    continue;
+                }
+                if round.calls.len() <= index {
+                    round.calls.resize(index + 1, PendingCall::default());
+                }
+                let call = &mut round.calls[index];
+                if let Some(id) = c.get("id").and_then(Value::as_str) {
+                    call.id.push_str(id);
+                }
+                if let Some(n) = c.pointer("/function/name").and_then(Value::as_str) {
+                    call.name.push_str(n);
+                }
+                if let Some(a) = c.pointer("/function/arguments").and_then(Value::as_str) {
+                    call.arguments.push_str(a);
+                }
+            }
+            if !turn.run_agent_tools {
+                events.push(EngineEvent::ClientToolCallDelta(Value::Array(
+                    calls.clone(),
+                )));
+            }
+        }
+        for e in events {
+            match &e {
+                EngineEvent::Delta(t) => {
+                    round.content.push_str(t);
+                    out.content.push_str(t);
+                }
+                EngineEvent::Reasoning(t) => {
+                    round.reasoning.push_str(t);
+                    out.reasoning.push_str(t);
+                }
+                _ => {}
+            }
+            if tx.send(e).await.is_err() {
+                // The client went away: stop generating (dropping the stream closes it).
+                out.cancelled = true;
+                cancel.cancel();
+                return Err(None);
+            }
+        }
+    }
+    for (is_reasoning, piece) in splitter.finish() {
+        if is_reasoning {
+            round.reasoning.push_str(&piece);
+            out.reasoning.push_str(&piece);
+            let _ = tx.send(EngineEvent::Reasoning(piece)).await;
+        } else {
+            round.content.push_str(&piece);
+            out.content.push_str(&piece);
+            let _ = tx.send(EngineEvent::Delta(piece)).await;
+        }
+    }
+    round.calls.retain(|c| !c.name.is_empty());
+    Ok(round)
+}

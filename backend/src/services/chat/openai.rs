@@ -1,0 +1,171 @@
+//! The OpenAI-compatible API (`/v1/chat/completions`, `/v1/models`): `model` names an agent
+//! (id or name); the agent's prompt comes first, the client's messages follow; sampling
+//! parameters, client tools and `response_format` pass through. Stateless, like OpenAI's: no
+//! conversation is stored, every call writes a usage record.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::engine::{self, EngineEvent, Outcome, Turn};
+use crate::actor::{Actor, Principal};
+use crate::services::{agents, providers, usage};
+use crate::{AppContext, Error, Result};
+use aerie_contract::agents::Agent;
+
+/// A validated request, ready to run.
+pub struct Prepared {
+    pub principal: Principal,
+    pub agent: Arc<Agent>,
+    pub provider: providers::ResolvedProvider,
+    pub messages: Vec<Value>,
+    pub passthrough: Map<String, Value>,
+    pub stream: bool,
+    pub include_usage: bool,
+    /// The `model` as the client sent it (echoed back).
+    pub model: String,
+}
+
+/// Checks the request and resolves its agent and provider.
+pub async fn prepare(
+    ctx: &AppContext,
+    actor: &Actor,
+    body: Map<String, Value>,
+) -> Result<Prepared> {
+    let p = actor.principal()?.clone();
+    let model = match body.get("model") {
+        Some(Value::String(m)) if !m.trim().is_empty() => m.trim().to_owned(),
+        _ => {
+            return Err(Error::invalid(
+                "model",
+                "model field is required: an agent id or name (see GET /v1/models).",
+            ));
+        }
+    };
+    let messages = match body.get("messages") {
+        Some(Value::Array(m)) if !m.is_empty() => m.clone(),
+        _ => {
+            return Err(Error::invalid(
+                "messages",
+                "messages must be a non-empty array of chat messages.",
+            ));
+        }
+    };
+    for (i, m) in messages.iter().enumerate() {
+        let role = m.get("role").and_then(Value::as_str).unwrap_or_default();
+        if ![
+            "system",
+            "developer",
+            "user",
+            "assistant",
+            "tool",
+            "function",
+        ]
+        .contains(&role)
+        {
+            return Err(Error::invalid(
+                "messages",
+                format!("messages[{i}].role must be system, developer, user, assistant or tool."),
+            ));
+        }
+    }
+    let stream = match body.get("stream") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(Error::invalid("stream", "stream must be a boolean.")),
+    };
+    if let Some(n) = body.get("n").and_then(Value::as_u64)
+        && n != 1
+    {
+        return Err(Error::invalid("n", "Only n=1 is supported."));
+    }
+    let include_usage = body
+        .get("stream_options")
+        .and_then(|o| o.get("include_usage"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let agent = agents::resolve_model(ctx, &p, &model).await?;
+    let provider = providers::resolve(ctx, p.org_id, agent.provider_id).await?;
+    usage::check_quota(ctx, p.org_id).await?;
+    let mut passthrough = body;
+    passthrough.remove("user");
+    Ok(Prepared {
+        principal: p,
+        agent,
+        provider,
+        messages,
+        passthrough,
+        stream,
+        include_usage,
+        model,
+    })
+}
+
+fn turn<'a>(prep: &'a Prepared) -> Turn<'a> {
+    let client_tools = prep
+        .passthrough
+        .get("tools")
+        .is_some_and(|t| t.as_array().is_some_and(|a| !a.is_empty()));
+    Turn {
+        agent: &prep.agent,
+        provider: &prep.provider,
+        messages: prep.messages.clone(),
+        passthrough: prep.passthrough.clone(),
+        run_agent_tools: !client_tools,
+    }
+}
+
+fn record(ctx: &AppContext, prep: &Prepared, out: &Outcome) {
+    super::record_usage(
+        ctx,
+        &prep.principal,
+        Some(&prep.agent),
+        &prep.provider,
+        out,
+        "chat_completions",
+    );
+}
+
+/// Runs a non-streaming completion. A failure before any output is an error; the usage is
+/// recorded either way.
+pub async fn complete(ctx: &AppContext, prep: &Prepared) -> Result<Outcome> {
+    let out = engine::run(ctx, turn(prep), None, &CancellationToken::new()).await;
+    record(ctx, prep, &out);
+    if let Some((code, detail)) = &out.error {
+        return Err(Error::detailed(*code, detail.clone()));
+    }
+    Ok(out)
+}
+
+/// Starts a streaming completion in the background. Events arrive on the receiver; the
+/// outcome (with usage, or the error) arrives last. Dropping the receiver stops the upstream.
+pub fn stream(
+    ctx: &AppContext,
+    prep: Prepared,
+) -> (
+    mpsc::Receiver<EngineEvent>,
+    tokio::sync::oneshot::Receiver<Outcome>,
+) {
+    let (tx, rx) = mpsc::channel(64);
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        // Registered so that shutdown can end the stream (it is not cancellable by id).
+        let token = CancellationToken::new();
+        let id = aerie_contract::ids::MessageId::new();
+        let p = &prep.principal;
+        ctx.in_flight().add(id, p.org_id, p.user_id, token.clone());
+        let out = engine::run(&ctx, turn(&prep), Some(&tx), &token).await;
+        ctx.in_flight().remove(id);
+        record(&ctx, &prep, &out);
+        let _ = done_tx.send(out);
+    });
+    (rx, done_rx)
+}
+
+/// `GET /v1/models`: the caller's visible agents (`kind: agent`): id, name, created.
+pub async fn models(ctx: &AppContext, actor: &Actor) -> Result<Vec<Agent>> {
+    agents::list(ctx, actor).await
+}

@@ -1,0 +1,52 @@
+//! Housekeeping that keeps tables from growing without bound: expired browser sessions,
+//! expired refresh tokens, expired single sign-on flows and replay-cache entries, and audit
+//! events older than the retention (`AERIE_AUDIT_RETENTION_DAYS`). Runs periodically in every
+//! instance; each run is idempotent.
+
+use chrono::Utc;
+
+use crate::sessions::DbSessionStore;
+use crate::{AppContext, Result, store};
+
+/// How often the server runs [`run_once`].
+pub const EVERY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// What one run removed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub sessions: u64,
+    pub refresh_tokens: u64,
+    pub sso: u64,
+    pub audit: u64,
+}
+
+pub async fn run_once(ctx: &AppContext) -> Result<Purged> {
+    let now = Utc::now();
+    let sessions = DbSessionStore::new(ctx.db().clone())
+        .purge_expired()
+        .await?;
+    let refresh_tokens = store::refresh_tokens::delete_expired_global(ctx.db(), now).await?;
+    let sso = store::sso::purge_expired(ctx.db(), now).await?;
+    let audit = match ctx.config().audit_retention_days {
+        0 => 0,
+        days => {
+            let cutoff = now - chrono::Duration::days(i64::from(days));
+            store::audit::purge_before(ctx.db(), cutoff).await?
+        }
+    };
+    if sessions + refresh_tokens + sso + audit > 0 {
+        tracing::info!(
+            sessions,
+            refresh_tokens,
+            sso,
+            audit,
+            "purged expired sessions, refresh tokens and sign-in flows, and old audit events"
+        );
+    }
+    Ok(Purged {
+        sessions,
+        refresh_tokens,
+        sso,
+        audit,
+    })
+}

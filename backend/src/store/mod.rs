@@ -1,0 +1,54 @@
+//! Org-scoped queries over any connection or transaction. The only place with `QueryFilter`.
+//! Every function takes `(db, org, ...)`, except the few identity lookups that must find a user
+//! or credential before an organisation is known; those say so in their name (`*_global`).
+
+pub mod agents;
+pub mod api_keys;
+pub mod audit;
+pub mod conversations;
+pub mod groups;
+pub mod invitations;
+pub mod orgs;
+pub mod providers;
+pub mod refresh_tokens;
+pub mod sso;
+pub mod usage;
+pub mod users;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter,
+};
+
+use aerie_contract::ids::OrgId;
+
+/// Timestamps are stored with their offset (always UTC here).
+pub fn ts(t: DateTime<Utc>) -> DateTime<FixedOffset> {
+    t.fixed_offset()
+}
+
+pub fn utc(t: DateTime<FixedOffset>) -> DateTime<Utc> {
+    t.with_timezone(&Utc)
+}
+
+/// Saves `model` in one `UPDATE … WHERE <primary key> AND <org_column> = org`: a row of another
+/// organisation is never written, whatever the caller checked before
+/// (`DbErr::RecordNotUpdated`).
+pub(crate) async fn update_in_org<A, C>(
+    db: &C,
+    model: A,
+    org_column: <A::Entity as EntityTrait>::Column,
+    org: OrgId,
+) -> Result<<A::Entity as EntityTrait>::Model, DbErr>
+where
+    A: ActiveModelTrait,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+    C: ConnectionTrait,
+{
+    <A::Entity as EntityTrait>::update(model)
+        .validate()?
+        .filter(org_column.eq(org.0))
+        .exec(db)
+        .await
+}

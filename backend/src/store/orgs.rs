@@ -1,0 +1,98 @@
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryOrder, Set,
+};
+use uuid::Uuid;
+
+use super::ts;
+use crate::db::entities::organizations;
+use aerie_contract::ids::OrgId;
+
+/// How many organisations exist (0 means the instance is not set up).
+pub async fn count_global<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
+    organizations::Entity::find().count(db).await
+}
+
+pub async fn find<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+) -> Result<Option<organizations::Model>, DbErr> {
+    organizations::Entity::find_by_id(org.0).one(db).await
+}
+
+/// The oldest organisation (the one `aerie dev` and single-organisation installs act in).
+pub async fn first_global<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Option<organizations::Model>, DbErr> {
+    organizations::Entity::find()
+        .order_by_asc(organizations::Column::CreatedAt)
+        .one(db)
+        .await
+}
+
+/// Locks `org`'s row until the transaction ends (`SELECT … FOR UPDATE` on PostgreSQL; SQLite's
+/// write transactions hold the database lock already). Writers that must see each other's
+/// changes to the organisation's members — the last-owner rule — take it first.
+pub async fn lock<C: ConnectionTrait>(db: &C, org: OrgId) -> Result<bool, DbErr> {
+    use sea_orm::QuerySelect;
+    Ok(organizations::Entity::find_by_id(org.0)
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .is_some())
+}
+
+pub async fn insert<C: ConnectionTrait>(
+    db: &C,
+    slug: &str,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<organizations::Model, DbErr> {
+    organizations::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        slug: Set(slug.to_owned()),
+        name: Set(name.to_owned()),
+        allowed_domains: Set(serde_json::json!([])),
+        plan: Set("community".to_owned()),
+        signup_mode: Set("invite_only".to_owned()),
+        settings: Set(serde_json::json!({})),
+        created_at: Set(ts(now)),
+        updated_at: Set(ts(now)),
+    }
+    .insert(db)
+    .await
+}
+
+/// An organisation by slug, in any organisation's view (public lookups, signup).
+pub async fn find_by_slug_global<C: ConnectionTrait>(
+    db: &C,
+    slug: &str,
+) -> Result<Option<organizations::Model>, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    organizations::Entity::find()
+        .filter(organizations::Column::Slug.eq(slug))
+        .one(db)
+        .await
+}
+
+/// Every organisation (the public list for embedded chat shows name and slug only).
+pub async fn list_global<C: ConnectionTrait>(db: &C) -> Result<Vec<organizations::Model>, DbErr> {
+    organizations::Entity::find()
+        .order_by_asc(organizations::Column::CreatedAt)
+        .all(db)
+        .await
+}
+
+/// Saves changes to `org` (the model must be that organisation).
+pub async fn update<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    model: organizations::ActiveModel,
+) -> Result<organizations::Model, DbErr> {
+    match &model.id {
+        sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) if *id == org.0 => {
+            model.update(db).await
+        }
+        _ => Err(DbErr::RecordNotFound("organization".to_owned())),
+    }
+}

@@ -1,0 +1,183 @@
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set,
+};
+use uuid::Uuid;
+
+use super::ts;
+use crate::actor::Role;
+use crate::db::entities::{memberships, users};
+use aerie_contract::ids::{OrgId, UserId};
+
+/// Finds a user by (lower-cased) email, in any organisation: login starts here.
+pub async fn find_by_email_global<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+) -> Result<Option<users::Model>, DbErr> {
+    users::Entity::find()
+        .filter(users::Column::Email.eq(email))
+        .one(db)
+        .await
+}
+
+/// A user and their membership, only if they belong to `org`.
+pub async fn find_member<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    user: UserId,
+) -> Result<Option<(users::Model, memberships::Model)>, DbErr> {
+    let membership = memberships::Entity::find()
+        .filter(memberships::Column::OrgId.eq(org.0))
+        .filter(memberships::Column::UserId.eq(user.0))
+        .one(db)
+        .await?;
+    let Some(membership) = membership else {
+        return Ok(None);
+    };
+    Ok(users::Entity::find_by_id(user.0)
+        .one(db)
+        .await?
+        .map(|u| (u, membership)))
+}
+
+/// The organisation a user signs in to by default: their oldest membership.
+pub async fn first_membership_global<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+) -> Result<Option<memberships::Model>, DbErr> {
+    memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user.0))
+        .order_by_asc(memberships::Column::CreatedAt)
+        .one(db)
+        .await
+}
+
+/// The oldest owner of `org`.
+pub async fn first_owner<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+) -> Result<Option<memberships::Model>, DbErr> {
+    memberships::Entity::find()
+        .filter(memberships::Column::OrgId.eq(org.0))
+        .filter(memberships::Column::Role.eq(Role::Owner.as_str()))
+        .order_by_asc(memberships::Column::CreatedAt)
+        .one(db)
+        .await
+}
+
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub password_hash: Option<String>,
+    pub role: Role,
+}
+
+/// Creates a user and their membership of `org`.
+pub async fn insert_member<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    new: NewUser<'_>,
+    now: DateTime<Utc>,
+) -> Result<(users::Model, memberships::Model), DbErr> {
+    let user = users::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email: Set(new.email.to_owned()),
+        name: Set(new.name.to_owned()),
+        avatar_url: Set(None),
+        language: Set("en".to_owned()),
+        password_hash: Set(new.password_hash),
+        status: Set("active".to_owned()),
+        created_at: Set(ts(now)),
+        updated_at: Set(ts(now)),
+        deleted_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    let membership = memberships::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        org_id: Set(org.0),
+        user_id: Set(user.id),
+        role: Set(new.role.as_str().to_owned()),
+        created_at: Set(ts(now)),
+    }
+    .insert(db)
+    .await?;
+    Ok((user, membership))
+}
+
+/// Saves changes to a user known to be a member of `org`.
+pub async fn update<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    user: users::ActiveModel,
+) -> Result<users::Model, DbErr> {
+    let id = match &user.id {
+        sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => *id,
+        sea_orm::ActiveValue::NotSet => return Err(DbErr::RecordNotFound("user".to_owned())),
+    };
+    if find_member(db, org, UserId(id)).await?.is_none() {
+        return Err(DbErr::RecordNotFound("user".to_owned()));
+    }
+    // Users have no organisation column: the statement itself requires the membership.
+    users::Entity::update(user)
+        .validate()?
+        .filter(
+            users::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(memberships::Column::UserId)
+                    .from(memberships::Entity)
+                    .and_where(memberships::Column::OrgId.eq(org.0))
+                    .and_where(memberships::Column::UserId.eq(id))
+                    .to_owned(),
+            ),
+        )
+        .exec(db)
+        .await
+}
+
+/// Every member of `org` (deleted ones excluded), oldest first.
+pub async fn list_members<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    status: Option<&str>,
+) -> Result<Vec<(users::Model, memberships::Model)>, DbErr> {
+    let members = memberships::Entity::find()
+        .filter(memberships::Column::OrgId.eq(org.0))
+        .order_by_asc(memberships::Column::CreatedAt)
+        .find_also_related(users::Entity)
+        .all(db)
+        .await?;
+    Ok(members
+        .into_iter()
+        .filter_map(|(m, u)| u.map(|u| (u, m)))
+        .filter(|(u, _)| u.status != "deleted")
+        .filter(|(u, _)| status.is_none_or(|s| u.status == s))
+        .collect())
+}
+
+/// How many active owners `org` has.
+pub async fn count_active_owners<C: ConnectionTrait>(db: &C, org: OrgId) -> Result<usize, DbErr> {
+    Ok(list_members(db, org, Some("active"))
+        .await?
+        .iter()
+        .filter(|(_, m)| m.role == Role::Owner.as_str())
+        .count())
+}
+
+/// Changes a member's role.
+pub async fn set_role<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    user: UserId,
+    role: Role,
+) -> Result<(), DbErr> {
+    use sea_orm::sea_query::Expr;
+    memberships::Entity::update_many()
+        .col_expr(memberships::Column::Role, Expr::value(role.as_str()))
+        .filter(memberships::Column::OrgId.eq(org.0))
+        .filter(memberships::Column::UserId.eq(user.0))
+        .exec(db)
+        .await
+        .map(|_| ())
+}

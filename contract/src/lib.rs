@@ -1,0 +1,29 @@
+//! The wire contract: types shared by the UI, server functions and REST handlers. wasm-safe:
+//! serde, uuid and chrono only (utoipa schemas behind the `openapi` feature, server side).
+
+pub mod agents;
+pub mod api_keys;
+pub mod auth;
+pub mod chat;
+pub mod error;
+pub mod health;
+pub mod ids;
+pub mod orgs;
+pub mod providers;
+pub mod sso;
+pub mod usage;
+
+pub use error::{ErrorBody, ErrorCode, ErrorInfo};
+
+/// Distinguishes an absent field (`None`, with `#[serde(default)]`) from an explicit `null`
+/// (`Some(None)`).
+pub fn present<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
+/// The product version, as shown by `/api/health`, `/api` and `aerie --version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
