@@ -295,7 +295,6 @@ fn expected_schemes(kinds: u8) -> BTreeSet<String> {
 
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn every_route_accepts_exactly_its_listed_credentials(#[case] kind: DbKind) {
     let c = Callers::start(kind).await;
@@ -359,7 +358,6 @@ async fn every_route_accepts_exactly_its_listed_credentials(#[case] kind: DbKind
 /// function then decides who may do what).
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn the_dashboard_refuses_api_keys(#[case] kind: DbKind) {
     let c = Callers::start(kind).await;

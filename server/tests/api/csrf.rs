@@ -12,7 +12,6 @@ use crate::support::{PASSWORD, TestApp};
 
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn only_a_real_bearer_or_api_key_skips_the_csrf_check(#[case] kind: DbKind) {
     let app = TestApp::spawn(kind).await;

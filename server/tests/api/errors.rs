@@ -92,7 +92,6 @@ async fn json(res: reqwest::Response) -> (u16, serde_json::Value) {
 
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn every_code_renders_its_table_entry(#[case] kind: DbKind) {
     let app = app(kind).await;
@@ -108,7 +107,6 @@ async fn every_code_renders_its_table_entry(#[case] kind: DbKind) {
 
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn one_snapshot_per_status(#[case] kind: DbKind) {
     let app = app(kind).await;
@@ -125,7 +123,6 @@ async fn one_snapshot_per_status(#[case] kind: DbKind) {
 
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn unknown_api_route_is_404(#[case] kind: DbKind) {
     let app = app(kind).await;
@@ -142,7 +139,6 @@ async fn unknown_api_route_is_404(#[case] kind: DbKind) {
 
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn wrong_method_is_405(#[case] kind: DbKind) {
     let app = app(kind).await;
@@ -160,7 +156,6 @@ async fn wrong_method_is_405(#[case] kind: DbKind) {
 
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn malformed_json_is_400(#[case] kind: DbKind) {
     let app = app(kind).await;
@@ -180,7 +175,6 @@ async fn malformed_json_is_400(#[case] kind: DbKind) {
 
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn missing_and_mistyped_fields_are_named(#[case] kind: DbKind) {
     let app = app(kind).await;
@@ -217,7 +211,6 @@ async fn missing_and_mistyped_fields_are_named(#[case] kind: DbKind) {
 
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn wrong_content_type_is_415(#[case] kind: DbKind) {
     let app = app(kind).await;
@@ -236,7 +229,6 @@ async fn wrong_content_type_is_415(#[case] kind: DbKind) {
 
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn oversized_body_is_413(#[case] kind: DbKind) {
     let app = app(kind).await;
@@ -283,7 +275,6 @@ async fn internal_errors_are_generic_and_never_leak(#[case] kind: DbKind) {
 
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn non_json_errors_from_layers_are_rewritten(#[case] kind: DbKind) {
     let app = app(kind).await;
@@ -294,7 +285,6 @@ async fn non_json_errors_from_layers_are_rewritten(#[case] kind: DbKind) {
 
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn browsers_get_the_not_found_page(#[case] kind: DbKind) {
     let app = app(kind).await;

@@ -72,7 +72,6 @@ async fn health_answers_503_when_the_database_is_gone() {
 
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn every_response_carries_a_request_id(#[case] kind: DbKind) {
     let app = TestApp::spawn(kind).await;

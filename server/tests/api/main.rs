@@ -1,5 +1,8 @@
-//! The HTTP API tests: one binary (faster to link on 2 cores). Every test that touches the
-//! database runs against SQLite and PostgreSQL, each in its own fresh database.
+//! The HTTP API tests: one binary (faster to link on 2 cores). Every test of what the service
+//! layer stores runs against SQLite and PostgreSQL, each in its own database cloned from a
+//! migrated template (`aerie_backend::testing::TestDb::migrated`); tests of the HTTP layer alone
+//! (error bodies, headers, credentials per route, metrics, the OpenAPI document, shutdown) run
+//! once, on SQLite.
 
 #![expect(clippy::expect_used, reason = "test helpers fail loudly")]
 

@@ -7,7 +7,6 @@ use crate::support::TestApp;
 
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn requests_are_counted_by_route_and_status(#[case] kind: DbKind) {
     let app = TestApp::spawn(kind).await;
@@ -36,7 +35,6 @@ async fn requests_are_counted_by_route_and_status(#[case] kind: DbKind) {
 
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn basic_auth_guards_metrics_when_configured(#[case] kind: DbKind) {
     let app = TestApp::spawn_with(

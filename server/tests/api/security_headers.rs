@@ -51,7 +51,6 @@ fn assert_common_headers(res: &reqwest::Response, what: &str) {
 
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn pages_allow_only_their_own_nonced_scripts(#[case] kind: DbKind) {
     let app = TestApp::spawn(kind).await;
@@ -141,7 +140,6 @@ async fn get_with_host(app: &TestApp, path: &str, host: &str) -> (u16, serde_jso
 
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn an_instance_not_set_up_answers_only_loopback_host_names(#[case] kind: DbKind) {
     let app = TestApp::spawn(kind).await;
@@ -200,7 +198,6 @@ async fn an_instance_not_set_up_answers_only_loopback_host_names(#[case] kind: D
 
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn dev_mode_answers_only_loopback_host_names(#[case] kind: DbKind) {
     let db = aerie_backend::testing::TestDb::new(kind).await.expect("db");

@@ -11,7 +11,6 @@ use crate::support::TestApp;
 
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn in_flight_requests_finish_and_new_ones_are_refused(#[case] kind: DbKind) {
     let slow: Router<AppState> = Router::new().route(
@@ -46,7 +45,6 @@ async fn in_flight_requests_finish_and_new_ones_are_refused(#[case] kind: DbKind
 
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn the_grace_period_bounds_shutdown(#[case] kind: DbKind) {
     let stuck: Router<AppState> = Router::new().route(

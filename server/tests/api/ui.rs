@@ -18,7 +18,6 @@ async fn html(app: &TestApp, path: &str) -> (u16, String) {
 
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn home_renders_on_the_server_with_hydration_scripts(#[case] kind: DbKind) {
     let app = TestApp::spawn(kind).await;
@@ -33,7 +32,6 @@ async fn home_renders_on_the_server_with_hydration_scripts(#[case] kind: DbKind)
 
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn api_reference_lists_the_generated_operations(#[case] kind: DbKind) {
     let app = TestApp::spawn(kind).await;

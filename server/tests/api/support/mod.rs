@@ -29,7 +29,7 @@ impl TestApp {
         tweak: impl FnOnce(&mut Config),
         extra: Router<AppState>,
     ) -> Self {
-        let db = TestDb::new(kind).await.expect("test database");
+        let db = TestDb::migrated(kind).await.expect("test database");
         let mut config = db.config();
         config.listen = "127.0.0.1:0".parse().expect("addr");
         tweak(&mut config);
