@@ -17,7 +17,8 @@ use super::config::ConfigError;
 pub struct Secrets {
     /// Signs JWT access tokens.
     pub jwt_signing_key: SecretString,
-    /// Signs and encrypts session cookies.
+    /// Signs session cookies (the cookie carries only the session id; the record is in the
+    /// database).
     pub session_key: SecretString,
     /// Peppers API-key and refresh-token hashes.
     pub token_pepper: SecretString,

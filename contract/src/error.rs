@@ -1,4 +1,4 @@
-//! The one error body of every API family (PRODUCT.md, "The error contract"):
+//! The one error body of every API family (`docs/API-DESIGN.md`, "The error body"):
 //!
 //! ```json
 //! {"detail": "<sentence>", "error": {"code": "AUTH-001", "message": "<sentence>",
@@ -6,8 +6,9 @@
 //! ```
 //!
 //! `detail` satisfies Egret clients (seed 000/001), `error.message`/`type`/`param`/`code` the
-//! OpenAI SDKs, `error.what`/`why`/`fix` Aegis clients (seed 003). Every code lives in one closed
-//! table, [`ErrorCode::info`].
+//! OpenAI SDKs, `error.what`/`why`/`fix` Aegis clients (seed 003; the seeds are the reference
+//! documents of `docs/REFERENCE-APIS.md`). Every code lives in one closed table,
+//! [`ErrorCode::info`].
 
 use serde::{Deserialize, Serialize};
 

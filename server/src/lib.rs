@@ -1,4 +1,5 @@
-//! The `aerie` server: CLI, HTTP surfaces and middleware over the `aerie-app` service layer.
+//! The `aerie` server: CLI, HTTP surfaces and middleware over the `aerie-backend` service layer
+//! (and the `aerie-app` dashboard). `docs/ARCHITECTURE.md` describes the request path.
 
 pub mod cli;
 pub mod extract;

@@ -1,4 +1,5 @@
-//! Org-scoped queries over any connection or transaction. The only place with `QueryFilter`.
+//! Org-scoped queries over any connection or transaction. The only place with `QueryFilter`,
+//! apart from the browser-session store (`backend/src/sessions.rs`).
 //! Every function takes `(db, org, ...)`, except the few identity lookups that must find a user
 //! or credential before an organisation is known; those say so in their name (`*_global`).
 

@@ -1161,7 +1161,7 @@ async fn google_microsoft_and_configured_providers_sign_in(#[case] kind: DbKind)
     }
 }
 
-/// Responses crafted and signed with `xmlsec1` (the attacks of SECURITY.md's samael section),
+/// Responses crafted and signed with `xmlsec1` (the attacks listed in `docs/SECURITY.md`, "SAML"),
 /// posted to the assertion consumer as an IdP-initiated login would be: each is refused with its
 /// reason in the audit log, and none signs anybody in.
 #[rstest]

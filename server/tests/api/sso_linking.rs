@@ -1,4 +1,5 @@
-//! Account takeover through single sign-on (issue 11, items 1, 2 and 9), against the real local
+//! Account takeover through single sign-on (`docs/SSO.md`, "Linking to an existing account";
+//! `docs/SECURITY.md`), against the real local
 //! identity providers: an identity is linked to an existing account only with proof (the
 //! account's password or session, or a provider the organisation marked authoritative for the
 //! email's domain), owners never automatically; a provider never vouches for more than the role
@@ -64,7 +65,7 @@ async fn my_role(sso: &Sso, b: &reqwest::Client) -> Option<String> {
     (status == 200).then(|| me["role"].as_str().unwrap_or_default().to_owned())
 }
 
-/// Item 2: an admin adds an identity provider they control, marks it authoritative for the
+/// An admin adds an identity provider they control, marks it authoritative for the
 /// organisation's domain, and signs in through it as the owner's verified email. No owner
 /// session results, the refusal is audited, and the provider's changes are audited with who
 /// made them. The same provider may still vouch for members (up to the admin's own role).
@@ -164,7 +165,7 @@ async fn an_admins_own_identity_provider_cannot_become_the_owner(#[case] kind: D
     assert_eq!(logins[0].1["account"], "linked_by_email");
 }
 
-/// Item 1: linking needs proof. A verified email of an existing member, from a provider that is
+/// Linking needs proof. A verified email of an existing member, from a provider that is
 /// not authoritative for the domain, stops at the link page; the account's password (from the
 /// same browser only) links it. The link then signs in directly, until the provider is changed
 /// by someone ranking below the account: then the proof is asked again.
@@ -287,7 +288,7 @@ async fn linking_an_existing_account_needs_its_password(#[case] kind: DbKind) {
     assert_contract_body(&body, "REQ-001");
 }
 
-/// Item 1 for SAML (and, by the same rule, Nextcloud): an email attribute proves nothing. Unless
+/// The same for SAML (and, by the same rule, Nextcloud): an email attribute proves nothing. Unless
 /// the organisation marked the IdP authoritative for the domain, a SAML user whose email is a
 /// member's (or the owner's) lands on the link page, and newcomers are not provisioned; once
 /// authoritative, members link automatically, the owner still never.
@@ -362,7 +363,7 @@ async fn unsolicited(idp: &SamlIdp) -> String {
     form_body(&[("SAMLResponse", &response), ("RelayState", "/agents")])
 }
 
-/// Item 9: an IdP-initiated SAML sign-in binds its pick-up to the browser that posted the
+/// An IdP-initiated SAML sign-in binds its pick-up to the browser that posted the
 /// response; the pick-up link opened in another browser signs nobody in.
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]

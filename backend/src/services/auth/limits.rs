@@ -1,7 +1,7 @@
 //! Login and token endpoints are rate-limited per client and per account, answering 429 with
 //! `Retry-After`.
 //!
-//! - Per client (its IPv4 address or IPv6 /64, see `backend::client_addr::limit_key`): 20
+//! - Per client (its IPv4 address or IPv6 /64, see `client_addr::limit_key`): 20
 //!   attempts a minute, bursts of 20 (GCRA via `governor`); every attempt counts.
 //! - Per account: 5 wrong passwords within a minute lock the account for unknown clients until
 //!   the oldest of them is a minute old. A client the account signed in from before (in the

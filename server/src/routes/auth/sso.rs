@@ -322,8 +322,8 @@ mod saml_routes {
         }
     }
 
-    /// The SAML assertion consumer: verifies the IdP's signed response (see SECURITY.md), then
-    /// sends the browser to `/auth/login-pickup`.
+    /// The SAML assertion consumer: verifies the IdP's signed response (see docs/SECURITY.md),
+    /// then sends the browser to `/auth/login-pickup`.
     #[utoipa::path(post, path = "/auth/saml/acs", tag = "sso",
     security(()),
         request_body(content = AcsForm, content_type = "application/x-www-form-urlencoded"),

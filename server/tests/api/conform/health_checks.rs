@@ -1,4 +1,4 @@
-//! Item 17: seed 004's operational checks, `/api/health/db`, `/api/health/redis` and
+//! Seed 004's operational checks, `/api/health/db`, `/api/health/redis` and
 //! `/api/health/integrations`.
 
 use aerie_backend::config::{DbKind, Redacted};
@@ -10,7 +10,7 @@ use crate::support::chat::Chat;
 use crate::support::idp::OidcIdp;
 use crate::support::{PASSWORD, TestApp, assert_contract_body};
 
-/// Item 17: seed 004's operational checks (`/api/health/db`, `/api/health/redis`), admin only,
+/// Seed 004's operational checks (`/api/health/db`, `/api/health/redis`), admin only,
 /// with the round trip in the body.
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
@@ -95,7 +95,7 @@ async fn health_db_and_redis_report_latency_to_admins(#[case] kind: DbKind) {
     assert!(!redis.to_string().contains("s3cret"), "{redis}");
 }
 
-/// Item 17: `/api/health/integrations` checks the organisation's LLM providers and single
+/// `/api/health/integrations` checks the organisation's LLM providers and single
 /// sign-on providers live and says which answer, how fast, or what failed.
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]

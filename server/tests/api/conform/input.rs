@@ -1,4 +1,4 @@
-//! Item 18: request input that once made the server panic.
+//! Request input that once made the server panic.
 
 use aerie_backend::config::DbKind;
 use aerie_bench::Reply;
@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::support::chat::Chat;
 use crate::support::{PASSWORD, TestApp, assert_contract_body};
 
-/// Item 18: an `expires_at` with non-ASCII characters (a byte slice inside a character used to
+/// An `expires_at` with non-ASCII characters (a byte slice inside a character used to
 /// panic: 500) is a 400 naming the field, on both families and on update.
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
@@ -53,7 +53,7 @@ async fn non_ascii_expires_at_is_a_400(#[case] kind: DbKind) {
     }
 }
 
-/// Item 18: a tool argument the model sends (here a time zone with a multi-byte character
+/// A tool argument the model sends (here a time zone with a multi-byte character
 /// where an offset's digits are expected) is refused to the model, not a crashed turn.
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]

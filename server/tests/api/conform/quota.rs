@@ -1,4 +1,4 @@
-//! Item 15: seed 001's 402 sentence on every family.
+//! Seed 001's 402 sentence on every family.
 
 use aerie_backend::config::DbKind;
 use chrono::{Datelike, TimeZone, Utc};
@@ -43,7 +43,7 @@ async fn post_any(app: &TestApp, path: &str, token: &str, body: Option<Value>) -
     (status, value)
 }
 
-/// Item 15: a 402 from any family carries seed 001's exact sentence in `detail` (and so in
+/// A 402 from any family carries seed 001's exact sentence in `detail` (and so in
 /// `error.message`); the reset date and the way to raise the limit are in `why` and `fix`.
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]

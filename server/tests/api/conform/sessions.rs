@@ -1,4 +1,4 @@
-//! Item 16: `/v1/chat`'s `session_id` is a tracking key of the client's choosing (seed 002).
+//! `/v1/chat`'s `session_id` is a tracking key of the client's choosing (seed 002).
 
 use aerie_backend::config::DbKind;
 use reqwest::Method;
@@ -23,7 +23,7 @@ fn sent_user_texts(t: &Chat) -> Vec<String> {
         .collect()
 }
 
-/// Item 16: `session_id` is a tracking key the client chooses (seed 002): any string up to 200
+/// `session_id` is a tracking key the client chooses (seed 002): any string up to 200
 /// characters; an unknown key starts a session under that key, a known one continues it; keys
 /// belong to one user of one organisation; a conversation's UUID still works.
 #[rstest]
