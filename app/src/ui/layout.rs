@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate};
 
+use super::components::is_admin;
 use super::routes;
 use super::session::use_session;
 use crate::fns::auth::Logout;
@@ -71,7 +72,7 @@ fn SignedInLinks() -> impl IntoView {
     view! {
         <Transition fallback=|| ()>
             {move || session.user.get().and_then(Result::ok).flatten().map(|user| {
-                let admin = matches!(user.role.as_str(), "owner" | "admin");
+                let admin = is_admin(&user);
                 view! {
                     <NavLink href=routes::CHAT label="Chat"/>
                     <NavLink href=routes::AGENTS label="Agents"/>

@@ -1,5 +1,6 @@
 //! The web dashboard: server-rendered, then hydrated in the browser.
 
+pub mod components;
 pub mod layout;
 pub mod markdown;
 pub mod pages;

@@ -8,7 +8,7 @@ use crate::contract::agents::{
     Agent, AgentParameters, AgentTool, NewAgent, UpdateAgent, Visibility,
 };
 use crate::contract::auth::User;
-use crate::contract::ids::{GroupId, ProviderId};
+use crate::contract::ids::{GroupId, KbId, ProviderId};
 use crate::contract::orgs::Group;
 use crate::contract::providers::Provider;
 use crate::fns::admin::list_groups;
@@ -17,6 +17,9 @@ use crate::fns::agents::{
     tool_catalogue,
 };
 use crate::fns::providers::list_providers;
+use crate::ui::components::{
+    CheckField, DataTable, EmptyState, ErrorAlert, Field, LoadError, Loaded, PageCard,
+};
 use crate::ui::routes;
 
 #[component]
@@ -69,35 +72,29 @@ fn AgentsManager(user: User) -> impl IntoView {
     let me = user.id;
     let admin = is_admin(&user);
     view! {
-        <section class="card">
-            <div class="card-head">
-                <h1>"Agents"</h1>
-                <button class="button" type="button" on:click=move |_| editor.set(Some(Editor::New))>"New agent"</button>
-            </div>
+        <PageCard title="Agents" actions=Box::new(move || view! {
+            <button class="button" type="button" on:click=move |_| editor.set(Some(Editor::New))>"New agent"</button>
+        }.into_any())>
             <p>"An agent is a model with a system prompt, parameters and tools. Chat with it here, or call it over the API."</p>
-            {move || errors().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-        </section>
+            <ErrorAlert message=errors/>
+        </PageCard>
         {move || editor.get().map(|ed| view! { <EditorPanel editor=ed create edit on_close=move || editor.set(None)/> })}
         <section class="card">
-            <Transition fallback=|| view! { <p>"Loading agents…"</p> }>
-                {move || agents.get().map(|r| match r {
-                    Ok(list) if list.is_empty() => view! { <p class="muted">"No agents yet."</p> }.into_any(),
-                    Ok(list) => view! {
-                        <table class="ops agents">
-                            <thead><tr>
-                                <th>"Name"</th><th>"Model"</th><th>"Visibility"</th><th>"Tools"</th><th>"Published"</th><th></th>
-                            </tr></thead>
-                            <tbody>
-                                {list.into_iter().map(|a| {
-                                    let can_edit = admin || a.owner_id == me;
-                                    view! { <AgentRow agent=a can_edit editor copy publish delete/> }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                    Err(e) => view! { <p class="error">{e.detail}</p> }.into_any(),
-                })}
-            </Transition>
+            <Loaded resource=agents loading="Loading agents…" let:list>
+                {if list.is_empty() {
+                    view! { <EmptyState>"No agents yet."</EmptyState> }.into_any()
+                } else {
+                    view! {
+                        <DataTable class="ops agents"
+                            headers=&["Name", "Model", "Visibility", "Tools", "Published", ""]>
+                            {list.into_iter().map(|a| {
+                                let can_edit = admin || a.owner_id == me;
+                                view! { <AgentRow agent=a can_edit editor copy publish delete/> }
+                            }).collect_view()}
+                        </DataTable>
+                    }.into_any()
+                }}
+            </Loaded>
         </section>
     }
 }
@@ -187,11 +184,11 @@ fn EditorPanel(
                         (Ok(providers), Ok(tools)) => view! {
                             <AgentForm agent=agent.get_value() providers tools groups create edit on_close/>
                         }.into_any(),
-                        (Err(e), _) | (_, Err(e)) => view! { <p class="error">{e.detail}</p> }.into_any(),
+                        (Err(error), _) | (_, Err(error)) => view! { <LoadError error/> }.into_any(),
                     })
                 }}
             </Transition>
-            {move || error_of(create)().or_else(error_of(edit)).map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <ErrorAlert message=move || error_of(create)().or_else(error_of(edit))/>
         </section>
     }
 }
@@ -214,18 +211,9 @@ fn number<T: std::str::FromStr>(field: &str, s: &str) -> Result<Option<T>, Strin
         .map_err(|_| format!("{field} must be a number."))
 }
 
-#[component]
-fn AgentForm(
-    agent: Option<Agent>,
-    providers: Vec<Provider>,
-    tools: Vec<AgentTool>,
-    groups: Vec<Group>,
-    create: ServerAction<CreateAgent>,
-    edit: ServerAction<EditAgent>,
-    on_close: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
-    let id = agent.as_ref().map(|a| a.id);
-    let a = agent.unwrap_or_else(|| Agent {
+/// A new agent's starting values: the first provider and its first model.
+fn blank_agent(providers: &[Provider]) -> Agent {
+    Agent {
         id: uuid::Uuid::nil().into(),
         name: String::new(),
         description: String::new(),
@@ -246,33 +234,198 @@ fn AgentForm(
         owner_id: uuid::Uuid::nil().into(),
         created_at: chrono::DateTime::UNIX_EPOCH,
         updated_at: chrono::DateTime::UNIX_EPOCH,
-    });
-    let name = RwSignal::new(a.name.clone());
-    let description = RwSignal::new(a.description.clone());
-    let prompt = RwSignal::new(a.system_prompt.clone());
-    let provider = RwSignal::new(a.provider_id.map(|p| p.to_string()).unwrap_or_default());
-    let model = RwSignal::new(a.model.clone());
-    let temperature = RwSignal::new(
-        a.parameters
-            .temperature
-            .map(|t| t.to_string())
-            .unwrap_or_default(),
-    );
-    let max_tokens = RwSignal::new(
-        a.parameters
-            .max_tokens
-            .map(|t| t.to_string())
-            .unwrap_or_default(),
-    );
-    let reasoning = RwSignal::new(a.reasoning_enabled);
-    let enabled = RwSignal::new(a.tools.clone());
-    let visibility = RwSignal::new(a.visibility.as_str().to_owned());
-    let chosen_groups = RwSignal::new(a.group_ids.clone());
-    let form_error = RwSignal::new(None::<String>);
-    let top_p = a.parameters.top_p;
-    let kbs = a.knowledge_base_ids.clone();
-    let providers = StoredValue::new(providers);
+    }
+}
 
+/// The form's values as typed; numbers stay text until submitted.
+#[derive(Clone, Copy)]
+struct Draft {
+    name: RwSignal<String>,
+    description: RwSignal<String>,
+    prompt: RwSignal<String>,
+    provider: RwSignal<String>,
+    model: RwSignal<String>,
+    temperature: RwSignal<String>,
+    max_tokens: RwSignal<String>,
+    reasoning: RwSignal<bool>,
+    tools: RwSignal<Vec<String>>,
+    visibility: RwSignal<String>,
+    groups: RwSignal<Vec<GroupId>>,
+    /// Kept as they are: the form does not edit them.
+    top_p: Option<f32>,
+    knowledge_base_ids: StoredValue<Vec<KbId>>,
+}
+
+impl Draft {
+    fn new(a: &Agent) -> Self {
+        let text = |n: Option<String>| RwSignal::new(n.unwrap_or_default());
+        Self {
+            name: RwSignal::new(a.name.clone()),
+            description: RwSignal::new(a.description.clone()),
+            prompt: RwSignal::new(a.system_prompt.clone()),
+            provider: text(a.provider_id.map(|p| p.to_string())),
+            model: RwSignal::new(a.model.clone()),
+            temperature: text(a.parameters.temperature.map(|t| t.to_string())),
+            max_tokens: text(a.parameters.max_tokens.map(|t| t.to_string())),
+            reasoning: RwSignal::new(a.reasoning_enabled),
+            tools: RwSignal::new(a.tools.clone()),
+            visibility: RwSignal::new(a.visibility.as_str().to_owned()),
+            groups: RwSignal::new(a.group_ids.clone()),
+            top_p: a.parameters.top_p,
+            knowledge_base_ids: StoredValue::new(a.knowledge_base_ids.clone()),
+        }
+    }
+
+    /// The parameters, or the sentence saying which number is not one.
+    fn parameters(&self) -> Result<AgentParameters, String> {
+        Ok(AgentParameters {
+            temperature: number("Temperature", &self.temperature.get_untracked())?,
+            top_p: self.top_p,
+            max_tokens: number("Max tokens", &self.max_tokens.get_untracked())?,
+        })
+    }
+
+    fn provider_id(&self) -> Option<ProviderId> {
+        uuid::Uuid::parse_str(&self.provider.get_untracked())
+            .ok()
+            .map(ProviderId)
+    }
+
+    /// The visibility, and the groups when it is for groups.
+    fn audience(&self) -> (Visibility, Vec<GroupId>) {
+        let visibility =
+            Visibility::parse(&self.visibility.get_untracked()).unwrap_or(Visibility::Private);
+        let groups = if visibility == Visibility::Groups {
+            self.groups.get_untracked()
+        } else {
+            Vec::new()
+        };
+        (visibility, groups)
+    }
+
+    fn new_agent(&self, parameters: AgentParameters) -> NewAgent {
+        let (visibility, group_ids) = self.audience();
+        NewAgent {
+            name: self.name.get_untracked(),
+            description: self.description.get_untracked(),
+            system_prompt: self.prompt.get_untracked(),
+            provider_id: self.provider_id(),
+            model: self.model.get_untracked(),
+            parameters,
+            reasoning_enabled: self.reasoning.get_untracked(),
+            tools: self.tools.get_untracked(),
+            knowledge_base_ids: self.knowledge_base_ids.get_value(),
+            visibility,
+            group_ids,
+        }
+    }
+
+    fn update(&self, parameters: AgentParameters) -> UpdateAgent {
+        let (visibility, group_ids) = self.audience();
+        UpdateAgent {
+            name: Some(self.name.get_untracked()),
+            description: Some(self.description.get_untracked()),
+            system_prompt: Some(self.prompt.get_untracked()),
+            provider_id: Some(self.provider_id()),
+            model: Some(self.model.get_untracked()),
+            parameters: Some(parameters),
+            reasoning_enabled: Some(self.reasoning.get_untracked()),
+            tools: Some(self.tools.get_untracked()),
+            knowledge_base_ids: None,
+            visibility: Some(visibility),
+            group_ids: Some(group_ids),
+        }
+    }
+}
+
+#[component]
+fn AgentForm(
+    agent: Option<Agent>,
+    providers: Vec<Provider>,
+    tools: Vec<AgentTool>,
+    groups: Vec<Group>,
+    create: ServerAction<CreateAgent>,
+    edit: ServerAction<EditAgent>,
+    on_close: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let id = agent.as_ref().map(|a| a.id);
+    let draft = Draft::new(&agent.unwrap_or_else(|| blank_agent(&providers)));
+    let form_error = RwSignal::new(None::<String>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let parameters = match draft.parameters() {
+            Ok(p) => p,
+            Err(e) => {
+                form_error.set(Some(e));
+                return;
+            }
+        };
+        form_error.set(None);
+        match id {
+            None => {
+                create.dispatch(CreateAgent {
+                    input: draft.new_agent(parameters),
+                });
+            }
+            Some(id) => {
+                edit.dispatch(EditAgent {
+                    id,
+                    input: draft.update(parameters),
+                });
+            }
+        }
+    };
+    let pending = move || create.pending().get() || edit.pending().get();
+    let Draft {
+        name,
+        description,
+        prompt,
+        temperature,
+        max_tokens,
+        reasoning,
+        ..
+    } = draft;
+
+    view! {
+        <form class="agent-form" on:submit=submit>
+            <Field label="Name"><input name="name" required maxlength="100" bind:value=name/></Field>
+            <Field label="Description"><input name="description" maxlength="2000" bind:value=description/></Field>
+            <Field label="System prompt">
+                <textarea name="system_prompt" rows="6" bind:value=prompt></textarea>
+            </Field>
+            <ModelChoice providers draft/>
+            <div class="form-row">
+                <Field label="Temperature">
+                    <input name="temperature" type="number" min="0" max="2" step="0.1" placeholder="default" bind:value=temperature/>
+                </Field>
+                <Field label="Max tokens">
+                    <input name="max_tokens" type="number" min="1" step="1" placeholder="default" bind:value=max_tokens/>
+                </Field>
+            </div>
+            <CheckField label=" Show the model's thinking by default">
+                <input type="checkbox" name="reasoning_enabled" bind:checked=reasoning/>
+            </CheckField>
+            <ToolChoice tools enabled=draft.tools/>
+            <AudienceChoice groups draft/>
+            <ErrorAlert message=form_error/>
+            <div class="form-actions">
+                <button class="button" type="submit" disabled=pending>
+                    {if id.is_some() { "Save agent" } else { "Create agent" }}
+                </button>
+                <button class="button secondary" type="button" on:click=move |_| on_close()>"Cancel"</button>
+            </div>
+        </form>
+    }
+}
+
+/// The provider and, below it, the models it offers (the current one kept when it is not
+/// listed); choosing a provider picks its first model.
+#[component]
+fn ModelChoice(providers: Vec<Provider>, draft: Draft) -> impl IntoView {
+    let Draft {
+        provider, model, ..
+    } = draft;
+    let providers = StoredValue::new(providers);
     let on_provider = move |ev: leptos::ev::Event| {
         let p = event_target_value(&ev);
         let first = providers
@@ -295,171 +448,97 @@ fn AgentForm(
             })
             .collect_view()
     };
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let parameters = match (
-            number::<f32>("Temperature", &temperature.get_untracked()),
-            number::<u32>("Max tokens", &max_tokens.get_untracked()),
-        ) {
-            (Ok(temperature), Ok(max_tokens)) => AgentParameters {
-                temperature,
-                top_p,
-                max_tokens,
-            },
-            (Err(e), _) | (_, Err(e)) => {
-                form_error.set(Some(e));
-                return;
-            }
-        };
-        form_error.set(None);
-        let provider_id = uuid::Uuid::parse_str(&provider.get_untracked())
-            .ok()
-            .map(ProviderId);
-        let visibility =
-            Visibility::parse(&visibility.get_untracked()).unwrap_or(Visibility::Private);
-        let group_ids = if visibility == Visibility::Groups {
-            chosen_groups.get_untracked()
-        } else {
-            Vec::new()
-        };
-        match id {
-            None => {
-                create.dispatch(CreateAgent {
-                    input: NewAgent {
-                        name: name.get_untracked(),
-                        description: description.get_untracked(),
-                        system_prompt: prompt.get_untracked(),
-                        provider_id,
-                        model: model.get_untracked(),
-                        parameters,
-                        reasoning_enabled: reasoning.get_untracked(),
-                        tools: enabled.get_untracked(),
-                        knowledge_base_ids: kbs.clone(),
-                        visibility,
-                        group_ids,
-                    },
-                });
-            }
-            Some(id) => {
-                edit.dispatch(EditAgent {
-                    id,
-                    input: UpdateAgent {
-                        name: Some(name.get_untracked()),
-                        description: Some(description.get_untracked()),
-                        system_prompt: Some(prompt.get_untracked()),
-                        provider_id: Some(provider_id),
-                        model: Some(model.get_untracked()),
-                        parameters: Some(parameters),
-                        reasoning_enabled: Some(reasoning.get_untracked()),
-                        tools: Some(enabled.get_untracked()),
-                        knowledge_base_ids: None,
-                        visibility: Some(visibility),
-                        group_ids: Some(group_ids),
-                    },
-                });
-            }
-        }
-    };
+    view! {
+        <div class="form-row">
+            <Field label="Provider">
+                <select name="provider" on:change=on_provider>
+                    {providers.with_value(|list| list.iter().map(|p| {
+                        let value = p.id.to_string();
+                        let v = value.clone();
+                        view! { <option value=value selected=move || provider.get() == v>{p.name.clone()}</option> }
+                    }).collect_view())}
+                </select>
+            </Field>
+            <Field label="Model">
+                <select name="model" on:change=move |ev| model.set(event_target_value(&ev))>
+                    {model_options}
+                </select>
+            </Field>
+        </div>
+    }
+}
+
+/// A checkbox per tool of the catalogue; `enabled` holds the names of those ticked.
+#[component]
+fn ToolChoice(tools: Vec<AgentTool>, enabled: RwSignal<Vec<String>>) -> impl IntoView {
+    view! {
+        <fieldset>
+            <legend>"Tools"</legend>
+            {tools.into_iter().map(|t| {
+                let tool = t.name.clone();
+                let toggle = t.name.clone();
+                view! {
+                    <label class="check" title=t.description.clone()>
+                        <input type="checkbox" name="tools" value=t.name.clone()
+                            prop:checked=move || enabled.with(|e| e.contains(&tool))
+                            on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                let name = toggle.clone();
+                                enabled.update(|e| {
+                                    e.retain(|n| *n != name);
+                                    if on { e.push(name); }
+                                });
+                            }/>
+                        " " {t.title.clone()} " " <small class="muted">{t.description.clone()}</small>
+                    </label>
+                }
+            }).collect_view()}
+        </fieldset>
+    }
+}
+
+/// Who sees the agent; for groups, a checkbox per group.
+#[component]
+fn AudienceChoice(groups: Vec<Group>, draft: Draft) -> impl IntoView {
+    let Draft {
+        visibility,
+        groups: chosen_groups,
+        ..
+    } = draft;
     let vis_option = move |value: &'static str, label: &'static str| {
         view! { <option value=value selected=move || visibility.get() == value>{label}</option> }
     };
-    let pending = move || create.pending().get() || edit.pending().get();
-
     view! {
-        <form class="agent-form" on:submit=submit>
-            <label>"Name" <input name="name" required maxlength="100" bind:value=name/></label>
-            <label>"Description" <input name="description" maxlength="2000" bind:value=description/></label>
-            <label>"System prompt"
-                <textarea name="system_prompt" rows="6" bind:value=prompt></textarea>
-            </label>
-            <div class="form-row">
-                <label>"Provider"
-                    <select name="provider" on:change=on_provider>
-                        {providers.with_value(|list| list.iter().map(|p| {
-                            let value = p.id.to_string();
-                            let v = value.clone();
-                            view! { <option value=value selected=move || provider.get() == v>{p.name.clone()}</option> }
-                        }).collect_view())}
-                    </select>
-                </label>
-                <label>"Model"
-                    <select name="model" on:change=move |ev| model.set(event_target_value(&ev))>
-                        {model_options}
-                    </select>
-                </label>
-            </div>
-            <div class="form-row">
-                <label>"Temperature"
-                    <input name="temperature" type="number" min="0" max="2" step="0.1" placeholder="default" bind:value=temperature/>
-                </label>
-                <label>"Max tokens"
-                    <input name="max_tokens" type="number" min="1" step="1" placeholder="default" bind:value=max_tokens/>
-                </label>
-            </div>
-            <label class="check">
-                <input type="checkbox" name="reasoning_enabled" bind:checked=reasoning/>
-                " Show the model's thinking by default"
-            </label>
+        <Field label="Visibility">
+            <select name="visibility" on:change=move |ev| visibility.set(event_target_value(&ev))>
+                {vis_option("private", "Private: only me")}
+                {vis_option("groups", "Groups")}
+                {vis_option("organization", "Organisation")}
+                {vis_option("public", "Public (marketplace)")}
+            </select>
+        </Field>
+        <Show when=move || visibility.get() == "groups">
             <fieldset>
-                <legend>"Tools"</legend>
-                {tools.into_iter().map(|t| {
-                    let tool = t.name.clone();
-                    let toggle = t.name.clone();
+                <legend>"Groups"</legend>
+                {groups.iter().map(|g| {
+                    let gid: GroupId = g.id;
                     view! {
-                        <label class="check" title=t.description.clone()>
-                            <input type="checkbox" name="tools" value=t.name.clone()
-                                prop:checked=move || enabled.with(|e| e.contains(&tool))
+                        <label class="check">
+                            <input type="checkbox" name="group_ids" value=gid.to_string()
+                                prop:checked=move || chosen_groups.with(|c| c.contains(&gid))
                                 on:change=move |ev| {
                                     let on = event_target_checked(&ev);
-                                    let name = toggle.clone();
-                                    enabled.update(|e| {
-                                        e.retain(|n| *n != name);
-                                        if on { e.push(name); }
+                                    chosen_groups.update(|c| {
+                                        c.retain(|x| *x != gid);
+                                        if on { c.push(gid); }
                                     });
                                 }/>
-                            " " {t.title.clone()} " " <small class="muted">{t.description.clone()}</small>
+                            " " {g.name.clone()}
                         </label>
                     }
                 }).collect_view()}
+                {groups.is_empty().then(|| view! { <p class="muted">"No groups yet (see the Groups page)."</p> })}
             </fieldset>
-            <label>"Visibility"
-                <select name="visibility" on:change=move |ev| visibility.set(event_target_value(&ev))>
-                    {vis_option("private", "Private: only me")}
-                    {vis_option("groups", "Groups")}
-                    {vis_option("organization", "Organisation")}
-                    {vis_option("public", "Public (marketplace)")}
-                </select>
-            </label>
-            <Show when=move || visibility.get() == "groups">
-                <fieldset>
-                    <legend>"Groups"</legend>
-                    {groups.iter().map(|g| {
-                        let gid: GroupId = g.id;
-                        view! {
-                            <label class="check">
-                                <input type="checkbox" name="group_ids" value=gid.to_string()
-                                    prop:checked=move || chosen_groups.with(|c| c.contains(&gid))
-                                    on:change=move |ev| {
-                                        let on = event_target_checked(&ev);
-                                        chosen_groups.update(|c| {
-                                            c.retain(|x| *x != gid);
-                                            if on { c.push(gid); }
-                                        });
-                                    }/>
-                                " " {g.name.clone()}
-                            </label>
-                        }
-                    }).collect_view()}
-                    {groups.is_empty().then(|| view! { <p class="muted">"No groups yet (see the Groups page)."</p> })}
-                </fieldset>
-            </Show>
-            {move || form_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            <div class="form-actions">
-                <button class="button" type="submit" disabled=pending>
-                    {if id.is_some() { "Save agent" } else { "Create agent" }}
-                </button>
-                <button class="button secondary" type="button" on:click=move |_| on_close()>"Cancel"</button>
-            </div>
-        </form>
+        </Show>
     }
 }

@@ -5,6 +5,7 @@ use leptos_meta::Title;
 
 use crate::contract::health::Operation;
 use crate::fns::system::list_api_operations;
+use crate::ui::components::{DataTable, LoadError, PageCard};
 use crate::ui::routes;
 
 #[component]
@@ -14,8 +15,7 @@ pub fn ApiReference() -> impl IntoView {
 
     view! {
         <Title text="API reference"/>
-        <section class="card">
-            <h1>"API reference"</h1>
+        <PageCard title="API reference">
             <p>
                 "Generated from the server's routes. The machine-readable document is at "
                 <a href=routes::OPENAPI_JSON><code>{routes::OPENAPI_JSON}</code></a>
@@ -34,10 +34,10 @@ pub fn ApiReference() -> impl IntoView {
             <Suspense fallback=|| view! { <p>"Loading the API document…"</p> }>
                 {move || operations.get().map(|r| match r {
                     Ok(ops) => view! { <OperationTable ops filter/> }.into_any(),
-                    Err(e) => view! { <p class="error">{e.detail}</p> }.into_any(),
+                    Err(error) => view! { <LoadError error/> }.into_any(),
                 })}
             </Suspense>
-        </section>
+        </PageCard>
     }
 }
 
@@ -66,18 +66,15 @@ fn OperationTable(ops: Vec<Operation>, filter: ReadSignal<String>) -> impl IntoV
         <p class="muted" id="api-count">
             {move || format!("{} of {total} operations", visible().len())}
         </p>
-        <table class="ops">
-            <thead><tr><th>"Method"</th><th>"Path"</th><th>"Summary"</th><th>"Tag"</th></tr></thead>
-            <tbody>
-                <For each=visible key=|op| format!("{} {}", op.method, op.path) let:op>
-                    <tr>
-                        <td><span class=format!("method method-{}", op.method.to_lowercase())>{op.method.clone()}</span></td>
-                        <td><code>{op.path.clone()}</code></td>
-                        <td>{op.summary.clone()}</td>
-                        <td>{op.tag.clone()}</td>
-                    </tr>
-                </For>
-            </tbody>
-        </table>
+        <DataTable class="ops" headers=&["Method", "Path", "Summary", "Tag"]>
+            <For each=visible key=|op| format!("{} {}", op.method, op.path) let:op>
+                <tr>
+                    <td><span class=format!("method method-{}", op.method.to_lowercase())>{op.method.clone()}</span></td>
+                    <td><code>{op.path.clone()}</code></td>
+                    <td>{op.summary.clone()}</td>
+                    <td>{op.tag.clone()}</td>
+                </tr>
+            </For>
+        </DataTable>
     }
 }

@@ -5,6 +5,7 @@ use leptos_meta::Title;
 
 use crate::contract::health::ServerStatus;
 use crate::fns::system::GetServerStatus;
+use crate::ui::components::LoadError;
 use crate::ui::routes;
 
 #[component]
@@ -39,7 +40,7 @@ pub fn HomePage() -> impl IntoView {
             <div id="status-result" role="status" aria-live="polite">
                 {move || result.get().map(|r| match r {
                     Ok(s) => view! { <StatusTable status=s/> }.into_any(),
-                    Err(e) => view! { <p class="error">{e.detail}</p> }.into_any(),
+                    Err(error) => view! { <LoadError error/> }.into_any(),
                 })}
             </div>
         </section>

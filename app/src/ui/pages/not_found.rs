@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::ui::components::PageCard;
 use crate::ui::routes;
 
 #[component]
@@ -13,10 +14,9 @@ pub fn NotFound() -> impl IntoView {
     }
     view! {
         <Title text="Page not found"/>
-        <section class="card not-found">
-            <h1>"Page not found"</h1>
+        <PageCard title="Page not found" class="card not-found">
             <p>"Nothing lives at this address. It may have moved, or the link may be mistyped."</p>
             <p><a class="button" href=routes::HOME>"Go to the home page"</a></p>
-        </section>
+        </PageCard>
     }
 }

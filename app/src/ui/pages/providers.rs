@@ -8,6 +8,9 @@ use crate::contract::providers::{Provider, ProviderCheck};
 use crate::fns::providers::{
     CreateProvider, DeleteProvider, EditProvider, TestProvider, list_providers,
 };
+use crate::ui::components::{
+    CheckField, DataTable, EmptyState, ErrorAlert, Field, Loaded, PageCard, SubmitButton,
+};
 
 #[component]
 pub fn ProvidersPage() -> impl IntoView {
@@ -36,8 +39,7 @@ fn ProvidersManager(admin: bool) -> impl IntoView {
     );
     let errors = move || error_of(create)().or_else(error_of(delete));
     view! {
-        <section class="card">
-            <h1>"Providers"</h1>
+        <PageCard title="Providers">
             <p>
                 "Providers are the OpenAI-compatible endpoints (OpenAI, Azure, vLLM, Ollama, …) "
                 "your agents' models run on. Keys are stored encrypted and never shown again."
@@ -47,41 +49,32 @@ fn ProvidersManager(admin: bool) -> impl IntoView {
             }>
                 <h2>"Add a provider"</h2>
                 <ActionForm action=create>
-                    <label>"Name" <input name="name" required maxlength="100" placeholder="OpenAI"/></label>
-                    <label>"Base URL"
+                    <Field label="Name"><input name="name" required maxlength="100" placeholder="OpenAI"/></Field>
+                    <Field label="Base URL">
                         <input name="base_url" required type="url" placeholder="https://api.openai.com/v1"/>
-                    </label>
-                    <label>"API key" <input name="api_key" type="password" autocomplete="off"/></label>
-                    <label>"Models"
+                    </Field>
+                    <Field label="API key"><input name="api_key" type="password" autocomplete="off"/></Field>
+                    <Field label="Models" hint="Comma-separated model ids; leave empty to discover them.">
                         <input name="models" placeholder="empty: ask the provider"/>
-                        <small class="muted">"Comma-separated model ids; leave empty to discover them."</small>
-                    </label>
-                    <button class="button" type="submit" disabled=move || create.pending().get()>
-                        {move || if create.pending().get() { "Adding…" } else { "Add provider" }}
-                    </button>
+                    </Field>
+                    <SubmitButton label="Add provider" busy="Adding…" pending=create.pending()/>
                 </ActionForm>
             </Show>
-            {move || errors().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-        </section>
+            <ErrorAlert message=errors/>
+        </PageCard>
         <section class="card">
-            <Transition fallback=|| view! { <p>"Loading providers…"</p> }>
-                {move || providers.get().map(|r| match r {
-                    Ok(list) if list.is_empty() => view! {
-                        <p class="muted">"No provider yet: agents need one to answer."</p>
-                    }.into_any(),
-                    Ok(list) => view! {
-                        <table class="ops providers">
-                            <thead><tr>
-                                <th>"Name"</th><th>"Base URL"</th><th>"Models"</th><th>"Key"</th><th>"Source"</th><th></th>
-                            </tr></thead>
-                            <tbody>
-                                {list.into_iter().map(|p| view! { <ProviderRow provider=p admin delete changes/> }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                    Err(e) => view! { <p class="error">{e.detail}</p> }.into_any(),
-                })}
-            </Transition>
+            <Loaded resource=providers loading="Loading providers…" let:list>
+                {if list.is_empty() {
+                    view! { <EmptyState>"No provider yet: agents need one to answer."</EmptyState> }.into_any()
+                } else {
+                    view! {
+                        <DataTable class="ops providers"
+                            headers=&["Name", "Base URL", "Models", "Key", "Source", ""]>
+                            {list.into_iter().map(|p| view! { <ProviderRow provider=p admin delete changes/> }).collect_view()}
+                        </DataTable>
+                    }.into_any()
+                }}
+            </Loaded>
         </section>
     }
 }
@@ -144,16 +137,16 @@ fn ProviderRow(
             <tr class="detail-row"><td colspan="6">
                 <ActionForm action=update attr:class="inline-form">
                     <input type="hidden" name="id" value=id.to_string()/>
-                    <label>"Models" <input name="models" value=models_value.get_value()/></label>
-                    <label>"New API key"
+                    <Field label="Models"><input name="models" value=models_value.get_value()/></Field>
+                    <Field label="New API key">
                         <input name="api_key" type="password" autocomplete="off" placeholder="empty: keep"/>
-                    </label>
-                    <label class="check">
-                        <input type="checkbox" name="remove_key" value="true"/>" Remove the key"
-                    </label>
+                    </Field>
+                    <CheckField label=" Remove the key">
+                        <input type="checkbox" name="remove_key" value="true"/>
+                    </CheckField>
                     <button class="button" type="submit">"Save"</button>
                 </ActionForm>
-                {move || error_of(update)().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                <ErrorAlert message=error_of(update)/>
             </td></tr>
         </Show>
     }

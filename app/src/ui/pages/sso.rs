@@ -12,6 +12,10 @@ use crate::fns::sso::{
     CreateSsoProvider, DeleteSsoProvider, PutSsoPolicy, TestSsoProvider, UnlinkIdentity,
     UpdateSsoProvider, get_sso_policy, list_sso_providers, my_identities,
 };
+use crate::ui::components::{
+    CheckField, ConfirmDelete, CopyButton, EmptyState, ErrorAlert, Field, Loaded, Notice, PageCard,
+    SaveOutcome, SubmitButton, time,
+};
 
 /// Where our SAML service provider metadata is served.
 const SP_METADATA: &str = "/auth/saml/metadata";
@@ -24,10 +28,9 @@ pub fn SsoSettingsPage() -> impl IntoView {
                 view! { <SsoAdmin/> }.into_any()
             } else {
                 view! {
-                    <section class="card">
-                        <h1>"Single sign-on"</h1>
+                    <PageCard title="Single sign-on">
                         <p class="muted">"Only organisation admins can configure single sign-on."</p>
-                    </section>
+                    </PageCard>
                 }.into_any()
             }}
         </SignedIn>
@@ -57,13 +60,6 @@ fn kind_name(kind: &str) -> &'static str {
         "saml" => "SAML",
         _ => "Other",
     }
-}
-
-fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    t.map_or_else(
-        || "never".to_owned(),
-        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
-    )
 }
 
 /// The `UpdateSsoProvider` call that only turns a provider on or off.
@@ -121,8 +117,7 @@ fn SsoAdmin() -> impl IntoView {
         |_| list_sso_providers(),
     );
     view! {
-        <section class="card">
-            <h1>"Single sign-on"</h1>
+        <PageCard title="Single sign-on">
             <p>
                 "Let your organisation's members sign in with their identity provider: Google, "
                 "Microsoft Entra ID, GitHub, Nextcloud, any OpenID Connect issuer, or SAML 2.0. "
@@ -134,21 +129,21 @@ fn SsoAdmin() -> impl IntoView {
                 <span class="muted">"SAML identity providers can also fetch it from "
                     <a href=SP_METADATA rel="external"><code>{SP_METADATA}</code></a> " on this server."</span>
             </p>
-            {move || error_of(shared.delete)().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            <Transition fallback=|| view! { <p>"Loading identity providers…"</p> }>
-                {move || providers.get().map(|r| match r {
-                    Ok(list) if list.is_empty() => view! {
-                        <p class="muted">"No identity provider yet: members sign in with a password."</p>
-                    }.into_any(),
-                    Ok(list) => view! {
+            <ErrorAlert message=error_of(shared.delete)/>
+            <Loaded resource=providers loading="Loading identity providers…" let:list>
+                {if list.is_empty() {
+                    view! {
+                        <EmptyState>"No identity provider yet: members sign in with a password."</EmptyState>
+                    }.into_any()
+                } else {
+                    view! {
                         <div class="sso-providers">
                             {list.into_iter().map(|p| view! { <ProviderCard provider=p shared/> }).collect_view()}
                         </div>
-                    }.into_any(),
-                    Err(e) => view! { <p class="error">{e.detail}</p> }.into_any(),
-                })}
-            </Transition>
-        </section>
+                    }.into_any()
+                }}
+            </Loaded>
+        </PageCard>
         <AddProvider create/>
         <PolicyForm/>
     }
@@ -158,7 +153,6 @@ fn SsoAdmin() -> impl IntoView {
 fn ProviderCard(provider: SsoProvider, shared: Shared) -> impl IntoView {
     let id = provider.id;
     let enabled = provider.enabled;
-    let saml = provider.kind == "saml";
     let editing = RwSignal::new(false);
     let confirming = RwSignal::new(false);
     let name = provider.name.clone();
@@ -167,69 +161,16 @@ fn ProviderCard(provider: SsoProvider, shared: Shared) -> impl IntoView {
     } else {
         ("disabled", "state state-disabled")
     };
-    let issuer_term = if saml { "IdP entity ID" } else { "Issuer" };
-    let secret = if provider.has_client_secret {
-        "stored"
-    } else {
-        "none"
-    };
-    let last_error = provider.last_error.clone().map(|e| {
-        view! {
-            <dt>"Last error"</dt>
-            <dd class="bad" data-testid="sso-last-error">
-                {format!("{e} ({})", when(provider.last_error_at))}
-            </dd>
-        }
-    });
-    let fingerprints = (!provider.certificate_fingerprints.is_empty()).then(|| {
-        view! {
-            <dt>"Signing certificates"</dt>
-            <dd>{provider.certificate_fingerprints.iter().map(|f| view! {
-                <code class="fingerprint">{f.clone()}</code>
-            }).collect_view()}</dd>
-        }
-    });
     let edit_provider = provider.clone();
+    let kind = kind_name(&provider.kind);
     view! {
-        <article class="sso-provider" data-provider=provider.name.clone()>
+        <article class="sso-provider" data-provider=name.clone()>
             <header>
-                <h2>{provider.name.clone()}</h2>
-                <span class="kind">{kind_name(&provider.kind)}</span>
+                <h2>{name.clone()}</h2>
+                <span class="kind">{kind}</span>
                 <span class=state_class data-testid="sso-state">{state}</span>
             </header>
-            <dl class="facts">
-                <dt>{if saml { "ACS URL" } else { "Callback URL" }}</dt>
-                <dd><CopyText text=provider.callback_url.clone()/></dd>
-                {provider.issuer.clone().map(|i| view! { <dt>{issuer_term}</dt><dd><code>{i}</code></dd> })}
-                {provider.sso_url.clone().map(|u| view! { <dt>"IdP sign-in URL"</dt><dd><code>{u}</code></dd> })}
-                {provider.client_id.clone().map(|c| view! {
-                    <dt>"Client ID"</dt><dd><code>{c}</code></dd>
-                    <dt>"Client secret"</dt><dd data-testid="sso-secret">{secret}</dd>
-                })}
-                {provider.groups_attribute.clone().map(|g| view! { <dt>"Groups attribute"</dt><dd><code>{g}</code></dd> })}
-                {saml.then(|| view! {
-                    <dt>"IdP-initiated sign-in"</dt>
-                    <dd data-testid="sso-idp-initiated">
-                        {if provider.allow_idp_initiated { "allowed" } else { "refused" }}
-                    </dd>
-                })}
-                {fingerprints}
-                <dt>"Links existing accounts"</dt>
-                <dd data-testid="sso-trusted-domains">
-                    {if provider.trusted_email_domains.is_empty() {
-                        "only after the person signs in to the account".to_owned()
-                    } else {
-                        format!("by email, for {} (authoritative)", provider.trusted_email_domains.join(", "))
-                    }}
-                </dd>
-                <dt>"Vouches up to"</dt>
-                <dd data-testid="sso-max-role">{format!(
-                    "{}: the role of whoever last changed it; higher accounts must prove themselves",
-                    provider.max_role
-                )}</dd>
-                <dt>"Last sign-in"</dt><dd data-testid="sso-last-login">{when(provider.last_login_at)}</dd>
-                {last_error}
-            </dl>
+            <ProviderFacts provider/>
             <div class="form-actions">
                 <button class="button secondary" type="button"
                     disabled=move || shared.test.pending().get()
@@ -261,29 +202,84 @@ fn ProviderCard(provider: SsoProvider, shared: Shared) -> impl IntoView {
                 .then(|| shared.test.value().get())
                 .flatten()
                 .map(|r| view! { <TestOutcome result=r/> })}
-            {move || (shared.switched.get() == Some(id))
+            <ErrorAlert message=move || (shared.switched.get() == Some(id))
                 .then(|| error_of(shared.switch)())
-                .flatten()
-                .map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            <Show when=move || confirming.get()>
-                <div class="confirm" role="group" aria-label="Confirm deletion">
-                    <p>{format!(
-                        "Delete “{name}”? Its linked identities are removed: people who signed in \
-                         with it need another way in."
-                    )}</p>
-                    <button class="button danger" type="button" on:click=move |_| {
-                        confirming.set(false);
-                        shared.delete.dispatch(DeleteSsoProvider { id });
-                    }>"Yes, delete"</button>
-                    " "
-                    <button class="button secondary" type="button"
-                        on:click=move |_| confirming.set(false)>"Cancel"</button>
-                </div>
-            </Show>
+                .flatten()/>
+            <ConfirmDelete open=confirming
+                question=format!(
+                    "Delete “{name}”? Its linked identities are removed: people who signed in \
+                     with it need another way in."
+                )
+                on_confirm=move || { shared.delete.dispatch(DeleteSsoProvider { id }); }/>
             <Show when=move || editing.get()>
                 <EditProvider provider=edit_provider.clone() editing changes=shared.changes/>
             </Show>
         </article>
+    }
+}
+
+/// What a provider card lists: the URLs to register at the identity provider, the settings,
+/// the last sign-in and error.
+#[component]
+fn ProviderFacts(provider: SsoProvider) -> impl IntoView {
+    let saml = provider.kind == "saml";
+    let issuer_term = if saml { "IdP entity ID" } else { "Issuer" };
+    let secret = if provider.has_client_secret {
+        "stored"
+    } else {
+        "none"
+    };
+    let last_error = provider.last_error.clone().map(|e| {
+        view! {
+            <dt>"Last error"</dt>
+            <dd class="bad" data-testid="sso-last-error">
+                {format!("{e} ({})", time::absolute_or(provider.last_error_at, "never"))}
+            </dd>
+        }
+    });
+    let fingerprints = (!provider.certificate_fingerprints.is_empty()).then(|| {
+        view! {
+            <dt>"Signing certificates"</dt>
+            <dd>{provider.certificate_fingerprints.iter().map(|f| view! {
+                <code class="fingerprint">{f.clone()}</code>
+            }).collect_view()}</dd>
+        }
+    });
+    view! {
+        <dl class="facts">
+            <dt>{if saml { "ACS URL" } else { "Callback URL" }}</dt>
+            <dd><CopyText text=provider.callback_url.clone()/></dd>
+            {provider.issuer.clone().map(|i| view! { <dt>{issuer_term}</dt><dd><code>{i}</code></dd> })}
+            {provider.sso_url.clone().map(|u| view! { <dt>"IdP sign-in URL"</dt><dd><code>{u}</code></dd> })}
+            {provider.client_id.clone().map(|c| view! {
+                <dt>"Client ID"</dt><dd><code>{c}</code></dd>
+                <dt>"Client secret"</dt><dd data-testid="sso-secret">{secret}</dd>
+            })}
+            {provider.groups_attribute.clone().map(|g| view! { <dt>"Groups attribute"</dt><dd><code>{g}</code></dd> })}
+            {saml.then(|| view! {
+                <dt>"IdP-initiated sign-in"</dt>
+                <dd data-testid="sso-idp-initiated">
+                    {if provider.allow_idp_initiated { "allowed" } else { "refused" }}
+                </dd>
+            })}
+            {fingerprints}
+            <dt>"Links existing accounts"</dt>
+            <dd data-testid="sso-trusted-domains">
+                {if provider.trusted_email_domains.is_empty() {
+                    "only after the person signs in to the account".to_owned()
+                } else {
+                    format!("by email, for {} (authoritative)", provider.trusted_email_domains.join(", "))
+                }}
+            </dd>
+            <dt>"Vouches up to"</dt>
+            <dd data-testid="sso-max-role">{format!(
+                "{}: the role of whoever last changed it; higher accounts must prove themselves",
+                provider.max_role
+            )}</dd>
+            <dt>"Last sign-in"</dt>
+            <dd data-testid="sso-last-login">{time::absolute_or(provider.last_login_at, "never")}</dd>
+            {last_error}
+        </dl>
     }
 }
 
@@ -305,23 +301,10 @@ fn TestOutcome(result: Result<SsoTestResult, ErrorBody>) -> impl IntoView {
 /// A value to copy into another system's settings, with a copy button.
 #[component]
 fn CopyText(text: String) -> impl IntoView {
-    let copied = RwSignal::new(false);
-    let value = text.clone();
-    let copy = move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Some(window) = web_sys::window() {
-            let _ = window.navigator().clipboard().write_text(&value);
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = &value;
-        copied.set(true);
-    };
     view! {
         <span class="copy-row">
-            <code>{text}</code>
-            <button class="button secondary small" type="button" on:click=copy>
-                {move || if copied.get() { "Copied" } else { "Copy" }}
-            </button>
+            <code>{text.clone()}</code>
+            <CopyButton text class="button secondary small"/>
         </span>
     }
 }
@@ -353,58 +336,58 @@ fn EditProvider(
         <ActionForm action=update attr:class="sso-edit" attr:aria-label="Edit provider">
             <input type="hidden" name="id" value=provider.id.to_string()/>
             <div class="form-row">
-                <label>"Name" <input name="name" required maxlength="100" value=provider.name.clone()/></label>
-                <label>"Groups attribute"
+                <Field label="Name"><input name="name" required maxlength="100" value=provider.name.clone()/></Field>
+                <Field label="Groups attribute">
                     <input name="groups_attribute" value=provider.groups_attribute.clone().unwrap_or_default()
                         placeholder="empty: no group sync"/>
-                </label>
+                </Field>
             </div>
             {(!saml).then(|| view! {
                 <div class="form-row">
-                    <label>"Client ID"
+                    <Field label="Client ID">
                         <input name="client_id" required autocomplete="off" value=provider.client_id.clone().unwrap_or_default()/>
-                    </label>
-                    <label>"New client secret"
+                    </Field>
+                    <Field label="New client secret">
                         <input name="client_secret" type="password" autocomplete="new-password" placeholder="empty: keep"/>
-                    </label>
+                    </Field>
                 </div>
                 {provider.has_client_secret.then(|| view! {
-                    <label class="check">
-                        <input type="checkbox" name="remove_secret" value="true"/>" Remove the client secret"
-                    </label>
+                    <CheckField label=" Remove the client secret">
+                        <input type="checkbox" name="remove_secret" value="true"/>
+                    </CheckField>
                 })}
             })}
             {issuer_label.map(|label| view! {
-                <label>{label}
+                <Field label>
                     <input name="issuer" type="url" value=provider.issuer.clone().unwrap_or_default()/>
-                </label>
+                </Field>
             })}
             // The issuer follows the tenant.
             {(kind == "microsoft").then(|| view! {
                 <input type="hidden" name="issuer" value=""/>
-                <label>"Microsoft tenant"
+                <Field label="Microsoft tenant">
                     <input name="tenant" value=provider.tenant.clone().unwrap_or_default()
                         placeholder="organizations, common, or a tenant ID or domain"/>
-                </label>
+                </Field>
             })}
             {saml.then(|| view! {
-                <label>"New metadata URL"
+                <Field label="New metadata URL">
                     <input name="metadata_url" type="url" placeholder="empty: keep (a stored URL is fetched again)"/>
-                </label>
-                <label>"New metadata XML"
+                </Field>
+                <Field label="New metadata XML">
                     <textarea name="metadata_xml" rows="4" placeholder="empty: keep"></textarea>
-                </label>
-                <label>"IdP-initiated sign-in"
+                </Field>
+                <Field label="IdP-initiated sign-in">
                     <select name="allow_idp_initiated">
                         <option value="false" selected=!idp_initiated>"Refused"</option>
                         <option value="true" selected=idp_initiated>"Allowed"</option>
                     </select>
-                </label>
+                </Field>
             })}
-            <label>"Authoritative for email domains"
+            <Field label="Authoritative for email domains">
                 <input name="trusted_email_domains" value=trusted
                     placeholder="empty: linking always needs the person's proof"/>
-            </label>
+            </Field>
             <p class="warning" role="note" data-testid="sso-trusted-warning">
                 "Warning: for these domains (each one of the SSO policy's), anyone this identity "
                 "provider calls by an email is linked to the Aerie account with that email without "
@@ -413,13 +396,11 @@ fn EditProvider(
                 "this way."
             </p>
             <div class="form-actions">
-                <button class="button" type="submit" disabled=move || update.pending().get()>
-                    {move || if update.pending().get() { "Saving…" } else { "Save" }}
-                </button>
+                <SubmitButton label="Save" busy="Saving…" pending=update.pending()/>
                 <button class="button secondary" type="button" on:click=move |_| editing.set(false)>"Cancel"</button>
             </div>
         </ActionForm>
-        {move || error_of(update)().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        <ErrorAlert message=error_of(update)/>
     }
 }
 
@@ -448,59 +429,56 @@ fn AddProvider(create: ServerAction<CreateSsoProvider>) -> impl IntoView {
             <h2>"Add an identity provider"</h2>
             <ActionForm action=create node_ref=form attr:aria-label="Add an identity provider">
                 <div class="form-row">
-                    <label>"Kind"
+                    <Field label="Kind">
                         <select name="kind" on:change=move |ev| kind.set(event_target_value(&ev))>
                             {SSO_KINDS.iter().map(|k| view! {
                                 <option value=*k selected=*k == "oidc">{kind_label(k)}</option>
                             }).collect_view()}
                         </select>
-                    </label>
-                    <label>"Name"
+                    </Field>
+                    <Field label="Name">
                         <input name="name" maxlength="100" placeholder="on the button: Sign in with …"/>
-                    </label>
+                    </Field>
                 </div>
                 <Show when=move || kind.get() != "saml">
                     <div class="form-row">
-                        <label>"Client ID" <input name="client_id" autocomplete="off"/></label>
-                        <label>"Client secret"
+                        <Field label="Client ID"><input name="client_id" autocomplete="off"/></Field>
+                        <Field label="Client secret"
+                            hint="Stored encrypted, never shown again. Optional for public OpenID Connect clients.">
                             <input name="client_secret" type="password" autocomplete="new-password"/>
-                            <small class="muted">"Stored encrypted, never shown again. Optional for public OpenID Connect clients."</small>
-                        </label>
+                        </Field>
                     </div>
                 </Show>
                 {move || issuer_label().map(|(label, placeholder)| view! {
-                    <label>{label}
+                    <Field label>
                         <input name="issuer" type="url" placeholder=placeholder/>
-                    </label>
+                    </Field>
                 })}
                 <Show when=move || kind.get() == "microsoft">
-                    <label>"Microsoft tenant"
+                    <Field label="Microsoft tenant">
                         <input name="tenant" placeholder="organizations, common, or a tenant ID or domain"/>
-                    </label>
+                    </Field>
                 </Show>
                 <Show when=move || kind.get() == "saml">
-                    <label>"Metadata URL"
+                    <Field label="Metadata URL">
                         <input name="metadata_url" type="url" placeholder="https://idp.example.com/metadata"/>
-                    </label>
-                    <label>"Metadata XML"
+                    </Field>
+                    <Field label="Metadata XML">
                         <textarea name="metadata_xml" rows="5" placeholder="or paste the identity provider's metadata"></textarea>
-                    </label>
-                    <label class="check">
+                    </Field>
+                    <CheckField label=" Allow IdP-initiated sign-in (logins the identity provider starts)">
                         <input type="checkbox" name="allow_idp_initiated" value="true"/>
-                        " Allow IdP-initiated sign-in (logins the identity provider starts)"
-                    </label>
+                    </CheckField>
                 </Show>
-                <label>"Groups attribute"
+                <Field label="Groups attribute"
+                    hint="The claim or attribute listing the user's groups; groups of the same name here are kept in sync at each sign-in. Empty: no group sync.">
                     <input name="groups_attribute" placeholder="e.g. groups"/>
-                    <small class="muted">"The claim or attribute listing the user's groups; groups of the same name here are kept in sync at each sign-in. Empty: no group sync."</small>
-                </label>
-                <button class="button" type="submit" disabled=move || create.pending().get()>
-                    {move || if create.pending().get() { "Checking…" } else { "Add provider" }}
-                </button>
+                </Field>
+                <SubmitButton label="Add provider" busy="Checking…" pending=create.pending()/>
             </ActionForm>
-            {move || error_of(create)().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <ErrorAlert message=error_of(create)/>
             {move || matches!(create.value().get(), Some(Ok(_))).then(|| added.get()).flatten().map(|n| view! {
-                <p class="ok" role="status">{format!("Added “{n}”.")}</p>
+                <Notice>{format!("Added “{n}”.")}</Notice>
             })}
         </section>
     }
@@ -513,16 +491,10 @@ fn PolicyForm() -> impl IntoView {
     view! {
         <section class="card" data-testid="sso-policy">
             <h2>"Policy"</h2>
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                {move || policy.get().map(|r| match r {
-                    Ok(p) => view! { <PolicyFields policy=p save/> }.into_any(),
-                    Err(e) => view! { <p class="error">{e.detail}</p> }.into_any(),
-                })}
-            </Transition>
-            {move || save.value().get().map(|r| match r {
-                Ok(_) => view! { <p class="ok" role="status">"Policy saved."</p> }.into_any(),
-                Err(e) => view! { <p class="error" role="alert">{e.detail}</p> }.into_any(),
-            })}
+            <Loaded resource=policy let:policy>
+                <PolicyFields policy save/>
+            </Loaded>
+            <SaveOutcome action=save saved="Policy saved."/>
         </section>
     }
 }
@@ -531,22 +503,18 @@ fn PolicyForm() -> impl IntoView {
 fn PolicyFields(policy: SsoPolicy, save: ServerAction<PutSsoPolicy>) -> impl IntoView {
     view! {
         <ActionForm action=save attr:aria-label="Single sign-on policy">
-            <label>"Email domains"
+            <Field label="Email domains"
+                hint="Comma-separated. The login page sends people with these email addresses to your \
+                      identity providers; single sign-on may link or create their accounts.">
                 <input name="email_domains" value=policy.email_domains.join(", ") placeholder="example.com, example.org"/>
-                <small class="muted">
-                    "Comma-separated. The login page sends people with these email addresses to your "
-                    "identity providers; single sign-on may link or create their accounts."
-                </small>
-            </label>
-            <label class="check">
+            </Field>
+            <CheckField label=" Create accounts at first sign-in (just-in-time provisioning) for these domains">
                 <input type="checkbox" name="jit_provisioning" value="true" checked=policy.jit_provisioning/>
-                " Create accounts at first sign-in (just-in-time provisioning) for these domains"
-            </label>
-            <label class="check">
+            </CheckField>
+            <CheckField label=" Members sign in only with single sign-on (owners keep their password)">
                 <input type="checkbox" name="sso_only" value="true" checked=policy.sso_only/>
-                " Members sign in only with single sign-on (owners keep their password)"
-            </label>
-            <button class="button" type="submit" disabled=move || save.pending().get()>"Save policy"</button>
+            </CheckField>
+            <SubmitButton label="Save policy" pending=save.pending()/>
         </ActionForm>
     }
 }
@@ -560,23 +528,23 @@ pub(crate) fn LinkedIdentities() -> impl IntoView {
     view! {
         <section class="card narrow" data-testid="linked-identities">
             <h2>"Sign-in identities"</h2>
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                {move || identities.get().map(|r| match r {
-                    Ok(list) if list.is_empty() => view! {
-                        <p class="muted">
+            <Loaded resource=identities let:list>
+                {if list.is_empty() {
+                    view! {
+                        <EmptyState>
                             "No identity provider is linked to your account. Signing in with your "
                             "organisation's single sign-on links it."
-                        </p>
-                    }.into_any(),
-                    Ok(list) => view! {
+                        </EmptyState>
+                    }.into_any()
+                } else {
+                    view! {
                         <ul class="identities">
                             {list.into_iter().map(|i| view! { <IdentityItem identity=i unlink/> }).collect_view()}
                         </ul>
-                    }.into_any(),
-                    Err(e) => view! { <p class="error">{e.detail}</p> }.into_any(),
-                })}
-            </Transition>
-            {move || error_of(unlink)().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                    }.into_any()
+                }}
+            </Loaded>
+            <ErrorAlert message=error_of(unlink)/>
         </section>
     }
 }
@@ -596,7 +564,7 @@ fn IdentityItem(identity: LinkedIdentity, unlink: ServerAction<UnlinkIdentity>) 
                 <br/>
                 <span class="muted">
                     {identity.email.clone().unwrap_or_default()}
-                    {format!(" · linked {} · last sign-in {}", when(Some(identity.created_at)), when(identity.last_login_at))}
+                    {format!(" · linked {} · last sign-in {}", time::absolute(identity.created_at), time::absolute_or(identity.last_login_at, "never"))}
                 </span>
             </div>
             <button class="button secondary" type="button" disabled=move || unlink.pending().get()

@@ -10,6 +10,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::contract::sso::PendingLink;
 use crate::fns::sso::pending_sso_link;
+use crate::ui::components::{Alert, Field};
 use crate::ui::routes;
 
 #[component]
@@ -29,7 +30,7 @@ pub fn LinkAccountPage() -> impl IntoView {
                 {move || pending.get().map(|r| match r {
                     Ok(p) => view! { <LinkForm pending=p code=code()/> }.into_any(),
                     Err(e) => view! {
-                        <p class="error" role="alert">{e.detail}</p>
+                        <Alert text=e.detail/>
                         <p><a class="button" href=routes::LOGIN>"Back to sign in"</a></p>
                     }.into_any(),
                 })}
@@ -63,10 +64,10 @@ fn LinkForm(pending: PendingLink, code: String) -> impl IntoView {
                 }.into_any()
             } else {
                 view! {
-                    <label>"Password of your Aerie account"
+                    <Field label="Password of your Aerie account">
                         <input type="password" name="password" required
                             autocomplete="current-password" autofocus/>
-                    </label>
+                    </Field>
                     <button class="button" type="submit">"Link and sign in"</button>
                 }.into_any()
             }}

@@ -11,6 +11,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use crate::contract::sso::LoginOptions;
 use crate::fns::auth::Login;
 use crate::fns::sso::{DiscoverSso, discover_sso};
+use crate::ui::components::{ErrorAlert, Field, PageCard, SubmitButton, error_of};
 use crate::ui::routes;
 use crate::ui::session::use_session;
 
@@ -67,8 +68,7 @@ pub fn LoginPage() -> impl IntoView {
 
     view! {
         <Title text="Sign in"/>
-        <section class="card narrow">
-            <h1>"Sign in"</h1>
+        <PageCard title="Sign in" class="card narrow">
             {move || sso_error().map(|e| view! {
                 <p class="error" role="alert" data-testid="sso-error">{e}</p>
             })}
@@ -80,25 +80,21 @@ pub fn LoginPage() -> impl IntoView {
                 })}
             </Transition>
             <ActionForm action=action>
-                <label>"Email"
+                <Field label="Email">
                     <input type="email" name="email" required autocomplete="username" autofocus
                         on:change=on_email/>
-                </label>
-                <label>"Password"
+                </Field>
+                <Field label="Password">
                     <input type="password" name="password" required autocomplete="current-password"/>
-                </label>
+                </Field>
                 // An SSO-only organisation's note, above, takes the emphasis off this button
                 // (style/main.css); owners still sign in here.
-                <button class="button" type="submit" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
-                </button>
+                <SubmitButton label="Sign in" busy="Signing in…" pending=action.pending()/>
             </ActionForm>
-            {move || action.value().get().and_then(Result::err).map(|e| view! {
-                <p class="error" role="alert">{e.detail}</p>
-            })}
+            <ErrorAlert message=error_of(action)/>
             <p class="muted">"New here? " <a href=routes::SIGNUP>"Create an account"</a>
                 " · First run? " <a href=routes::SETUP>"Set up Aerie"</a></p>
-        </section>
+        </PageCard>
     }
 }
 

@@ -5,6 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
 use crate::fns::auth::{RunSetup, get_setup_status};
+use crate::ui::components::{ErrorAlert, Field, LoadError, PageCard, SubmitButton, error_of};
 use crate::ui::routes;
 use crate::ui::session::use_session;
 
@@ -13,8 +14,7 @@ pub fn SetupPage() -> impl IntoView {
     let status = Resource::new(|| (), |_| get_setup_status());
     view! {
         <Title text="Set up Aerie"/>
-        <section class="card narrow">
-            <h1>"Set up Aerie"</h1>
+        <PageCard title="Set up Aerie" class="card narrow">
             <Suspense fallback=|| view! { <p>"Checking…"</p> }>
                 {move || status.get().map(|s| match s {
                     Ok(s) if s.bootstrapped => view! {
@@ -22,12 +22,16 @@ pub fn SetupPage() -> impl IntoView {
                         <p><a class="button" href=routes::LOGIN>"Sign in"</a></p>
                     }.into_any(),
                     Ok(_) => view! { <SetupForm/> }.into_any(),
-                    Err(e) => view! { <p class="error">{e.detail}</p> }.into_any(),
+                    Err(error) => view! { <LoadError error/> }.into_any(),
                 })}
             </Suspense>
-        </section>
+        </PageCard>
     }
 }
+
+/// Under every new password (here and when joining).
+pub(super) const PASSWORD_HINT: &str =
+    "At least 12 characters; a phrase of a few words is easiest.";
 
 #[component]
 fn SetupForm() -> impl IntoView {
@@ -43,25 +47,20 @@ fn SetupForm() -> impl IntoView {
     view! {
         <p>"Create your organisation and its owner account. You can invite everyone else afterwards."</p>
         <ActionForm action=action>
-            <label>"Organisation name"
+            <Field label="Organisation name">
                 <input name="organization_name" required placeholder="Acme Research" autocomplete="organization"/>
-            </label>
-            <label>"Your name"
+            </Field>
+            <Field label="Your name">
                 <input name="name" required autocomplete="name"/>
-            </label>
-            <label>"Email"
+            </Field>
+            <Field label="Email">
                 <input type="email" name="email" required autocomplete="username"/>
-            </label>
-            <label>"Password"
+            </Field>
+            <Field label="Password" hint=PASSWORD_HINT>
                 <input type="password" name="password" required minlength="12" autocomplete="new-password"/>
-                <small class="muted">"At least 12 characters; a phrase of a few words is easiest."</small>
-            </label>
-            <button class="button" type="submit" disabled=move || action.pending().get()>
-                {move || if action.pending().get() { "Setting up…" } else { "Create organisation" }}
-            </button>
+            </Field>
+            <SubmitButton label="Create organisation" busy="Setting up…" pending=action.pending()/>
         </ActionForm>
-        {move || action.value().get().and_then(Result::err).map(|e| view! {
-            <p class="error" role="alert">{e.detail}</p>
-        })}
+        <ErrorAlert message=error_of(action)/>
     }
 }

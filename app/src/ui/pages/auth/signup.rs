@@ -5,7 +5,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
+use super::setup::PASSWORD_HINT;
 use crate::fns::auth::{SignUp, get_invite};
+use crate::ui::components::{Alert, Field, Notice, PageCard};
 use crate::ui::routes;
 use crate::ui::session::use_session;
 
@@ -16,8 +18,7 @@ pub fn InvitePage() -> impl IntoView {
     let invite = Resource::new(token, get_invite);
     view! {
         <Title text="Invitation"/>
-        <section class="card narrow">
-            <h1>"You are invited"</h1>
+        <PageCard title="You are invited" class="card narrow">
             <Suspense fallback=|| view! { <p>"Checking the invitation…"</p> }>
                 {move || invite.get().map(|r| match r {
                     Ok(info) => view! {
@@ -29,7 +30,7 @@ pub fn InvitePage() -> impl IntoView {
                     }.into_any(),
                 })}
             </Suspense>
-        </section>
+        </PageCard>
     }
 }
 
@@ -37,11 +38,10 @@ pub fn InvitePage() -> impl IntoView {
 pub fn SignupPage() -> impl IntoView {
     view! {
         <Title text="Sign up"/>
-        <section class="card narrow">
-            <h1>"Create your account"</h1>
+        <PageCard title="Create your account" class="card narrow">
             <JoinForm email=String::new() token=String::new() email_locked=false/>
             <p class="muted">"Already have an account? " <a href=routes::LOGIN>"Sign in"</a></p>
-        </section>
+        </PageCard>
     }
 }
 
@@ -61,22 +61,21 @@ fn JoinForm(email: String, token: String, email_locked: bool) -> impl IntoView {
     view! {
         <ActionForm action=action>
             <input type="hidden" name="invite_token" value=token/>
-            <label>"Email"
+            <Field label="Email">
                 <input type="email" name="email" required value=email readonly=email_locked autocomplete="username"/>
-            </label>
-            <label>"Your name" <input name="name" required autocomplete="name"/></label>
-            <label>"Password"
+            </Field>
+            <Field label="Your name"><input name="name" required autocomplete="name"/></Field>
+            <Field label="Password" hint=PASSWORD_HINT>
                 <input type="password" name="password" required minlength="12" autocomplete="new-password"/>
-                <small class="muted">"At least 12 characters; a phrase of a few words is easiest."</small>
-            </label>
+            </Field>
             <button class="button" type="submit">"Join"</button>
         </ActionForm>
         {move || action.value().get().map(|r| match r {
             Ok(result) if result.status == "waitlisted" => view! {
-                <p class="ok" role="status">"Thanks! An administrator will review your request; you can sign in once approved."</p>
+                <Notice>"Thanks! An administrator will review your request; you can sign in once approved."</Notice>
             }.into_any(),
-            Ok(_) => view! { <p class="ok" role="status">"Welcome!"</p> }.into_any(),
-            Err(e) => view! { <p class="error" role="alert">{e.detail}</p> }.into_any(),
+            Ok(_) => view! { <Notice>"Welcome!"</Notice> }.into_any(),
+            Err(e) => view! { <Alert text=e.detail/> }.into_any(),
         })}
     }
 }
