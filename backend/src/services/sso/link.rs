@@ -263,11 +263,7 @@ async fn link_proven(
     });
     match existing {
         Some(identity) if identity.user_id == user.id => {
-            let identity = store::sso::update_identity(&txn, org, identity, |m| {
-                m.proven_at = sea_orm::Set(Some(store::ts(now)));
-                m.last_login_at = sea_orm::Set(Some(store::ts(now)));
-            })
-            .await?;
+            let identity = store::sso::record_identity_proof(&txn, org, identity, now, now).await?;
             crate::services::audit::record(
                 &txn,
                 Some(org),

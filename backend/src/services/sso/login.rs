@@ -7,7 +7,6 @@
 use std::sync::OnceLock;
 
 use chrono::{Duration, Utc};
-use sea_orm::Set;
 use serde_json::json;
 use tower_sessions::Session;
 
@@ -867,11 +866,14 @@ async fn sign_in_linked(
     let org = OrgId(row.org_id);
     let now = Utc::now();
     let txn = crate::db::begin_write(ctx.db()).await?;
-    let identity = store::sso::update_identity(&txn, org, identity, |m| {
-        m.email = Set(profile.email.clone());
-        m.email_verified = Set(profile.email_verified == Some(true));
-        m.last_login_at = Set(Some(store::ts(now)));
-    })
+    let identity = store::sso::record_identity_login(
+        &txn,
+        org,
+        identity,
+        profile.email.clone(),
+        profile.email_verified == Some(true),
+        now,
+    )
     .await?;
     sync_groups(
         &txn,
@@ -1116,10 +1118,7 @@ pub(crate) async fn sync_groups<C: sea_orm::ConnectionTrait>(
         store::groups::remove_member(db, org, GroupId(*id), user).await?;
     }
     let value = serde_json::to_value(&matched).map_err(|e| Error::Internal(e.into()))?;
-    store::sso::update_identity(db, org, identity.clone(), |m| {
-        m.synced_groups = Set(Some(value));
-    })
-    .await?;
+    store::sso::set_synced_groups(db, org, identity.clone(), value).await?;
     Ok(())
 }
 

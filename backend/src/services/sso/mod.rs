@@ -8,7 +8,6 @@ pub mod login;
 pub mod saml;
 
 use chrono::Utc;
-use sea_orm::Set;
 use serde::{Deserialize, Serialize};
 
 use super::audit::{self, Event};
@@ -17,7 +16,7 @@ use crate::actor::{Actor, Role};
 use crate::db::entities::{organizations, sso_providers};
 use crate::net_guard::{self, Allow, GuardedClient};
 use crate::sso::oidc::{self, Endpoints, IssuerRule, SsoError};
-use crate::store::{self, ts, utc};
+use crate::store::{self, utc};
 use crate::{AppContext, Error, Result, crypto};
 use aerie_contract::ErrorCode;
 use aerie_contract::ids::{IdentityId, OrgId, SsoProviderId};
@@ -743,24 +742,17 @@ pub async fn create(
     if kind != "saml" {
         probe_redirect(ctx, &kind, &config).await?;
     }
-    let now = Utc::now();
-    let row = sso_providers::ActiveModel {
-        id: Set(uuid::Uuid::now_v7()),
-        org_id: Set(p.org_id.0),
-        kind: Set(kind.clone()),
-        name: Set(name),
-        enabled: Set(input.enabled.unwrap_or(true)),
-        issuer: Set(issuer),
-        config: Set(serde_json::to_value(&config).map_err(|e| Error::Internal(e.into()))?),
-        client_secret_enc: Set(secret.as_deref().map(|s| seal_secret(ctx, s)).transpose()?),
-        last_error: Set(None),
-        last_error_at: Set(None),
-        last_login_at: Set(None),
-        created_at: Set(ts(now)),
-        updated_at: Set(ts(now)),
+    let new = store::sso::NewProvider {
+        kind: kind.clone(),
+        name,
+        enabled: input.enabled.unwrap_or(true),
+        issuer,
+        config: serde_json::to_value(&config).map_err(|e| Error::Internal(e.into()))?,
+        client_secret_enc: secret.as_deref().map(|s| seal_secret(ctx, s)).transpose()?,
     };
+    let now = Utc::now();
     let txn = crate::db::begin_write(ctx.db()).await?;
-    let row = store::sso::insert(&txn, row)
+    let row = store::sso::insert(&txn, p.org_id, new, now)
         .await
         .map_err(Error::on_unique("name"))?;
     audit::record(
@@ -850,28 +842,18 @@ pub async fn update(
     } else {
         row.issuer.clone()
     };
-    let sealed = secret_change
-        .map(|s| s.as_deref().map(|s| seal_secret(ctx, s)).transpose())
-        .transpose()?;
-    let config_json = serde_json::to_value(&config).map_err(|e| Error::Internal(e.into()))?;
-    let now = Utc::now();
-    let enabled = input.enabled;
-    let updated = store::sso::update(ctx.db(), p.org_id, row, |m| {
-        if let Some(name) = name {
-            m.name = Set(name);
-        }
-        if let Some(enabled) = enabled {
-            m.enabled = Set(enabled);
-        }
-        if let Some(sealed) = sealed {
-            m.client_secret_enc = Set(sealed);
-        }
-        m.issuer = Set(issuer);
-        m.config = Set(config_json);
-        m.updated_at = Set(ts(now));
-    })
-    .await
-    .map_err(Error::on_unique("name"))?;
+    let change = store::sso::ProviderChange {
+        client_secret_enc: secret_change
+            .map(|s| s.as_deref().map(|s| seal_secret(ctx, s)).transpose())
+            .transpose()?,
+        config: serde_json::to_value(&config).map_err(|e| Error::Internal(e.into()))?,
+        name,
+        enabled: input.enabled,
+        issuer,
+    };
+    let updated = store::sso::update(ctx.db(), p.org_id, row, change, Utc::now())
+        .await
+        .map_err(Error::on_unique("name"))?;
     audit::record(
         ctx.db(),
         Some(p.org_id),
@@ -1022,11 +1004,9 @@ pub async fn put_policy(ctx: &AppContext, actor: &Actor, input: SsoPolicy) -> Re
         }
         None => settings = serde_json::json!({ "sso": value }),
     }
-    let mut model: organizations::ActiveModel = org.into();
-    model.settings = Set(settings);
-    model.updated_at = Set(ts(Utc::now()));
+    let now = Utc::now();
     let txn = crate::db::begin_write(ctx.db()).await?;
-    store::orgs::update(&txn, p.org_id, model).await?;
+    store::orgs::update_settings(&txn, p.org_id, org, settings, now).await?;
     audit::record(
         &txn,
         Some(p.org_id),
