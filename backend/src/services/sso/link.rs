@@ -1,6 +1,6 @@
 //! Linking an identity to an existing account with the person's proof (the "first broker login"
 //! of Keycloak and Auth0). A sign-in whose identity may belong to an existing account, but that
-//! the provider may not link on its own (see `login::complete_login`), stops at the link page
+//! the provider may not link on its own (see `account::complete_login`), stops at the link page
 //! (`/link-account?code=`). There the person proves the account, with its password or with a
 //! session of that account in the same browser, and confirms; only then is the identity linked
 //! (or its proof renewed) and the browser signed in.
@@ -13,10 +13,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tower_sessions::Session;
 
-use super::login::{self, Link, Redirect, flow_key, refuse};
+use super::flow::{Redirect, bound_to, flow_key};
+use super::refusal::refuse;
+use super::sign_in::{Link, Login, acting, attach, audit_login, sync_groups};
 use crate::actor::{Actor, Credential, Identity};
 use crate::db::entities::{sso_flows, sso_providers, users};
-use crate::services::audit::Event;
+use crate::services::audit::{self, Event};
 use crate::services::auth::{self, sessions};
 use crate::sso::oidc::ExternalProfile;
 use crate::store;
@@ -199,7 +201,7 @@ pub async fn confirm(
     binding: Option<&str>,
 ) -> Result<String> {
     let (flow, row, user) = find(ctx, code).await?;
-    if !login::bound_to(ctx, flow.binding_hash.as_deref(), binding) {
+    if !bound_to(ctx, flow.binding_hash.as_deref(), binding) {
         return Err(refuse(
             ctx,
             actor,
@@ -264,16 +266,16 @@ async fn link_proven(
     match existing {
         Some(identity) if identity.user_id == user.id => {
             let identity = store::sso::record_identity_proof(&txn, org, identity, now, now).await?;
-            crate::services::audit::record(
+            audit::record(
                 &txn,
                 Some(org),
-                &login::acting(actor, &membership),
+                &acting(actor, &membership),
                 Event::new("sso.link_proven")
                     .target("user", user.id)
                     .details(details),
             )
             .await?;
-            login::sync_groups(
+            sync_groups(
                 &txn,
                 org,
                 row,
@@ -283,7 +285,11 @@ async fn link_proven(
                 now,
             )
             .await?;
-            login::audit_login(&txn, actor, &membership, row, &row.kind, "proven_identity").await?;
+            let login = Login {
+                method: &row.kind,
+                how: "proven_identity",
+            };
+            audit_login(&txn, actor, &membership, row, login).await?;
         }
         Some(_) => {
             return Err(refuse(
@@ -306,16 +312,11 @@ async fn link_proven(
             let event = Event::new("sso.linked")
                 .target("user", user.id)
                 .details(details);
-            login::attach(
-                &txn,
-                actor,
-                &link,
-                event,
-                &row.kind,
-                "linked_with_proof",
-                now,
-            )
-            .await?;
+            let login = Login {
+                method: &row.kind,
+                how: "linked_with_proof",
+            };
+            attach(&txn, actor, &link, event, login, now).await?;
         }
     }
     txn.commit().await?;
