@@ -11,7 +11,7 @@ use super::config::{StoredConfig, stored_config};
 use super::flow::{Redirect, pickup_redirect};
 use super::policy::policy_of;
 use super::refusal::refuse;
-use super::sign_in::{Link, Login, attach, audit_login, sync_groups};
+use super::sign_in::{Link, Login, attach, commit_sign_in, renew_identity};
 use crate::actor::{Actor, Role};
 use crate::db::entities::{identities, memberships, organizations, sso_providers, users};
 use crate::services::audit::Event;
@@ -186,29 +186,20 @@ impl Attempt<'_> {
         identity: identities::Model,
         membership: &memberships::Model,
     ) -> Result<()> {
-        let (row, profile) = (self.row, self.profile);
-        let org = self.org();
         let now = Utc::now();
         let txn = crate::db::begin_write(self.ctx.db()).await?;
-        let identity = store::sso::record_identity_login(
-            &txn,
-            org,
-            identity,
-            profile.email.clone(),
-            profile.email_verified == Some(true),
-            now,
-        )
-        .await?;
-        let user = UserId(membership.user_id);
-        sync_groups(&txn, org, row, &identity, user, &profile.groups, now).await?;
+        let link = Link {
+            row: self.row,
+            membership,
+            profile: self.profile,
+            proven_at: None,
+        };
         let login = Login {
             method: self.method,
             how: "linked_identity",
         };
-        audit_login(&txn, self.actor, membership, row, login).await?;
-        txn.commit().await?;
-        store::sso::note(self.ctx.db(), org, SsoProviderId(row.id), None, now).await?;
-        Ok(())
+        renew_identity(&txn, self.actor, &link, identity, None, login, now).await?;
+        commit_sign_in(self.ctx, txn, self.row, now).await
     }
 
     /// The email an account may be found or created for: one the provider shared, did not
@@ -310,16 +301,7 @@ impl Attempt<'_> {
             how: "linked_by_email",
         };
         attach(&txn, self.actor, &link, event, login, Utc::now()).await?;
-        txn.commit().await?;
-        store::sso::note(
-            self.ctx.db(),
-            self.org(),
-            SsoProviderId(row.id),
-            None,
-            Utc::now(),
-        )
-        .await?;
-        Ok(())
+        commit_sign_in(self.ctx, txn, row, Utc::now()).await
     }
 
     /// Step 3: a new account for a vouched-for email: by a pending invitation (its role) or
@@ -404,8 +386,7 @@ impl Attempt<'_> {
             how: "provisioned",
         };
         attach(&txn, self.actor, &link, event, login, now).await?;
-        txn.commit().await?;
-        store::sso::note(self.ctx.db(), org, SsoProviderId(row.id), None, now).await?;
+        commit_sign_in(self.ctx, txn, row, now).await?;
         Ok((user, membership))
     }
 }

@@ -15,10 +15,10 @@ use tower_sessions::Session;
 
 use super::flow::{Redirect, bound_to, flow_key};
 use super::refusal::refuse;
-use super::sign_in::{Link, Login, acting, attach, audit_login, sync_groups};
+use super::sign_in::{Link, Login, attach, commit_sign_in, renew_identity};
 use crate::actor::{Actor, Credential, Identity};
 use crate::db::entities::{sso_flows, sso_providers, users};
-use crate::services::audit::{self, Event};
+use crate::services::audit::Event;
 use crate::services::auth::{self, sessions};
 use crate::sso::oidc::ExternalProfile;
 use crate::store;
@@ -263,33 +263,22 @@ async fn link_proven(
     let details = json!({
         "provider": row.id, "kind": row.kind, "email": profile.email, "proof": proof,
     });
+    let link = Link {
+        row,
+        membership: &membership,
+        profile,
+        proven_at: Some(now),
+    };
     match existing {
         Some(identity) if identity.user_id == user.id => {
-            let identity = store::sso::record_identity_proof(&txn, org, identity, now, now).await?;
-            audit::record(
-                &txn,
-                Some(org),
-                &acting(actor, &membership),
-                Event::new("sso.link_proven")
-                    .target("user", user.id)
-                    .details(details),
-            )
-            .await?;
-            sync_groups(
-                &txn,
-                org,
-                row,
-                &identity,
-                UserId(user.id),
-                &profile.groups,
-                now,
-            )
-            .await?;
+            let event = Event::new("sso.link_proven")
+                .target("user", user.id)
+                .details(details);
             let login = Login {
                 method: &row.kind,
                 how: "proven_identity",
             };
-            audit_login(&txn, actor, &membership, row, login).await?;
+            renew_identity(&txn, actor, &link, identity, Some(event), login, now).await?;
         }
         Some(_) => {
             return Err(refuse(
@@ -303,12 +292,6 @@ async fn link_proven(
             .await);
         }
         None => {
-            let link = Link {
-                row,
-                membership: &membership,
-                profile,
-                proven_at: Some(now),
-            };
             let event = Event::new("sso.linked")
                 .target("user", user.id)
                 .details(details);
@@ -319,7 +302,5 @@ async fn link_proven(
             attach(&txn, actor, &link, event, login, now).await?;
         }
     }
-    txn.commit().await?;
-    store::sso::note(ctx.db(), org, provider, None, now).await?;
-    Ok(())
+    commit_sign_in(ctx, txn, row, now).await
 }

@@ -1,6 +1,7 @@
 //! What every successful sign-in through a provider writes, inside the caller's transaction:
-//! attaching a new identity to a member ([`attach`]), the group sync and the `sso.login` audit
-//! as the member.
+//! attaching a new identity to a member ([`attach`]) or renewing one linked already
+//! ([`renew_identity`]), the group sync, the `sso.login` audit as the member, and, after the
+//! commit, the provider's last successful login ([`commit_sign_in`]).
 
 use chrono::Utc;
 use serde_json::json;
@@ -12,7 +13,7 @@ use crate::services::audit::{self, Event};
 use crate::services::auth::principal_of;
 use crate::sso::oidc::ExternalProfile;
 use crate::store;
-use crate::{Error, Result};
+use crate::{AppContext, Error, Result};
 use aerie_contract::ids::{GroupId, OrgId, SsoProviderId, UserId};
 
 /// An identity about to be linked to a member (or linked already, signing in).
@@ -64,11 +65,67 @@ pub(crate) async fn attach<C: sea_orm::ConnectionTrait>(
     audit_login(db, actor, link.membership, row, login).await
 }
 
+/// Signs in through an identity linked already (inside `db`'s transaction): renews it (with a
+/// proof, its proof; else what the provider says of its email now), audits `event` when there
+/// is one (`sso.link_proven`), syncs groups and audits `sso.login`.
+pub(crate) async fn renew_identity<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    link: &Link<'_>,
+    identity: identities::Model,
+    event: Option<Event<'_>>,
+    login: Login<'_>,
+    now: chrono::DateTime<Utc>,
+) -> Result<()> {
+    let row = link.row;
+    let org = OrgId(row.org_id);
+    let profile = link.profile;
+    let identity = match link.proven_at {
+        Some(proven) => store::sso::record_identity_proof(db, org, identity, proven, now).await?,
+        None => {
+            store::sso::record_identity_login(
+                db,
+                org,
+                identity,
+                profile.email.clone(),
+                profile.email_verified == Some(true),
+                now,
+            )
+            .await?
+        }
+    };
+    if let Some(event) = event {
+        audit::record(db, Some(org), &acting(actor, link.membership), event).await?;
+    }
+    let user = UserId(link.membership.user_id);
+    sync_groups(db, org, row, &identity, user, &profile.groups, now).await?;
+    audit_login(db, actor, link.membership, row, login).await
+}
+
+/// Commits a sign-in's writes, then notes the provider's successful login at `now`.
+pub(crate) async fn commit_sign_in(
+    ctx: &AppContext,
+    txn: sea_orm::DatabaseTransaction,
+    row: &sso_providers::Model,
+    now: chrono::DateTime<Utc>,
+) -> Result<()> {
+    txn.commit().await?;
+    store::sso::note(
+        ctx.db(),
+        OrgId(row.org_id),
+        SsoProviderId(row.id),
+        None,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
 pub(crate) fn acting(actor: &Actor, membership: &memberships::Model) -> Actor {
     Actor::user(principal_of(membership, Credential::Session), actor.ip)
 }
 
-pub(crate) async fn audit_login<C: sea_orm::ConnectionTrait>(
+async fn audit_login<C: sea_orm::ConnectionTrait>(
     db: &C,
     actor: &Actor,
     membership: &memberships::Model,
@@ -91,7 +148,7 @@ pub(crate) async fn audit_login<C: sea_orm::ConnectionTrait>(
 
 /// Group sync: the user joins the organisation's groups named in the claim, and leaves those a
 /// previous sync added that the claim no longer names. Groups added by hand are left alone.
-pub(crate) async fn sync_groups<C: sea_orm::ConnectionTrait>(
+async fn sync_groups<C: sea_orm::ConnectionTrait>(
     db: &C,
     org: OrgId,
     row: &sso_providers::Model,
