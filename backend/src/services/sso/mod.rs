@@ -1,13 +1,13 @@
 //! Single sign-on, the rules around the protocol clients of `crate::sso`.
 //!
 //! Administration: an organisation's identity providers ([`providers`]: validated when saved,
-//! secrets sealed, their stored [`config`] and [`endpoints`]), its SSO [`policy`], providers
+//! secrets sealed, their stored [`config`] and `endpoints`), its SSO [`policy`], providers
 //! described by `AERIE_*` settings ([`configured`]), and users' own linked [`identities`].
 //!
 //! Signing in: the login page's routing by email domain ([`discovery`]), the flows bound to a
 //! browser ([`flow`]) through OAuth/OIDC ([`oauth`]) or SAML (`saml`), then the account a
-//! vouched-for sign-in leads to ([`account`]), what a successful sign-in writes ([`sign_in`]),
-//! linking with the person's proof ([`link`]), and refusals ([`refusal`]). Process-wide state is
+//! vouched-for sign-in leads to (`account`), what a successful sign-in writes (`sign_in`),
+//! linking with the person's proof ([`link`]), and refusals (`refusal`). Process-wide state is
 //! in [`runtime`].
 
 pub(crate) mod account;

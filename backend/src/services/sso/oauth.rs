@@ -1,7 +1,7 @@
 //! Signing in through an OAuth 2.0 / OpenID Connect provider: the authorization request (PKCE
 //! verifier sealed in the flow record, nonce), and the callback: state and browser binding,
 //! the code exchange, the ID-token checks (or the OAuth provider's profile), then the account
-//! (see [`super::account::conclude`]).
+//! (see `account::conclude`).
 
 use chrono::{Duration, Utc};
 
