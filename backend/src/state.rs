@@ -15,7 +15,7 @@ use super::services::auth::authenticate::KeyCache;
 use super::services::auth::limits::LoginLimits;
 use super::services::chat::InFlight;
 use super::services::providers::ClientCache;
-use super::services::sso::login::SsoRuntime;
+use super::services::sso::runtime::SsoRuntime;
 use super::services::usage::Usage;
 use super::tools::ToolRuntime;
 

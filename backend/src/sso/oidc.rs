@@ -559,18 +559,7 @@ pub async fn verify_id_token(
     expect: &IdTokenExpect<'_>,
 ) -> Result<Map<String, Value>, SsoError> {
     let (alg_name, kid) = header_of(token)?;
-    let Some(alg) = ALLOWED_ALGS
-        .iter()
-        .copied()
-        .find(|a| format!("{a:?}") == alg_name)
-    else {
-        return Err(SsoError::refused(
-            "alg_not_allowed",
-            format!(
-                "the ID token's algorithm {alg_name:?} is not accepted (RS256, PS256, ES256 or EdDSA expected)"
-            ),
-        ));
-    };
+    let alg = allowed_algorithm(&alg_name)?;
     let jwk = jwks.key(http, jwks_url, kid.as_deref()).await?;
     if algorithm_of(&jwk) != Some(alg) {
         return Err(SsoError::refused(
@@ -580,77 +569,12 @@ pub async fn verify_id_token(
     }
     let key = DecodingKey::from_jwk(&jwk)
         .map_err(|e| SsoError::Upstream(format!("the provider published an unusable key: {e}")))?;
-    let mut validation = Validation::new(alg);
-    validation.set_audience(&[expect.audience]);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    validation.validate_nbf = true;
-    validation.leeway = LEEWAY_SECS;
-    match expect.issuer {
-        IssuerRule::Exact(iss) => validation.set_issuer(&[iss]),
-        // Checked below, once `tid` is known.
-        IssuerRule::Microsoft { .. } => validation.iss = None,
-    }
-    let data =
-        jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind as K;
-            let (reason, message) = match e.kind() {
-                K::InvalidSignature => (
-                    "bad_signature",
-                    "the ID token's signature does not verify".to_owned(),
-                ),
-                K::ExpiredSignature => ("expired", "the ID token has expired".to_owned()),
-                K::ImmatureSignature => {
-                    ("not_yet_valid", "the ID token is not valid yet".to_owned())
-                }
-                K::InvalidIssuer => (
-                    "wrong_issuer",
-                    "the ID token was issued by another issuer".to_owned(),
-                ),
-                K::InvalidAudience => (
-                    "wrong_audience",
-                    "the ID token is meant for another client".to_owned(),
-                ),
-                K::InvalidAlgorithm => (
-                    "alg_not_allowed",
-                    "the ID token's algorithm does not match the key".to_owned(),
-                ),
-                K::MissingRequiredClaim(c) => (
-                    "malformed_token",
-                    format!("the ID token lacks the {c} claim"),
-                ),
-                other => (
-                    "malformed_token",
-                    format!("the ID token is not valid: {other:?}"),
-                ),
-            };
-            SsoError::refused(reason, message)
-        })?;
+    let validation = validation_for(alg, expect);
+    let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
+        .map_err(token_refusal)?;
     let claims = data.claims;
     if let IssuerRule::Microsoft { template, tenant } = expect.issuer {
-        let tid = claims
-            .get("tid")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let iss = claims
-            .get("iss")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if tid.is_empty() || template.replace("{tenantid}", tid) != iss {
-            return Err(SsoError::refused(
-                "wrong_issuer",
-                "the ID token's issuer does not match its tenant",
-            ));
-        }
-        if let Some(tenant) = tenant
-            .as_deref()
-            .filter(|t| uuid::Uuid::parse_str(t).is_ok())
-            && !tenant.eq_ignore_ascii_case(tid)
-        {
-            return Err(SsoError::refused(
-                "wrong_tenant",
-                "the account belongs to another Microsoft tenant",
-            ));
-        }
+        check_microsoft_issuer(&claims, template, tenant.as_deref())?;
     }
     // With several audiences, the authorized party must be us.
     if let Some(Value::Array(auds)) = claims.get("aud")
@@ -673,6 +597,104 @@ pub async fn verify_id_token(
         ));
     }
     Ok(claims)
+}
+
+/// The algorithm a token's header names, when it is one of [`ALLOWED_ALGS`].
+fn allowed_algorithm(alg_name: &str) -> Result<Algorithm, SsoError> {
+    ALLOWED_ALGS
+        .iter()
+        .copied()
+        .find(|a| format!("{a:?}") == alg_name)
+        .ok_or_else(|| {
+            SsoError::refused(
+                "alg_not_allowed",
+                format!(
+                    "the ID token's algorithm {alg_name:?} is not accepted (RS256, PS256, ES256 or EdDSA expected)"
+                ),
+            )
+        })
+}
+
+/// What `jsonwebtoken` checks: the algorithm, audience, required claims, `exp`/`nbf` with
+/// leeway, and an exact issuer (Microsoft's is checked once `tid` is known).
+fn validation_for(alg: Algorithm, expect: &IdTokenExpect<'_>) -> Validation {
+    let mut validation = Validation::new(alg);
+    validation.set_audience(&[expect.audience]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation.validate_nbf = true;
+    validation.leeway = LEEWAY_SECS;
+    match expect.issuer {
+        IssuerRule::Exact(iss) => validation.set_issuer(&[iss]),
+        // Checked by `check_microsoft_issuer`, once `tid` is known.
+        IssuerRule::Microsoft { .. } => validation.iss = None,
+    }
+    validation
+}
+
+/// A token `jsonwebtoken` refused, as the refusal to audit.
+fn token_refusal(e: jsonwebtoken::errors::Error) -> SsoError {
+    use jsonwebtoken::errors::ErrorKind as K;
+    let (reason, message) = match e.kind() {
+        K::InvalidSignature => (
+            "bad_signature",
+            "the ID token's signature does not verify".to_owned(),
+        ),
+        K::ExpiredSignature => ("expired", "the ID token has expired".to_owned()),
+        K::ImmatureSignature => ("not_yet_valid", "the ID token is not valid yet".to_owned()),
+        K::InvalidIssuer => (
+            "wrong_issuer",
+            "the ID token was issued by another issuer".to_owned(),
+        ),
+        K::InvalidAudience => (
+            "wrong_audience",
+            "the ID token is meant for another client".to_owned(),
+        ),
+        K::InvalidAlgorithm => (
+            "alg_not_allowed",
+            "the ID token's algorithm does not match the key".to_owned(),
+        ),
+        K::MissingRequiredClaim(c) => (
+            "malformed_token",
+            format!("the ID token lacks the {c} claim"),
+        ),
+        other => (
+            "malformed_token",
+            format!("the ID token is not valid: {other:?}"),
+        ),
+    };
+    SsoError::refused(reason, message)
+}
+
+/// Microsoft's multi-tenant issuer: the template with the token's `tid` must be its `iss`, and
+/// a configured tenant id (a UUID) must be that `tid`.
+fn check_microsoft_issuer(
+    claims: &Map<String, Value>,
+    template: &str,
+    tenant: Option<&str>,
+) -> Result<(), SsoError> {
+    let tid = claims
+        .get("tid")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let iss = claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if tid.is_empty() || template.replace("{tenantid}", tid) != iss {
+        return Err(SsoError::refused(
+            "wrong_issuer",
+            "the ID token's issuer does not match its tenant",
+        ));
+    }
+    if let Some(tenant) = tenant.filter(|t| uuid::Uuid::parse_str(t).is_ok())
+        && !tenant.eq_ignore_ascii_case(tid)
+    {
+        return Err(SsoError::refused(
+            "wrong_tenant",
+            "the account belongs to another Microsoft tenant",
+        ));
+    }
+    Ok(())
 }
 
 /// Who signed in, as the provider says.

@@ -96,3 +96,17 @@ pub async fn update<C: ConnectionTrait>(
         _ => Err(DbErr::RecordNotFound("organization".to_owned())),
     }
 }
+
+/// Saves an organisation's settings (`row` must be that organisation's), stamping the change.
+pub async fn update_settings<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    row: organizations::Model,
+    settings: serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<organizations::Model, DbErr> {
+    let mut model: organizations::ActiveModel = row.into();
+    model.settings = Set(settings);
+    model.updated_at = Set(ts(now));
+    update(db, org, model).await
+}

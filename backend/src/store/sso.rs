@@ -71,11 +71,50 @@ pub async fn enabled_kinds_global<C: ConnectionTrait>(db: &C) -> Result<Vec<Stri
         .await
 }
 
+/// A provider to store (its configuration already validated, its secret sealed).
+pub struct NewProvider {
+    pub kind: String,
+    pub name: String,
+    pub enabled: bool,
+    pub issuer: Option<String>,
+    pub config: serde_json::Value,
+    pub client_secret_enc: Option<String>,
+}
+
 pub async fn insert<C: ConnectionTrait>(
     db: &C,
-    row: sso_providers::ActiveModel,
+    org: OrgId,
+    new: NewProvider,
+    now: DateTime<Utc>,
 ) -> Result<sso_providers::Model, DbErr> {
-    row.insert(db).await
+    sso_providers::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        org_id: Set(org.0),
+        kind: Set(new.kind),
+        name: Set(new.name),
+        enabled: Set(new.enabled),
+        issuer: Set(new.issuer),
+        config: Set(new.config),
+        client_secret_enc: Set(new.client_secret_enc),
+        last_error: Set(None),
+        last_error_at: Set(None),
+        last_login_at: Set(None),
+        created_at: Set(ts(now)),
+        updated_at: Set(ts(now)),
+    }
+    .insert(db)
+    .await
+}
+
+/// What an update changes on a provider: `None` leaves a field as it is; the issuer and the
+/// configuration are always written.
+pub struct ProviderChange {
+    pub name: Option<String>,
+    pub enabled: Option<bool>,
+    /// The sealed client secret (`Some(None)` removes it).
+    pub client_secret_enc: Option<Option<String>>,
+    pub issuer: Option<String>,
+    pub config: serde_json::Value,
 }
 
 /// Saves a provider already known to belong to `org`.
@@ -83,13 +122,25 @@ pub async fn update<C: ConnectionTrait>(
     db: &C,
     org: OrgId,
     row: sso_providers::Model,
-    change: impl FnOnce(&mut sso_providers::ActiveModel),
+    change: ProviderChange,
+    now: DateTime<Utc>,
 ) -> Result<sso_providers::Model, DbErr> {
     if row.org_id != org.0 {
         return Err(DbErr::RecordNotFound("sso provider".to_owned()));
     }
     let mut model: sso_providers::ActiveModel = row.into();
-    change(&mut model);
+    if let Some(name) = change.name {
+        model.name = Set(name);
+    }
+    if let Some(enabled) = change.enabled {
+        model.enabled = Set(enabled);
+    }
+    if let Some(sealed) = change.client_secret_enc {
+        model.client_secret_enc = Set(sealed);
+    }
+    model.issuer = Set(change.issuer);
+    model.config = Set(change.config);
+    model.updated_at = Set(ts(now));
     super::update_in_org(db, model, sso_providers::Column::OrgId, org).await
 }
 
@@ -316,7 +367,7 @@ pub async fn insert_identity<C: ConnectionTrait>(
 }
 
 /// Saves an identity known to belong to `org`.
-pub async fn update_identity<C: ConnectionTrait>(
+async fn update_identity<C: ConnectionTrait>(
     db: &C,
     org: OrgId,
     row: identities::Model,
@@ -328,6 +379,52 @@ pub async fn update_identity<C: ConnectionTrait>(
     let mut model: identities::ActiveModel = row.into();
     change(&mut model);
     super::update_in_org(db, model, identities::Column::OrgId, org).await
+}
+
+/// A sign-in through a linked identity: what the provider says of its email now, and when.
+pub async fn record_identity_login<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    row: identities::Model,
+    email: Option<String>,
+    email_verified: bool,
+    now: DateTime<Utc>,
+) -> Result<identities::Model, DbErr> {
+    update_identity(db, org, row, |m| {
+        m.email = Set(email);
+        m.email_verified = Set(email_verified);
+        m.last_login_at = Set(Some(ts(now)));
+    })
+    .await
+}
+
+/// The person proved the account of a linked identity at `proven_at` (and signed in with it at
+/// `now`).
+pub async fn record_identity_proof<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    row: identities::Model,
+    proven_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<identities::Model, DbErr> {
+    update_identity(db, org, row, |m| {
+        m.proven_at = Set(Some(ts(proven_at)));
+        m.last_login_at = Set(Some(ts(now)));
+    })
+    .await
+}
+
+/// The groups the last group sync added the identity's user to.
+pub async fn set_synced_groups<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    row: identities::Model,
+    groups: serde_json::Value,
+) -> Result<identities::Model, DbErr> {
+    update_identity(db, org, row, |m| {
+        m.synced_groups = Set(Some(groups));
+    })
+    .await
 }
 
 pub async fn delete_identity<C: ConnectionTrait>(

@@ -1,6 +1,6 @@
 //! Linking an identity to an existing account with the person's proof (the "first broker login"
 //! of Keycloak and Auth0). A sign-in whose identity may belong to an existing account, but that
-//! the provider may not link on its own (see `login::complete_login`), stops at the link page
+//! the provider may not link on its own (see `account::complete_login`), stops at the link page
 //! (`/link-account?code=`). There the person proves the account, with its password or with a
 //! session of that account in the same browser, and confirms; only then is the identity linked
 //! (or its proof renewed) and the browser signed in.
@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tower_sessions::Session;
 
-use super::login::{self, Link, Redirect, flow_key, refuse};
+use super::flow::{Redirect, bound_to, flow_key};
+use super::refusal::refuse;
+use super::sign_in::{Link, Login, attach, commit_sign_in, renew_identity};
 use crate::actor::{Actor, Credential, Identity};
 use crate::db::entities::{sso_flows, sso_providers, users};
 use crate::services::audit::Event;
@@ -199,7 +201,7 @@ pub async fn confirm(
     binding: Option<&str>,
 ) -> Result<String> {
     let (flow, row, user) = find(ctx, code).await?;
-    if !login::bound_to(ctx, flow.binding_hash.as_deref(), binding) {
+    if !bound_to(ctx, flow.binding_hash.as_deref(), binding) {
         return Err(refuse(
             ctx,
             actor,
@@ -261,33 +263,22 @@ async fn link_proven(
     let details = json!({
         "provider": row.id, "kind": row.kind, "email": profile.email, "proof": proof,
     });
+    let link = Link {
+        row,
+        membership: &membership,
+        profile,
+        proven_at: Some(now),
+    };
     match existing {
         Some(identity) if identity.user_id == user.id => {
-            let identity = store::sso::update_identity(&txn, org, identity, |m| {
-                m.proven_at = sea_orm::Set(Some(store::ts(now)));
-                m.last_login_at = sea_orm::Set(Some(store::ts(now)));
-            })
-            .await?;
-            crate::services::audit::record(
-                &txn,
-                Some(org),
-                &login::acting(actor, &membership),
-                Event::new("sso.link_proven")
-                    .target("user", user.id)
-                    .details(details),
-            )
-            .await?;
-            login::sync_groups(
-                &txn,
-                org,
-                row,
-                &identity,
-                UserId(user.id),
-                &profile.groups,
-                now,
-            )
-            .await?;
-            login::audit_login(&txn, actor, &membership, row, &row.kind, "proven_identity").await?;
+            let event = Event::new("sso.link_proven")
+                .target("user", user.id)
+                .details(details);
+            let login = Login {
+                method: &row.kind,
+                how: "proven_identity",
+            };
+            renew_identity(&txn, actor, &link, identity, Some(event), login, now).await?;
         }
         Some(_) => {
             return Err(refuse(
@@ -301,28 +292,15 @@ async fn link_proven(
             .await);
         }
         None => {
-            let link = Link {
-                row,
-                membership: &membership,
-                profile,
-                proven_at: Some(now),
-            };
             let event = Event::new("sso.linked")
                 .target("user", user.id)
                 .details(details);
-            login::attach(
-                &txn,
-                actor,
-                &link,
-                event,
-                &row.kind,
-                "linked_with_proof",
-                now,
-            )
-            .await?;
+            let login = Login {
+                method: &row.kind,
+                how: "linked_with_proof",
+            };
+            attach(&txn, actor, &link, event, login, now).await?;
         }
     }
-    txn.commit().await?;
-    store::sso::note(ctx.db(), org, provider, None, now).await?;
-    Ok(())
+    commit_sign_in(ctx, txn, row, now).await
 }

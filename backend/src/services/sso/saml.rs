@@ -9,10 +9,12 @@ use std::collections::BTreeMap;
 
 use chrono::{Duration, Utc};
 
-use super::login::{self, Redirect, flow_key, refuse, refuse_unsolicited};
-use super::stored_config;
+use super::account::conclude;
+use super::config::{callback_url, stored_config};
+use super::flow::{self, Redirect, binding_hash, flow_key, flow_provider, safe_return};
+use super::refusal::{refuse, refuse_unsolicited};
 use crate::actor::Actor;
-use crate::db::entities::sso_providers;
+use crate::db::entities::{sso_flows, sso_providers};
 use crate::sso::oidc::ExternalProfile;
 use crate::sso::saml::{self as proto, IdpConfig, OwnedExpected, SpKeys, VerifiedAssertion};
 use crate::store;
@@ -28,7 +30,7 @@ pub fn entity_id(ctx: &AppContext) -> String {
 }
 
 pub fn acs_url(ctx: &AppContext) -> String {
-    super::callback_url(ctx, "saml")
+    callback_url(ctx, "saml")
 }
 
 /// The SP key pair: generated once and kept with the instance secrets.
@@ -93,7 +95,7 @@ pub(super) async fn start(
             nonce: None,
             return_to,
             user: None,
-            expires_at: now + Duration::minutes(login::FLOW_TTL_MINUTES),
+            expires_at: now + Duration::minutes(flow::FLOW_TTL_MINUTES),
         },
         now,
     )
@@ -188,8 +190,47 @@ pub async fn acs(
         Ok(p) => p,
         Err(e) => return Err(refuse(ctx, actor, None, e.code(), e.to_string(), None).await),
     };
-    // Route: a response to our request finds its flow (once); an unsolicited one its IdP.
-    let (row, flow) = match peek.in_response_to.as_deref() {
+    let (row, flow) = route(ctx, actor, &peek, now).await?;
+    let assertion = verify(ctx, actor, &row, flow.is_some(), saml_response, now).await?;
+    // The signed InResponseTo must be the request this flow stored (or none, IdP-initiated).
+    if assertion.in_response_to.as_deref() != peek.in_response_to.as_deref() {
+        return Err(refuse(
+            ctx,
+            actor,
+            Some(&row),
+            "wrong_in_response_to",
+            "The signed assertion answers another request than the response claims.",
+            None,
+        )
+        .await);
+    }
+    refuse_replay(ctx, actor, &row, &assertion).await?;
+    let profile = profile_of(&row, &assertion);
+    let (return_to, binding, new_binding) = match &flow {
+        Some(f) => (f.return_to.clone(), f.binding_hash.clone(), None),
+        // IdP-initiated: a same-site RelayState path. The pick-up is bound to the browser that
+        // posted the response (a new `aerie_sso` cookie set on this answer), so a pick-up link
+        // cannot be handed to another browser.
+        None => {
+            let fresh = crypto::random_token(32);
+            let hash = binding_hash(ctx, &fresh);
+            (safe_return(relay_state.as_deref()), Some(hash), Some(fresh))
+        }
+    };
+    let mut redirect = conclude(ctx, actor, &row, profile, &return_to, binding.as_deref()).await?;
+    redirect.binding = new_binding;
+    Ok(redirect)
+}
+
+/// Routes a response: one to our request finds its flow (once) and the flow's provider; an
+/// unsolicited one the IdP its issuer names, where that provider allows IdP-initiated logins.
+async fn route(
+    ctx: &AppContext,
+    actor: &Actor,
+    peek: &proto::Peek,
+    now: chrono::DateTime<Utc>,
+) -> Result<(sso_providers::Model, Option<sso_flows::Model>)> {
+    match peek.in_response_to.as_deref() {
         Some(request_id) => {
             let flow = store::sso::take_flow_global(
                 ctx.db(),
@@ -209,8 +250,8 @@ pub async fn acs(
                 )
                 .await);
             };
-            let row = login::flow_provider(ctx, actor, &flow, "saml").await?;
-            (row, Some(flow))
+            let row = flow_provider(ctx, actor, &flow, "saml").await?;
+            Ok((row, Some(flow)))
         }
         None => {
             let Some(row) = provider_by_issuer(ctx, peek.issuer.as_deref()).await? else {
@@ -226,10 +267,22 @@ pub async fn acs(
                 )
                 .await);
             }
-            (row, None)
+            Ok((row, None))
         }
-    };
-    let idp = idp_of(&row)?;
+    }
+}
+
+/// Verifies the response against the provider's IdP and our keys (off the async threads). A
+/// refusal of an unsolicited response (`solicited` false) is sampled: its poster may be anyone.
+async fn verify(
+    ctx: &AppContext,
+    actor: &Actor,
+    row: &sso_providers::Model,
+    solicited: bool,
+    saml_response: String,
+    now: chrono::DateTime<Utc>,
+) -> Result<VerifiedAssertion> {
+    let idp = idp_of(row)?;
     let keys = sp_keys(ctx).await?;
     let expected = OwnedExpected {
         sp_entity_id: entity_id(ctx),
@@ -238,26 +291,23 @@ pub async fn acs(
         now,
         skew: Duration::seconds(SKEW_SECS),
     };
-    let assertion = match proto::verify_response_async(saml_response, expected, keys).await {
-        Ok(a) => a,
+    match proto::verify_response_async(saml_response, expected, keys).await {
+        Ok(a) => Ok(a),
         // Unsolicited: the poster may be anyone, so the refusal is sampled.
-        Err(e) if flow.is_none() => {
-            return Err(refuse_unsolicited(ctx, actor, Some(&row), e.code(), e.to_string()).await);
+        Err(e) if !solicited => {
+            Err(refuse_unsolicited(ctx, actor, Some(row), e.code(), e.to_string()).await)
         }
-        Err(e) => return Err(refuse(ctx, actor, Some(&row), e.code(), e.to_string(), None).await),
-    };
-    // The signed InResponseTo must be the request this flow stored (or none, IdP-initiated).
-    if assertion.in_response_to.as_deref() != peek.in_response_to.as_deref() {
-        return Err(refuse(
-            ctx,
-            actor,
-            Some(&row),
-            "wrong_in_response_to",
-            "The signed assertion answers another request than the response claims.",
-            None,
-        )
-        .await);
+        Err(e) => Err(refuse(ctx, actor, Some(row), e.code(), e.to_string(), None).await),
     }
+}
+
+/// Remembers the assertion until it expires; refuses one seen already (a replay).
+async fn refuse_replay(
+    ctx: &AppContext,
+    actor: &Actor,
+    row: &sso_providers::Model,
+    assertion: &VerifiedAssertion,
+) -> Result<()> {
     let replay_key = flow_key(
         ctx,
         "saml-assertion",
@@ -267,33 +317,14 @@ pub async fn acs(
         return Err(refuse(
             ctx,
             actor,
-            Some(&row),
+            Some(row),
             "replayed",
             "This SAML assertion was used already (replay refused). Sign in again.",
             None,
         )
         .await);
     }
-    let profile = profile_of(&row, &assertion);
-    let (return_to, binding, new_binding) = match &flow {
-        Some(f) => (f.return_to.clone(), f.binding_hash.clone(), None),
-        // IdP-initiated: a same-site RelayState path. The pick-up is bound to the browser that
-        // posted the response (a new `aerie_sso` cookie set on this answer), so a pick-up link
-        // cannot be handed to another browser.
-        None => {
-            let fresh = crypto::random_token(32);
-            let hash = login::binding_hash(ctx, &fresh);
-            (
-                login::safe_return(relay_state.as_deref()),
-                Some(hash),
-                Some(fresh),
-            )
-        }
-    };
-    let mut redirect =
-        login::conclude(ctx, actor, &row, profile, &return_to, binding.as_deref()).await?;
-    redirect.binding = new_binding;
-    Ok(redirect)
+    Ok(())
 }
 
 /// The one enabled SAML provider with this IdP entity id (none when several organisations

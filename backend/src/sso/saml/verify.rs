@@ -414,10 +414,52 @@ fn check_assertion(
         now: expected.now,
         skew: expected.skew.max(chrono::Duration::zero()),
     };
-    let idp = expected.idp.entity_id.as_str();
     check_version(assertion)?;
+    let issuer = check_issuers(response, assertion, expected.idp.entity_id.as_str())?;
+    check_destination(response, response_signed, expected)?;
+    clock.not_before(time_attribute(response, "IssueInstant")?)?;
+    clock.not_before(Some(
+        time_attribute(assertion, "IssueInstant")?
+            .ok_or_else(|| Refusal::Malformed("the assertion has no IssueInstant".to_owned()))?,
+    ))?;
+    let subject = check_subject(assertion, expected, &clock)?;
+    let in_response_to = in_response_to(response, response_signed, &subject.confirmation)?;
+    let conditions_not_on_or_after = check_conditions(assertion, expected, &clock)?;
 
-    // Issuers.
+    // AuthnStatement: session index and end.
+    let authn = dom::children(assertion, NS_SAML, "AuthnStatement").next();
+    let session_index = authn
+        .and_then(|a| a.attribute("SessionIndex"))
+        .map(str::to_owned);
+    if let Some(authn) = authn {
+        clock.not_on_or_after(time_attribute(authn, "SessionNotOnOrAfter")?)?;
+    }
+
+    let mut not_on_or_after = subject.confirmation.not_on_or_after;
+    if let Some(c) = conditions_not_on_or_after {
+        not_on_or_after = not_on_or_after.min(c);
+    }
+
+    Ok(VerifiedAssertion {
+        assertion_id: required_attribute(assertion, "ID")?,
+        response_id: required_attribute(response, "ID")?,
+        issuer,
+        in_response_to,
+        not_on_or_after: not_on_or_after + clock.skew,
+        name_id: subject.name_id,
+        name_id_format: subject.name_id_format,
+        session_index,
+        attributes: attributes(assertion),
+    })
+}
+
+/// The assertion's issuer, which must be the IdP (and so must the Response's, when it names
+/// one).
+fn check_issuers(
+    response: Node<'_, '_>,
+    assertion: Node<'_, '_>,
+    idp: &str,
+) -> Result<String, Refusal> {
     let issuer = dom::child_at_most_one(assertion, NS_SAML, "Issuer")
         .map_err(Refusal::Malformed)?
         .ok_or_else(|| Refusal::Malformed("the assertion has no Issuer".to_owned()))
@@ -437,25 +479,38 @@ fn check_assertion(
             });
         }
     }
+    Ok(issuer)
+}
 
-    // The Response's Destination, when present (a signed Response must carry it).
+/// The Response's Destination, when present, must be our ACS (a signed Response must carry it).
+fn check_destination(
+    response: Node<'_, '_>,
+    response_signed: bool,
+    expected: &Expected<'_>,
+) -> Result<(), Refusal> {
     match response.attribute("Destination") {
-        Some(d) if d == expected.acs_url => {}
-        Some(d) => return Err(Refusal::WrongDestination { found: truncate(d) }),
-        None if response_signed => {
-            return Err(Refusal::WrongDestination {
-                found: String::new(),
-            });
-        }
-        None => {}
+        Some(d) if d == expected.acs_url => Ok(()),
+        Some(d) => Err(Refusal::WrongDestination { found: truncate(d) }),
+        None if response_signed => Err(Refusal::WrongDestination {
+            found: String::new(),
+        }),
+        None => Ok(()),
     }
-    clock.not_before(time_attribute(response, "IssueInstant")?)?;
-    clock.not_before(Some(
-        time_attribute(assertion, "IssueInstant")?
-            .ok_or_else(|| Refusal::Malformed("the assertion has no IssueInstant".to_owned()))?,
-    ))?;
+}
 
-    // Subject: NameID and a valid bearer confirmation for our ACS.
+/// Who the assertion is about, and its valid bearer confirmation.
+struct Subject {
+    name_id: String,
+    name_id_format: Option<String>,
+    confirmation: Confirmation,
+}
+
+/// Subject: a plain, non-empty NameID and a valid bearer confirmation for our ACS.
+fn check_subject(
+    assertion: Node<'_, '_>,
+    expected: &Expected<'_>,
+    clock: &Clock,
+) -> Result<Subject, Refusal> {
     let subject = dom::child_at_most_one(assertion, NS_SAML, "Subject")
         .map_err(Refusal::Malformed)?
         .ok_or_else(|| Refusal::Malformed("the assertion has no Subject".to_owned()))?;
@@ -475,20 +530,37 @@ fn check_assertion(
         return Err(Refusal::Malformed("the NameID is empty".to_owned()));
     }
     let name_id_format = name_id_node.attribute("Format").map(str::to_owned);
-    let confirmation = bearer_confirmation(subject, expected, &clock)?;
+    let confirmation = bearer_confirmation(subject, expected, clock)?;
+    Ok(Subject {
+        name_id,
+        name_id_format,
+        confirmation,
+    })
+}
 
-    // InResponseTo: the signed confirmation's, which must agree with the Response's. The
-    // Response's alone counts only when the Response is signed: anyone can add it to an
-    // unsigned Response and pass an unsolicited assertion off as the answer to their request.
+/// InResponseTo: the signed confirmation's, which must agree with the Response's. The
+/// Response's alone counts only when the Response is signed: anyone can add it to an
+/// unsigned Response and pass an unsolicited assertion off as the answer to their request.
+fn in_response_to(
+    response: Node<'_, '_>,
+    response_signed: bool,
+    confirmation: &Confirmation,
+) -> Result<Option<String>, Refusal> {
     let response_in_response_to = response.attribute("InResponseTo").map(str::to_owned);
-    let in_response_to = match (&confirmation.in_response_to, &response_in_response_to) {
-        (Some(a), Some(r)) if a != r => return Err(Refusal::InResponseToMismatch),
-        (Some(a), _) => Some(a.clone()),
-        (None, r) if response_signed => r.clone(),
-        (None, _) => None,
-    };
+    match (&confirmation.in_response_to, &response_in_response_to) {
+        (Some(a), Some(r)) if a != r => Err(Refusal::InResponseToMismatch),
+        (Some(a), _) => Ok(Some(a.clone())),
+        (None, r) if response_signed => Ok(r.clone()),
+        (None, _) => Ok(None),
+    }
+}
 
-    // Conditions: time window and audience (required, ours).
+/// Conditions: time window and audience (required, ours). Answers their NotOnOrAfter.
+fn check_conditions(
+    assertion: Node<'_, '_>,
+    expected: &Expected<'_>,
+    clock: &Clock,
+) -> Result<Option<DateTime<Utc>>, Refusal> {
     let conditions = dom::child_at_most_one(assertion, NS_SAML, "Conditions")
         .map_err(Refusal::Malformed)?
         .ok_or(Refusal::MissingAudience)?;
@@ -510,32 +582,7 @@ fn check_assertion(
             });
         }
     }
-
-    // AuthnStatement: session index and end.
-    let authn = dom::children(assertion, NS_SAML, "AuthnStatement").next();
-    let session_index = authn
-        .and_then(|a| a.attribute("SessionIndex"))
-        .map(str::to_owned);
-    if let Some(authn) = authn {
-        clock.not_on_or_after(time_attribute(authn, "SessionNotOnOrAfter")?)?;
-    }
-
-    let mut not_on_or_after = confirmation.not_on_or_after;
-    if let Some(c) = conditions_not_on_or_after {
-        not_on_or_after = not_on_or_after.min(c);
-    }
-
-    Ok(VerifiedAssertion {
-        assertion_id: required_attribute(assertion, "ID")?,
-        response_id: required_attribute(response, "ID")?,
-        issuer,
-        in_response_to,
-        not_on_or_after: not_on_or_after + clock.skew,
-        name_id,
-        name_id_format,
-        session_index,
-        attributes: attributes(assertion),
-    })
+    Ok(conditions_not_on_or_after)
 }
 
 /// What a valid bearer confirmation tells.

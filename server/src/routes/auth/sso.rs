@@ -5,7 +5,7 @@
 //! the reason in `sso_error`.
 
 use aerie_backend::actor::Actor;
-use aerie_backend::services::sso::{self, link, login};
+use aerie_backend::services::sso::{self, flow, link, oauth};
 use aerie_backend::{AppContext, Error};
 use aerie_contract::ErrorBody;
 use aerie_contract::sso::{LoginOptions, PendingLink, SSO_KINDS};
@@ -25,7 +25,7 @@ fn binding_cookie(headers: &HeaderMap) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == login::BINDING_COOKIE)
+        .find(|(name, _)| *name == flow::BINDING_COOKIE)
         .map(|(_, value)| value.to_owned())
 }
 
@@ -38,12 +38,12 @@ fn set_binding(ctx: &AppContext, value: Option<&str>) -> Option<HeaderValue> {
     let cookie = match value {
         Some(v) => format!(
             "{}={v}; Path=/auth; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
-            login::BINDING_COOKIE,
-            login::FLOW_TTL_MINUTES * 60
+            flow::BINDING_COOKIE,
+            flow::FLOW_TTL_MINUTES * 60
         ),
         None => format!(
             "{}=; Path=/auth; Max-Age=0; HttpOnly; SameSite=Lax{secure}",
-            login::BINDING_COOKIE
+            flow::BINDING_COOKIE
         ),
     };
     HeaderValue::from_str(&cookie).ok()
@@ -101,15 +101,15 @@ pub async fn sso_login(
     State(ctx): State<AppContext>,
     actor: Actor,
     AppPath(kind): AppPath<String>,
-    AppQuery(input): AppQuery<login::LoginStart>,
+    AppQuery(input): AppQuery<flow::LoginStart>,
 ) -> Response {
     let result = async {
         known_kind(&kind)?;
-        login::start(&ctx, &actor, &kind, input).await
+        flow::start(&ctx, &actor, &kind, input).await
     }
     .await;
     match result {
-        Ok(login::Redirect {
+        Ok(flow::Redirect {
             html: Some(html),
             binding,
             ..
@@ -146,12 +146,12 @@ pub async fn sso_callback(
     actor: Actor,
     headers: HeaderMap,
     AppPath(kind): AppPath<String>,
-    AppQuery(callback): AppQuery<login::Callback>,
+    AppQuery(callback): AppQuery<oauth::Callback>,
 ) -> Response {
     let binding = binding_cookie(&headers);
     let result = async {
         known_kind(&kind)?;
-        login::finish_oauth(&ctx, &actor, &kind, callback, binding.as_deref()).await
+        oauth::finish_oauth(&ctx, &actor, &kind, callback, binding.as_deref()).await
     }
     .await;
     match result {
@@ -180,7 +180,7 @@ pub async fn login_pickup(
 ) -> Response {
     let binding = binding_cookie(&headers);
     let code = query.code.unwrap_or_default();
-    match login::pickup(&ctx, &actor, &session, &code, binding.as_deref()).await {
+    match flow::pickup(&ctx, &actor, &session, &code, binding.as_deref()).await {
         Ok(return_to) => see_other(&return_to, set_binding(&ctx, None)),
         Err(e) => to_login(&e),
     }
