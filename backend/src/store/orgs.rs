@@ -96,3 +96,37 @@ pub async fn update<C: ConnectionTrait>(
         _ => Err(DbErr::RecordNotFound("organization".to_owned())),
     }
 }
+
+/// The fields [`apply_changes`] sets (`None`: unchanged); `updated_at` is always set.
+#[derive(Default)]
+pub struct OrgChanges {
+    pub name: Option<String>,
+    pub allowed_domains: Option<serde_json::Value>,
+    pub signup_mode: Option<String>,
+    pub settings: Option<serde_json::Value>,
+}
+
+/// Saves `changes` to the organisation `org` (`row` must be it).
+pub async fn apply_changes<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    row: organizations::Model,
+    changes: OrgChanges,
+    now: DateTime<Utc>,
+) -> Result<organizations::Model, DbErr> {
+    let mut model: organizations::ActiveModel = row.into();
+    if let Some(name) = changes.name {
+        model.name = Set(name);
+    }
+    if let Some(allowed) = changes.allowed_domains {
+        model.allowed_domains = Set(allowed);
+    }
+    if let Some(mode) = changes.signup_mode {
+        model.signup_mode = Set(mode);
+    }
+    if let Some(settings) = changes.settings {
+        model.settings = Set(settings);
+    }
+    model.updated_at = Set(ts(now));
+    update(db, org, model).await
+}
