@@ -3,8 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::DatabaseConnection;
 use tower_sessions::cookie::{Key, SameSite};
 use tower_sessions::service::SignedCookie;
 use tower_sessions::session::{Id, Record};
@@ -12,8 +11,7 @@ use tower_sessions::session_store::{self, SessionStore};
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use super::AppContext;
-use super::db::entities::sessions;
-use super::store::ts;
+use super::store;
 
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {
@@ -27,11 +25,7 @@ impl DbSessionStore {
 
     /// Deletes expired sessions; returns how many.
     pub async fn purge_expired(&self) -> Result<u64, sea_orm::DbErr> {
-        let result = sessions::Entity::delete_many()
-            .filter(sessions::Column::ExpiresAt.lt(ts(Utc::now())))
-            .exec(&self.db)
-            .await?;
-        Ok(result.rows_affected)
+        store::sessions::purge_expired(&self.db, Utc::now()).await
     }
 }
 
@@ -44,13 +38,12 @@ fn expiry(record: &Record) -> Result<DateTime<Utc>, session_store::Error> {
         .ok_or_else(|| session_store::Error::Encode("session expiry out of range".to_owned()))
 }
 
-fn row(record: &Record) -> Result<sessions::ActiveModel, session_store::Error> {
-    Ok(sessions::ActiveModel {
-        id: Set(record.id.to_string()),
-        data: Set(serde_json::to_string(record)
-            .map_err(|e| session_store::Error::Encode(e.to_string()))?),
-        expires_at: Set(ts(expiry(record)?)),
-    })
+/// A record as stored: its JSON and its expiry.
+fn encoded(record: &Record) -> Result<(String, DateTime<Utc>), session_store::Error> {
+    Ok((
+        serde_json::to_string(record).map_err(|e| session_store::Error::Encode(e.to_string()))?,
+        expiry(record)?,
+    ))
 }
 
 #[async_trait]
@@ -58,15 +51,11 @@ impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         // A 128-bit random id practically never collides; if it does, draw another.
         for _ in 0..3 {
-            let inserted = sessions::Entity::insert(row(record)?)
-                .on_conflict(
-                    OnConflict::column(sessions::Column::Id)
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .exec_without_returning(&self.db)
-                .await
-                .map_err(backend)?;
+            let (data, expires_at) = encoded(record)?;
+            let inserted =
+                store::sessions::insert_new(&self.db, record.id.to_string(), data, expires_at)
+                    .await
+                    .map_err(backend)?;
             if inserted == 1 {
                 return Ok(());
             }
@@ -76,38 +65,27 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        sessions::Entity::insert(row(record)?)
-            .on_conflict(
-                OnConflict::column(sessions::Column::Id)
-                    .update_columns([sessions::Column::Data, sessions::Column::ExpiresAt])
-                    .to_owned(),
-            )
-            .exec_without_returning(&self.db)
+        let (data, expires_at) = encoded(record)?;
+        store::sessions::upsert(&self.db, record.id.to_string(), data, expires_at)
             .await
-            .map_err(backend)?;
-        Ok(())
+            .map_err(backend)
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let found = sessions::Entity::find_by_id(id.to_string())
-            .filter(sessions::Column::ExpiresAt.gt(ts(Utc::now())))
-            .one(&self.db)
+        let found = store::sessions::find_live(&self.db, id.to_string(), Utc::now())
             .await
             .map_err(backend)?;
         found
-            .map(|r| {
-                serde_json::from_str(&r.data)
-                    .map_err(|e| session_store::Error::Decode(e.to_string()))
+            .map(|data| {
+                serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))
             })
             .transpose()
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        sessions::Entity::delete_by_id(id.to_string())
-            .exec(&self.db)
+        store::sessions::delete(&self.db, id.to_string())
             .await
-            .map_err(backend)?;
-        Ok(())
+            .map_err(backend)
     }
 }
 

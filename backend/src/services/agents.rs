@@ -7,14 +7,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use sea_orm::Set;
 use uuid::Uuid;
 
 use super::audit::{self, Event};
 use super::{providers, validate};
 use crate::actor::{Actor, Principal, Role};
 use crate::db::entities::agents;
-use crate::store::{self, ts, utc};
+use crate::store::{self, utc};
 use crate::{AppContext, Error, Result, tools};
 use aerie_contract::agents::{
     Agent, AgentParameters, AgentTool, DuplicateAgent, MarketplaceAgent, NewAgent, UpdateAgent,
@@ -213,27 +212,23 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: NewAgent) -> Result<
     let tools = check_tools(&input.tools)?;
     check_groups(ctx, p.org_id, &input.group_ids).await?;
     providers::check_model(ctx, p.org_id, input.provider_id, &model).await?;
-    let now = ts(Utc::now());
-    let row = store::agents::insert(
+    let row = store::agents::create(
         ctx.db(),
-        agents::ActiveModel {
-            id: Set(AgentId::new().0),
-            org_id: Set(p.org_id.0),
-            owner_id: Set(p.user_id.0),
-            name: Set(name),
-            description: Set(description),
-            system_prompt: Set(system_prompt),
-            provider_id: Set(input.provider_id.map(|i| i.0)),
-            model: Set(model),
-            parameters: Set(serde_json::to_value(&input.parameters).unwrap_or_default()),
-            reasoning_enabled: Set(input.reasoning_enabled),
-            tools: Set(serde_json::to_value(&tools).unwrap_or_default()),
-            knowledge_base_ids: Set(json_ids(&input.knowledge_base_ids)),
-            visibility: Set(input.visibility.as_str().to_owned()),
-            group_ids: Set(json_ids(&input.group_ids)),
-            published: Set(false),
-            created_at: Set(now),
-            updated_at: Set(now),
+        store::agents::NewAgent {
+            org: p.org_id,
+            owner: p.user_id,
+            name,
+            description,
+            system_prompt,
+            provider: input.provider_id,
+            model,
+            parameters: serde_json::to_value(&input.parameters).unwrap_or_default(),
+            reasoning_enabled: input.reasoning_enabled,
+            tools: serde_json::to_value(&tools).unwrap_or_default(),
+            knowledge_base_ids: json_ids(&input.knowledge_base_ids),
+            visibility: input.visibility.as_str().to_owned(),
+            group_ids: json_ids(&input.group_ids),
+            now: Utc::now(),
         },
     )
     .await
@@ -285,47 +280,31 @@ pub async fn update(
     let row = store::agents::find(ctx.db(), p.org_id, id)
         .await?
         .ok_or(Error::NotFound)?;
-    let row = store::agents::update(ctx.db(), p.org_id, row, |m| {
-        if let Some(v) = name {
-            m.name = Set(v);
-        }
-        if let Some(v) = model {
-            m.model = Set(v);
-        }
-        if let Some(v) = description {
-            m.description = Set(v);
-        }
-        if let Some(v) = prompt {
-            m.system_prompt = Set(v);
-        }
-        if let Some(v) = input.provider_id {
-            m.provider_id = Set(v.map(|i| i.0));
-        }
-        if let Some(v) = &input.parameters {
-            m.parameters = Set(serde_json::to_value(v).unwrap_or_default());
-        }
-        if let Some(v) = input.reasoning_enabled {
-            m.reasoning_enabled = Set(v);
-        }
-        if let Some(v) = &tools {
-            m.tools = Set(serde_json::to_value(v).unwrap_or_default());
-        }
-        if let Some(v) = &input.knowledge_base_ids {
-            m.knowledge_base_ids = Set(json_ids(v));
-        }
-        if let Some(v) = input.visibility {
-            m.visibility = Set(v.as_str().to_owned());
-            if v != Visibility::Public {
-                m.published = Set(false);
-            }
-        }
-        if let Some(v) = &input.group_ids {
-            m.group_ids = Set(json_ids(v));
-        }
-        m.updated_at = Set(ts(Utc::now()));
-    })
-    .await
-    .map_err(Error::on_unique("name"))?;
+    let changes = store::agents::AgentChanges {
+        name,
+        model,
+        description,
+        system_prompt: prompt,
+        provider: input.provider_id,
+        parameters: input
+            .parameters
+            .as_ref()
+            .map(|v| serde_json::to_value(v).unwrap_or_default()),
+        reasoning_enabled: input.reasoning_enabled,
+        tools: tools
+            .as_ref()
+            .map(|v| serde_json::to_value(v).unwrap_or_default()),
+        knowledge_base_ids: input.knowledge_base_ids.as_deref().map(json_ids),
+        visibility: input.visibility.map(|v| v.as_str().to_owned()),
+        published: input
+            .visibility
+            .filter(|v| *v != Visibility::Public)
+            .map(|_| false),
+        group_ids: input.group_ids.as_deref().map(json_ids),
+    };
+    let row = store::agents::update(ctx.db(), p.org_id, row, changes, Utc::now())
+        .await
+        .map_err(Error::on_unique("name"))?;
     changed(ctx, actor, p.org_id, "agent.updated", row.id).await?;
     Ok(to_dto(&row))
 }
@@ -345,12 +324,12 @@ pub async fn publish(ctx: &AppContext, actor: &Actor, id: AgentId) -> Result<Age
     let row = store::agents::find(ctx.db(), p.org_id, id)
         .await?
         .ok_or(Error::NotFound)?;
-    let row = store::agents::update(ctx.db(), p.org_id, row, |m| {
-        m.visibility = Set(Visibility::Public.as_str().to_owned());
-        m.published = Set(true);
-        m.updated_at = Set(ts(Utc::now()));
-    })
-    .await?;
+    let changes = store::agents::AgentChanges {
+        visibility: Some(Visibility::Public.as_str().to_owned()),
+        published: Some(true),
+        ..Default::default()
+    };
+    let row = store::agents::update(ctx.db(), p.org_id, row, changes, Utc::now()).await?;
     changed(ctx, actor, p.org_id, "agent.published", row.id).await?;
     Ok(to_dto(&row))
 }

@@ -2,7 +2,6 @@
 //! rotated (new secret; the old one stops at once) and revoked. Stored as keyed hashes.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::Set;
 use secrecy::ExposeSecret;
 
 use super::audit::{self, Event};
@@ -11,7 +10,7 @@ use crate::actor::{Actor, Credential, Principal};
 use crate::db::entities::api_keys;
 use crate::db::entities::memberships;
 use crate::services::auth::principal_of;
-use crate::store::{self, ts, utc};
+use crate::store::{self, utc};
 use crate::{AppContext, Error, Result, crypto};
 use aerie_contract::api_keys::{ApiKey, ApiKeyWithSecret, NewApiKey, UpdateApiKey};
 use aerie_contract::ids::{ApiKeyId, OrgId, UserId};
@@ -156,10 +155,7 @@ pub async fn update_expiry(
         .as_deref()
         .map(|e| parse_expiry(e, Utc::now()))
         .transpose()?;
-    let row = store::api_keys::update(ctx.db(), p.org_id, row, |k| {
-        k.expires_at = Set(expires_at.map(ts));
-    })
-    .await?;
+    let row = store::api_keys::set_expiry(ctx.db(), p.org_id, row, expires_at).await?;
     // After the write: cleared before it, a concurrent request could cache the old row again.
     ctx.key_cache().clear();
     audit::record(
@@ -188,12 +184,7 @@ pub async fn rotate(ctx: &AppContext, actor: &Actor, id: ApiKeyId) -> Result<Api
     let hash = crypto::keyed_hash(&ctx.secrets().token_pepper, parts.key.expose_secret());
     let old_prefix = row.prefix.clone();
     let prefix = parts.prefix.clone();
-    let row = store::api_keys::update(ctx.db(), p.org_id, row, |k| {
-        k.prefix = Set(prefix);
-        k.secret_hash = Set(hash);
-        k.last_used_at = Set(None);
-    })
-    .await?;
+    let row = store::api_keys::replace_secret(ctx.db(), p.org_id, row, prefix, hash).await?;
     ctx.key_cache().clear();
     audit::record(
         ctx.db(),
@@ -218,10 +209,7 @@ pub async fn revoke(ctx: &AppContext, actor: &Actor, id: ApiKeyId) -> Result<Api
         return Ok(dto(&row));
     }
     let now = Utc::now();
-    let row = store::api_keys::update(ctx.db(), p.org_id, row, |k| {
-        k.revoked_at = Set(Some(ts(now)));
-    })
-    .await?;
+    let row = store::api_keys::revoke(ctx.db(), p.org_id, row, now).await?;
     ctx.key_cache().clear();
     audit::record(
         ctx.db(),

@@ -2,13 +2,12 @@
 //! delete and manage members.
 
 use chrono::Utc;
-use sea_orm::Set;
 
 use super::audit::{self, Event};
 use super::validate;
 use crate::actor::{Actor, Role};
 use crate::db::entities::groups;
-use crate::store::{self, ts, utc};
+use crate::store::{self, utc};
 use crate::{AppContext, Error, Result};
 use aerie_contract::ids::{GroupId, OrgId, UserId};
 use aerie_contract::orgs::{Group, GroupInput};
@@ -81,17 +80,10 @@ pub async fn update(
         .as_deref()
         .map(|n| validate::name("name", n, 100))
         .transpose()?;
-    let g = store::groups::update(ctx.db(), p.org_id, g, |m| {
-        if let Some(name) = name {
-            m.name = Set(name);
-        }
-        if let Some(d) = input.description {
-            m.description = Set(d.trim().to_owned());
-        }
-        m.updated_at = Set(ts(Utc::now()));
-    })
-    .await
-    .map_err(Error::on_unique("name"))?;
+    let description = input.description.map(|d| d.trim().to_owned());
+    let g = store::groups::update(ctx.db(), p.org_id, g, name, description, Utc::now())
+        .await
+        .map_err(Error::on_unique("name"))?;
     audit::record(
         ctx.db(),
         Some(p.org_id),

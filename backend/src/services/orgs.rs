@@ -1,13 +1,11 @@
 //! Organisations: read and update (name, allowed domains, signup mode, public listing), the
 //! public list, and signup settings.
 
-use sea_orm::Set;
-
 use super::audit::{self, Event};
 use super::validate;
 use crate::actor::{Actor, Role};
 use crate::db::entities::organizations;
-use crate::store::{self, ts, utc};
+use crate::store::{self, utc};
 use crate::{AppContext, Error, Result};
 use aerie_contract::ids::OrgId;
 use aerie_contract::orgs::{Organization, PublicOrganization, SignupSettings, UpdateOrganization};
@@ -133,17 +131,7 @@ pub async fn update(
     };
     let before = dto(&org);
     let before_settings = org.settings.clone();
-    let mut model: organizations::ActiveModel = org.into();
-    if let Some(name) = name {
-        model.name = Set(name);
-    }
-    if let Some(allowed) = allowed {
-        model.allowed_domains = Set(serde_json::json!(allowed));
-    }
-    if let Some(mode) = mode {
-        model.signup_mode = Set(mode);
-    }
-    if let Some(public) = input.public {
+    let settings = input.public.map(|public| {
         let mut settings = before_settings;
         match settings.as_object_mut() {
             Some(map) => {
@@ -151,10 +139,16 @@ pub async fn update(
             }
             None => settings = serde_json::json!({ "public": public }),
         }
-        model.settings = Set(settings);
-    }
-    model.updated_at = Set(ts(chrono::Utc::now()));
-    let org = store::orgs::update(ctx.db(), p.org_id, model).await?;
+        settings
+    });
+    let changes = store::orgs::OrgChanges {
+        name,
+        allowed_domains: allowed.map(|allowed| serde_json::json!(allowed)),
+        signup_mode: mode,
+        settings,
+    };
+    let org =
+        store::orgs::apply_changes(ctx.db(), p.org_id, org, changes, chrono::Utc::now()).await?;
     let after = dto(&org);
     audit::record(
         ctx.db(),
@@ -221,11 +215,13 @@ pub async fn put_signup_settings(
     } else {
         settings = serde_json::json!({ "default_role": role.as_str() });
     }
-    let mut model: organizations::ActiveModel = org.into();
-    model.signup_mode = Set(input.mode.clone());
-    model.settings = Set(settings);
-    model.updated_at = Set(ts(chrono::Utc::now()));
-    let org = store::orgs::update(ctx.db(), p.org_id, model).await?;
+    let changes = store::orgs::OrgChanges {
+        signup_mode: Some(input.mode.clone()),
+        settings: Some(settings),
+        ..Default::default()
+    };
+    let org =
+        store::orgs::apply_changes(ctx.db(), p.org_id, org, changes, chrono::Utc::now()).await?;
     audit::record(
         ctx.db(),
         Some(p.org_id),

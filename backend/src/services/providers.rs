@@ -9,7 +9,6 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use sea_orm::Set;
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
@@ -18,7 +17,7 @@ use super::validate;
 use crate::actor::{Actor, Role};
 use crate::db::entities::providers;
 use crate::llm::LlmClient;
-use crate::store::{self, ts, utc};
+use crate::store::{self, utc};
 use crate::{AppContext, Error, Result, crypto, net_guard};
 use aerie_contract::ErrorCode;
 use aerie_contract::ids::{OrgId, ProviderId};
@@ -305,21 +304,17 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: NewProvider) -> Resu
         .as_ref()
         .map(|s| crypto::seal(&ctx.secrets().encryption_key, SEAL_LABEL, s.expose_secret()))
         .transpose()?;
-    let now = ts(Utc::now());
-    let row = store::providers::insert(
+    let row = store::providers::create(
         ctx.db(),
-        providers::ActiveModel {
-            id: Set(ProviderId::new().0),
-            org_id: Set(p.org_id.0),
-            name: Set(name),
-            kind: Set("openai_compatible".to_owned()),
-            base_url: Set(base_url),
-            api_key_enc: Set(sealed),
-            api_key_hint: Set(secret.as_ref().map(|s| hint(s.expose_secret()))),
-            models: Set(serde_json::to_value(&models).unwrap_or_default()),
-            timeout_secs: Set(i32::try_from(timeout).unwrap_or(120)),
-            created_at: Set(now),
-            updated_at: Set(now),
+        store::providers::NewProvider {
+            org: p.org_id,
+            name,
+            base_url,
+            api_key_enc: sealed,
+            api_key_hint: secret.as_ref().map(|s| hint(s.expose_secret())),
+            models: serde_json::to_value(&models).unwrap_or_default(),
+            timeout_secs: i32::try_from(timeout).unwrap_or(120),
+            now: Utc::now(),
         },
     )
     .await
@@ -375,34 +370,16 @@ pub async fn update(
             )))
         }
     };
-    let row = store::providers::update(ctx.db(), p.org_id, row, |m| {
-        if let Some(n) = name {
-            m.name = Set(n);
-        }
-        if let Some(u) = base_url {
-            m.base_url = Set(u);
-        }
-        if let Some(models) = models {
-            m.models = Set(serde_json::to_value(&models).unwrap_or_default());
-        }
-        if let Some(t) = timeout {
-            m.timeout_secs = Set(i32::try_from(t).unwrap_or(120));
-        }
-        match secret {
-            None => {}
-            Some(None) => {
-                m.api_key_enc = Set(None);
-                m.api_key_hint = Set(None);
-            }
-            Some(Some((sealed, h))) => {
-                m.api_key_enc = Set(Some(sealed));
-                m.api_key_hint = Set(Some(h));
-            }
-        }
-        m.updated_at = Set(ts(Utc::now()));
-    })
-    .await
-    .map_err(Error::on_unique("name"))?;
+    let changes = store::providers::ProviderChanges {
+        name,
+        base_url,
+        models: models.map(|models| serde_json::to_value(&models).unwrap_or_default()),
+        timeout_secs: timeout.map(|t| i32::try_from(t).unwrap_or(120)),
+        api_key: secret,
+    };
+    let row = store::providers::update(ctx.db(), p.org_id, row, changes, Utc::now())
+        .await
+        .map_err(Error::on_unique("name"))?;
     ctx.provider_clients().forget(id);
     ctx.agent_cache().clear();
     audit::record(

@@ -7,12 +7,11 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike, TimeZone, Utc};
-use sea_orm::Set;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::actor::{Actor, Principal};
 use crate::db::entities::usage_records;
-use crate::store::{self, ts, utc};
+use crate::store::{self, utc};
 use crate::{AppContext, Error, Result};
 use aerie_contract::ErrorCode;
 use aerie_contract::ids::{AgentId, ApiKeyId, OrgId, ProviderId, UsageId, UserId};
@@ -35,7 +34,7 @@ pub struct Call {
 }
 
 enum Cmd {
-    Record(Box<usage_records::ActiveModel>),
+    Record(Box<store::usage::NewUsageRecord>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -114,20 +113,20 @@ pub fn record(ctx: &AppContext, call: Call) {
     {
         c.used = c.used.saturating_add(tokens);
     }
-    let row = usage_records::ActiveModel {
-        id: Set(UsageId::new().0),
-        org_id: Set(call.org.0),
-        user_id: Set(call.user.map(|u| u.0)),
-        api_key_id: Set(call.api_key.map(|k| k.0)),
-        agent_id: Set(call.agent.map(|a| a.0)),
-        provider_id: Set(call.provider.map(|p| p.0)),
-        model: Set(call.model),
-        endpoint: Set(call.endpoint.to_owned()),
-        input_tokens: Set(i64::try_from(call.input_tokens).unwrap_or(i64::MAX)),
-        output_tokens: Set(i64::try_from(call.output_tokens).unwrap_or(i64::MAX)),
-        latency_ms: Set(i32::try_from(call.latency_ms).unwrap_or(i32::MAX)),
-        status: Set(call.status.to_owned()),
-        created_at: Set(ts(Utc::now())),
+    let row = store::usage::NewUsageRecord {
+        id: UsageId::new(),
+        org: call.org,
+        user: call.user,
+        api_key: call.api_key,
+        agent: call.agent,
+        provider: call.provider,
+        model: call.model,
+        endpoint: call.endpoint.to_owned(),
+        input_tokens: i64::try_from(call.input_tokens).unwrap_or(i64::MAX),
+        output_tokens: i64::try_from(call.output_tokens).unwrap_or(i64::MAX),
+        latency_ms: i32::try_from(call.latency_ms).unwrap_or(i32::MAX),
+        status: call.status.to_owned(),
+        created_at: Utc::now(),
     };
     if sink(ctx).send(Cmd::Record(Box::new(row))).is_err() {
         tracing::error!("the usage writer has stopped; a usage record was lost");

@@ -3,14 +3,13 @@
 //! organisation always keeps an active owner.
 
 use chrono::{Duration, Utc};
-use sea_orm::Set;
 
 use super::audit::{self, Event};
 use super::auth::user_dto;
 use super::validate;
 use crate::actor::{Actor, Principal, Role};
 use crate::db::entities::{memberships, users};
-use crate::store::{self, ts, utc};
+use crate::store::{self, utc};
 use crate::{AppContext, Error, Result, crypto};
 use aerie_contract::auth::User;
 use aerie_contract::ids::UserId;
@@ -168,7 +167,6 @@ pub async fn update(
         )
         .await?;
     }
-    let mut model: users::ActiveModel = user.clone().into();
     if let Some(status) = status.filter(|s| *s != user.status) {
         audit::record(
             &txn,
@@ -179,9 +177,11 @@ pub async fn update(
                 .details(serde_json::json!({ "from": user.status, "to": status })),
         )
         .await?;
-        model.status = Set(status);
-        model.updated_at = Set(ts(Utc::now()));
-        store::users::update(&txn, p.org_id, model).await?;
+        let changes = store::users::UserChanges {
+            status: Some(status),
+            ..Default::default()
+        };
+        store::users::update(&txn, p.org_id, user, changes, Utc::now()).await?;
     }
     txn.commit().await?;
     ctx.key_cache().clear();
@@ -215,11 +215,12 @@ pub async fn delete(ctx: &AppContext, actor: &Actor, id: UserId) -> Result<()> {
         ));
     }
     let now = Utc::now();
-    let mut model: users::ActiveModel = user.into();
-    model.status = Set("deleted".to_owned());
-    model.deleted_at = Set(Some(ts(now)));
-    model.updated_at = Set(ts(now));
-    store::users::update(&txn, p.org_id, model).await?;
+    let changes = store::users::UserChanges {
+        status: Some("deleted".to_owned()),
+        deleted_at: Some(now),
+        ..Default::default()
+    };
+    store::users::update(&txn, p.org_id, user, changes, now).await?;
     audit::record(
         &txn,
         Some(p.org_id),
@@ -247,14 +248,13 @@ pub async fn decide(ctx: &AppContext, actor: &Actor, id: UserId, approve: bool) 
         return Err(Error::NotFound);
     }
     let now = Utc::now();
-    let mut model: users::ActiveModel = user.into();
-    model.status = Set(if approve { "active" } else { "deleted" }.to_owned());
-    if !approve {
-        model.deleted_at = Set(Some(ts(now)));
-    }
-    model.updated_at = Set(ts(now));
+    let changes = store::users::UserChanges {
+        status: Some(if approve { "active" } else { "deleted" }.to_owned()),
+        deleted_at: (!approve).then_some(now),
+        ..Default::default()
+    };
     let txn = crate::db::begin_write(ctx.db()).await?;
-    let user = store::users::update(&txn, p.org_id, model).await?;
+    let user = store::users::update(&txn, p.org_id, user, changes, now).await?;
     let action = if approve {
         "signup.approved"
     } else {

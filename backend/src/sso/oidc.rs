@@ -174,6 +174,7 @@ pub async fn get_json(
 }
 
 /// GETs an XML document from `url` (guarded, size-capped): a SAML IdP's metadata.
+#[cfg(feature = "saml")]
 pub async fn get_xml(http: &GuardedClient, url: &str) -> Result<String, SsoError> {
     let bytes = get(
         http,

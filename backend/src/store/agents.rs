@@ -1,10 +1,48 @@
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, Set,
 };
+use serde_json::Value;
 
+use super::ts;
 use crate::db::entities::agents;
-use aerie_contract::ids::{AgentId, OrgId, ProviderId};
+use aerie_contract::ids::{AgentId, OrgId, ProviderId, UserId};
+
+/// An agent to store (unpublished), as the service validated it.
+pub struct NewAgent {
+    pub org: OrgId,
+    pub owner: UserId,
+    pub name: String,
+    pub description: String,
+    pub system_prompt: String,
+    pub provider: Option<ProviderId>,
+    pub model: String,
+    pub parameters: Value,
+    pub reasoning_enabled: bool,
+    pub tools: Value,
+    pub knowledge_base_ids: Value,
+    pub visibility: String,
+    pub group_ids: Value,
+    pub now: DateTime<Utc>,
+}
+
+/// The fields an update sets (`None`: unchanged); `updated_at` is always set.
+#[derive(Default)]
+pub struct AgentChanges {
+    pub name: Option<String>,
+    pub model: Option<String>,
+    pub description: Option<String>,
+    pub system_prompt: Option<String>,
+    pub provider: Option<Option<ProviderId>>,
+    pub parameters: Option<Value>,
+    pub reasoning_enabled: Option<bool>,
+    pub tools: Option<Value>,
+    pub knowledge_base_ids: Option<Value>,
+    pub visibility: Option<String>,
+    pub published: Option<bool>,
+    pub group_ids: Option<Value>,
+}
 
 pub async fn list<C: ConnectionTrait>(db: &C, org: OrgId) -> Result<Vec<agents::Model>, DbErr> {
     agents::Entity::find()
@@ -66,26 +104,96 @@ pub async fn marketplace_global<C: ConnectionTrait>(
         .await
 }
 
-pub async fn insert<C: ConnectionTrait>(
-    db: &C,
-    row: agents::ActiveModel,
-) -> Result<agents::Model, DbErr> {
-    row.insert(db).await
+/// Stores a new agent with a fresh id.
+pub async fn create<C: ConnectionTrait>(db: &C, new: NewAgent) -> Result<agents::Model, DbErr> {
+    let now = ts(new.now);
+    agents::ActiveModel {
+        id: Set(AgentId::new().0),
+        org_id: Set(new.org.0),
+        owner_id: Set(new.owner.0),
+        name: Set(new.name),
+        description: Set(new.description),
+        system_prompt: Set(new.system_prompt),
+        provider_id: Set(new.provider.map(|i| i.0)),
+        model: Set(new.model),
+        parameters: Set(new.parameters),
+        reasoning_enabled: Set(new.reasoning_enabled),
+        tools: Set(new.tools),
+        knowledge_base_ids: Set(new.knowledge_base_ids),
+        visibility: Set(new.visibility),
+        group_ids: Set(new.group_ids),
+        published: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
 }
 
-/// Saves an agent already known to belong to `org`.
+/// Saves `changes` to an agent already known to belong to `org`.
 pub async fn update<C: ConnectionTrait>(
     db: &C,
     org: OrgId,
     row: agents::Model,
-    change: impl FnOnce(&mut agents::ActiveModel),
+    changes: AgentChanges,
+    now: DateTime<Utc>,
 ) -> Result<agents::Model, DbErr> {
     if row.org_id != org.0 {
         return Err(DbErr::RecordNotFound("agent".to_owned()));
     }
-    let mut model: agents::ActiveModel = row.into();
-    change(&mut model);
-    super::update_in_org(db, model, agents::Column::OrgId, org).await
+    let mut m: agents::ActiveModel = row.into();
+    let AgentChanges {
+        name,
+        model,
+        description,
+        system_prompt,
+        provider,
+        parameters,
+        reasoning_enabled,
+        tools,
+        knowledge_base_ids,
+        visibility,
+        published,
+        group_ids,
+    } = changes;
+    if let Some(v) = name {
+        m.name = Set(v);
+    }
+    if let Some(v) = model {
+        m.model = Set(v);
+    }
+    if let Some(v) = description {
+        m.description = Set(v);
+    }
+    if let Some(v) = system_prompt {
+        m.system_prompt = Set(v);
+    }
+    if let Some(v) = provider {
+        m.provider_id = Set(v.map(|i| i.0));
+    }
+    if let Some(v) = parameters {
+        m.parameters = Set(v);
+    }
+    if let Some(v) = reasoning_enabled {
+        m.reasoning_enabled = Set(v);
+    }
+    if let Some(v) = tools {
+        m.tools = Set(v);
+    }
+    if let Some(v) = knowledge_base_ids {
+        m.knowledge_base_ids = Set(v);
+    }
+    if let Some(v) = visibility {
+        m.visibility = Set(v);
+    }
+    if let Some(v) = published {
+        m.published = Set(v);
+    }
+    if let Some(v) = group_ids {
+        m.group_ids = Set(v);
+    }
+    m.updated_at = Set(ts(now));
+    super::update_in_org(db, m, agents::Column::OrgId, org).await
 }
 
 pub async fn delete<C: ConnectionTrait>(db: &C, org: OrgId, id: AgentId) -> Result<u64, DbErr> {

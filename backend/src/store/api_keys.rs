@@ -95,8 +95,8 @@ pub async fn insert<C: ConnectionTrait>(
     .await
 }
 
-/// Applies `change` to a key already known to belong to `org`.
-pub async fn update<C: ConnectionTrait>(
+/// Saves a key already known to belong to `org` after `change`.
+async fn update<C: ConnectionTrait>(
     db: &C,
     org: OrgId,
     key: api_keys::Model,
@@ -108,6 +108,42 @@ pub async fn update<C: ConnectionTrait>(
     let mut active: api_keys::ActiveModel = key.into();
     change(&mut active);
     super::update_in_org(db, active, api_keys::Column::OrgId, org).await
+}
+
+/// Sets (or clears) a key's expiry.
+pub async fn set_expiry<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    key: api_keys::Model,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<api_keys::Model, DbErr> {
+    update(db, org, key, |k| k.expires_at = Set(expires_at.map(ts))).await
+}
+
+/// Replaces a key's prefix and secret hash; it has not been used since.
+pub async fn replace_secret<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    key: api_keys::Model,
+    prefix: String,
+    secret_hash: String,
+) -> Result<api_keys::Model, DbErr> {
+    update(db, org, key, |k| {
+        k.prefix = Set(prefix);
+        k.secret_hash = Set(secret_hash);
+        k.last_used_at = Set(None);
+    })
+    .await
+}
+
+/// Marks a key revoked at `now`.
+pub async fn revoke<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    key: api_keys::Model,
+    now: DateTime<Utc>,
+) -> Result<api_keys::Model, DbErr> {
+    update(db, org, key, |k| k.revoked_at = Set(Some(ts(now)))).await
 }
 
 /// Records use, at most once per key per `every` (no write on every request).

@@ -6,7 +6,46 @@ use sea_orm::{
 
 use super::ts;
 use crate::db::entities::{conversations, messages};
-use aerie_contract::ids::{ConversationId, MessageId, OrgId, UserId};
+use aerie_contract::ids::{AgentId, ConversationId, MessageId, OrgId, UserId};
+
+/// A conversation to store: a new one (no parent), or a branch of `parent` at `branched_from`.
+pub struct NewConversation {
+    pub org: OrgId,
+    pub user: UserId,
+    pub agent: Option<AgentId>,
+    pub title: String,
+    pub parent: Option<ConversationId>,
+    pub branched_from: Option<MessageId>,
+    /// Where it started: `web` or `api`.
+    pub source: String,
+    /// The client's tracking key (`/v1/chat`'s `session_id`), if it chose one.
+    pub tracking_key: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
+/// A message to append to a conversation at `seq`.
+pub struct NewMessage<'a> {
+    pub org: OrgId,
+    pub conversation: ConversationId,
+    pub seq: i32,
+    pub role: &'a str,
+    pub content: &'a str,
+    pub images: i32,
+    pub status: &'a str,
+}
+
+/// What a finished (or failed, or cancelled) turn stores on its answer.
+pub struct FinishedAnswer {
+    pub content: String,
+    pub reasoning: Option<String>,
+    pub tool_calls: Option<serde_json::Value>,
+    pub status: String,
+    pub error: Option<String>,
+    pub model: Option<String>,
+    pub input_tokens: Option<i32>,
+    pub output_tokens: Option<i32>,
+    pub latency_ms: Option<i32>,
+}
 
 /// The owner's live (not deleted) conversations, most recent first.
 pub async fn list_for_user<C: ConnectionTrait>(
@@ -59,9 +98,38 @@ pub async fn find_by_key<C: ConnectionTrait>(
         .await
 }
 
+/// Stores a new conversation with a fresh id. With a tracking key, a conversation its owner
+/// started with the same key meanwhile (a concurrent first turn) is answered instead.
+pub async fn create<C: ConnectionTrait>(
+    db: &C,
+    new: NewConversation,
+) -> Result<conversations::Model, DbErr> {
+    let now = ts(new.now);
+    let keyed = new.tracking_key.is_some();
+    let row = conversations::ActiveModel {
+        id: Set(ConversationId::new().0),
+        org_id: Set(new.org.0),
+        user_id: Set(new.user.0),
+        agent_id: Set(new.agent.map(|a| a.0)),
+        title: Set(new.title),
+        parent_id: Set(new.parent.map(|c| c.0)),
+        branched_from_message_id: Set(new.branched_from.map(|m| m.0)),
+        source: Set(new.source),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+        session_key: Set(new.tracking_key),
+    };
+    if keyed {
+        insert_keyed(db, row).await
+    } else {
+        row.insert(db).await
+    }
+}
+
 /// Inserts a conversation with a tracking key, or nothing when its owner already has one with
 /// that key (a concurrent first turn); then answers the one that holds the key.
-pub async fn insert_keyed<C: ConnectionTrait>(
+async fn insert_keyed<C: ConnectionTrait>(
     db: &C,
     row: conversations::ActiveModel,
 ) -> Result<conversations::Model, DbErr> {
@@ -87,24 +155,20 @@ pub async fn insert_keyed<C: ConnectionTrait>(
         .ok_or_else(|| DbErr::RecordNotFound("conversation".to_owned()))
 }
 
-pub async fn insert<C: ConnectionTrait>(
-    db: &C,
-    row: conversations::ActiveModel,
-) -> Result<conversations::Model, DbErr> {
-    row.insert(db).await
-}
-
-pub async fn update<C: ConnectionTrait>(
+/// Sets a conversation's title (and its `updated_at` to `now`).
+pub async fn set_title<C: ConnectionTrait>(
     db: &C,
     org: OrgId,
     row: conversations::Model,
-    change: impl FnOnce(&mut conversations::ActiveModel),
+    title: String,
+    now: DateTime<Utc>,
 ) -> Result<conversations::Model, DbErr> {
     if row.org_id != org.0 {
         return Err(DbErr::RecordNotFound("conversation".to_owned()));
     }
     let mut model: conversations::ActiveModel = row.into();
-    change(&mut model);
+    model.title = Set(title);
+    model.updated_at = Set(ts(now));
     super::update_in_org(db, model, conversations::Column::OrgId, org).await
 }
 
@@ -171,14 +235,56 @@ pub async fn find_message<C: ConnectionTrait>(
         .await
 }
 
+/// Appends a message with a fresh id (no reasoning, tool calls, model or feedback yet).
 pub async fn insert_message<C: ConnectionTrait>(
     db: &C,
-    row: messages::ActiveModel,
+    new: NewMessage<'_>,
 ) -> Result<messages::Model, DbErr> {
-    row.insert(db).await
+    messages::ActiveModel {
+        id: Set(MessageId::new().0),
+        org_id: Set(new.org.0),
+        conversation_id: Set(new.conversation.0),
+        seq: Set(new.seq),
+        role: Set(new.role.to_owned()),
+        content: Set(new.content.to_owned()),
+        reasoning: Set(None),
+        tool_calls: Set(None),
+        images: Set(new.images),
+        status: Set(new.status.to_owned()),
+        error: Set(None),
+        model: Set(None),
+        input_tokens: Set(None),
+        output_tokens: Set(None),
+        latency_ms: Set(None),
+        feedback: Set(None),
+        feedback_comment: Set(None),
+        created_at: Set(ts(Utc::now())),
+    }
+    .insert(db)
+    .await
 }
 
-pub async fn update_message<C: ConnectionTrait>(
+/// Copies `messages` into the conversation `into`, renumbered from 0, with fresh ids and
+/// without their feedback (a branch).
+pub async fn copy_messages<C: ConnectionTrait>(
+    db: &C,
+    into: ConversationId,
+    messages: Vec<messages::Model>,
+) -> Result<(), DbErr> {
+    for (seq, m) in messages.into_iter().enumerate() {
+        let mut row: messages::ActiveModel = m.into();
+        row.id = Set(MessageId::new().0);
+        row.conversation_id = Set(into.0);
+        row.seq = Set(i32::try_from(seq).unwrap_or(i32::MAX));
+        row.feedback = Set(None);
+        row.feedback_comment = Set(None);
+        row.insert(db).await?;
+    }
+    Ok(())
+}
+
+/// Saves a message already known to belong to `org` after `change`.
+async fn update_message<C: ConnectionTrait>(
     db: &C,
     org: OrgId,
     row: messages::Model,
@@ -192,7 +298,43 @@ pub async fn update_message<C: ConnectionTrait>(
     super::update_in_org(db, model, messages::Column::OrgId, org).await
 }
 
-/// Soft-deletes a conversation; its tracking key is freed for a new session.
+/// Sets (or clears) the rating (1 up, -1 down) and comment on an answer.
+pub async fn set_feedback<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    row: messages::Model,
+    rating: Option<i16>,
+    comment: Option<String>,
+) -> Result<messages::Model, DbErr> {
+    update_message(db, org, row, |m| {
+        m.feedback = Set(rating);
+        m.feedback_comment = Set(comment);
+    })
+    .await
+}
+
+/// Stores what a turn produced on its answer message.
+pub async fn finish_answer<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    row: messages::Model,
+    answer: FinishedAnswer,
+) -> Result<messages::Model, DbErr> {
+    update_message(db, org, row, |m| {
+        m.content = Set(answer.content);
+        m.reasoning = Set(answer.reasoning);
+        m.tool_calls = Set(answer.tool_calls);
+        m.status = Set(answer.status);
+        m.error = Set(answer.error);
+        m.model = Set(answer.model);
+        m.input_tokens = Set(answer.input_tokens);
+        m.output_tokens = Set(answer.output_tokens);
+        m.latency_ms = Set(answer.latency_ms);
+    })
+    .await
+}
+
+/// Soft-deletes a conversation; its tracking key is freed for a new conversation.
 pub async fn soft_delete<C: ConnectionTrait>(
     db: &C,
     org: OrgId,

@@ -46,18 +46,26 @@ pub async fn insert<C: ConnectionTrait>(
     .await
 }
 
-/// Saves a group already known to belong to `org`.
+/// Renames a group already known to belong to `org` and/or changes its description.
 pub async fn update<C: ConnectionTrait>(
     db: &C,
     org: OrgId,
     group: groups::Model,
-    change: impl FnOnce(&mut groups::ActiveModel),
+    name: Option<String>,
+    description: Option<String>,
+    now: DateTime<Utc>,
 ) -> Result<groups::Model, DbErr> {
     if group.org_id != org.0 {
         return Err(DbErr::RecordNotFound("group".to_owned()));
     }
     let mut model: groups::ActiveModel = group.into();
-    change(&mut model);
+    if let Some(name) = name {
+        model.name = Set(name);
+    }
+    if let Some(description) = description {
+        model.description = Set(description);
+    }
+    model.updated_at = Set(ts(now));
     super::update_in_org(db, model, groups::Column::OrgId, org).await
 }
 

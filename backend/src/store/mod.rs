@@ -12,6 +12,7 @@ pub mod invitations;
 pub mod orgs;
 pub mod providers;
 pub mod refresh_tokens;
+pub mod sessions;
 pub mod sso;
 pub mod usage;
 pub mod users;

@@ -97,6 +97,40 @@ pub async fn update<C: ConnectionTrait>(
     }
 }
 
+/// The fields [`apply_changes`] sets (`None`: unchanged); `updated_at` is always set.
+#[derive(Default)]
+pub struct OrgChanges {
+    pub name: Option<String>,
+    pub allowed_domains: Option<serde_json::Value>,
+    pub signup_mode: Option<String>,
+    pub settings: Option<serde_json::Value>,
+}
+
+/// Saves `changes` to the organisation `org` (`row` must be it).
+pub async fn apply_changes<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    row: organizations::Model,
+    changes: OrgChanges,
+    now: DateTime<Utc>,
+) -> Result<organizations::Model, DbErr> {
+    let mut model: organizations::ActiveModel = row.into();
+    if let Some(name) = changes.name {
+        model.name = Set(name);
+    }
+    if let Some(allowed) = changes.allowed_domains {
+        model.allowed_domains = Set(allowed);
+    }
+    if let Some(mode) = changes.signup_mode {
+        model.signup_mode = Set(mode);
+    }
+    if let Some(settings) = changes.settings {
+        model.settings = Set(settings);
+    }
+    model.updated_at = Set(ts(now));
+    update(db, org, model).await
+}
+
 /// Saves an organisation's settings (`row` must be that organisation's), stamping the change.
 pub async fn update_settings<C: ConnectionTrait>(
     db: &C,
@@ -105,8 +139,9 @@ pub async fn update_settings<C: ConnectionTrait>(
     settings: serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<organizations::Model, DbErr> {
-    let mut model: organizations::ActiveModel = row.into();
-    model.settings = Set(settings);
-    model.updated_at = Set(ts(now));
-    update(db, org, model).await
+    let changes = OrgChanges {
+        settings: Some(settings),
+        ..OrgChanges::default()
+    };
+    apply_changes(db, org, row, changes, now).await
 }

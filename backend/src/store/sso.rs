@@ -2,7 +2,6 @@
 //! exactly once), the SAML replay cache, and users' linked identities.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -45,6 +44,7 @@ pub async fn find_global<C: ConnectionTrait>(
 
 /// Enabled providers of any organisation with this issuer (IdP-initiated SAML finds its
 /// provider by the response's issuer).
+#[cfg(feature = "saml")]
 pub async fn find_by_issuer_global<C: ConnectionTrait>(
     db: &C,
     kind: &str,
@@ -270,6 +270,7 @@ pub async fn find_flow_global<C: ConnectionTrait>(
 }
 
 /// Remembers a consumed SAML assertion until it expires. False when it was seen already.
+#[cfg(feature = "saml")]
 pub async fn claim_assertion<C: ConnectionTrait>(
     db: &C,
     id: &str,
@@ -280,7 +281,7 @@ pub async fn claim_assertion<C: ConnectionTrait>(
         expires_at: Set(ts(expires_at)),
     })
     .on_conflict(
-        OnConflict::column(sso_replays::Column::Id)
+        sea_orm::sea_query::OnConflict::column(sso_replays::Column::Id)
             .do_nothing()
             .to_owned(),
     )

@@ -1,20 +1,58 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::ts;
 use crate::db::entities::usage_records;
-use aerie_contract::ids::{OrgId, UserId};
+use aerie_contract::ids::{AgentId, ApiKeyId, OrgId, ProviderId, UsageId, UserId};
 
+/// One usage record, its id and time taken when the call was recorded.
+pub struct NewUsageRecord {
+    pub id: UsageId,
+    pub org: OrgId,
+    pub user: Option<UserId>,
+    pub api_key: Option<ApiKeyId>,
+    pub agent: Option<AgentId>,
+    pub provider: Option<ProviderId>,
+    pub model: String,
+    pub endpoint: String,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub latency_ms: i32,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+fn usage_row(r: NewUsageRecord) -> usage_records::ActiveModel {
+    usage_records::ActiveModel {
+        id: Set(r.id.0),
+        org_id: Set(r.org.0),
+        user_id: Set(r.user.map(|u| u.0)),
+        api_key_id: Set(r.api_key.map(|k| k.0)),
+        agent_id: Set(r.agent.map(|a| a.0)),
+        provider_id: Set(r.provider.map(|p| p.0)),
+        model: Set(r.model),
+        endpoint: Set(r.endpoint),
+        input_tokens: Set(r.input_tokens),
+        output_tokens: Set(r.output_tokens),
+        latency_ms: Set(r.latency_ms),
+        status: Set(r.status),
+        created_at: Set(ts(r.created_at)),
+    }
+}
+
+/// Writes a batch of records in one statement.
 pub async fn insert_many<C: ConnectionTrait>(
     db: &C,
-    rows: Vec<usage_records::ActiveModel>,
+    rows: Vec<NewUsageRecord>,
 ) -> Result<(), DbErr> {
     if rows.is_empty() {
         return Ok(());
     }
-    usage_records::Entity::insert_many(rows).exec(db).await?;
+    usage_records::Entity::insert_many(rows.into_iter().map(usage_row))
+        .exec(db)
+        .await?;
     Ok(())
 }
 

@@ -106,21 +106,47 @@ pub async fn insert_member<C: ConnectionTrait>(
     Ok((user, membership))
 }
 
-/// Saves changes to a user known to be a member of `org`.
+/// The fields an update sets (`None`: unchanged); `updated_at` is always set.
+#[derive(Default)]
+pub struct UserChanges {
+    pub name: Option<String>,
+    pub avatar_url: Option<Option<String>>,
+    pub language: Option<String>,
+    pub status: Option<String>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// Saves `changes` to a user known to be a member of `org`.
 pub async fn update<C: ConnectionTrait>(
     db: &C,
     org: OrgId,
-    user: users::ActiveModel,
+    user: users::Model,
+    changes: UserChanges,
+    now: DateTime<Utc>,
 ) -> Result<users::Model, DbErr> {
-    let id = match &user.id {
-        sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => *id,
-        sea_orm::ActiveValue::NotSet => return Err(DbErr::RecordNotFound("user".to_owned())),
-    };
+    let id = user.id;
+    let mut model: users::ActiveModel = user.into();
+    if let Some(name) = changes.name {
+        model.name = Set(name);
+    }
+    if let Some(avatar) = changes.avatar_url {
+        model.avatar_url = Set(avatar);
+    }
+    if let Some(language) = changes.language {
+        model.language = Set(language);
+    }
+    if let Some(status) = changes.status {
+        model.status = Set(status);
+    }
+    if let Some(at) = changes.deleted_at {
+        model.deleted_at = Set(Some(ts(at)));
+    }
+    model.updated_at = Set(ts(now));
     if find_member(db, org, UserId(id)).await?.is_none() {
         return Err(DbErr::RecordNotFound("user".to_owned()));
     }
     // Users have no organisation column: the statement itself requires the membership.
-    users::Entity::update(user)
+    users::Entity::update(model)
         .validate()?
         .filter(
             users::Column::Id.in_subquery(
@@ -134,6 +160,18 @@ pub async fn update<C: ConnectionTrait>(
         )
         .exec(db)
         .await
+}
+
+/// Sets the status of a user just created by signup (waitlisted), by id, without touching
+/// `updated_at`.
+pub async fn set_signup_status<C: ConnectionTrait>(
+    db: &C,
+    user: users::Model,
+    status: &str,
+) -> Result<users::Model, DbErr> {
+    let mut model: users::ActiveModel = user.into();
+    model.status = Set(status.to_owned());
+    model.update(db).await
 }
 
 /// Every member of `org` (deleted ones excluded), oldest first.

@@ -363,7 +363,7 @@ async fn the_monthly_quota_is_enforced(#[case] kind: DbKind) {
 #[case::sqlite(DbKind::Sqlite)]
 #[case::postgres(DbKind::Postgres)]
 #[tokio::test]
-async fn chat_resources_are_isolated_between_organisations(#[case] kind: DbKind) {
+async fn chat_resources_are_isolated_between_organizations(#[case] kind: DbKind) {
     let t = Chat::start(kind).await;
     let (status, turn) = t
         .post(

@@ -12,7 +12,7 @@ use crate::support::{PASSWORD, TestApp, assert_contract_body};
 #[case::sqlite(DbKind::Sqlite)]
 #[case::postgres(DbKind::Postgres)]
 #[tokio::test]
-async fn organisation_settings_over_both_families(#[case] kind: DbKind) {
+async fn organization_settings_over_both_families(#[case] kind: DbKind) {
     let app = TestApp::spawn(kind).await;
     let owner = app.setup().await;
     let (jwt, _) = app.login(&owner, PASSWORD).await;

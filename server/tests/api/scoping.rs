@@ -102,7 +102,7 @@ async fn audit_rows(app: &TestApp, action: &str) -> Vec<(Option<String>, String)
 #[case::sqlite(DbKind::Sqlite)]
 #[case::postgres(DbKind::Postgres)]
 #[tokio::test]
-async fn failed_logins_stay_out_of_other_organisations(#[case] kind: DbKind) {
+async fn failed_logins_stay_out_of_other_organizations(#[case] kind: DbKind) {
     let app = TestApp::spawn(kind).await;
     let owner = app.setup().await;
     let bob = app.second_org().await;

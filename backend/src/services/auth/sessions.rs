@@ -1,7 +1,6 @@
 //! Browser sessions: password login into a cookie session (id renewed at login), logout, the
 //! current user, their permissions and profile.
 
-use sea_orm::Set;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
@@ -202,17 +201,19 @@ pub async fn update_profile(ctx: &AppContext, actor: &Actor, input: UpdateProfil
         }
         None => None,
     };
-    let mut active: users::ActiveModel = user.into();
-    if let Some(name) = name {
-        active.name = Set(name);
-    }
-    if let Some(avatar) = avatar {
-        active.avatar_url = Set(avatar);
-    }
-    if let Some(language) = language {
-        active.language = Set(language);
-    }
-    active.updated_at = Set(store::ts(chrono::Utc::now()));
-    let user = store::users::update(ctx.db(), OrgId(membership.org_id), active).await?;
+    let changes = store::users::UserChanges {
+        name,
+        avatar_url: avatar,
+        language,
+        ..Default::default()
+    };
+    let user = store::users::update(
+        ctx.db(),
+        OrgId(membership.org_id),
+        user,
+        changes,
+        chrono::Utc::now(),
+    )
+    .await?;
     Ok(user_dto(&user, &membership))
 }

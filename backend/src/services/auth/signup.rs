@@ -122,10 +122,7 @@ pub async fn signup(
     )
     .await?;
     if status != "active" {
-        use sea_orm::{ActiveModelTrait, Set};
-        let mut model: crate::db::entities::users::ActiveModel = user.clone().into();
-        model.status = Set(status.to_owned());
-        model.update(&txn).await?;
+        store::users::set_signup_status(&txn, user.clone(), status).await?;
     }
     let action = match (&invite, status) {
         (Some(_), _) => "signup.invited_accepted",

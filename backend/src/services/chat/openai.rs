@@ -118,7 +118,7 @@ fn turn<'a>(prep: &'a Prepared) -> Turn<'a> {
 }
 
 fn record(ctx: &AppContext, prep: &Prepared, out: &Outcome) {
-    super::record_usage(
+    super::turns::record_usage(
         ctx,
         &prep.principal,
         Some(&prep.agent),

@@ -43,6 +43,7 @@ pub(crate) async fn refuse(
 /// [`refuse`] for a SAML response no request of ours backs (IdP-initiated, or answering an
 /// unknown request): its issuer names a provider, but anyone can post one, so it is audited
 /// only within the anonymous sample, still against that provider.
+#[cfg(feature = "saml")]
 pub(crate) async fn refuse_unsolicited(
     ctx: &AppContext,
     actor: &Actor,

@@ -51,7 +51,7 @@ pub async fn chat_turn(
         &actor,
         TurnRequest {
             conversation_id: input.conversation_id,
-            session_key: None,
+            tracking_key: None,
             agent_id: input.agent_id,
             message: input.message,
             reasoning_enabled: input.reasoning_enabled,

@@ -16,7 +16,7 @@ use crate::extract::{AppJson, AppPath};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(get_organisation, update_organisation))
+        .routes(routes!(get_organization, update_organization))
         .routes(routes!(list_groups, create_group))
         .routes(routes!(update_group, delete_group))
         .routes(routes!(add_group_member))
@@ -25,9 +25,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Current organisation settings.
 #[utoipa::path(get, path = "/api/organisation", tag = "organizations",
+    operation_id = "get_organisation",
     security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = Organization), (status = 401, body = ErrorBody)))]
-pub async fn get_organisation(
+pub async fn get_organization(
     State(ctx): State<AppContext>,
     actor: Actor,
 ) -> Result<Json<Organization>, Error> {
@@ -36,9 +37,10 @@ pub async fn get_organisation(
 
 /// Update organisation settings: name, allowed domains, signup mode (admins).
 #[utoipa::path(patch, path = "/api/organisation", tag = "organizations", request_body = UpdateOrganization,
+    operation_id = "update_organisation",
     security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = Organization), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn update_organisation(
+pub async fn update_organization(
     State(ctx): State<AppContext>,
     actor: Actor,
     AppJson(input): AppJson<UpdateOrganization>,

@@ -105,7 +105,7 @@ pub async fn v1_chat(
         &actor,
         TurnRequest {
             conversation_id: None,
-            session_key: input.session_id,
+            tracking_key: input.session_id,
             agent_id: Some(input.agent_id),
             message: input.message,
             reasoning_enabled: input.reasoning_enabled,
@@ -114,7 +114,7 @@ pub async fn v1_chat(
         },
     )
     .await?;
-    let session_id = handle.session_id.clone();
+    let conversation_key = handle.conversation_key.clone();
     let conversation_id = handle.conversation_id;
     let message_id = handle.message_id;
     let show_reasoning = handle.reasoning;
@@ -136,7 +136,7 @@ pub async fn v1_chat(
                         response: with_thinking(reasoning.as_deref(), &message.content),
                         answer: message.content,
                         reasoning,
-                        session_id,
+                        session_id: conversation_key,
                         conversation_id,
                         message_id,
                         agent_id,
@@ -180,7 +180,7 @@ pub async fn v1_chat(
             }
             ChatEvent::ToolCall { call } => out.push(json!({"tool_call": call})),
             ChatEvent::Done { message, usage } => out.push(json!({
-                "done": true, "session_id": session_id, "conversation_id": conversation_id,
+                "done": true, "session_id": conversation_key, "conversation_id": conversation_id,
                 "message_id": message.id,
                 "agent_id": agent_id, "usage": usage,
                 "reasoning": message.reasoning.filter(|_| show_reasoning),
@@ -191,7 +191,7 @@ pub async fn v1_chat(
                     serde_json::to_value(ErrorBody::with_detail(code, message)).unwrap_or_default();
                 if let Some(o) = body.as_object_mut() {
                     o.insert("done".into(), json!(true));
-                    o.insert("session_id".into(), json!(session_id));
+                    o.insert("session_id".into(), json!(conversation_key));
                     o.insert("conversation_id".into(), json!(conversation_id));
                     o.insert("message_id".into(), json!(message_id));
                 }

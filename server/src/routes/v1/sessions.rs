@@ -1,5 +1,6 @@
 //! Egret's session views (seed 000) over the same conversations: recent, messages, rename,
-//! delete — trailing slashes as documented.
+//! delete — trailing slashes as documented. The reference calls a conversation a session; its
+//! paths and operation ids keep that word, the code says conversation.
 
 use aerie_backend::actor::Actor;
 use aerie_backend::services::chat;
@@ -19,10 +20,10 @@ use crate::extract::{AppJson, AppPath, AppQuery};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(recent_sessions))
-        .routes(routes!(session_messages))
-        .routes(routes!(rename_session))
-        .routes(routes!(delete_session))
+        .routes(routes!(recent_conversations))
+        .routes(routes!(conversation_messages))
+        .routes(routes!(rename_conversation))
+        .routes(routes!(delete_conversation))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -33,9 +34,10 @@ pub struct RecentQuery {
 
 /// Your recent sessions, most recent first.
 #[utoipa::path(get, path = "/v1/sessions/recent/", tag = "sessions", params(RecentQuery),
+    operation_id = "recent_sessions",
     security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, body = [Conversation]), (status = 401, body = ErrorBody)))]
-pub async fn recent_sessions(
+pub async fn recent_conversations(
     State(ctx): State<AppContext>,
     actor: Actor,
     AppQuery(q): AppQuery<RecentQuery>,
@@ -47,10 +49,11 @@ pub async fn recent_sessions(
 
 /// A session's full message history, oldest first.
 #[utoipa::path(get, path = "/v1/sessions/{id}/messages/", tag = "sessions",
+    operation_id = "session_messages",
     params(("id" = ConversationId, Path, description = "Session id")),
     security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, body = [Message]), (status = 404, body = ErrorBody)))]
-pub async fn session_messages(
+pub async fn conversation_messages(
     State(ctx): State<AppContext>,
     actor: Actor,
     AppPath(id): AppPath<ConversationId>,
@@ -64,10 +67,11 @@ pub async fn session_messages(
 
 /// Rename a session.
 #[utoipa::path(post, path = "/v1/sessions/{id}/rename/", tag = "sessions", request_body = RenameConversation,
+    operation_id = "rename_session",
     params(("id" = ConversationId, Path, description = "Session id")),
     security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, body = Conversation), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn rename_session(
+pub async fn rename_conversation(
     State(ctx): State<AppContext>,
     actor: Actor,
     AppPath(id): AppPath<ConversationId>,
@@ -78,10 +82,11 @@ pub async fn rename_session(
 
 /// Delete a session.
 #[utoipa::path(delete, path = "/v1/sessions/{id}/delete/", tag = "sessions",
+    operation_id = "delete_session",
     params(("id" = ConversationId, Path, description = "Session id")),
     security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
-pub async fn delete_session(
+pub async fn delete_conversation(
     State(ctx): State<AppContext>,
     actor: Actor,
     AppPath(id): AppPath<ConversationId>,

@@ -1,0 +1,422 @@
+//! Turns: one question of a user in a conversation, answered by the engine. The question and an
+//! empty answer are stored first; the turn then runs in the background so a finished, failed or
+//! cancelled answer is always stored, and its owner can cancel it while it streams.
+
+use chrono::Utc;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::conversations::{self, owned};
+use super::engine::{self, EngineEvent, Outcome, Turn};
+use super::images;
+use super::messages::message_dto;
+use super::titles::title_from;
+use crate::actor::{Actor, Principal};
+use crate::db::entities::{conversations as conversation_rows, messages};
+use crate::services::{agents, providers, usage};
+use crate::store;
+use crate::{AppContext, Error, Result};
+use aerie_contract::ErrorCode;
+use aerie_contract::agents::Agent;
+use aerie_contract::chat::{ChatEvent, Message, ToolCallRecord};
+use aerie_contract::ids::{AgentId, ConversationId, MessageId};
+
+/// Records a model call of a turn (or a title) in the usage log.
+pub(super) fn record_usage(
+    ctx: &AppContext,
+    p: &Principal,
+    agent: Option<&Agent>,
+    provider: &providers::ResolvedProvider,
+    out: &Outcome,
+    endpoint: &'static str,
+) {
+    usage::record(
+        ctx,
+        usage::Call {
+            org: p.org_id,
+            user: Some(p.user_id),
+            api_key: p.api_key_id(),
+            agent: agent.map(|a| a.id),
+            provider: Some(provider.id),
+            model: out
+                .upstream_model
+                .clone()
+                .or_else(|| agent.map(|a| a.model.clone()))
+                .unwrap_or_default(),
+            endpoint,
+            input_tokens: out.usage.prompt_tokens,
+            output_tokens: out.usage.completion_tokens,
+            latency_ms: out.latency_ms,
+            status: out.status(),
+        },
+    );
+}
+
+/// A chat turn in a conversation, as `/api/chat` and `/v1/chat` ask for it.
+#[derive(Clone, Debug, Default)]
+pub struct TurnRequest {
+    pub conversation_id: Option<ConversationId>,
+    /// `/v1/chat`'s `session_id` (seed 002): the UUID of one of the caller's conversations, or a
+    /// tracking key of the client's choosing (a new key starts a conversation under it).
+    pub tracking_key: Option<String>,
+    pub agent_id: Option<AgentId>,
+    pub message: String,
+    pub reasoning_enabled: Option<bool>,
+    pub images: Vec<String>,
+    pub endpoint: &'static str,
+}
+
+/// A started turn: its ids, whether reasoning is shown, and its events (the last one is
+/// `Done` or `Error`).
+pub struct TurnHandle {
+    pub conversation_id: ConversationId,
+    /// What continues this conversation (`/v1/chat`'s `session_id`): the client's tracking key,
+    /// else the conversation's id.
+    pub conversation_key: String,
+    pub user_message_id: MessageId,
+    pub message_id: MessageId,
+    pub reasoning: bool,
+    pub events: mpsc::Receiver<ChatEvent>,
+}
+
+fn history_message(m: &messages::Model) -> Option<Value> {
+    match m.role.as_str() {
+        "user" => Some(json!({"role": "user", "content": m.content})),
+        "assistant" if !m.content.is_empty() => {
+            Some(json!({"role": "assistant", "content": m.content}))
+        }
+        _ => None,
+    }
+}
+
+/// Checks the question's text; answers its validated images.
+fn checked_question(req: &TurnRequest) -> Result<Vec<String>> {
+    if req.message.trim().is_empty() && req.images.is_empty() {
+        return Err(Error::invalid("message", "message field is required."));
+    }
+    if req.message.chars().count() > 200_000 {
+        return Err(Error::invalid(
+            "message",
+            "message must be at most 200000 characters.",
+        ));
+    }
+    images::validate(&req.images)
+}
+
+/// Everything a turn needs before anything is stored.
+struct Prepared {
+    conversation: Option<conversation_rows::Model>,
+    tracking_key: Option<String>,
+    agent: Agent,
+    provider: providers::ResolvedProvider,
+    images: Vec<String>,
+    reasoning: bool,
+}
+
+/// Validates the request and finds its conversation (if it continues one), agent and provider;
+/// checks the model takes the images and the organisation has quota left.
+async fn prepare(ctx: &AppContext, p: &Principal, req: &mut TurnRequest) -> Result<Prepared> {
+    let images = checked_question(req)?;
+    let tracking_key = conversations::tracking_key(req.tracking_key.take())?;
+    let conversation = match (req.conversation_id, tracking_key.as_deref()) {
+        (Some(id), _) => Some(owned(ctx, p, id).await?),
+        (None, Some(key)) => conversations::find_by_tracking_key(ctx, p, key).await?,
+        (None, None) => None,
+    };
+    let agent_id = match (req.agent_id, conversation.as_ref().and_then(|c| c.agent_id)) {
+        (Some(a), _) => a,
+        (None, Some(a)) => AgentId(a),
+        (None, None) => {
+            return Err(Error::invalid("agent_id", "agent_id field is required."));
+        }
+    };
+    let agent = agents::find_visible(ctx, p, agent_id).await?;
+    let provider = providers::resolve(ctx, p.org_id, agent.provider_id).await?;
+    if !images.is_empty() && !provider.models.is_empty() && !provider.vision(&agent.model) {
+        return Err(Error::invalid(
+            "images",
+            format!(
+                "The agent's model `{}` does not accept images; an admin can mark a vision model on the provider.",
+                agent.model
+            ),
+        ));
+    }
+    usage::check_quota(ctx, p.org_id).await?;
+    let reasoning = req.reasoning_enabled.unwrap_or(agent.reasoning_enabled);
+    Ok(Prepared {
+        conversation,
+        tracking_key,
+        agent,
+        provider,
+        images,
+        reasoning,
+    })
+}
+
+/// What [`store_question`] stored.
+struct Stored {
+    conversation_id: ConversationId,
+    conversation_key: String,
+    previous: Vec<messages::Model>,
+    question: messages::Model,
+    answer: messages::Model,
+}
+
+/// Stores the question and an empty (streaming) answer in one transaction, in a new
+/// conversation unless the turn continues one.
+async fn store_question(
+    ctx: &AppContext,
+    p: &Principal,
+    req: &TurnRequest,
+    prepared: &mut Prepared,
+) -> Result<Stored> {
+    let now = Utc::now();
+    let txn = crate::db::begin_write(ctx.db()).await?;
+    let tracking_key = prepared.tracking_key.take();
+    let conversation_key = tracking_key.clone();
+    let conversation = match prepared.conversation.take() {
+        Some(c) => c,
+        None => {
+            let source = if req.endpoint == "api_chat" {
+                "web"
+            } else {
+                "api"
+            };
+            conversations::insert(
+                &txn,
+                p,
+                &prepared.agent,
+                title_from(&req.message),
+                source,
+                tracking_key,
+            )
+            .await?
+        }
+    };
+    let conversation_id = ConversationId(conversation.id);
+    let conversation_key = conversation_key.unwrap_or_else(|| conversation_id.0.to_string());
+    let previous = store::conversations::messages(&txn, p.org_id, conversation_id).await?;
+    let seq = previous.last().map_or(0, |m| m.seq + 1);
+    let question = store::conversations::insert_message(
+        &txn,
+        store::conversations::NewMessage {
+            org: p.org_id,
+            conversation: conversation_id,
+            seq,
+            role: "user",
+            content: &req.message,
+            images: i32::try_from(prepared.images.len()).unwrap_or(0),
+            status: "complete",
+        },
+    )
+    .await?;
+    let answer = store::conversations::insert_message(
+        &txn,
+        store::conversations::NewMessage {
+            org: p.org_id,
+            conversation: conversation_id,
+            seq: seq + 1,
+            role: "assistant",
+            content: "",
+            images: 0,
+            status: "streaming",
+        },
+    )
+    .await?;
+    if previous.is_empty() && conversation.title == "New chat" {
+        store::conversations::set_title(
+            &txn,
+            p.org_id,
+            conversation,
+            title_from(&req.message),
+            now,
+        )
+        .await?;
+    } else {
+        store::conversations::touch(&txn, p.org_id, conversation_id, now).await?;
+    }
+    txn.commit().await?;
+    Ok(Stored {
+        conversation_id,
+        conversation_key,
+        previous,
+        question,
+        answer,
+    })
+}
+
+/// Validates and stores the question, then runs the turn in the background.
+pub async fn start_turn(
+    ctx: &AppContext,
+    actor: &Actor,
+    mut req: TurnRequest,
+) -> Result<TurnHandle> {
+    let p = actor.principal()?.clone();
+    let mut prepared = prepare(ctx, &p, &mut req).await?;
+    let stored = store_question(ctx, &p, &req, &mut prepared).await?;
+
+    // The model sees the history (memory), then the question with its images.
+    let mut history: Vec<Value> = stored.previous.iter().filter_map(history_message).collect();
+    history.push(images::user_message(&req.message, &prepared.images));
+
+    let (tx, rx) = mpsc::channel(64);
+    let token = CancellationToken::new();
+    let message_id = MessageId(stored.answer.id);
+    ctx.in_flight()
+        .add(message_id, p.org_id, p.user_id, token.clone());
+    let ctx2 = ctx.clone();
+    let endpoint = req.endpoint;
+    let Prepared {
+        agent,
+        provider,
+        reasoning,
+        ..
+    } = prepared;
+    let answer = stored.answer;
+    tokio::spawn(async move {
+        run_turn(
+            ctx2, p, agent, provider, history, answer, token, tx, endpoint, reasoning,
+        )
+        .await;
+    });
+    Ok(TurnHandle {
+        conversation_id: stored.conversation_id,
+        conversation_key: stored.conversation_key,
+        user_message_id: MessageId(stored.question.id),
+        message_id,
+        reasoning,
+        events: rx,
+    })
+}
+
+/// What the answer stores of a turn's outcome.
+fn finished_answer(
+    out: &Outcome,
+    agent: &Agent,
+    reasoning: bool,
+) -> store::conversations::FinishedAnswer {
+    let status = match (&out.error, out.cancelled) {
+        (Some(_), _) => "error",
+        (None, true) => "cancelled",
+        (None, false) => "complete",
+    };
+    let tool_calls: Vec<ToolCallRecord> = out.tool_calls.clone();
+    store::conversations::FinishedAnswer {
+        content: out.content.clone(),
+        reasoning: Some(out.reasoning.clone()).filter(|r| reasoning && !r.is_empty()),
+        tool_calls: (!tool_calls.is_empty())
+            .then(|| serde_json::to_value(&tool_calls).unwrap_or_default()),
+        status: status.to_owned(),
+        error: out.error.as_ref().map(|(_, d)| d.clone()),
+        model: Some(
+            out.upstream_model
+                .clone()
+                .unwrap_or_else(|| agent.model.clone()),
+        ),
+        input_tokens: i32::try_from(out.usage.prompt_tokens).ok(),
+        output_tokens: i32::try_from(out.usage.completion_tokens).ok(),
+        latency_ms: i32::try_from(out.latency_ms).ok(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_turn(
+    ctx: AppContext,
+    p: Principal,
+    agent: Agent,
+    provider: providers::ResolvedProvider,
+    history: Vec<Value>,
+    answer: messages::Model,
+    token: CancellationToken,
+    tx: mpsc::Sender<ChatEvent>,
+    endpoint: &'static str,
+    reasoning: bool,
+) {
+    let message_id = MessageId(answer.id);
+    let (etx, mut erx) = mpsc::channel::<EngineEvent>(64);
+    let turn = Turn {
+        agent: &agent,
+        provider: &provider,
+        messages: history,
+        passthrough: serde_json::Map::new(),
+        run_agent_tools: true,
+    };
+    let forward = async {
+        let mut listening = true;
+        while let Some(e) = erx.recv().await {
+            let event = match e {
+                EngineEvent::Delta(content) => ChatEvent::Delta { content },
+                EngineEvent::Reasoning(content) if reasoning => ChatEvent::Reasoning { content },
+                EngineEvent::Reasoning(_) | EngineEvent::ClientToolCallDelta(_) => continue,
+                EngineEvent::ToolCall(call) => ChatEvent::ToolCall { call },
+            };
+            if listening && tx.send(event).await.is_err() {
+                // The client went away: stop the upstream, keep what was generated.
+                listening = false;
+                token.cancel();
+            }
+        }
+    };
+    let (out, ()) = tokio::join!(
+        async {
+            let out = engine::run(&ctx, turn, Some(&etx), &token).await;
+            drop(etx);
+            out
+        },
+        forward
+    );
+    ctx.in_flight().remove(message_id);
+    record_usage(&ctx, &p, Some(&agent), &provider, &out, endpoint);
+    let stored = store::conversations::finish_answer(
+        ctx.db(),
+        p.org_id,
+        answer,
+        finished_answer(&out, &agent, reasoning),
+    )
+    .await;
+    let event = match (stored, &out.error) {
+        (Ok(m), None) => ChatEvent::Done {
+            message: Box::new(message_dto(&m)),
+            usage: out.usage,
+        },
+        (Ok(_), Some((code, detail))) => ChatEvent::Error {
+            code: code.info().code.to_owned(),
+            message: detail.clone(),
+            message_id: Some(message_id),
+        },
+        (Err(e), _) => {
+            tracing::error!(error = %e, "storing a chat answer failed");
+            ChatEvent::Error {
+                code: ErrorCode::Internal.info().code.to_owned(),
+                message: ErrorCode::Internal.info().detail.to_owned(),
+                message_id: Some(message_id),
+            }
+        }
+    };
+    let _ = tx.send(event).await;
+}
+
+/// Cancels a turn in flight; the partial answer is kept. Answers the message as stored.
+pub async fn cancel(ctx: &AppContext, actor: &Actor, id: MessageId) -> Result<Message> {
+    let p = actor.principal()?;
+    let m = store::conversations::find_message(ctx.db(), p.org_id, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    owned(ctx, p, ConversationId(m.conversation_id)).await?;
+    if ctx.in_flight().cancel(id, p.org_id, p.user_id) {
+        // Wait (briefly) until the turn has stored what it had.
+        for _ in 0..100 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            if let Some(row) = store::conversations::find_message(ctx.db(), p.org_id, id).await?
+                && row.status != "streaming"
+            {
+                return Ok(message_dto(&row));
+            }
+        }
+    }
+    let m = store::conversations::find_message(ctx.db(), p.org_id, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok(message_dto(&m))
+}
