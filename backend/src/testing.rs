@@ -40,7 +40,14 @@ impl TestDb {
     /// for SQLite): migrating from scratch for each test cost more than the test itself.
     pub async fn migrated(kind: DbKind) -> Result<Self, DbErr> {
         let template = template::ensure(kind).await?;
-        Self::create(kind, Some(&template)).await
+        match Self::create(kind, Some(&template)).await {
+            // Dropped since (only ever by a run of another build, once the template is old).
+            Err(e) if e.to_string().contains("does not exist") => {
+                let template = template::ensure(kind).await?;
+                Self::create(kind, Some(&template)).await
+            }
+            other => other,
+        }
     }
 
     async fn create(kind: DbKind, template: Option<&str>) -> Result<Self, DbErr> {
@@ -258,7 +265,7 @@ mod template {
         if exists == Some((true,)) {
             return Ok(());
         }
-        drop_stale_pg_templates(admin).await;
+        drop_stale_pg_templates(admin, name).await;
         sea_orm::sqlx::raw_sql(AssertSqlSafe(format!(
             "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
         )))
@@ -273,6 +280,14 @@ mod template {
         let migrated = db::migrate(&conn).await;
         conn.close().await?;
         migrated?;
+        // When it was built: other builds' test runs drop it only once it is old.
+        sea_orm::sqlx::raw_sql(AssertSqlSafe(format!(
+            "COMMENT ON DATABASE \"{name}\" IS '{}'",
+            chrono::Utc::now().timestamp()
+        )))
+        .execute(&mut *admin)
+        .await
+        .map_err(custom)?;
         sea_orm::sqlx::raw_sql(AssertSqlSafe(format!(
             "ALTER DATABASE \"{name}\" WITH IS_TEMPLATE true"
         )))
@@ -282,11 +297,17 @@ mod template {
         Ok(())
     }
 
-    /// Templates of earlier builds; one still being copied from stays (its drop fails).
-    async fn drop_stale_pg_templates(admin: &mut PgConnection) {
+    /// Templates of other builds more than six hours old: a test run of another build (another
+    /// worktree, say) may still be cloning from a younger one.
+    async fn drop_stale_pg_templates(admin: &mut PgConnection, keep: &str) {
+        let cutoff = chrono::Utc::now().timestamp() - 6 * 3600;
         let names: Vec<(String,)> = sea_orm::sqlx::query_as(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'aerie\\_tpl\\_%'",
+            "SELECT datname FROM pg_database WHERE datname LIKE 'aerie\\_tpl\\_%' AND datname <> $1 \
+             AND CASE WHEN shobj_description(oid, 'pg_database') ~ '^[0-9]+$' \
+             THEN shobj_description(oid, 'pg_database')::bigint ELSE 0 END < $2",
         )
+        .bind(keep)
+        .bind(cutoff)
         .fetch_all(&mut *admin)
         .await
         .unwrap_or_default();
