@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ids::{IdentityId, SsoProviderId};
+use super::kinds::Role;
 
 /// The kinds of identity provider: `google`, `microsoft`, `github`, `nextcloud`, `oidc`
 /// (any OpenID Connect issuer: Keycloak, Okta, Authentik…) and `saml`.
@@ -58,7 +59,7 @@ pub struct SsoProvider {
     pub trusted_email_domains: Vec<String>,
     /// The highest role this provider's sign-ins may reach without the person's proof: the role
     /// of whoever created or last changed the provider (`admin` or `owner`).
-    pub max_role: String,
+    pub max_role: Role,
     /// Where the login button points: `/auth/{kind}/login?provider={id}`.
     pub login_url: String,
     /// The redirect URI (OAuth) or ACS URL (SAML) to register at the identity provider.

@@ -98,7 +98,7 @@ pub async fn apply_configured(ctx: &AppContext) -> Result<usize> {
         return Ok(0);
     };
     let actor = Actor::user(
-        crate::services::auth::principal_of(&owner, crate::actor::Credential::Cli),
+        crate::services::auth::principal_of(&owner, crate::actor::Credential::Cli)?,
         None,
     );
     let existing = store::sso::list(ctx.db(), OrgId(org.id)).await?;

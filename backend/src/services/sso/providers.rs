@@ -75,7 +75,7 @@ pub fn dto(ctx: &AppContext, row: &sso_providers::Model) -> SsoProvider {
         certificate_fingerprints: fingerprints(&config),
         allow_idp_initiated: config.allow_idp_initiated,
         trusted_email_domains: config.trusted_email_domains.clone(),
-        max_role: config.max_role().as_str().to_owned(),
+        max_role: config.max_role(),
         login_url: login_url(row),
         callback_url: callback_url(ctx, &row.kind),
         last_error: row.last_error.clone(),
