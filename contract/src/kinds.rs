@@ -241,6 +241,12 @@ mod tests {
     }
 
     #[test]
+    fn sso_kinds_match_the_list() {
+        let spelled: Vec<&str> = SsoKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(spelled, crate::sso::SSO_KINDS);
+    }
+
+    #[test]
     fn roles_rank() {
         assert!(Role::Owner.at_least(Role::Admin));
         assert!(Role::Admin.at_least(Role::Admin));

@@ -6,10 +6,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ids::{IdentityId, SsoProviderId};
-use super::kinds::Role;
+use super::kinds::{Role, SsoKind};
 
 /// The kinds of identity provider: `google`, `microsoft`, `github`, `nextcloud`, `oidc`
-/// (any OpenID Connect issuer: Keycloak, Okta, Authentik…) and `saml`.
+/// (any OpenID Connect issuer: Keycloak, Okta, Authentik…) and `saml`: the spellings of
+/// [`SsoKind`], in its order.
 pub const SSO_KINDS: &[&str] = &["google", "microsoft", "github", "nextcloud", "oidc", "saml"];
 
 /// A configured identity provider, as answered (never its client secret).
@@ -17,8 +18,7 @@ pub const SSO_KINDS: &[&str] = &["google", "microsoft", "github", "nextcloud", "
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SsoProvider {
     pub id: SsoProviderId,
-    /// One of [`SSO_KINDS`].
-    pub kind: String,
+    pub kind: SsoKind,
     /// Shown on the login button ("Sign in with …").
     pub name: String,
     pub enabled: bool,
@@ -78,7 +78,7 @@ pub struct SsoProvider {
 pub struct SsoProviderInput {
     /// Required when creating; cannot change afterwards.
     #[serde(default)]
-    pub kind: Option<String>,
+    pub kind: Option<SsoKind>,
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
@@ -177,7 +177,7 @@ pub struct SsoPolicy {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginProvider {
     pub id: SsoProviderId,
-    pub kind: String,
+    pub kind: SsoKind,
     pub name: String,
     pub login_url: String,
 }
@@ -214,7 +214,7 @@ pub struct LinkedIdentity {
 pub struct PendingLink {
     /// The identity provider's name ("Sign in with …").
     pub provider_name: String,
-    pub kind: String,
+    pub kind: SsoKind,
     /// The email the identity provider gave; the account to link has the same one.
     pub email: String,
     /// The browser is signed in to that very account already: confirming is enough.
