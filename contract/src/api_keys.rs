@@ -19,6 +19,7 @@ pub struct ApiKey {
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
     /// As of the answer.
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub status: ApiKeyStatus,
 }
 
