@@ -9,32 +9,7 @@ use aerie_contract::ids::{ApiKeyId, OrgId, UserId};
 
 use super::{Error, Result};
 
-/// A member's role in an organisation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    Member,
-    Admin,
-    Owner,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Admin => "admin",
-            Role::Member => "member",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "owner" => Some(Role::Owner),
-            "admin" => Some(Role::Admin),
-            "member" => Some(Role::Member),
-            _ => None,
-        }
-    }
-}
+pub use aerie_contract::kinds::Role;
 
 /// How the caller proved who they are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -220,9 +195,9 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.code(), ErrorCode::Forbidden);
         for r in ["owner", "admin", "member"] {
-            assert_eq!(Role::parse(r).map(Role::as_str), Some(r));
+            assert_eq!(r.parse::<Role>().map(Role::as_str), Ok(r));
         }
-        assert_eq!(Role::parse("root"), None);
+        assert!("root".parse::<Role>().is_err());
     }
 
     #[test]

@@ -164,6 +164,14 @@ impl Error {
     }
 }
 
+/// A stored value outside its kind's closed set (`contract/src/kinds.rs`): the database holds
+/// something this build does not know, a 500 rather than a guess.
+impl From<aerie_contract::UnknownValue> for Error {
+    fn from(e: aerie_contract::UnknownValue) -> Self {
+        Error::Internal(anyhow::anyhow!("stored value: {e}"))
+    }
+}
+
 impl From<Error> for ErrorBody {
     fn from(e: Error) -> Self {
         e.log();

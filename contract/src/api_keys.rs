@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ids::ApiKeyId;
+use super::kinds::ApiKeyStatus;
 
 /// A key as listed: never the secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,8 +18,9 @@ pub struct ApiKey {
     pub last_used_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
-    /// `active`, `expired` or `revoked`, as of the answer.
-    pub status: String,
+    /// As of the answer.
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub status: ApiKeyStatus,
 }
 
 /// A key with its secret, answered exactly once (create, rotate).

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ids::{OrgId, UserId};
+use super::kinds::{Role, UserStatus};
 
 /// `GET /auth/setup-status`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,10 +70,10 @@ pub struct User {
     pub name: String,
     pub avatar_url: Option<String>,
     pub language: String,
-    /// `owner`, `admin` or `member` in the current organisation.
-    pub role: String,
-    /// `active`, `waitlisted`, `disabled` or `deleted`.
-    pub status: String,
+    /// The role in the current organisation.
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub role: Role,
+    pub status: UserStatus,
     pub org_id: OrgId,
     pub created_at: DateTime<Utc>,
 }
@@ -101,7 +102,7 @@ pub struct OrgMembership {
     pub id: OrgId,
     pub slug: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
 }
 
 /// `GET /auth/my-permissions`.
@@ -110,7 +111,8 @@ pub struct OrgMembership {
 pub struct Permissions {
     pub user: User,
     /// Role in the current organisation.
-    pub role: String,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub role: Role,
     /// What that role allows, e.g. `api_keys:manage`, `users:manage`.
     pub permissions: Vec<String>,
     /// Names of the groups the user is in.

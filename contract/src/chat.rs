@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ids::{AgentId, ConversationId, MessageId};
+use super::kinds::{MessageRole, MessageStatus};
 
 /// A conversation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,15 +72,13 @@ pub struct Usage {
 pub struct Message {
     pub id: MessageId,
     pub conversation_id: ConversationId,
-    /// `user` or `assistant`.
-    pub role: String,
+    pub role: MessageRole,
     pub content: String,
     pub reasoning: Option<String>,
     pub tool_calls: Vec<ToolCallRecord>,
     /// Images attached to a user message.
     pub images: u32,
-    /// `complete`, `streaming`, `cancelled` or `error`.
-    pub status: String,
+    pub status: MessageStatus,
     pub error: Option<String>,
     pub model: Option<String>,
     pub input_tokens: Option<i64>,

@@ -8,12 +8,16 @@ pub mod chat;
 pub mod error;
 pub mod health;
 pub mod ids;
+pub mod kinds;
 pub mod orgs;
 pub mod providers;
 pub mod sso;
 pub mod usage;
 
 pub use error::{ErrorBody, ErrorCode, ErrorInfo};
+pub use kinds::{
+    ApiKeyStatus, MessageRole, MessageStatus, Role, SignupMode, SsoKind, UnknownValue, UserStatus,
+};
 
 /// Distinguishes an absent field (`None`, with `#[serde(default)]`) from an explicit `null`
 /// (`Some(None)`).

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ids::{GroupId, OrgId, UserId};
+use super::kinds::{Role, SignupMode, UserStatus};
 
 /// An organisation as its members see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,8 +16,7 @@ pub struct Organization {
     /// Knowledge domains members may query; empty means all.
     pub allowed_domains: Vec<String>,
     pub plan: String,
-    /// `open`, `invite_only`, `waitlist` or `closed`.
-    pub signup_mode: String,
+    pub signup_mode: SignupMode,
     /// Listed by `GET /auth/organizations/public` (off unless its admins turn it on).
     #[serde(default)]
     pub public: bool,
@@ -32,7 +32,7 @@ pub struct UpdateOrganization {
     #[serde(default)]
     pub allowed_domains: Option<Vec<String>>,
     #[serde(default)]
-    pub signup_mode: Option<String>,
+    pub signup_mode: Option<SignupMode>,
     /// List the organisation (name and slug) in `GET /auth/organizations/public`.
     #[serde(default)]
     pub public: Option<bool>,
@@ -51,15 +51,15 @@ pub struct PublicOrganization {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignupSettings {
-    /// `open` (anyone may join), `invite_only`, `waitlist` (admins approve), or `closed`.
-    pub mode: String,
+    pub mode: SignupMode,
     /// Role given to people who join (`member` or `admin`).
     #[serde(default = "member")]
-    pub default_role: String,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub default_role: Role,
 }
 
-fn member() -> String {
-    "member".to_owned()
+fn member() -> Role {
+    Role::Member
 }
 
 /// `POST /auth/signup`.
@@ -83,7 +83,8 @@ pub struct SignupRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignupResult {
     /// `active` (signed up; log in) or `waitlisted` (an admin decides).
-    pub status: String,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub status: UserStatus,
     pub user: super::auth::User,
 }
 
@@ -92,7 +93,7 @@ pub struct SignupResult {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InviteInfo {
     pub email: String,
-    pub role: String,
+    pub role: Role,
     pub organization: super::auth::OrgSummary,
     pub expires_at: DateTime<Utc>,
 }
@@ -104,7 +105,8 @@ pub struct InviteUser {
     pub email: String,
     /// `member` (default) or `admin`.
     #[serde(default)]
-    pub role: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub role: Option<Role>,
 }
 
 /// An invitation; `token` and `invite_url` only in the answer that creates it.
@@ -113,7 +115,7 @@ pub struct InviteUser {
 pub struct Invitation {
     pub id: uuid::Uuid,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     pub expires_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
@@ -125,12 +127,12 @@ pub struct Invitation {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateUser {
-    /// `owner`, `admin` or `member`.
     #[serde(default)]
-    pub role: Option<String>,
+    pub role: Option<Role>,
     /// `active` or `disabled`.
     #[serde(default)]
-    pub status: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub status: Option<UserStatus>,
 }
 
 /// A group of users.

@@ -6,9 +6,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ids::{IdentityId, SsoProviderId};
+use super::kinds::{Role, SsoKind};
 
 /// The kinds of identity provider: `google`, `microsoft`, `github`, `nextcloud`, `oidc`
-/// (any OpenID Connect issuer: Keycloak, Okta, Authentik…) and `saml`.
+/// (any OpenID Connect issuer: Keycloak, Okta, Authentik…) and `saml`: the spellings of
+/// [`SsoKind`], in its order.
 pub const SSO_KINDS: &[&str] = &["google", "microsoft", "github", "nextcloud", "oidc", "saml"];
 
 /// A configured identity provider, as answered (never its client secret).
@@ -16,8 +18,7 @@ pub const SSO_KINDS: &[&str] = &["google", "microsoft", "github", "nextcloud", "
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SsoProvider {
     pub id: SsoProviderId,
-    /// One of [`SSO_KINDS`].
-    pub kind: String,
+    pub kind: SsoKind,
     /// Shown on the login button ("Sign in with …").
     pub name: String,
     pub enabled: bool,
@@ -58,7 +59,8 @@ pub struct SsoProvider {
     pub trusted_email_domains: Vec<String>,
     /// The highest role this provider's sign-ins may reach without the person's proof: the role
     /// of whoever created or last changed the provider (`admin` or `owner`).
-    pub max_role: String,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub max_role: Role,
     /// Where the login button points: `/auth/{kind}/login?provider={id}`.
     pub login_url: String,
     /// The redirect URI (OAuth) or ACS URL (SAML) to register at the identity provider.
@@ -77,7 +79,8 @@ pub struct SsoProvider {
 pub struct SsoProviderInput {
     /// Required when creating; cannot change afterwards.
     #[serde(default)]
-    pub kind: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub kind: Option<SsoKind>,
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
@@ -176,7 +179,7 @@ pub struct SsoPolicy {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginProvider {
     pub id: SsoProviderId,
-    pub kind: String,
+    pub kind: SsoKind,
     pub name: String,
     pub login_url: String,
 }
@@ -213,7 +216,7 @@ pub struct LinkedIdentity {
 pub struct PendingLink {
     /// The identity provider's name ("Sign in with …").
     pub provider_name: String,
-    pub kind: String,
+    pub kind: SsoKind,
     /// The email the identity provider gave; the account to link has the same one.
     pub email: String,
     /// The browser is signed in to that very account already: confirming is enough.

@@ -85,6 +85,16 @@ fn describe_data_error(text: &str) -> ErrorBody {
     if let Some(field) = between(reason, "unknown field `", "`") {
         return ErrorBody::invalid_field(field, format!("{field} is not a known field."));
     }
+    // A closed set (`contract/src/kinds.rs`): "unknown variant `x`, expected one of `a`, `b`".
+    if !path.is_empty()
+        && path != "."
+        && let Some((_, expected)) = reason
+            .split_once("unknown variant `")
+            .and_then(|(_, rest)| rest.split_once("expected "))
+    {
+        let expected = expected.replace('`', "");
+        return ErrorBody::invalid_field(path, format!("{path} must be {expected}."));
+    }
     if path.is_empty() || path == "." {
         ErrorBody::with_detail(
             ErrorCode::Validation,
@@ -138,6 +148,12 @@ mod tests {
             b.detail
         );
         assert!(!b.detail.contains("line 1"));
+
+        let b = describe_data_error(
+            "Failed to deserialize the JSON body into the target type: role: unknown variant `root`, expected one of `member`, `admin`, `owner` at line 1 column 15",
+        );
+        assert_eq!(b.error.param.as_deref(), Some("role"));
+        assert_eq!(b.detail, "role must be one of member, admin, owner.");
     }
 
     proptest::proptest! {

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use crate::contract::ErrorBody;
 use crate::contract::auth::User;
 use crate::contract::ids::{GroupId, UserId};
+use crate::contract::kinds::{Role, SignupMode, UserStatus};
 use crate::contract::orgs::{Group, Invitation, Organization};
 
 #[server(prefix = "/_server", endpoint = "org_get")]
@@ -21,7 +22,7 @@ pub async fn get_organization() -> Result<Organization, ErrorBody> {
 pub async fn update_organization(
     name: String,
     allowed_domains: String,
-    signup_mode: String,
+    signup_mode: SignupMode,
     public: Option<String>,
 ) -> Result<Organization, ErrorBody> {
     use crate::contract::orgs::UpdateOrganization;
@@ -52,7 +53,7 @@ pub async fn list_users() -> Result<Vec<User>, ErrorBody> {
 }
 
 #[server(prefix = "/_server", endpoint = "users_invite")]
-pub async fn invite_user(email: String, role: String) -> Result<Invitation, ErrorBody> {
+pub async fn invite_user(email: String, role: Role) -> Result<Invitation, ErrorBody> {
     use crate::contract::orgs::InviteUser;
     let (ctx, actor) = super::ssr::context().await?;
     let input = InviteUser {
@@ -64,16 +65,16 @@ pub async fn invite_user(email: String, role: String) -> Result<Invitation, Erro
         .map_err(super::ssr::err)
 }
 
-/// Empty strings leave a field unchanged.
+/// Absent fields stay unchanged.
 #[server(prefix = "/_server", endpoint = "users_update")]
-pub async fn update_user(id: UserId, role: String, status: String) -> Result<User, ErrorBody> {
+pub async fn update_user(
+    id: UserId,
+    role: Option<Role>,
+    status: Option<UserStatus>,
+) -> Result<User, ErrorBody> {
     use crate::contract::orgs::UpdateUser;
     let (ctx, actor) = super::ssr::context().await?;
-    let some = |s: String| Some(s).filter(|s| !s.is_empty());
-    let input = UpdateUser {
-        role: some(role),
-        status: some(status),
-    };
+    let input = UpdateUser { role, status };
     crate::backend::services::users::update(&ctx, &actor, id, input)
         .await
         .map_err(super::ssr::err)

@@ -12,6 +12,7 @@ use leptos::prelude::*;
 
 use crate::contract::ErrorBody;
 use crate::contract::ids::{IdentityId, SsoProviderId};
+use crate::contract::kinds::SsoKind;
 use crate::contract::sso::{
     LinkedIdentity, LoginOptions, PendingLink, SsoPolicy, SsoProvider, SsoTestResult,
 };
@@ -28,7 +29,7 @@ pub async fn list_sso_providers() -> Result<Vec<SsoProvider>, ErrorBody> {
 /// (a checked box) turns IdP-initiated SAML logins on.
 #[server(prefix = "/_server", endpoint = "sso_providers_create")]
 pub async fn create_sso_provider(
-    kind: String,
+    kind: SsoKind,
     name: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,

@@ -12,19 +12,20 @@ use crate::db::entities::memberships;
 use crate::services::auth::principal_of;
 use crate::store::{self, utc};
 use crate::{AppContext, Error, Result, crypto};
+use aerie_contract::ApiKeyStatus;
 use aerie_contract::api_keys::{ApiKey, ApiKeyWithSecret, NewApiKey, UpdateApiKey};
 use aerie_contract::ids::{ApiKeyId, OrgId, UserId};
 
 fn dto(row: &api_keys::Model) -> ApiKey {
     let status = if row.revoked_at.is_some() {
-        "revoked"
+        ApiKeyStatus::Revoked
     } else if row.expires_at.is_some_and(|t| utc(t) <= Utc::now()) {
-        "expired"
+        ApiKeyStatus::Expired
     } else {
-        "active"
+        ApiKeyStatus::Active
     };
     ApiKey {
-        status: status.to_owned(),
+        status,
         id: ApiKeyId(row.id),
         name: row.name.clone(),
         prefix: row.prefix.clone(),
@@ -239,11 +240,14 @@ pub mod cli {
             .ok_or_else(|| {
                 Error::invalid("user", format!("{email} belongs to no organisation."))
             })?;
-        Ok(cli_actor(&m))
+        cli_actor(&m)
     }
 
-    fn cli_actor(membership: &memberships::Model) -> Actor {
-        Actor::user(principal_of(membership, Credential::Cli), None)
+    fn cli_actor(membership: &memberships::Model) -> Result<Actor> {
+        Ok(Actor::user(
+            principal_of(membership, Credential::Cli)?,
+            None,
+        ))
     }
 
     /// Every key of the instance's first organisation, or of one user.
@@ -272,7 +276,7 @@ pub mod cli {
         let m = store::users::find_member(ctx.db(), OrgId(row.org_id), UserId(row.user_id))
             .await?
             .ok_or(Error::NotFound)?;
-        let actor = cli_actor(&m.1);
+        let actor = cli_actor(&m.1)?;
         super::revoke(ctx, &actor, ApiKeyId(row.id)).await
     }
 }

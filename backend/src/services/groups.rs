@@ -9,6 +9,7 @@ use crate::actor::{Actor, Role};
 use crate::db::entities::groups;
 use crate::store::{self, utc};
 use crate::{AppContext, Error, Result};
+use aerie_contract::UserStatus;
 use aerie_contract::ids::{GroupId, OrgId, UserId};
 use aerie_contract::orgs::{Group, GroupInput};
 
@@ -119,7 +120,7 @@ pub async fn add_member(
         .await?
         .ok_or(Error::NotFound)?;
     match store::users::find_member(ctx.db(), p.org_id, user).await? {
-        Some((u, _)) if u.status != "deleted" => {}
+        Some((u, _)) if u.status.parse::<UserStatus>()? != UserStatus::Deleted => {}
         _ => {
             return Err(Error::invalid(
                 "user_id",

@@ -10,19 +10,18 @@ use crate::{AppContext, Error, Result};
 use aerie_contract::ids::OrgId;
 use aerie_contract::orgs::{Organization, PublicOrganization, SignupSettings, UpdateOrganization};
 
-pub const SIGNUP_MODES: &[&str] = &["open", "invite_only", "waitlist", "closed"];
-
-pub fn dto(org: &organizations::Model) -> Organization {
-    Organization {
+/// The organisation as answered; a signup mode the code does not know is an internal error.
+pub fn dto(org: &organizations::Model) -> Result<Organization> {
+    Ok(Organization {
         id: OrgId(org.id),
         slug: org.slug.clone(),
         name: org.name.clone(),
         allowed_domains: domains(org),
         plan: org.plan.clone(),
-        signup_mode: org.signup_mode.clone(),
+        signup_mode: org.signup_mode.parse()?,
         public: is_public(org),
         created_at: utc(org.created_at),
-    }
+    })
 }
 
 /// Whether the organisation is listed publicly (`settings.public`; off by default).
@@ -37,12 +36,13 @@ fn domains(org: &organizations::Model) -> Vec<String> {
     serde_json::from_value(org.allowed_domains.clone()).unwrap_or_default()
 }
 
-/// The role newcomers get, from the organisation's settings.
+/// The role newcomers get, from the organisation's settings (absent, unknown or `owner`:
+/// member).
 pub fn default_role(org: &organizations::Model) -> Role {
     org.settings
         .get("default_role")
         .and_then(|v| v.as_str())
-        .and_then(Role::parse)
+        .and_then(|s| s.parse::<Role>().ok())
         .filter(|r| *r != Role::Owner)
         .unwrap_or(Role::Member)
 }
@@ -56,7 +56,7 @@ async fn current(ctx: &AppContext, org: OrgId) -> Result<organizations::Model> {
 /// The caller's organisation(s) (`GET /v1/orgs/`).
 pub async fn list_mine(ctx: &AppContext, actor: &Actor) -> Result<Vec<Organization>> {
     let p = actor.principal()?;
-    Ok(vec![dto(&current(ctx, p.org_id).await?)])
+    Ok(vec![dto(&current(ctx, p.org_id).await?)?])
 }
 
 /// The caller's organisation by slug; another organisation's slug is not found.
@@ -66,13 +66,13 @@ pub async fn get_by_slug(ctx: &AppContext, actor: &Actor, slug: &str) -> Result<
     if org.slug != slug {
         return Err(Error::NotFound);
     }
-    Ok(dto(&org))
+    dto(&org)
 }
 
 /// The caller's organisation (`GET /api/organisation`).
 pub async fn get(ctx: &AppContext, actor: &Actor) -> Result<Organization> {
     let p = actor.principal()?;
-    Ok(dto(&current(ctx, p.org_id).await?))
+    dto(&current(ctx, p.org_id).await?)
 }
 
 fn valid_domains(raw: &[String]) -> Result<Vec<String>> {
@@ -119,17 +119,8 @@ pub async fn update(
         .as_deref()
         .map(valid_domains)
         .transpose()?;
-    let mode = match input.signup_mode.as_deref() {
-        Some(m) if SIGNUP_MODES.contains(&m) => Some(m.to_owned()),
-        Some(_) => {
-            return Err(Error::invalid(
-                "signup_mode",
-                format!("signup_mode must be one of: {}.", SIGNUP_MODES.join(", ")),
-            ));
-        }
-        None => None,
-    };
-    let before = dto(&org);
+    let mode = input.signup_mode.map(|m| m.as_str().to_owned());
+    let before = dto(&org)?;
     let before_settings = org.settings.clone();
     let settings = input.public.map(|public| {
         let mut settings = before_settings;
@@ -149,7 +140,7 @@ pub async fn update(
     };
     let org =
         store::orgs::apply_changes(ctx.db(), p.org_id, org, changes, chrono::Utc::now()).await?;
-    let after = dto(&org);
+    let after = dto(&org)?;
     audit::record(
         ctx.db(),
         Some(p.org_id),
@@ -181,8 +172,8 @@ pub async fn signup_settings(ctx: &AppContext, actor: &Actor) -> Result<SignupSe
     let p = actor.require_role(Role::Admin)?;
     let org = current(ctx, p.org_id).await?;
     Ok(SignupSettings {
-        mode: org.signup_mode.clone(),
-        default_role: default_role(&org).as_str().to_owned(),
+        mode: org.signup_mode.parse()?,
+        default_role: default_role(&org),
     })
 }
 
@@ -193,14 +184,8 @@ pub async fn put_signup_settings(
     input: SignupSettings,
 ) -> Result<SignupSettings> {
     let p = actor.require_role(Role::Admin)?;
-    if !SIGNUP_MODES.contains(&input.mode.as_str()) {
-        return Err(Error::invalid(
-            "mode",
-            format!("mode must be one of: {}.", SIGNUP_MODES.join(", ")),
-        ));
-    }
-    let role = match Role::parse(&input.default_role) {
-        Some(r) if r != Role::Owner => r,
+    let role = match input.default_role {
+        r if r != Role::Owner => r,
         _ => {
             return Err(Error::invalid(
                 "default_role",
@@ -216,7 +201,7 @@ pub async fn put_signup_settings(
         settings = serde_json::json!({ "default_role": role.as_str() });
     }
     let changes = store::orgs::OrgChanges {
-        signup_mode: Some(input.mode.clone()),
+        signup_mode: Some(input.mode.as_str().to_owned()),
         settings: Some(settings),
         ..Default::default()
     };
@@ -232,7 +217,7 @@ pub async fn put_signup_settings(
     )
     .await?;
     Ok(SignupSettings {
-        mode: org.signup_mode,
-        default_role: role.as_str().to_owned(),
+        mode: org.signup_mode.parse()?,
+        default_role: role,
     })
 }

@@ -217,7 +217,7 @@ pub async fn integrations_check(ctx: &AppContext, actor: &Actor) -> Result<Integ
         IntegrationHealth {
             id: p.id.0,
             name: p.name.clone(),
-            kind: p.kind.clone(),
+            kind: p.kind.as_str().to_owned(),
             status: status.to_owned(),
             latency_ms,
             detail,

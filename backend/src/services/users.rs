@@ -11,6 +11,7 @@ use crate::actor::{Actor, Principal, Role};
 use crate::db::entities::{memberships, users};
 use crate::store::{self, utc};
 use crate::{AppContext, Error, Result, crypto};
+use aerie_contract::UserStatus;
 use aerie_contract::auth::User;
 use aerie_contract::ids::UserId;
 use aerie_contract::orgs::{Invitation, InviteUser, UpdateUser};
@@ -30,14 +31,19 @@ async fn member(
 /// request began: an owner demoted a moment ago acts as what they are now.
 async fn role_now<C: sea_orm::ConnectionTrait>(db: &C, p: &Principal) -> Result<Role> {
     let (_, m) = match store::users::find_member(db, p.org_id, p.user_id).await? {
-        Some((u, m)) if u.status == "active" => (u, m),
+        Some((u, m)) if status_of(&u)? == UserStatus::Active => (u, m),
         _ => return Err(Error::Forbidden),
     };
-    let role = Role::parse(&m.role).unwrap_or(Role::Member);
-    if role < Role::Admin {
+    let role: Role = m.role.parse()?;
+    if !role.at_least(Role::Admin) {
         return Err(Error::Forbidden);
     }
     Ok(role)
+}
+
+/// The stored status; one the code does not know is an internal error.
+fn status_of(u: &users::Model) -> Result<UserStatus> {
+    Ok(u.status.parse()?)
 }
 
 async fn member_in<C: sea_orm::ConnectionTrait>(
@@ -46,7 +52,7 @@ async fn member_in<C: sea_orm::ConnectionTrait>(
     id: UserId,
 ) -> Result<(users::Model, memberships::Model)> {
     match store::users::find_member(db, p.org_id, id).await? {
-        Some((u, m)) if u.status != "deleted" => Ok((u, m)),
+        Some((u, m)) if status_of(&u)? != UserStatus::Deleted => Ok((u, m)),
         _ => Err(Error::NotFound),
     }
 }
@@ -55,21 +61,21 @@ async fn member_in<C: sea_orm::ConnectionTrait>(
 pub async fn list(ctx: &AppContext, actor: &Actor) -> Result<Vec<User>> {
     let p = actor.require_role(Role::Admin)?;
     let members = store::users::list_members(ctx.db(), p.org_id, None).await?;
-    Ok(members.iter().map(|(u, m)| user_dto(u, m)).collect())
+    members.iter().map(|(u, m)| user_dto(u, m)).collect()
 }
 
 /// `POST /api/users`: an invitation (token shown once) for `email` with a role.
 pub async fn invite(ctx: &AppContext, actor: &Actor, input: InviteUser) -> Result<Invitation> {
     let p = actor.require_role(Role::Admin)?;
     let email = validate::email(&input.email)?;
-    let role = match input.role.as_deref().map(Role::parse) {
+    let role = match input.role {
         None => Role::Member,
-        Some(Some(r)) if r != Role::Owner => r,
+        Some(r) if r != Role::Owner => r,
         Some(_) => return Err(Error::invalid("role", "role must be member or admin.")),
     };
-    if store::users::find_by_email_global(ctx.db(), &email)
-        .await?
-        .is_some_and(|u| u.status != "deleted")
+    let existing = store::users::find_by_email_global(ctx.db(), &email).await?;
+    if let Some(u) = existing
+        && status_of(&u)? != UserStatus::Deleted
     {
         return Err(Error::Conflict { field: "email" });
     }
@@ -101,7 +107,7 @@ pub async fn invite(ctx: &AppContext, actor: &Actor, input: InviteUser) -> Resul
     Ok(Invitation {
         id: row.id,
         email,
-        role: row.role,
+        role: row.role.parse()?,
         expires_at: utc(row.expires_at),
         invite_url: Some(format!("{}/invite/{token}", ctx.config().public_url())),
         token: Some(token),
@@ -116,16 +122,9 @@ pub async fn update(
     input: UpdateUser,
 ) -> Result<User> {
     let p = actor.require_role(Role::Admin)?;
-    let role = input
-        .role
-        .as_deref()
-        .map(|r| {
-            Role::parse(r)
-                .ok_or_else(|| Error::invalid("role", "role must be owner, admin or member."))
-        })
-        .transpose()?;
-    let status = match input.status.as_deref() {
-        Some(s @ ("active" | "disabled")) => Some(s.to_owned()),
+    let role = input.role;
+    let status = match input.status {
+        Some(s @ (UserStatus::Active | UserStatus::Disabled)) => Some(s),
         Some(_) => {
             return Err(Error::invalid(
                 "status",
@@ -140,13 +139,13 @@ pub async fn update(
     store::orgs::lock(&txn, p.org_id).await?;
     let acting_role = role_now(&txn, p).await?;
     let (user, membership) = member_in(&txn, p, id).await?;
-    let current_role = Role::parse(&membership.role).unwrap_or(Role::Member);
+    let current_role: Role = membership.role.parse()?;
     // Only owners touch owners or make new ones.
     if (current_role == Role::Owner || role == Some(Role::Owner)) && acting_role != Role::Owner {
         return Err(Error::Forbidden);
     }
     let demotes_owner = current_role == Role::Owner && role.is_some_and(|r| r != Role::Owner);
-    let disables_owner = current_role == Role::Owner && status.as_deref() == Some("disabled");
+    let disables_owner = current_role == Role::Owner && status == Some(UserStatus::Disabled);
     if (demotes_owner || disables_owner)
         && store::users::count_active_owners(&txn, p.org_id).await? <= 1
     {
@@ -167,18 +166,19 @@ pub async fn update(
         )
         .await?;
     }
-    if let Some(status) = status.filter(|s| *s != user.status) {
+    let status_before = status_of(&user)?;
+    if let Some(status) = status.filter(|s| *s != status_before) {
         audit::record(
             &txn,
             Some(p.org_id),
             actor,
             Event::new("user.status_changed")
                 .target("user", id)
-                .details(serde_json::json!({ "from": user.status, "to": status })),
+                .details(serde_json::json!({ "from": status_before, "to": status })),
         )
         .await?;
         let changes = store::users::UserChanges {
-            status: Some(status),
+            status: Some(status.as_str().to_owned()),
             ..Default::default()
         };
         store::users::update(&txn, p.org_id, user, changes, Utc::now()).await?;
@@ -186,7 +186,7 @@ pub async fn update(
     txn.commit().await?;
     ctx.key_cache().clear();
     let (user, membership) = member(ctx, p, id).await?;
-    Ok(user_dto(&user, &membership))
+    user_dto(&user, &membership)
 }
 
 /// `DELETE /api/users/{id}`: soft delete (the account can no longer sign in; its history stays).
@@ -203,12 +203,11 @@ pub async fn delete(ctx: &AppContext, actor: &Actor, id: UserId) -> Result<()> {
     store::orgs::lock(&txn, p.org_id).await?;
     let acting_role = role_now(&txn, p).await?;
     let (user, membership) = member_in(&txn, p, id).await?;
-    if membership.role == Role::Owner.as_str() && acting_role != Role::Owner {
+    let is_owner = membership.role.parse::<Role>()? == Role::Owner;
+    if is_owner && acting_role != Role::Owner {
         return Err(Error::Forbidden);
     }
-    if membership.role == Role::Owner.as_str()
-        && store::users::count_active_owners(&txn, p.org_id).await? <= 1
-    {
+    if is_owner && store::users::count_active_owners(&txn, p.org_id).await? <= 1 {
         return Err(Error::invalid(
             "id",
             "The organisation needs at least one active owner.",
@@ -216,7 +215,7 @@ pub async fn delete(ctx: &AppContext, actor: &Actor, id: UserId) -> Result<()> {
     }
     let now = Utc::now();
     let changes = store::users::UserChanges {
-        status: Some("deleted".to_owned()),
+        status: Some(UserStatus::Deleted.as_str().to_owned()),
         deleted_at: Some(now),
         ..Default::default()
     };
@@ -236,20 +235,30 @@ pub async fn delete(ctx: &AppContext, actor: &Actor, id: UserId) -> Result<()> {
 /// `GET /auth/admin/waitlist`.
 pub async fn waitlist(ctx: &AppContext, actor: &Actor) -> Result<Vec<User>> {
     let p = actor.require_role(Role::Admin)?;
-    let members = store::users::list_members(ctx.db(), p.org_id, Some("waitlisted")).await?;
-    Ok(members.iter().map(|(u, m)| user_dto(u, m)).collect())
+    let members =
+        store::users::list_members(ctx.db(), p.org_id, Some(UserStatus::Waitlisted.as_str()))
+            .await?;
+    members.iter().map(|(u, m)| user_dto(u, m)).collect()
 }
 
 /// `POST /auth/admin/waitlist/{id}/approve|reject`.
 pub async fn decide(ctx: &AppContext, actor: &Actor, id: UserId, approve: bool) -> Result<User> {
     let p = actor.require_role(Role::Admin)?;
     let (user, membership) = member(ctx, p, id).await?;
-    if user.status != "waitlisted" {
+    if status_of(&user)? != UserStatus::Waitlisted {
         return Err(Error::NotFound);
     }
     let now = Utc::now();
     let changes = store::users::UserChanges {
-        status: Some(if approve { "active" } else { "deleted" }.to_owned()),
+        status: Some(
+            if approve {
+                UserStatus::Active
+            } else {
+                UserStatus::Deleted
+            }
+            .as_str()
+            .to_owned(),
+        ),
         deleted_at: (!approve).then_some(now),
         ..Default::default()
     };
@@ -269,5 +278,5 @@ pub async fn decide(ctx: &AppContext, actor: &Actor, id: UserId, approve: bool) 
     .await?;
     txn.commit().await?;
     ctx.key_cache().clear();
-    Ok(user_dto(&user, &membership))
+    user_dto(&user, &membership)
 }

@@ -7,6 +7,7 @@ use sea_orm::{
 use super::ts;
 use crate::db::entities::{conversations, messages};
 use aerie_contract::ids::{AgentId, ConversationId, MessageId, OrgId, UserId};
+use aerie_contract::{MessageRole, MessageStatus};
 
 /// A conversation to store: a new one (no parent), or a branch of `parent` at `branched_from`.
 pub struct NewConversation {
@@ -28,10 +29,10 @@ pub struct NewMessage<'a> {
     pub org: OrgId,
     pub conversation: ConversationId,
     pub seq: i32,
-    pub role: &'a str,
+    pub role: MessageRole,
     pub content: &'a str,
     pub images: i32,
-    pub status: &'a str,
+    pub status: MessageStatus,
 }
 
 /// What a finished (or failed, or cancelled) turn stores on its answer.
@@ -39,7 +40,7 @@ pub struct FinishedAnswer {
     pub content: String,
     pub reasoning: Option<String>,
     pub tool_calls: Option<serde_json::Value>,
-    pub status: String,
+    pub status: MessageStatus,
     pub error: Option<String>,
     pub model: Option<String>,
     pub input_tokens: Option<i32>,
@@ -245,12 +246,12 @@ pub async fn insert_message<C: ConnectionTrait>(
         org_id: Set(new.org.0),
         conversation_id: Set(new.conversation.0),
         seq: Set(new.seq),
-        role: Set(new.role.to_owned()),
+        role: Set(new.role.as_str().to_owned()),
         content: Set(new.content.to_owned()),
         reasoning: Set(None),
         tool_calls: Set(None),
         images: Set(new.images),
-        status: Set(new.status.to_owned()),
+        status: Set(new.status.as_str().to_owned()),
         error: Set(None),
         model: Set(None),
         input_tokens: Set(None),
@@ -324,7 +325,7 @@ pub async fn finish_answer<C: ConnectionTrait>(
         m.content = Set(answer.content);
         m.reasoning = Set(answer.reasoning);
         m.tool_calls = Set(answer.tool_calls);
-        m.status = Set(answer.status);
+        m.status = Set(answer.status.as_str().to_owned());
         m.error = Set(answer.error);
         m.model = Set(answer.model);
         m.input_tokens = Set(answer.input_tokens);

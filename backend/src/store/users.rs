@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::ts;
 use crate::actor::Role;
 use crate::db::entities::{memberships, users};
+use aerie_contract::UserStatus;
 use aerie_contract::ids::{OrgId, UserId};
 
 /// Finds a user by (lower-cased) email, in any organisation: login starts here.
@@ -189,7 +190,7 @@ pub async fn list_members<C: ConnectionTrait>(
     Ok(members
         .into_iter()
         .filter_map(|(m, u)| u.map(|u| (u, m)))
-        .filter(|(u, _)| u.status != "deleted")
+        .filter(|(u, _)| u.status != UserStatus::Deleted.as_str())
         .filter(|(u, _)| status.is_none_or(|s| u.status == s))
         .collect())
 }

@@ -34,5 +34,5 @@ pub fn SignedIn<V: IntoView + 'static>(
 
 /// Whether the user administers the organisation (owner or admin).
 pub fn is_admin(user: &User) -> bool {
-    matches!(user.role.as_str(), "owner" | "admin")
+    user.role.is_admin()
 }

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use super::{SignedIn, error_of};
 use crate::contract::auth::User;
+use crate::contract::kinds::{Role, SignupMode, UserStatus};
 use crate::contract::orgs::{Group, Organization};
 use crate::fns::admin::{
     AddGroupMember, CreateGroup, DecideSignup, DeleteGroup, DeleteUser, InviteUser,
@@ -39,10 +40,10 @@ fn OrganizationSettings() -> impl IntoView {
 
 #[component]
 fn OrgForm(org: Organization, save: ServerAction<UpdateOrganization>) -> impl IntoView {
-    let mode = org.signup_mode.clone();
-    let option = move |value: &'static str, label: &'static str| {
+    let mode = org.signup_mode;
+    let option = move |value: SignupMode, label: &'static str| {
         let selected = mode == value;
-        view! { <option value=value selected=selected>{label}</option> }
+        view! { <option value=value.as_str() selected=selected>{label}</option> }
     };
     view! {
         <ActionForm action=save>
@@ -53,10 +54,10 @@ fn OrgForm(org: Organization, save: ServerAction<UpdateOrganization>) -> impl In
             </Field>
             <Field label="Who can join">
                 <select name="signup_mode">
-                    {option("invite_only", "Invitation only")}
-                    {option("open", "Anyone (open signup)")}
-                    {option("waitlist", "Waitlist: an admin approves")}
-                    {option("closed", "Nobody (closed)")}
+                    {option(SignupMode::InviteOnly, "Invitation only")}
+                    {option(SignupMode::Open, "Anyone (open signup)")}
+                    {option(SignupMode::Waitlist, "Waitlist: an admin approves")}
+                    {option(SignupMode::Closed, "Nobody (closed)")}
                 </select>
             </Field>
             <label>
@@ -107,8 +108,8 @@ fn UsersAdmin() -> impl IntoView {
                 <Field label="Email"><input type="email" name="email" required/></Field>
                 <Field label="Role">
                     <select name="role">
-                        <option value="member" selected>"Member"</option>
-                        <option value="admin">"Admin"</option>
+                        <option value=Role::Member.as_str() selected>"Member"</option>
+                        <option value=Role::Admin.as_str()>"Admin"</option>
                     </select>
                 </Field>
                 <button class="button" type="submit">"Create invitation"</button>
@@ -141,12 +142,12 @@ fn UserTable(
         <DataTable class="ops" headers=&["Name", "Email", "Role", "Status", ""]>
             {list.into_iter().map(|u| {
                 let id = u.id;
-                let role = u.role.clone();
-                let active = u.status == "active";
-                let waiting = u.status == "waitlisted";
-                let role_option = move |value: &'static str| {
+                let role = u.role;
+                let active = u.status == UserStatus::Active;
+                let waiting = u.status == UserStatus::Waitlisted;
+                let role_option = move |value: Role| {
                     let selected = role == value;
-                    view! { <option value=value selected=selected>{value}</option> }
+                    view! { <option value=value.as_str() selected=selected>{value.as_str()}</option> }
                 };
                 view! {
                     <tr data-user=u.email.clone()>
@@ -154,12 +155,14 @@ fn UserTable(
                         <td>{u.email.clone()}</td>
                         <td>
                             <select aria-label="Role" on:change=move |ev| {
-                                update.dispatch(UpdateUser { id, role: event_target_value(&ev), status: String::new() });
+                                if let Ok(role) = event_target_value(&ev).parse::<Role>() {
+                                    update.dispatch(UpdateUser { id, role: Some(role), status: None });
+                                }
                             }>
-                                {role_option("member")}{role_option("admin")}{role_option("owner")}
+                                {role_option(Role::Member)}{role_option(Role::Admin)}{role_option(Role::Owner)}
                             </select>
                         </td>
-                        <td><span class=format!("state state-{}", u.status)>{u.status.clone()}</span></td>
+                        <td><span class=format!("state state-{}", u.status)>{u.status.as_str()}</span></td>
                         <td class="actions">
                             <Show when=move || waiting>
                                 <button class="button" type="button"
@@ -169,8 +172,8 @@ fn UserTable(
                             </Show>
                             <Show when=move || !waiting>
                             <button class="button secondary" type="button" on:click=move |_| {
-                                let status = if active { "disabled" } else { "active" };
-                                update.dispatch(UpdateUser { id, role: String::new(), status: status.to_owned() });
+                                let status = if active { UserStatus::Disabled } else { UserStatus::Active };
+                                update.dispatch(UpdateUser { id, role: None, status: Some(status) });
                             }>{if active { "Disable" } else { "Enable" }}</button>
                             <button class="button danger" type="button"
                                 on:click=move |_| { delete.dispatch(DeleteUser { id }); }>"Delete"</button>

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use super::SignedIn;
 use crate::contract::api_keys::{ApiKey, ApiKeyWithSecret};
+use crate::contract::kinds::ApiKeyStatus;
 use crate::fns::api_keys::{CreateKey, RevokeKey, RotateKey, list_keys};
 use crate::ui::components::{
     CopyButton, DataTable, EmptyState, ErrorAlert, Field, Loaded, PageCard, time,
@@ -112,8 +113,8 @@ fn KeyTable(
         <DataTable class="ops keys"
             headers=&["Name", "Key", "Created", "Last used", "Expires", "State", ""]>
             {list.into_iter().map(|k| {
-                let state = k.status.clone();
-                let active = state == "active";
+                let state = k.status;
+                let active = state == ApiKeyStatus::Active;
                 let id = k.id;
                 view! {
                     <tr data-key-name=k.name.clone()>
@@ -122,7 +123,7 @@ fn KeyTable(
                         <td>{time::absolute(k.created_at)}</td>
                         <td>{time::absolute_or(k.last_used_at, "—")}</td>
                         <td>{time::absolute_or(k.expires_at, "—")}</td>
-                        <td><span class=format!("state state-{state}")>{state.clone()}</span></td>
+                        <td><span class=format!("state state-{state}")>{state.as_str()}</span></td>
                         <td class="actions">
                             <Show when=move || active>
                                 <button class="button secondary" type="button"

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use super::{SignedIn, error_of, is_admin};
 use crate::contract::ErrorBody;
 use crate::contract::ids::SsoProviderId;
+use crate::contract::kinds::SsoKind;
 use crate::contract::sso::{LinkedIdentity, SSO_KINDS, SsoPolicy, SsoProvider, SsoTestResult};
 use crate::fns::sso::{
     CreateSsoProvider, DeleteSsoProvider, PutSsoPolicy, TestSsoProvider, UnlinkIdentity,
@@ -50,15 +51,14 @@ fn kind_label(kind: &str) -> &'static str {
 }
 
 /// The kind in a few words (cards, the profile).
-fn kind_name(kind: &str) -> &'static str {
+fn kind_name(kind: SsoKind) -> &'static str {
     match kind {
-        "google" => "Google",
-        "microsoft" => "Microsoft",
-        "github" => "GitHub",
-        "nextcloud" => "Nextcloud",
-        "oidc" => "OpenID Connect",
-        "saml" => "SAML",
-        _ => "Other",
+        SsoKind::Google => "Google",
+        SsoKind::Microsoft => "Microsoft",
+        SsoKind::Github => "GitHub",
+        SsoKind::Nextcloud => "Nextcloud",
+        SsoKind::Oidc => "OpenID Connect",
+        SsoKind::Saml => "SAML",
     }
 }
 
@@ -162,7 +162,7 @@ fn ProviderCard(provider: SsoProvider, shared: Shared) -> impl IntoView {
         ("disabled", "state state-disabled")
     };
     let edit_provider = provider.clone();
-    let kind = kind_name(&provider.kind);
+    let kind = kind_name(provider.kind);
     view! {
         <article class="sso-provider" data-provider=name.clone()>
             <header>
@@ -222,7 +222,7 @@ fn ProviderCard(provider: SsoProvider, shared: Shared) -> impl IntoView {
 /// the last sign-in and error.
 #[component]
 fn ProviderFacts(provider: SsoProvider) -> impl IntoView {
-    let saml = provider.kind == "saml";
+    let saml = provider.kind == SsoKind::Saml;
     let issuer_term = if saml { "IdP entity ID" } else { "Issuer" };
     let secret = if provider.has_client_secret {
         "stored"
@@ -322,13 +322,13 @@ fn EditProvider(
             changes.update(|n| *n += 1);
         }
     });
-    let kind = provider.kind.clone();
-    let saml = kind == "saml";
-    let issuer_label = match kind.as_str() {
-        "oidc" => Some("Issuer URL"),
-        "nextcloud" => Some("Nextcloud URL"),
-        "github" => Some("GitHub Enterprise URL"),
-        _ => None,
+    let kind = provider.kind;
+    let saml = kind == SsoKind::Saml;
+    let issuer_label = match kind {
+        SsoKind::Oidc => Some("Issuer URL"),
+        SsoKind::Nextcloud => Some("Nextcloud URL"),
+        SsoKind::Github => Some("GitHub Enterprise URL"),
+        SsoKind::Google | SsoKind::Microsoft | SsoKind::Saml => None,
     };
     let idp_initiated = provider.allow_idp_initiated;
     let trusted = provider.trusted_email_domains.join(", ");
@@ -363,7 +363,7 @@ fn EditProvider(
                 </Field>
             })}
             // The issuer follows the tenant.
-            {(kind == "microsoft").then(|| view! {
+            {(kind == SsoKind::Microsoft).then(|| view! {
                 <input type="hidden" name="issuer" value=""/>
                 <Field label="Microsoft tenant">
                     <input name="tenant" value=provider.tenant.clone().unwrap_or_default()
@@ -555,7 +555,8 @@ fn IdentityItem(identity: LinkedIdentity, unlink: ServerAction<UnlinkIdentity>) 
     let kind = if identity.kind.is_empty() {
         String::new()
     } else {
-        format!(" ({})", kind_name(&identity.kind))
+        let name = identity.kind.parse::<SsoKind>().map_or("Other", kind_name);
+        format!(" ({name})")
     };
     view! {
         <li data-identity=identity.provider_name.clone()>

@@ -3,6 +3,7 @@
 //! here: they become `Identity::Rejected`, and endpoints that need a user answer the 401 that
 //! explains it (public endpoints do not care).
 
+use aerie_contract::UserStatus;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{LazyLock, Mutex};
@@ -125,7 +126,9 @@ async fn member(
 ) -> Result<Option<Principal>> {
     Ok(
         match store::users::find_member(ctx.db(), org, user).await? {
-            Some((u, m)) if u.status == "active" => Some(super::principal_of(&m, credential)),
+            Some((u, m)) if u.status.parse::<UserStatus>()? == UserStatus::Active => {
+                Some(super::principal_of(&m, credential)?)
+            }
             _ => None,
         },
     )

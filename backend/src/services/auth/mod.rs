@@ -30,29 +30,30 @@ pub const REFRESH_TTL_DAYS: i64 = 30;
 /// Languages the interface ships.
 pub const LOCALES: &[&str] = &["en"];
 
-pub fn user_dto(user: &users::Model, membership: &memberships::Model) -> User {
-    User {
+/// The user as answered; a role or status the code does not know is an internal error.
+pub fn user_dto(user: &users::Model, membership: &memberships::Model) -> Result<User> {
+    Ok(User {
         id: UserId(user.id),
         email: user.email.clone(),
         name: user.name.clone(),
         avatar_url: user.avatar_url.clone(),
         language: user.language.clone(),
-        role: membership.role.clone(),
-        status: user.status.clone(),
+        role: membership.role.parse()?,
+        status: user.status.parse()?,
         org_id: OrgId(membership.org_id),
         created_at: utc(user.created_at),
-    }
+    })
 }
 
 /// The principal a membership row grants, proven by `credential`. A role the code does not know
-/// grants the least: member.
-pub fn principal_of(membership: &memberships::Model, credential: Credential) -> Principal {
-    Principal {
+/// is an internal error (it grants nothing).
+pub fn principal_of(membership: &memberships::Model, credential: Credential) -> Result<Principal> {
+    Ok(Principal {
         user_id: UserId(membership.user_id),
         org_id: OrgId(membership.org_id),
-        role: Role::parse(&membership.role).unwrap_or(Role::Member),
+        role: membership.role.parse()?,
         credential,
-    }
+    })
 }
 
 pub fn org_summary(org: &organizations::Model) -> OrgSummary {
@@ -142,7 +143,7 @@ pub async fn setup(ctx: &AppContext, actor: &Actor, input: SetupRequest) -> Resu
         });
     }
     Ok(SetupResult {
-        user: user_dto(&user, &membership),
+        user: user_dto(&user, &membership)?,
         organization: org_summary(&org),
     })
 }
@@ -181,13 +182,13 @@ pub async fn check_password(
     match found {
         Some((user, membership)) => {
             let org = OrgId(membership.org_id);
-            let principal = principal_of(&membership, Credential::Jwt);
+            let principal = principal_of(&membership, Credential::Jwt)?;
+            let owner = principal.role == Role::Owner;
             let acting = Actor::user(principal, actor.ip);
             // SSO-only organisations refuse passwords, except their owners' (break-glass).
             let sso_only = store::orgs::find(ctx.db(), org)
                 .await?
                 .is_some_and(|o| super::sso::policy_of(&o).sso_only);
-            let owner = Role::parse(&membership.role) == Some(Role::Owner);
             if sso_only && !owner {
                 audit::record(
                     ctx.db(),

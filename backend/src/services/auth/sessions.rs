@@ -11,6 +11,7 @@ use crate::services::audit::{self, Event};
 use crate::services::validate;
 use crate::store;
 use crate::{AppContext, Error, Result};
+use aerie_contract::UserStatus;
 use aerie_contract::auth::{Credentials, OrgMembership, Permissions, UpdateProfile, User};
 use aerie_contract::ids::{OrgId, UserId};
 
@@ -37,7 +38,7 @@ pub async fn login(
 ) -> Result<User> {
     let (user, membership) = check_password(ctx, actor, creds, "password").await?;
     sign_in(session, UserId(user.id), OrgId(membership.org_id)).await?;
-    Ok(user_dto(&user, &membership))
+    user_dto(&user, &membership)
 }
 
 /// Signs `user` of `org` into the browser session, under a new session id: a planted session id
@@ -83,7 +84,7 @@ pub async fn sign_up(
         password: input.password.clone(),
     };
     let result = super::signup::signup(ctx, actor, input, false).await?;
-    if result.status == "active" {
+    if result.status == UserStatus::Active {
         login(ctx, actor, session, creds).await?;
     }
     Ok(result)
@@ -121,7 +122,7 @@ async fn me(
 /// `GET /auth/user`.
 pub async fn current_user(ctx: &AppContext, actor: &Actor) -> Result<User> {
     let (user, membership) = me(ctx, actor).await?;
-    Ok(user_dto(&user, &membership))
+    user_dto(&user, &membership)
 }
 
 /// What a role may do.
@@ -154,15 +155,15 @@ pub async fn my_permissions(ctx: &AppContext, actor: &Actor) -> Result<Permissio
         .await?
         .ok_or(Error::NotFound)?;
     Ok(Permissions {
-        user: user_dto(&user, &membership),
-        role: p.role.as_str().to_owned(),
+        user: user_dto(&user, &membership)?,
+        role: p.role,
         permissions: permissions_of(p.role),
         groups: crate::services::groups::names_of(ctx, p.org_id, p.user_id).await?,
         orgs: vec![OrgMembership {
             id: OrgId(org.id),
             slug: org.slug,
             name: org.name,
-            role: membership.role.clone(),
+            role: membership.role.parse()?,
         }],
         beta_features: Vec::new(),
     })
@@ -215,5 +216,5 @@ pub async fn update_profile(ctx: &AppContext, actor: &Actor, input: UpdateProfil
         chrono::Utc::now(),
     )
     .await?;
-    Ok(user_dto(&user, &membership))
+    user_dto(&user, &membership)
 }

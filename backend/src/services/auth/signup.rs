@@ -11,6 +11,7 @@ use crate::store::{self, utc};
 use crate::{AppContext, Error, Result, crypto};
 use aerie_contract::ids::OrgId;
 use aerie_contract::orgs::{InviteInfo, SignupRequest, SignupResult};
+use aerie_contract::{SignupMode, UserStatus};
 
 fn invalid_invite() -> Error {
     Error::invalid(
@@ -33,7 +34,7 @@ pub async fn invite_info(ctx: &AppContext, token: &str) -> Result<InviteInfo> {
         .ok_or(Error::NotFound)?;
     Ok(InviteInfo {
         email: invite.email,
-        role: invite.role,
+        role: invite.role.parse()?,
         organization: org_summary(&org),
         expires_at: utc(invite.expires_at),
     })
@@ -83,11 +84,13 @@ pub async fn signup(
     .ok_or_else(|| Error::invalid("organization", "No such organisation (is Aerie set up?)."))?;
     let org_id = OrgId(org.id);
 
-    let (status, role) = match (&invite, org.signup_mode.as_str()) {
-        (Some(i), _) if !waitlist_only => ("active", Role::parse(&i.role).unwrap_or(Role::Member)),
-        (None, "open") if !waitlist_only => ("active", orgs::default_role(&org)),
-        (None, "waitlist") => ("waitlisted", orgs::default_role(&org)),
-        (None, "invite_only") => {
+    let (status, role) = match (&invite, org.signup_mode.parse::<SignupMode>()?) {
+        (Some(i), _) if !waitlist_only => (UserStatus::Active, i.role.parse::<Role>()?),
+        (None, SignupMode::Open) if !waitlist_only => {
+            (UserStatus::Active, orgs::default_role(&org))
+        }
+        (None, SignupMode::Waitlist) => (UserStatus::Waitlisted, orgs::default_role(&org)),
+        (None, SignupMode::InviteOnly) => {
             return Err(Error::Refused(
                 "This organisation accepts new members by invitation only.",
             ));
@@ -121,12 +124,12 @@ pub async fn signup(
         now,
     )
     .await?;
-    if status != "active" {
-        store::users::set_signup_status(&txn, user.clone(), status).await?;
+    if status != UserStatus::Active {
+        store::users::set_signup_status(&txn, user.clone(), status.as_str()).await?;
     }
     let action = match (&invite, status) {
         (Some(_), _) => "signup.invited_accepted",
-        (None, "active") => "signup.open",
+        (None, UserStatus::Active) => "signup.open",
         _ => "signup.waitlisted",
     };
     audit::record(
@@ -144,7 +147,7 @@ pub async fn signup(
         .map(|(u, _)| u)
         .unwrap_or(user);
     Ok(SignupResult {
-        status: status.to_owned(),
-        user: user_dto(&user, &membership),
+        status,
+        user: user_dto(&user, &membership)?,
     })
 }

@@ -8,14 +8,16 @@ use crate::actor::Actor;
 use crate::db::entities::messages;
 use crate::store::{self, utc};
 use crate::{AppContext, Error, Result};
+use aerie_contract::MessageRole;
 use aerie_contract::chat::{Conversation, Feedback, Message, MessagePage};
 use aerie_contract::ids::{AgentId, ConversationId, MessageId};
 
-pub fn message_dto(m: &messages::Model) -> Message {
-    Message {
+/// The message as answered; a role or status the code does not know is an internal error.
+pub fn message_dto(m: &messages::Model) -> Result<Message> {
+    Ok(Message {
         id: MessageId(m.id),
         conversation_id: ConversationId(m.conversation_id),
-        role: m.role.clone(),
+        role: m.role.parse()?,
         content: m.content.clone(),
         reasoning: m.reasoning.clone(),
         tool_calls: m
@@ -24,7 +26,7 @@ pub fn message_dto(m: &messages::Model) -> Message {
             .and_then(|v| serde_json::from_value(v).ok())
             .unwrap_or_default(),
         images: u32::try_from(m.images).unwrap_or(0),
-        status: m.status.clone(),
+        status: m.status.parse()?,
         error: m.error.clone(),
         model: m.model.clone(),
         input_tokens: m.input_tokens.map(i64::from),
@@ -33,7 +35,7 @@ pub fn message_dto(m: &messages::Model) -> Message {
         feedback: m.feedback,
         feedback_comment: m.feedback_comment.clone(),
         created_at: utc(m.created_at),
-    }
+    })
 }
 
 /// A page of messages, oldest first; `before` pages backwards.
@@ -73,7 +75,7 @@ pub async fn messages(
         } else {
             None
         },
-        data: rows.iter().map(message_dto).collect(),
+        data: rows.iter().map(message_dto).collect::<Result<_>>()?,
         has_more,
     })
 }
@@ -132,7 +134,7 @@ pub async fn feedback(
         .await?
         .ok_or(Error::NotFound)?;
     owned(ctx, p, ConversationId(m.conversation_id)).await?;
-    if m.role != "assistant" {
+    if m.role.parse::<MessageRole>()? != MessageRole::Assistant {
         return Err(Error::invalid(
             "message_id",
             "Feedback applies to answers (assistant messages).",
@@ -160,5 +162,5 @@ pub async fn feedback(
         ));
     }
     let m = store::conversations::set_feedback(ctx.db(), p.org_id, m, rating, comment).await?;
-    Ok(message_dto(&m))
+    message_dto(&m)
 }

@@ -17,10 +17,10 @@ use crate::db::entities::{conversations as conversation_rows, messages};
 use crate::services::{agents, providers, usage};
 use crate::store;
 use crate::{AppContext, Error, Result};
-use aerie_contract::ErrorCode;
 use aerie_contract::agents::Agent;
 use aerie_contract::chat::{ChatEvent, Message, ToolCallRecord};
 use aerie_contract::ids::{AgentId, ConversationId, MessageId};
+use aerie_contract::{ErrorCode, MessageRole, MessageStatus};
 
 /// Records a model call of a turn (or a title) in the usage log.
 pub(super) fn record_usage(
@@ -80,13 +80,15 @@ pub struct TurnHandle {
     pub events: mpsc::Receiver<ChatEvent>,
 }
 
+/// The stored message as the model sees it (a role the code does not know is left out).
 fn history_message(m: &messages::Model) -> Option<Value> {
-    match m.role.as_str() {
-        "user" => Some(json!({"role": "user", "content": m.content})),
-        "assistant" if !m.content.is_empty() => {
-            Some(json!({"role": "assistant", "content": m.content}))
+    let role = m.role.parse::<MessageRole>().ok()?;
+    match role {
+        MessageRole::User => Some(json!({"role": role.as_str(), "content": m.content})),
+        MessageRole::Assistant if !m.content.is_empty() => {
+            Some(json!({"role": role.as_str(), "content": m.content}))
         }
-        _ => None,
+        MessageRole::Assistant => None,
     }
 }
 
@@ -204,10 +206,10 @@ async fn store_question(
             org: p.org_id,
             conversation: conversation_id,
             seq,
-            role: "user",
+            role: MessageRole::User,
             content: &req.message,
             images: i32::try_from(prepared.images.len()).unwrap_or(0),
-            status: "complete",
+            status: MessageStatus::Complete,
         },
     )
     .await?;
@@ -217,10 +219,10 @@ async fn store_question(
             org: p.org_id,
             conversation: conversation_id,
             seq: seq + 1,
-            role: "assistant",
+            role: MessageRole::Assistant,
             content: "",
             images: 0,
-            status: "streaming",
+            status: MessageStatus::Streaming,
         },
     )
     .await?;
@@ -297,9 +299,9 @@ fn finished_answer(
     reasoning: bool,
 ) -> store::conversations::FinishedAnswer {
     let status = match (&out.error, out.cancelled) {
-        (Some(_), _) => "error",
-        (None, true) => "cancelled",
-        (None, false) => "complete",
+        (Some(_), _) => MessageStatus::Error,
+        (None, true) => MessageStatus::Cancelled,
+        (None, false) => MessageStatus::Complete,
     };
     let tool_calls: Vec<ToolCallRecord> = out.tool_calls.clone();
     store::conversations::FinishedAnswer {
@@ -307,7 +309,7 @@ fn finished_answer(
         reasoning: Some(out.reasoning.clone()).filter(|r| reasoning && !r.is_empty()),
         tool_calls: (!tool_calls.is_empty())
             .then(|| serde_json::to_value(&tool_calls).unwrap_or_default()),
-        status: status.to_owned(),
+        status,
         error: out.error.as_ref().map(|(_, d)| d.clone()),
         model: Some(
             out.upstream_model
@@ -374,10 +376,12 @@ async fn run_turn(
         answer,
         finished_answer(&out, &agent, reasoning),
     )
-    .await;
+    .await
+    .map_err(Error::from)
+    .and_then(|m| message_dto(&m));
     let event = match (stored, &out.error) {
         (Ok(m), None) => ChatEvent::Done {
-            message: Box::new(message_dto(&m)),
+            message: Box::new(m),
             usage: out.usage,
         },
         (Ok(_), Some((code, detail))) => ChatEvent::Error {
@@ -409,14 +413,14 @@ pub async fn cancel(ctx: &AppContext, actor: &Actor, id: MessageId) -> Result<Me
         for _ in 0..100 {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             if let Some(row) = store::conversations::find_message(ctx.db(), p.org_id, id).await?
-                && row.status != "streaming"
+                && row.status.parse::<MessageStatus>()? != MessageStatus::Streaming
             {
-                return Ok(message_dto(&row));
+                return message_dto(&row);
             }
         }
     }
     let m = store::conversations::find_message(ctx.db(), p.org_id, id)
         .await?
         .ok_or(Error::NotFound)?;
-    Ok(message_dto(&m))
+    message_dto(&m)
 }

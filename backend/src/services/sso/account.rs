@@ -108,8 +108,9 @@ pub(crate) async fn complete_login(
         .map(|(u, _)| Account::Ready(u))
 }
 
-pub(crate) fn role_of(membership: &memberships::Model) -> Role {
-    Role::parse(&membership.role).unwrap_or(Role::Member)
+/// The stored role; one the code does not know is an internal error.
+pub(crate) fn role_of(membership: &memberships::Model) -> Result<Role> {
+    Ok(membership.role.parse()?)
 }
 
 /// Whether the person proved the account after the provider's last change.
@@ -170,7 +171,7 @@ impl Attempt<'_> {
                 )
                 .await);
         };
-        if role_of(&membership) > self.config.max_role()
+        if role_of(&membership)? > self.config.max_role()
             && !proven_since(identity.proven_at, self.config.changed_at())
         {
             return Ok(Account::NeedsProof(user, ABOVE_PROVIDER));
@@ -260,7 +261,7 @@ impl Attempt<'_> {
                 )
                 .await);
         }
-        let role = role_of(&membership);
+        let role = role_of(&membership)?;
         let why = if role == Role::Owner {
             Some(OWNER)
         } else if role > self.config.max_role() {
@@ -316,7 +317,7 @@ impl Attempt<'_> {
         let invitation =
             store::invitations::find_pending_for_email(self.ctx.db(), org, email, now).await?;
         let role = match &invitation {
-            Some(i) => Role::parse(&i.role).unwrap_or(Role::Member),
+            Some(i) => i.role.parse::<Role>()?,
             None if self.policy.jit_provisioning && domain_listed => {
                 orgs::default_role(&self.org_row)
             }

@@ -5,6 +5,7 @@ use super::providers::{create, update};
 use crate::actor::Actor;
 use crate::store;
 use crate::{AppContext, Result};
+use aerie_contract::SsoKind;
 use aerie_contract::ids::{OrgId, SsoProviderId};
 use aerie_contract::sso::SsoProviderInput;
 
@@ -15,7 +16,7 @@ pub fn configured_inputs(config: &crate::config::Config) -> Vec<SsoProviderInput
     let mut out = Vec::new();
     if let Some(client_id) = some(&config.google_client_id) {
         out.push(SsoProviderInput {
-            kind: Some("google".to_owned()),
+            kind: Some(SsoKind::Google),
             name: Some("Google".to_owned()),
             client_id: Some(client_id),
             client_secret: secret(&config.google_client_secret),
@@ -24,7 +25,7 @@ pub fn configured_inputs(config: &crate::config::Config) -> Vec<SsoProviderInput
     }
     if let Some(client_id) = some(&config.microsoft_client_id) {
         out.push(SsoProviderInput {
-            kind: Some("microsoft".to_owned()),
+            kind: Some(SsoKind::Microsoft),
             name: Some("Microsoft".to_owned()),
             client_id: Some(client_id),
             client_secret: secret(&config.microsoft_client_secret),
@@ -34,7 +35,7 @@ pub fn configured_inputs(config: &crate::config::Config) -> Vec<SsoProviderInput
     }
     if let Some(client_id) = some(&config.github_client_id) {
         out.push(SsoProviderInput {
-            kind: Some("github".to_owned()),
+            kind: Some(SsoKind::Github),
             name: Some("GitHub".to_owned()),
             client_id: Some(client_id),
             client_secret: secret(&config.github_client_secret),
@@ -46,7 +47,7 @@ pub fn configured_inputs(config: &crate::config::Config) -> Vec<SsoProviderInput
         some(&config.nextcloud_client_id),
     ) {
         out.push(SsoProviderInput {
-            kind: Some("nextcloud".to_owned()),
+            kind: Some(SsoKind::Nextcloud),
             name: Some("Nextcloud".to_owned()),
             issuer: Some(url),
             client_id: Some(client_id),
@@ -58,7 +59,7 @@ pub fn configured_inputs(config: &crate::config::Config) -> Vec<SsoProviderInput
         (some(&config.oidc_issuer), some(&config.oidc_client_id))
     {
         out.push(SsoProviderInput {
-            kind: Some("oidc".to_owned()),
+            kind: Some(SsoKind::Oidc),
             name: Some(some(&config.oidc_name).unwrap_or_else(|| "Single sign-on".to_owned())),
             issuer: Some(issuer),
             client_id: Some(client_id),
@@ -68,7 +69,7 @@ pub fn configured_inputs(config: &crate::config::Config) -> Vec<SsoProviderInput
     }
     if let Some(url) = some(&config.saml_metadata_url) {
         out.push(SsoProviderInput {
-            kind: Some("saml".to_owned()),
+            kind: Some(SsoKind::Saml),
             name: Some("SAML".to_owned()),
             metadata_url: Some(url),
             ..SsoProviderInput::default()
@@ -98,13 +99,13 @@ pub async fn apply_configured(ctx: &AppContext) -> Result<usize> {
         return Ok(0);
     };
     let actor = Actor::user(
-        crate::services::auth::principal_of(&owner, crate::actor::Credential::Cli),
+        crate::services::auth::principal_of(&owner, crate::actor::Credential::Cli)?,
         None,
     );
     let existing = store::sso::list(ctx.db(), OrgId(org.id)).await?;
     let mut applied = 0;
     for input in inputs {
-        let kind = input.kind.clone().unwrap_or_default();
+        let kind = input.kind.map_or("", SsoKind::as_str);
         let name = input.name.clone().unwrap_or_default();
         let found = existing.iter().find(|r| r.kind == kind && r.name == name);
         let outcome = match found {

@@ -59,13 +59,15 @@ pub async fn discover(
         .into_iter()
         .filter(|r| r.enabled)
         .filter(|r| cfg!(feature = "saml") || r.kind != "saml")
-        .map(|r| LoginProvider {
-            id: SsoProviderId(r.id),
-            login_url: login_url(&r),
-            kind: r.kind,
-            name: r.name,
+        .map(|r| {
+            Ok(LoginProvider {
+                id: SsoProviderId(r.id),
+                login_url: login_url(&r),
+                kind: r.kind.parse()?,
+                name: r.name,
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     Ok(LoginOptions {
         password_allowed: !policy_of(&org).sso_only,
         organization: Some(org.slug),

@@ -174,7 +174,7 @@ pub async fn pending(ctx: &AppContext, actor: &Actor, code: &str) -> Result<Pend
     let vouched = open(ctx, &flow)?;
     Ok(PendingLink {
         provider_name: row.name,
-        kind: row.kind,
+        kind: row.kind.parse()?,
         email: vouched.email.unwrap_or_default(),
         signed_in_as_account: session_of(actor, &flow),
         expires_at: store::utc(flow.expires_at),

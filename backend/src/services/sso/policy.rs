@@ -21,7 +21,7 @@ impl StoredConfig {
     pub fn max_role(&self) -> Role {
         self.changed_by
             .as_ref()
-            .and_then(|s| Role::parse(&s.role))
+            .and_then(|s| s.role.parse::<Role>().ok())
             .unwrap_or(Role::Admin)
     }
 

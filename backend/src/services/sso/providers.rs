@@ -18,6 +18,7 @@ use crate::services::validate;
 use crate::sso::oidc;
 use crate::store::{self, utc};
 use crate::{AppContext, Error, Result};
+use aerie_contract::SsoKind;
 use aerie_contract::ids::SsoProviderId;
 use aerie_contract::sso::{SSO_KINDS, SsoProvider, SsoProviderInput, SsoTestResult};
 
@@ -45,7 +46,8 @@ fn fingerprints(config: &StoredConfig) -> Vec<String> {
         .collect()
 }
 
-pub fn dto(ctx: &AppContext, row: &sso_providers::Model) -> SsoProvider {
+/// The provider as answered; a kind the code does not know is an internal error.
+pub fn dto(ctx: &AppContext, row: &sso_providers::Model) -> Result<SsoProvider> {
     let config = stored_config(row);
     let idp_sso = config
         .idp
@@ -53,9 +55,9 @@ pub fn dto(ctx: &AppContext, row: &sso_providers::Model) -> SsoProvider {
         .and_then(|idp| idp.get("sso_url"))
         .and_then(|v| v.as_str())
         .map(str::to_owned);
-    SsoProvider {
+    Ok(SsoProvider {
         id: SsoProviderId(row.id),
-        kind: row.kind.clone(),
+        kind: row.kind.parse()?,
         name: row.name.clone(),
         enabled: row.enabled,
         client_id: config.client_id.clone(),
@@ -75,7 +77,7 @@ pub fn dto(ctx: &AppContext, row: &sso_providers::Model) -> SsoProvider {
         certificate_fingerprints: fingerprints(&config),
         allow_idp_initiated: config.allow_idp_initiated,
         trusted_email_domains: config.trusted_email_domains.clone(),
-        max_role: config.max_role().as_str().to_owned(),
+        max_role: config.max_role(),
         login_url: login_url(row),
         callback_url: callback_url(ctx, &row.kind),
         last_error: row.last_error.clone(),
@@ -83,17 +85,17 @@ pub fn dto(ctx: &AppContext, row: &sso_providers::Model) -> SsoProvider {
         last_login_at: row.last_login_at.map(utc),
         created_at: utc(row.created_at),
         updated_at: utc(row.updated_at),
-    }
+    })
 }
 
 /// `GET /api/sso/providers`.
 pub async fn list(ctx: &AppContext, actor: &Actor) -> Result<Vec<SsoProvider>> {
     let p = actor.require_role(Role::Admin)?;
-    Ok(store::sso::list(ctx.db(), p.org_id)
+    store::sso::list(ctx.db(), p.org_id)
         .await?
         .iter()
         .map(|r| dto(ctx, r))
-        .collect())
+        .collect()
 }
 
 /// `GET /api/sso/providers/{id}`.
@@ -102,34 +104,28 @@ pub async fn get(ctx: &AppContext, actor: &Actor, id: SsoProviderId) -> Result<S
     let row = store::sso::find(ctx.db(), p.org_id, id)
         .await?
         .ok_or(Error::NotFound)?;
-    Ok(dto(ctx, &row))
+    dto(ctx, &row)
 }
 
-/// The kind an input names, when it is one we know.
-fn kind_of(input: &SsoProviderInput) -> Result<String> {
-    Ok(input
-        .kind
-        .as_deref()
-        .map(str::trim)
-        .filter(|k| SSO_KINDS.contains(k))
-        .ok_or_else(|| {
-            Error::invalid(
-                "kind",
-                format!("kind must be one of: {}.", SSO_KINDS.join(", ")),
-            )
-        })?
-        .to_owned())
+/// The kind an input names (required when creating).
+fn kind_of(input: &SsoProviderInput) -> Result<SsoKind> {
+    input.kind.ok_or_else(|| {
+        Error::invalid(
+            "kind",
+            format!("kind must be one of: {}.", SSO_KINDS.join(", ")),
+        )
+    })
 }
 
 /// The name a provider of `kind` gets when the admin gives none.
-fn default_name(kind: &str) -> &'static str {
+fn default_name(kind: SsoKind) -> &'static str {
     match kind {
-        "google" => "Google",
-        "microsoft" => "Microsoft",
-        "github" => "GitHub",
-        "nextcloud" => "Nextcloud",
-        "saml" => "SAML",
-        _ => "Single sign-on",
+        SsoKind::Google => "Google",
+        SsoKind::Microsoft => "Microsoft",
+        SsoKind::Github => "GitHub",
+        SsoKind::Nextcloud => "Nextcloud",
+        SsoKind::Saml => "SAML",
+        SsoKind::Oidc => "Single sign-on",
     }
 }
 
@@ -141,10 +137,11 @@ pub async fn create(
     input: SsoProviderInput,
 ) -> Result<SsoProvider> {
     let p = actor.require_role(Role::Admin)?;
-    let kind = kind_of(&input)?;
+    let sso_kind = kind_of(&input)?;
+    let kind = sso_kind.as_str();
     let name = validate::name(
         "name",
-        input.name.as_deref().unwrap_or(default_name(&kind)),
+        input.name.as_deref().unwrap_or(default_name(sso_kind)),
         100,
     )?;
     let mut config = StoredConfig::default();
@@ -156,21 +153,21 @@ pub async fn create(
         .clone()
         .flatten()
         .filter(|s| !s.trim().is_empty());
-    check_complete(&kind, &config, secret.is_some())?;
+    check_complete(kind, &config, secret.is_some())?;
     let issuer_in = optional_url("issuer", input.issuer.as_deref())?;
     let issuer = resolve(
         ctx,
-        &kind,
+        kind,
         issuer_in,
         &mut config,
         input.metadata_xml.as_deref(),
     )
     .await?;
-    if kind != "saml" {
-        probe_redirect(ctx, &kind, &config).await?;
+    if sso_kind != SsoKind::Saml {
+        probe_redirect(ctx, kind, &config).await?;
     }
     let new = store::sso::NewProvider {
-        kind: kind.clone(),
+        kind: kind.to_owned(),
         name,
         enabled: input.enabled.unwrap_or(true),
         issuer,
@@ -195,7 +192,7 @@ pub async fn create(
     )
     .await?;
     txn.commit().await?;
-    Ok(dto(ctx, &row))
+    dto(ctx, &row)
 }
 
 /// Whether an update changes how the provider is reached (then it is checked against the
@@ -253,7 +250,7 @@ pub async fn update(
     let row = store::sso::find(ctx.db(), p.org_id, id)
         .await?
         .ok_or(Error::NotFound)?;
-    if input.kind.as_deref().is_some_and(|k| k != row.kind) {
+    if input.kind.is_some_and(|k| k.as_str() != row.kind) {
         return Err(Error::invalid(
             "kind",
             "kind cannot change; add another provider instead.",
@@ -310,7 +307,7 @@ pub async fn update(
             })),
     )
     .await?;
-    Ok(dto(ctx, &updated))
+    dto(ctx, &updated)
 }
 
 /// `DELETE /api/sso/providers/{id}`: its linked identities go with it.

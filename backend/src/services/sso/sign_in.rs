@@ -60,7 +60,7 @@ pub(crate) async fn attach<C: sea_orm::ConnectionTrait>(
         now,
     )
     .await?;
-    audit::record(db, Some(org), &acting(actor, link.membership), event).await?;
+    audit::record(db, Some(org), &acting(actor, link.membership)?, event).await?;
     sync_groups(db, org, row, &identity, user, &link.profile.groups, now).await?;
     audit_login(db, actor, link.membership, row, login).await
 }
@@ -95,7 +95,7 @@ pub(crate) async fn renew_identity<C: sea_orm::ConnectionTrait>(
         }
     };
     if let Some(event) = event {
-        audit::record(db, Some(org), &acting(actor, link.membership), event).await?;
+        audit::record(db, Some(org), &acting(actor, link.membership)?, event).await?;
     }
     let user = UserId(link.membership.user_id);
     sync_groups(db, org, row, &identity, user, &profile.groups, now).await?;
@@ -121,8 +121,11 @@ pub(crate) async fn commit_sign_in(
     Ok(())
 }
 
-pub(crate) fn acting(actor: &Actor, membership: &memberships::Model) -> Actor {
-    Actor::user(principal_of(membership, Credential::Session), actor.ip)
+pub(crate) fn acting(actor: &Actor, membership: &memberships::Model) -> Result<Actor> {
+    Ok(Actor::user(
+        principal_of(membership, Credential::Session)?,
+        actor.ip,
+    ))
 }
 
 async fn audit_login<C: sea_orm::ConnectionTrait>(
@@ -136,7 +139,7 @@ async fn audit_login<C: sea_orm::ConnectionTrait>(
     audit::record(
         db,
         Some(OrgId(membership.org_id)),
-        &acting(actor, membership),
+        &acting(actor, membership)?,
         Event::new("sso.login")
             .target("user", membership.user_id)
             .details(

@@ -126,7 +126,7 @@ fn SsoButtons(
             };
             view! {
                 // A server route, not a page of the router: the browser follows it.
-                <a class="button sso" rel="external" data-kind=p.kind.clone() href=href>{label}</a>
+                <a class="button sso" rel="external" data-kind=p.kind.as_str() href=href>{label}</a>
             }
         })
         .collect_view();

@@ -6,6 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use super::setup::PASSWORD_HINT;
+use crate::contract::kinds::UserStatus;
 use crate::fns::auth::{SignUp, get_invite};
 use crate::ui::components::{Alert, Field, Notice, PageCard};
 use crate::ui::routes;
@@ -52,7 +53,7 @@ fn JoinForm(email: String, token: String, email_locked: bool) -> impl IntoView {
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(result)) = action.value().get()
-            && result.status == "active"
+            && result.status == UserStatus::Active
         {
             session.refresh();
             navigate(routes::API_KEYS, Default::default());
@@ -71,7 +72,7 @@ fn JoinForm(email: String, token: String, email_locked: bool) -> impl IntoView {
             <button class="button" type="submit">"Join"</button>
         </ActionForm>
         {move || action.value().get().map(|r| match r {
-            Ok(result) if result.status == "waitlisted" => view! {
+            Ok(result) if result.status == UserStatus::Waitlisted => view! {
                 <Notice>"Thanks! An administrator will review your request; you can sign in once approved."</Notice>
             }.into_any(),
             Ok(_) => view! { <Notice>"Welcome!"</Notice> }.into_any(),

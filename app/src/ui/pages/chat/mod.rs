@@ -15,6 +15,7 @@ use crate::contract::ErrorBody;
 use crate::contract::agents::Agent;
 use crate::contract::chat::{ChatEvent, ChatTurn, Conversation, Message, ToolCallRecord};
 use crate::contract::ids::{AgentId, ConversationId, MessageId};
+use crate::contract::kinds::{MessageRole, MessageStatus};
 use crate::fns::agents::list_agents;
 use crate::fns::chat::{
     BranchConversation, CancelTurn, DeleteConversation, RegenerateTitle, RenameConversation,
@@ -37,34 +38,34 @@ pub fn ChatPage() -> impl IntoView {
 struct Entry {
     /// Stable across updates, for `<For>`.
     key: u64,
-    role: String,
+    role: MessageRole,
     id: ArcRwSignal<Option<MessageId>>,
     content: ArcRwSignal<String>,
     reasoning: ArcRwSignal<String>,
     tool_calls: ArcRwSignal<Vec<ToolCallRecord>>,
-    status: ArcRwSignal<String>,
+    status: ArcRwSignal<MessageStatus>,
     error: ArcRwSignal<Option<String>>,
     feedback: ArcRwSignal<Option<i16>>,
 }
 
 impl Entry {
-    fn new(role: &str, content: &str, status: &str) -> Self {
+    fn new(role: MessageRole, content: &str, status: MessageStatus) -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         Self {
             key: NEXT.fetch_add(1, Ordering::Relaxed),
-            role: role.to_owned(),
+            role,
             id: ArcRwSignal::new(None),
             content: ArcRwSignal::new(content.to_owned()),
             reasoning: ArcRwSignal::new(String::new()),
             tool_calls: ArcRwSignal::new(Vec::new()),
-            status: ArcRwSignal::new(status.to_owned()),
+            status: ArcRwSignal::new(status),
             error: ArcRwSignal::new(None),
             feedback: ArcRwSignal::new(None),
         }
     }
 
     fn from_message(m: &Message) -> Self {
-        let e = Self::new(&m.role, "", "");
+        let e = Self::new(m.role, "", m.status);
         e.apply(m);
         e
     }
@@ -75,13 +76,13 @@ impl Entry {
         self.content.set(m.content.clone());
         self.reasoning.set(m.reasoning.clone().unwrap_or_default());
         self.tool_calls.set(m.tool_calls.clone());
-        self.status.set(m.status.clone());
+        self.status.set(m.status);
         self.error.set(m.error.clone());
         self.feedback.set(m.feedback);
     }
 
     fn fail(&self, detail: String) {
-        self.status.set("error".to_owned());
+        self.status.set(MessageStatus::Error);
         self.error.set(Some(detail));
     }
 }
@@ -171,8 +172,8 @@ impl Chat {
         self.error.set(None);
         self.draft.set(String::new());
         self.busy.set(true);
-        let question = Entry::new("user", &text, "complete");
-        let answer = Entry::new("assistant", "", "streaming");
+        let question = Entry::new(MessageRole::User, &text, MessageStatus::Complete);
+        let answer = Entry::new(MessageRole::Assistant, "", MessageStatus::Streaming);
         self.entries.update(|list| {
             list.push(question.clone());
             list.push(answer.clone());
@@ -195,7 +196,7 @@ impl Chat {
                 let result = stream::post_chat(&turn, on_event).await;
                 match result {
                     Err(detail) => answer.fail(detail),
-                    Ok(()) if answer.status.get_untracked() == "streaming" => {
+                    Ok(()) if answer.status.get_untracked() == MessageStatus::Streaming => {
                         answer.fail("The connection closed before the answer finished.".to_owned());
                     }
                     Ok(()) => {}
@@ -602,13 +603,13 @@ fn MessageView(
     branch: ServerAction<BranchConversation>,
     busy: RwSignal<bool>,
 ) -> impl IntoView {
-    let assistant = entry.role == "assistant";
-    let role = entry.role.clone();
+    let assistant = entry.role == MessageRole::Assistant;
+    let role = entry.role;
     let status = entry.status.clone();
     let settled = {
         let status = entry.status.clone();
         let id = entry.id.clone();
-        move || id.get().is_some() && status.get() != "streaming"
+        move || id.get().is_some() && status.get() != MessageStatus::Streaming
     };
     let on_branch = {
         let id = entry.id.clone();
@@ -635,7 +636,7 @@ fn MessageView(
         view! { <div class="bubble">{move || content.get()}</div> }.into_any()
     };
     view! {
-        <article class=format!("msg msg-{role}") data-status=move || status.get()>
+        <article class=format!("msg msg-{role}") data-status=move || status.get().as_str()>
             {body}
             <div class="msg-actions">
                 {thumbs}
@@ -682,15 +683,15 @@ fn AnswerBody(entry: Entry) -> impl IntoView {
         }).collect_view()
     };
     let status_view = move || {
-        match status.get().as_str() {
-        "streaming" => Some(view! { <p class="msg-status streaming" aria-label="Answering">"…"</p> }.into_any()),
-        "cancelled" => Some(view! { <p class="msg-status cancelled">"Stopped: cancelled"</p> }.into_any()),
-        "error" => Some(view! {
+        match status.get() {
+        MessageStatus::Streaming => Some(view! { <p class="msg-status streaming" aria-label="Answering">"…"</p> }.into_any()),
+        MessageStatus::Cancelled => Some(view! { <p class="msg-status cancelled">"Stopped: cancelled"</p> }.into_any()),
+        MessageStatus::Error => Some(view! {
             <p class="msg-status error" role="alert">
                 {format!("The answer failed: {}", error.get().unwrap_or_else(|| "unknown error".to_owned()))}
             </p>
         }.into_any()),
-        _ => None,
+        MessageStatus::Complete => None,
     }
     };
     let md = move || markdown::render(&content.get());

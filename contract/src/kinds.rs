@@ -1,0 +1,256 @@
+//! Closed sets of values that travel as strings (roles, statuses, modes, kinds). Each serialises
+//! exactly as the string stored in the database; `as_str` and `FromStr` convert at the store
+//! boundary, where an unknown stored value is an error (see `backend/src/error.rs`).
+
+use serde::{Deserialize, Serialize};
+
+/// A string that is not one of a kind's values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownValue {
+    /// The kind, e.g. `role`.
+    pub kind: &'static str,
+    pub value: String,
+}
+
+impl std::fmt::Display for UnknownValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown {} `{}`", self.kind, self.value)
+    }
+}
+
+impl std::error::Error for UnknownValue {}
+
+/// `as_str`, `ALL`, `FromStr`, `TryFrom<&str>` and `Display` for a string kind.
+macro_rules! string_kind {
+    ($ty:ident, $kind:literal, { $($variant:ident => $s:literal),+ $(,)? }) => {
+        impl $ty {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
+
+            /// The wire and database spelling.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $s),+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = UnknownValue;
+
+            fn from_str(s: &str) -> Result<$ty, UnknownValue> {
+                match s {
+                    $($s => Ok($ty::$variant),)+
+                    _ => Err(UnknownValue { kind: $kind, value: s.to_owned() }),
+                }
+            }
+        }
+
+        impl TryFrom<&str> for $ty {
+            type Error = UnknownValue;
+
+            fn try_from(s: &str) -> Result<$ty, UnknownValue> {
+                s.parse()
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+/// A member's role in an organisation, from least to most powerful (the order is the rank).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Member,
+    Admin,
+    Owner,
+}
+
+string_kind!(Role, "role", { Member => "member", Admin => "admin", Owner => "owner" });
+
+impl Role {
+    /// 0 for members, 1 for admins, 2 for owners.
+    pub fn rank(self) -> u8 {
+        match self {
+            Role::Member => 0,
+            Role::Admin => 1,
+            Role::Owner => 2,
+        }
+    }
+
+    /// This role is `min` or above.
+    pub fn at_least(self, min: Role) -> bool {
+        self.rank() >= min.rank()
+    }
+
+    /// Admins and owners.
+    pub fn is_admin(self) -> bool {
+        self.at_least(Role::Admin)
+    }
+}
+
+/// A user's account status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum UserStatus {
+    Active,
+    /// Signed up to a waitlisted organisation; an admin decides.
+    Waitlisted,
+    Disabled,
+    Deleted,
+}
+
+string_kind!(UserStatus, "user status", {
+    Active => "active",
+    Waitlisted => "waitlisted",
+    Disabled => "disabled",
+    Deleted => "deleted",
+});
+
+/// An API key's status, as of the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ApiKeyStatus {
+    Active,
+    Expired,
+    Revoked,
+}
+
+string_kind!(ApiKeyStatus, "API key status", {
+    Active => "active",
+    Expired => "expired",
+    Revoked => "revoked",
+});
+
+/// Who wrote a stored message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MessageRole {
+    User,
+    Assistant,
+}
+
+string_kind!(MessageRole, "message role", { User => "user", Assistant => "assistant" });
+
+/// Where a stored message stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    Complete,
+    /// The answer is still being written.
+    Streaming,
+    Cancelled,
+    Error,
+}
+
+string_kind!(MessageStatus, "message status", {
+    Complete => "complete",
+    Streaming => "streaming",
+    Cancelled => "cancelled",
+    Error => "error",
+});
+
+/// Who may join an organisation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SignupMode {
+    /// Anyone.
+    Open,
+    /// Only people invited.
+    InviteOnly,
+    /// Anyone may ask; admins approve.
+    Waitlist,
+    /// Nobody.
+    Closed,
+}
+
+string_kind!(SignupMode, "signup mode", {
+    Open => "open",
+    InviteOnly => "invite_only",
+    Waitlist => "waitlist",
+    Closed => "closed",
+});
+
+/// The kinds of identity provider: `oidc` is any OpenID Connect issuer (Keycloak, Okta,
+/// Authentik…).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SsoKind {
+    Google,
+    Microsoft,
+    Github,
+    Nextcloud,
+    Oidc,
+    Saml,
+}
+
+string_kind!(SsoKind, "SSO provider kind", {
+    Google => "google",
+    Microsoft => "microsoft",
+    Github => "github",
+    Nextcloud => "nextcloud",
+    Oidc => "oidc",
+    Saml => "saml",
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trips<T>(all: &[T])
+    where
+        T: Copy + std::fmt::Debug + PartialEq + Serialize + for<'de> Deserialize<'de>,
+        T: std::str::FromStr<Err = UnknownValue> + std::fmt::Display,
+    {
+        for &v in all {
+            let s = v.to_string();
+            assert_eq!(
+                serde_json::to_value(v).unwrap(),
+                serde_json::Value::String(s.clone())
+            );
+            assert_eq!(
+                serde_json::from_value::<T>(serde_json::json!(s)).unwrap(),
+                v
+            );
+            assert_eq!(s.parse::<T>().unwrap(), v);
+        }
+        assert!("nonsense".parse::<T>().is_err());
+    }
+
+    #[test]
+    fn serde_spelling_is_as_str() {
+        round_trips(Role::ALL);
+        round_trips(UserStatus::ALL);
+        round_trips(ApiKeyStatus::ALL);
+        round_trips(MessageRole::ALL);
+        round_trips(MessageStatus::ALL);
+        round_trips(SignupMode::ALL);
+        round_trips(SsoKind::ALL);
+    }
+
+    #[test]
+    fn sso_kinds_match_the_list() {
+        let spelled: Vec<&str> = SsoKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(spelled, crate::sso::SSO_KINDS);
+    }
+
+    #[test]
+    fn roles_rank() {
+        assert!(Role::Owner.at_least(Role::Admin));
+        assert!(Role::Admin.at_least(Role::Admin));
+        assert!(!Role::Member.at_least(Role::Admin));
+        assert!(Role::Owner > Role::Admin && Role::Admin > Role::Member);
+    }
+}
