@@ -7,7 +7,7 @@ use super::ids::{AgentId, GroupId, KbId, ProviderId, UserId};
 
 /// Who can see and use an agent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
     /// Only its owner (and the organisation's admins).
@@ -44,7 +44,7 @@ impl Visibility {
 
 /// Sampling parameters sent to the model (absent: the upstream's default).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct AgentParameters {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f32>,
@@ -56,7 +56,7 @@ pub struct AgentParameters {
 
 /// An agent as answered by `/api/agents…` and `GET /v1/agents`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Agent {
     pub id: AgentId,
     pub name: String,
@@ -85,7 +85,7 @@ pub struct Agent {
 
 /// `POST /api/agents`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct NewAgent {
     pub name: String,
     #[serde(default)]
@@ -111,7 +111,7 @@ pub struct NewAgent {
 
 /// `PATCH /api/agents/{id}`: absent fields stay.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct UpdateAgent {
     #[serde(default)]
     pub name: Option<String>,
@@ -120,7 +120,7 @@ pub struct UpdateAgent {
     #[serde(default)]
     pub system_prompt: Option<String>,
     #[serde(default, deserialize_with = "super::present")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<ProviderId>))]
+    #[cfg_attr(feature = "server", schema(value_type = Option<ProviderId>))]
     pub provider_id: Option<Option<ProviderId>>,
     #[serde(default)]
     pub model: Option<String>,
@@ -140,7 +140,7 @@ pub struct UpdateAgent {
 
 /// `POST /api/agents/{id}/duplicate`: the copy's name (absent: "<name> (copy)").
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct DuplicateAgent {
     #[serde(default)]
     pub name: Option<String>,
@@ -148,13 +148,13 @@ pub struct DuplicateAgent {
 
 /// A tool an agent can call, as resolved for the caller.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct AgentTool {
     pub name: String,
     pub title: String,
     pub description: String,
     /// JSON schema of its arguments.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "server", schema(value_type = Object))]
     pub parameters: serde_json::Value,
     /// Enabled on this agent.
     pub enabled: bool,
@@ -162,7 +162,7 @@ pub struct AgentTool {
 
 /// A public agent in the marketplace (no prompt, no provider details).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct MarketplaceAgent {
     pub id: AgentId,
     pub name: String,

@@ -8,7 +8,7 @@ use super::kinds::ApiKeyStatus;
 
 /// A key as listed: never the secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ApiKey {
     pub id: ApiKeyId,
     pub name: String,
@@ -19,13 +19,13 @@ pub struct ApiKey {
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
     /// As of the answer.
-    #[cfg_attr(feature = "openapi", schema(inline))]
+    #[cfg_attr(feature = "server", schema(inline))]
     pub status: ApiKeyStatus,
 }
 
 /// A key with its secret, answered exactly once (create, rotate).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ApiKeyWithSecret {
     #[serde(flatten)]
     pub api_key: ApiKey,
@@ -44,7 +44,7 @@ impl std::fmt::Debug for ApiKeyWithSecret {
 
 /// `POST /v1/billings/api-keys/` and `POST /api/api-keys`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct NewApiKey {
     pub name: String,
     /// RFC 3339 time or date (`2027-01-31`), or a duration from now (`30d`, `12h`); absent: never.
@@ -54,7 +54,7 @@ pub struct NewApiKey {
 
 /// `PATCH /v1/billings/api-keys/{id}/update/`: `{"expires_at": "..."}` sets, `null` clears.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct UpdateApiKey {
     #[serde(default, deserialize_with = "super::present")]
     pub expires_at: Option<Option<String>>,

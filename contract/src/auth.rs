@@ -8,7 +8,7 @@ use super::kinds::{Role, UserStatus};
 
 /// `GET /auth/setup-status`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct SetupStatus {
     /// True once the first organisation and its owner exist.
     pub bootstrapped: bool,
@@ -20,7 +20,7 @@ pub struct SetupStatus {
 
 /// `POST /auth/setup`: the first organisation and its owner.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct SetupRequest {
     pub email: String,
     pub password: String,
@@ -34,7 +34,7 @@ pub struct SetupRequest {
 
 /// `POST /auth/jwt/create/`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Credentials {
     pub email: String,
     pub password: String,
@@ -42,14 +42,14 @@ pub struct Credentials {
 
 /// `POST /auth/jwt/refresh/`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct RefreshRequest {
     pub refresh: String,
 }
 
 /// A JWT access token and its rotating refresh token (seed 000/001).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct TokenPair {
     pub access: String,
     pub refresh: String,
@@ -63,7 +63,7 @@ impl std::fmt::Debug for TokenPair {
 
 /// A user as the user and admins see them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: UserId,
     pub email: String,
@@ -71,7 +71,7 @@ pub struct User {
     pub avatar_url: Option<String>,
     pub language: String,
     /// The role in the current organisation.
-    #[cfg_attr(feature = "openapi", schema(inline))]
+    #[cfg_attr(feature = "server", schema(inline))]
     pub role: Role,
     pub status: UserStatus,
     pub org_id: OrgId,
@@ -80,7 +80,7 @@ pub struct User {
 
 /// The organisation in its short form.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct OrgSummary {
     pub id: OrgId,
     pub slug: String,
@@ -89,7 +89,7 @@ pub struct OrgSummary {
 
 /// `POST /auth/setup` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct SetupResult {
     pub user: User,
     pub organization: OrgSummary,
@@ -97,7 +97,7 @@ pub struct SetupResult {
 
 /// One organisation the user belongs to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct OrgMembership {
     pub id: OrgId,
     pub slug: String,
@@ -107,11 +107,11 @@ pub struct OrgMembership {
 
 /// `GET /auth/my-permissions`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Permissions {
     pub user: User,
     /// Role in the current organisation.
-    #[cfg_attr(feature = "openapi", schema(inline))]
+    #[cfg_attr(feature = "server", schema(inline))]
     pub role: Role,
     /// What that role allows, e.g. `api_keys:manage`, `users:manage`.
     pub permissions: Vec<String>,
@@ -123,7 +123,7 @@ pub struct Permissions {
 
 /// `POST /auth/update-profile`: only the fields present change.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct UpdateProfile {
     #[serde(default)]
     pub name: Option<String>,

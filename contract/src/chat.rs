@@ -9,7 +9,7 @@ use super::kinds::{MessageRole, MessageStatus};
 
 /// A conversation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Conversation {
     pub id: ConversationId,
     pub title: String,
@@ -24,7 +24,7 @@ pub struct Conversation {
 
 /// `POST /api/conversations`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct NewConversation {
     pub agent_id: AgentId,
     #[serde(default)]
@@ -33,21 +33,21 @@ pub struct NewConversation {
 
 /// `POST /v1/sessions/{id}/rename/` and `PATCH /api/conversations/{id}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct RenameConversation {
     pub title: String,
 }
 
 /// `POST /api/conversations/{id}/branch`: branch at a message (included) into a new thread.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct BranchConversation {
     pub message_id: MessageId,
 }
 
 /// A tool the model called during a turn, with what it answered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ToolCallRecord {
     pub id: String,
     pub name: String,
@@ -59,7 +59,7 @@ pub struct ToolCallRecord {
 
 /// Token counts of a turn (OpenAI's names).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Usage {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
@@ -68,7 +68,7 @@ pub struct Usage {
 
 /// A message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Message {
     pub id: MessageId,
     pub conversation_id: ConversationId,
@@ -92,7 +92,7 @@ pub struct Message {
 
 /// A page of messages, oldest first. `next_before` fetches the page before it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct MessagePage {
     pub data: Vec<Message>,
     pub has_more: bool,
@@ -101,7 +101,7 @@ pub struct MessagePage {
 
 /// `POST /api/chat`: one turn in a conversation (a new one when `conversation_id` is absent).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ChatTurn {
     #[serde(default)]
     pub conversation_id: Option<ConversationId>,
@@ -119,7 +119,7 @@ pub struct ChatTurn {
 
 /// `POST /api/chat/{msgId}/feedback`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Feedback {
     /// `up` or `down` (or `null` to clear).
     pub rating: Option<String>,
@@ -129,7 +129,7 @@ pub struct Feedback {
 
 /// The events of `POST /api/chat` (SSE `event:` name = `type`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChatEvent {
     /// The turn started: ids to cancel it or send feedback.

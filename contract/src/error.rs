@@ -196,7 +196,7 @@ impl ErrorCode {
 
 /// The `error` object inside [`ErrorBody`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ErrorInfo {
     /// Stable code from Aerie's code table, e.g. `AUTH-002`.
     pub code: String,
@@ -214,7 +214,7 @@ pub struct ErrorInfo {
 
 /// Seed 001's per-token message inside a `token_not_valid` error.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct TokenMessage {
     pub token_class: String,
     pub token_type: String,
@@ -223,7 +223,7 @@ pub struct TokenMessage {
 
 /// The one error body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// A human sentence saying what went wrong (and which field, for validation errors).
     pub detail: String,

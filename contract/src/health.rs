@@ -6,10 +6,10 @@ use uuid::Uuid;
 
 /// `GET /health/` (seed 000): liveness of the API and its database.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Liveness {
     /// `healthy` when the server and its database answer.
-    #[cfg_attr(feature = "openapi", schema(example = "healthy"))]
+    #[cfg_attr(feature = "server", schema(example = "healthy"))]
     pub status: String,
     /// RFC 3339 time of the check.
     pub timestamp: String,
@@ -17,7 +17,7 @@ pub struct Liveness {
 
 /// `GET /api/health` (seed 004).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Health {
     /// `ok` or `unavailable`.
     pub status: String,
@@ -29,7 +29,7 @@ pub struct Health {
 
 /// `GET /api/health/db` and `GET /api/health/redis` (seed 004): one dependency, checked now.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct DependencyHealth {
     /// `ok`, `unavailable`, or `not_configured` (no Redis URL is set).
     pub status: String,
@@ -43,7 +43,7 @@ pub struct DependencyHealth {
 
 /// `GET /api/health/integrations` (seed 004): the organisation's providers, checked now.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct IntegrationsHealth {
     /// `ok` when every enabled provider answered, else `degraded`.
     pub status: String,
@@ -57,7 +57,7 @@ pub struct IntegrationsHealth {
 
 /// One provider of the integrations check.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct IntegrationHealth {
     pub id: Uuid,
     pub name: String,
@@ -76,7 +76,7 @@ pub struct IntegrationHealth {
 
 /// A link in the `GET /api` discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Link {
     pub rel: String,
     pub href: String,
@@ -84,7 +84,7 @@ pub struct Link {
 
 /// `GET /api`: what this server is and where to look next.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ApiInfo {
     pub name: String,
     pub version: String,

@@ -7,11 +7,11 @@ macro_rules! typed_id {
     ($($(#[$meta:meta])* $name:ident),+ $(,)?) => {$(
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
         #[serde(transparent)]
         pub struct $name(pub Uuid);
 
-        #[cfg(feature = "openapi")]
+        #[cfg(feature = "server")]
         impl $name {
             /// A fresh, time-ordered id.
             pub fn new() -> Self {
@@ -19,7 +19,7 @@ macro_rules! typed_id {
             }
         }
 
-        #[cfg(feature = "openapi")]
+        #[cfg(feature = "server")]
         impl Default for $name {
             fn default() -> Self {
                 Self::new()
@@ -75,7 +75,7 @@ typed_id!(
     IdentityId,
 );
 
-#[cfg(all(test, feature = "openapi"))]
+#[cfg(all(test, feature = "server"))]
 mod tests {
     use super::*;
 

@@ -64,7 +64,7 @@ macro_rules! string_kind {
 
 /// A member's role in an organisation, from least to most powerful (the order is the rank).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Member,
@@ -97,7 +97,7 @@ impl Role {
 
 /// A user's account status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UserStatus {
     Active,
@@ -116,7 +116,7 @@ string_kind!(UserStatus, "user status", {
 
 /// An API key's status, as of the answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ApiKeyStatus {
     Active,
@@ -132,7 +132,7 @@ string_kind!(ApiKeyStatus, "API key status", {
 
 /// Who wrote a stored message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MessageRole {
     User,
@@ -143,7 +143,7 @@ string_kind!(MessageRole, "message role", { User => "user", Assistant => "assist
 
 /// Where a stored message stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MessageStatus {
     Complete,
@@ -162,7 +162,7 @@ string_kind!(MessageStatus, "message status", {
 
 /// Who may join an organisation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SignupMode {
     /// Anyone.
@@ -185,7 +185,7 @@ string_kind!(SignupMode, "signup mode", {
 /// The kinds of identity provider: `oidc` is any OpenID Connect issuer (Keycloak, Okta,
 /// Authentik…).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SsoKind {
     Google,

@@ -1,5 +1,5 @@
 //! The wire contract: types shared by the UI, server functions and REST handlers. wasm-safe:
-//! serde, uuid and chrono only (utoipa schemas behind the `openapi` feature, server side).
+//! serde, uuid and chrono only (utoipa schemas and id generation behind the `server` feature).
 
 pub mod agents;
 pub mod api_keys;

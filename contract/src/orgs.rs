@@ -8,7 +8,7 @@ use super::kinds::{Role, SignupMode, UserStatus};
 
 /// An organisation as its members see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Organization {
     pub id: OrgId,
     pub slug: String,
@@ -25,7 +25,7 @@ pub struct Organization {
 
 /// `PATCH /v1/orgs/{slug}/` and `PATCH /api/organisation`: only the fields present change.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct UpdateOrganization {
     #[serde(default)]
     pub name: Option<String>,
@@ -41,7 +41,7 @@ pub struct UpdateOrganization {
 /// `GET /auth/organizations/public`: what embedded chat may show, for the organisations whose
 /// admins marked them public.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct PublicOrganization {
     pub slug: String,
     pub name: String,
@@ -49,12 +49,12 @@ pub struct PublicOrganization {
 
 /// `GET/PUT /auth/admin/signup-settings`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct SignupSettings {
     pub mode: SignupMode,
     /// Role given to people who join (`member` or `admin`).
     #[serde(default = "member")]
-    #[cfg_attr(feature = "openapi", schema(inline))]
+    #[cfg_attr(feature = "server", schema(inline))]
     pub default_role: Role,
 }
 
@@ -64,7 +64,7 @@ fn member() -> Role {
 
 /// `POST /auth/signup`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct SignupRequest {
     pub email: String,
     pub password: String,
@@ -80,17 +80,17 @@ pub struct SignupRequest {
 
 /// `POST /auth/signup` and `POST /auth/pending-signup` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct SignupResult {
     /// `active` (signed up; log in) or `waitlisted` (an admin decides).
-    #[cfg_attr(feature = "openapi", schema(inline))]
+    #[cfg_attr(feature = "server", schema(inline))]
     pub status: UserStatus,
     pub user: super::auth::User,
 }
 
 /// `GET /auth/invite/{token}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct InviteInfo {
     pub email: String,
     pub role: Role,
@@ -100,18 +100,18 @@ pub struct InviteInfo {
 
 /// `POST /api/users`: invite someone.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct InviteUser {
     pub email: String,
     /// `member` (default) or `admin`.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(inline))]
+    #[cfg_attr(feature = "server", schema(inline))]
     pub role: Option<Role>,
 }
 
 /// An invitation; `token` and `invite_url` only in the answer that creates it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Invitation {
     pub id: uuid::Uuid,
     pub email: String,
@@ -125,19 +125,19 @@ pub struct Invitation {
 
 /// `PATCH /api/users/{id}`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct UpdateUser {
     #[serde(default)]
     pub role: Option<Role>,
     /// `active` or `disabled`.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(inline))]
+    #[cfg_attr(feature = "server", schema(inline))]
     pub status: Option<UserStatus>,
 }
 
 /// A group of users.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Group {
     pub id: GroupId,
     pub name: String,
@@ -148,7 +148,7 @@ pub struct Group {
 
 /// `POST /api/organisation/groups` and `PATCH …/{id}`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct GroupInput {
     #[serde(default)]
     pub name: Option<String>,
@@ -158,7 +158,7 @@ pub struct GroupInput {
 
 /// `POST /api/organisation/groups/{id}/members`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct AddMember {
     pub user_id: UserId,
 }

@@ -8,7 +8,7 @@ use super::ids::ProviderId;
 
 /// A model a provider serves.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ProviderModel {
     /// The upstream's model id, e.g. `gpt-4o-mini` or `llama3.1:8b`.
     pub id: String,
@@ -19,7 +19,7 @@ pub struct ProviderModel {
 
 /// A provider as answered (never its secret).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Provider {
     pub id: ProviderId,
     pub name: String,
@@ -42,7 +42,7 @@ pub struct Provider {
 
 /// `POST /api/providers`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct NewProvider {
     pub name: String,
     pub base_url: String,
@@ -69,14 +69,14 @@ impl std::fmt::Debug for NewProvider {
 
 /// `PATCH /api/providers/{id}`: absent fields stay; `"api_key": null` removes the secret.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct UpdateProvider {
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
     pub base_url: Option<String>,
     #[serde(default, deserialize_with = "super::present")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "server", schema(value_type = Option<String>))]
     pub api_key: Option<Option<String>>,
     #[serde(default)]
     pub models: Option<Vec<ProviderModel>>,
@@ -97,7 +97,7 @@ impl std::fmt::Debug for UpdateProvider {
 
 /// `POST /api/providers/{id}/test`: what the upstream answered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ProviderCheck {
     pub ok: bool,
     /// The model ids the upstream lists.

@@ -15,7 +15,7 @@ pub const SSO_KINDS: &[&str] = &["google", "microsoft", "github", "nextcloud", "
 
 /// A configured identity provider, as answered (never its client secret).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct SsoProvider {
     pub id: SsoProviderId,
     pub kind: SsoKind,
@@ -59,7 +59,7 @@ pub struct SsoProvider {
     pub trusted_email_domains: Vec<String>,
     /// The highest role this provider's sign-ins may reach without the person's proof: the role
     /// of whoever created or last changed the provider (`admin` or `owner`).
-    #[cfg_attr(feature = "openapi", schema(inline))]
+    #[cfg_attr(feature = "server", schema(inline))]
     pub max_role: Role,
     /// Where the login button points: `/auth/{kind}/login?provider={id}`.
     pub login_url: String,
@@ -75,11 +75,11 @@ pub struct SsoProvider {
 
 /// `POST /api/sso/providers` and (every field optional) `PATCH /api/sso/providers/{id}`.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct SsoProviderInput {
     /// Required when creating; cannot change afterwards.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(inline))]
+    #[cfg_attr(feature = "server", schema(inline))]
     pub kind: Option<SsoKind>,
     #[serde(default)]
     pub name: Option<String>,
@@ -93,7 +93,7 @@ pub struct SsoProviderInput {
         deserialize_with = "super::present",
         skip_serializing_if = "Option::is_none"
     )]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "server", schema(value_type = Option<String>))]
     pub client_secret: Option<Option<String>>,
     #[serde(default)]
     pub issuer: Option<String>,
@@ -149,7 +149,7 @@ impl std::fmt::Debug for SsoProviderInput {
 
 /// The outcome of `POST /api/sso/providers/{id}/test`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct SsoTestResult {
     pub ok: bool,
     /// What was checked, or what to fix.
@@ -158,7 +158,7 @@ pub struct SsoTestResult {
 
 /// An organisation's single sign-on policy (`GET`/`PUT /api/sso/policy`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct SsoPolicy {
     /// Members sign in only through the organisation's providers; owners keep password login
     /// as a break-glass path.
@@ -176,7 +176,7 @@ pub struct SsoPolicy {
 
 /// A login button.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct LoginProvider {
     pub id: SsoProviderId,
     pub kind: SsoKind,
@@ -186,7 +186,7 @@ pub struct LoginProvider {
 
 /// `GET /auth/sso/discover?email=` or `?org=`: where this person signs in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct LoginOptions {
     /// The organisation's slug, when one was found.
     pub organization: Option<String>,
@@ -198,7 +198,7 @@ pub struct LoginOptions {
 
 /// An external identity linked to the signed-in user.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct LinkedIdentity {
     pub id: IdentityId,
     pub provider_id: Option<SsoProviderId>,
@@ -212,7 +212,7 @@ pub struct LinkedIdentity {
 /// A sign-in that stopped because linking the identity to an existing account needs proof
 /// (`GET /auth/sso/link?code=`): what the link page shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct PendingLink {
     /// The identity provider's name ("Sign in with …").
     pub provider_name: String,

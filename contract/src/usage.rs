@@ -7,7 +7,7 @@ use super::ids::{AgentId, ApiKeyId, UsageId, UserId};
 
 /// One model call.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct UsageLog {
     pub id: UsageId,
     pub created_at: DateTime<Utc>,
@@ -27,7 +27,7 @@ pub struct UsageLog {
 
 /// `GET /v1/auth/profile`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Profile {
     pub email: String,
     pub name: String,
