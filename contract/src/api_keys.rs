@@ -19,7 +19,6 @@ pub struct ApiKey {
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
     /// As of the answer.
-    #[cfg_attr(feature = "server", schema(inline))]
     pub status: ApiKeyStatus,
 }
 

@@ -71,7 +71,6 @@ pub struct User {
     pub avatar_url: Option<String>,
     pub language: String,
     /// The role in the current organisation.
-    #[cfg_attr(feature = "server", schema(inline))]
     pub role: Role,
     pub status: UserStatus,
     pub org_id: OrgId,
@@ -111,7 +110,6 @@ pub struct OrgMembership {
 pub struct Permissions {
     pub user: User,
     /// Role in the current organisation.
-    #[cfg_attr(feature = "server", schema(inline))]
     pub role: Role,
     /// What that role allows, e.g. `api_keys:manage`, `users:manage`.
     pub permissions: Vec<String>,

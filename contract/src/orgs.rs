@@ -54,7 +54,6 @@ pub struct SignupSettings {
     pub mode: SignupMode,
     /// Role given to people who join (`member` or `admin`).
     #[serde(default = "member")]
-    #[cfg_attr(feature = "server", schema(inline))]
     pub default_role: Role,
 }
 
@@ -83,7 +82,6 @@ pub struct SignupRequest {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct SignupResult {
     /// `active` (signed up; log in) or `waitlisted` (an admin decides).
-    #[cfg_attr(feature = "server", schema(inline))]
     pub status: UserStatus,
     pub user: super::auth::User,
 }
@@ -105,7 +103,6 @@ pub struct InviteUser {
     pub email: String,
     /// `member` (default) or `admin`.
     #[serde(default)]
-    #[cfg_attr(feature = "server", schema(inline))]
     pub role: Option<Role>,
 }
 
@@ -131,7 +128,6 @@ pub struct UpdateUser {
     pub role: Option<Role>,
     /// `active` or `disabled`.
     #[serde(default)]
-    #[cfg_attr(feature = "server", schema(inline))]
     pub status: Option<UserStatus>,
 }
 

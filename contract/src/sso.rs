@@ -59,7 +59,6 @@ pub struct SsoProvider {
     pub trusted_email_domains: Vec<String>,
     /// The highest role this provider's sign-ins may reach without the person's proof: the role
     /// of whoever created or last changed the provider (`admin` or `owner`).
-    #[cfg_attr(feature = "server", schema(inline))]
     pub max_role: Role,
     /// Where the login button points: `/auth/{kind}/login?provider={id}`.
     pub login_url: String,
@@ -79,7 +78,6 @@ pub struct SsoProvider {
 pub struct SsoProviderInput {
     /// Required when creating; cannot change afterwards.
     #[serde(default)]
-    #[cfg_attr(feature = "server", schema(inline))]
     pub kind: Option<SsoKind>,
     #[serde(default)]
     pub name: Option<String>,
