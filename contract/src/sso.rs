@@ -8,11 +8,6 @@ use serde::{Deserialize, Serialize};
 use super::ids::{IdentityId, SsoProviderId};
 use super::kinds::{Role, SsoKind};
 
-/// The kinds of identity provider: `google`, `microsoft`, `github`, `nextcloud`, `oidc`
-/// (any OpenID Connect issuer: Keycloak, Okta, Authentik…) and `saml`: the spellings of
-/// [`SsoKind`], in its order.
-pub const SSO_KINDS: &[&str] = &["google", "microsoft", "github", "nextcloud", "oidc", "saml"];
-
 /// A configured identity provider, as answered (never its client secret).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]

@@ -84,7 +84,7 @@ pub async fn list_global<C: ConnectionTrait>(db: &C) -> Result<Vec<organizations
 }
 
 /// Saves changes to `org` (the model must be that organisation).
-pub async fn update<C: ConnectionTrait>(
+async fn update<C: ConnectionTrait>(
     db: &C,
     org: OrgId,
     model: organizations::ActiveModel,

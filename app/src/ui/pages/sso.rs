@@ -8,7 +8,7 @@ use super::{SignedIn, error_of, is_admin};
 use crate::contract::ErrorBody;
 use crate::contract::ids::SsoProviderId;
 use crate::contract::kinds::SsoKind;
-use crate::contract::sso::{LinkedIdentity, SSO_KINDS, SsoPolicy, SsoProvider, SsoTestResult};
+use crate::contract::sso::{LinkedIdentity, SsoPolicy, SsoProvider, SsoTestResult};
 use crate::fns::sso::{
     CreateSsoProvider, DeleteSsoProvider, PutSsoPolicy, TestSsoProvider, UnlinkIdentity,
     UpdateSsoProvider, get_sso_policy, list_sso_providers, my_identities,
@@ -431,8 +431,8 @@ fn AddProvider(create: ServerAction<CreateSsoProvider>) -> impl IntoView {
                 <div class="form-row">
                     <Field label="Kind">
                         <select name="kind" on:change=move |ev| kind.set(event_target_value(&ev))>
-                            {SSO_KINDS.iter().map(|k| view! {
-                                <option value=*k selected=*k == "oidc">{kind_label(k)}</option>
+                            {SsoKind::ALL.iter().map(|k| view! {
+                                <option value=k.as_str() selected=*k == SsoKind::Oidc>{kind_label(k.as_str())}</option>
                             }).collect_view()}
                         </select>
                     </Field>

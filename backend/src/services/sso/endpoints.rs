@@ -7,7 +7,7 @@ use super::config::{Overrides, StoredConfig, StoredIssuer, callback_url, flavor_
 use crate::net_guard::{self, Allow, GuardedClient};
 use crate::sso::oidc::{self, Endpoints, SsoError};
 use crate::{AppContext, Error, Result};
-use aerie_contract::sso::SSO_KINDS;
+use aerie_contract::kinds::SsoKind;
 
 fn config_error(field: &'static str, e: SsoError) -> Error {
     Error::invalid(field, e.to_string())
@@ -98,7 +98,7 @@ pub(super) async fn resolve(
         "saml" => resolve_saml(ctx, &http, config, metadata_xml).await,
         _ => Err(Error::invalid(
             "kind",
-            format!("kind must be one of: {}.", SSO_KINDS.join(", ")),
+            format!("kind must be one of: {}.", SsoKind::listed()),
         )),
     }
 }

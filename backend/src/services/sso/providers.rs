@@ -20,7 +20,7 @@ use crate::store::{self, utc};
 use crate::{AppContext, Error, Result};
 use aerie_contract::SsoKind;
 use aerie_contract::ids::SsoProviderId;
-use aerie_contract::sso::{SSO_KINDS, SsoProvider, SsoProviderInput, SsoTestResult};
+use aerie_contract::sso::{SsoProvider, SsoProviderInput, SsoTestResult};
 
 fn fingerprints(config: &StoredConfig) -> Vec<String> {
     use base64::Engine;
@@ -112,7 +112,7 @@ fn kind_of(input: &SsoProviderInput) -> Result<SsoKind> {
     input.kind.ok_or_else(|| {
         Error::invalid(
             "kind",
-            format!("kind must be one of: {}.", SSO_KINDS.join(", ")),
+            format!("kind must be one of: {}.", SsoKind::listed()),
         )
     })
 }

@@ -8,7 +8,8 @@ use aerie_backend::actor::Actor;
 use aerie_backend::services::sso::{self, flow, link, oauth};
 use aerie_backend::{AppContext, Error};
 use aerie_contract::ErrorBody;
-use aerie_contract::sso::{LoginOptions, PendingLink, SSO_KINDS};
+use aerie_contract::SsoKind;
+use aerie_contract::sso::{LoginOptions, PendingLink};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -74,7 +75,7 @@ fn to_login(error: &Error) -> Response {
 }
 
 fn known_kind(kind: &str) -> Result<(), Error> {
-    if SSO_KINDS.contains(&kind) {
+    if kind.parse::<SsoKind>().is_ok() {
         Ok(())
     } else {
         Err(Error::NotFound)
