@@ -10,3 +10,4 @@ pub mod routes;
 pub mod shutdown;
 pub mod startup;
 pub mod telemetry;
+pub mod wire;

@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::events::TurnEvent;
 use super::think::ThinkSplitter;
 use crate::llm::LlmError;
 use crate::services::providers::ResolvedProvider;
@@ -21,17 +22,6 @@ use aerie_contract::chat::{ToolCallRecord, Usage};
 /// Rounds of tool calls before the engine stops asking the model.
 pub const MAX_TOOL_ROUNDS: usize = 5;
 
-/// What the engine streams while it works.
-#[derive(Clone, Debug)]
-pub enum EngineEvent {
-    Delta(String),
-    Reasoning(String),
-    /// An agent tool ran.
-    ToolCall(ToolCallRecord),
-    /// A piece of a client-defined tool call (OpenAI `delta.tool_calls`), passed through.
-    ClientToolCallDelta(Value),
-}
-
 /// The request to the engine.
 pub struct Turn<'a> {
     pub agent: &'a Agent,
@@ -42,6 +32,8 @@ pub struct Turn<'a> {
     pub passthrough: Map<String, Value>,
     /// Whether the agent's tools run here (off when the client brings its own tools).
     pub run_agent_tools: bool,
+    /// Whether reasoning is sent as it comes (it is kept in the [`Outcome`] either way).
+    pub show_reasoning: bool,
 }
 
 /// How a turn ended: everything generated, also when it failed or was cancelled.
@@ -171,19 +163,20 @@ struct Round {
 }
 
 /// Sends an event; false when nobody listens any more.
-async fn emit(tx: Option<&mpsc::Sender<EngineEvent>>, event: EngineEvent) -> bool {
+async fn emit(tx: Option<&mpsc::Sender<TurnEvent>>, event: TurnEvent) -> bool {
     match tx {
         Some(tx) => tx.send(event).await.is_ok(),
         None => true,
     }
 }
 
-/// Runs a turn to its end. With `tx`, the upstream is streamed and events are sent as they
-/// come; without, one non-streaming call per round.
+/// Runs a turn to its end. With `tx`, the upstream is streamed and its pieces are sent as they
+/// come (the caller sends the last event, from the [`Outcome`]); without, one non-streaming
+/// call per round.
 pub async fn run(
     ctx: &AppContext,
     turn: Turn<'_>,
-    tx: Option<&mpsc::Sender<EngineEvent>>,
+    tx: Option<&mpsc::Sender<TurnEvent>>,
     cancel: &CancellationToken,
 ) -> Outcome {
     let started = Instant::now();
@@ -261,7 +254,7 @@ pub async fn run(
                 ok: result.ok,
             };
             out.tool_calls.push(record.clone());
-            if !emit(tx, EngineEvent::ToolCall(record)).await {
+            if !emit(tx, TurnEvent::ToolCall(record)).await {
                 cancel.cancel();
             }
             history
@@ -353,7 +346,7 @@ async fn single_round(
 async fn streamed_round(
     turn: &Turn<'_>,
     body: &Value,
-    tx: &mpsc::Sender<EngineEvent>,
+    tx: &mpsc::Sender<TurnEvent>,
     cancel: &CancellationToken,
     out: &mut Outcome,
 ) -> Result<Round, Option<Error>> {
@@ -398,14 +391,14 @@ async fn streamed_round(
         };
         let mut events = Vec::new();
         if let Some(r) = reasoning_field(delta) {
-            events.push(EngineEvent::Reasoning(r.to_owned()));
+            events.push(TurnEvent::Reasoning(r.to_owned()));
         }
         if let Some(text) = delta.get("content").and_then(Value::as_str) {
             for (is_reasoning, piece) in splitter.feed(text) {
                 events.push(if is_reasoning {
-                    EngineEvent::Reasoning(piece)
+                    TurnEvent::Reasoning(piece)
                 } else {
-                    EngineEvent::Delta(piece)
+                    TurnEvent::Answer(piece)
                 });
             }
         }
@@ -430,20 +423,21 @@ async fn streamed_round(
                 }
             }
             if !turn.run_agent_tools {
-                events.push(EngineEvent::ClientToolCallDelta(Value::Array(
-                    calls.clone(),
-                )));
+                events.push(TurnEvent::ClientToolCalls(calls.clone()));
             }
         }
         for e in events {
             match &e {
-                EngineEvent::Delta(t) => {
+                TurnEvent::Answer(t) => {
                     round.content.push_str(t);
                     out.content.push_str(t);
                 }
-                EngineEvent::Reasoning(t) => {
+                TurnEvent::Reasoning(t) => {
                     round.reasoning.push_str(t);
                     out.reasoning.push_str(t);
+                    if !turn.show_reasoning {
+                        continue;
+                    }
                 }
                 _ => {}
             }
@@ -459,11 +453,13 @@ async fn streamed_round(
         if is_reasoning {
             round.reasoning.push_str(&piece);
             out.reasoning.push_str(&piece);
-            let _ = tx.send(EngineEvent::Reasoning(piece)).await;
+            if turn.show_reasoning {
+                let _ = tx.send(TurnEvent::Reasoning(piece)).await;
+            }
         } else {
             round.content.push_str(&piece);
             out.content.push_str(&piece);
-            let _ = tx.send(EngineEvent::Delta(piece)).await;
+            let _ = tx.send(TurnEvent::Answer(piece)).await;
         }
     }
     round.calls.retain(|c| !c.name.is_empty());

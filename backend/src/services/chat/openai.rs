@@ -9,10 +9,12 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::engine::{self, EngineEvent, Outcome, Turn};
+use super::engine::{self, Outcome, Turn};
+use super::events::TurnEvent;
 use crate::actor::{Actor, Principal};
 use crate::services::{agents, providers, usage};
 use crate::{AppContext, Error, Result};
+use aerie_contract::ErrorCode;
 use aerie_contract::agents::Agent;
 
 /// A validated request, ready to run.
@@ -114,6 +116,7 @@ fn turn<'a>(prep: &'a Prepared) -> Turn<'a> {
         messages: prep.messages.clone(),
         passthrough: prep.passthrough.clone(),
         run_agent_tools: !client_tools,
+        show_reasoning: true,
     }
 }
 
@@ -139,17 +142,11 @@ pub async fn complete(ctx: &AppContext, prep: &Prepared) -> Result<Outcome> {
     Ok(out)
 }
 
-/// Starts a streaming completion in the background. Events arrive on the receiver; the
-/// outcome (with usage, or the error) arrives last. Dropping the receiver stops the upstream.
-pub fn stream(
-    ctx: &AppContext,
-    prep: Prepared,
-) -> (
-    mpsc::Receiver<EngineEvent>,
-    tokio::sync::oneshot::Receiver<Outcome>,
-) {
+/// Starts a streaming completion in the background. Its pieces arrive on the receiver, then
+/// [`TurnEvent::Completed`] (with the usage) or [`TurnEvent::Failed`]. Dropping the receiver
+/// stops the upstream.
+pub fn stream(ctx: &AppContext, prep: Prepared) -> mpsc::Receiver<TurnEvent> {
     let (tx, rx) = mpsc::channel(64);
-    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     let ctx = ctx.clone();
     tokio::spawn(async move {
         // Registered so that shutdown can end the stream (it is not cancellable by id).
@@ -160,9 +157,22 @@ pub fn stream(
         let out = engine::run(&ctx, turn(&prep), Some(&tx), &token).await;
         ctx.in_flight().remove(id);
         record(&ctx, &prep, &out);
-        let _ = done_tx.send(out);
+        let last = match out.error {
+            Some((code, detail)) => TurnEvent::Failed { code, detail },
+            // Only shutdown cancels a stream whose client is still reading.
+            None if out.cancelled => TurnEvent::Failed {
+                code: ErrorCode::Unavailable,
+                detail: "The server is shutting down; the answer was cut short. Retry the request."
+                    .to_owned(),
+            },
+            None => TurnEvent::Completed {
+                finish_reason: out.finish_reason,
+                usage: out.usage,
+            },
+        };
+        let _ = tx.send(last).await;
     });
-    (rx, done_rx)
+    rx
 }
 
 /// `GET /v1/models`: the caller's visible agents (`kind: agent`): id, name, created.

@@ -76,6 +76,7 @@ pub async fn regenerate_title(
         )})],
         passthrough: serde_json::Map::new(),
         run_agent_tools: false,
+        show_reasoning: false,
     };
     let out = engine::run(ctx, turn, None, &CancellationToken::new()).await;
     record_usage(ctx, p, Some(&agent), &provider, &out, "title");

@@ -8,7 +8,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::conversations::{self, owned};
-use super::engine::{self, EngineEvent, Outcome, Turn};
+use super::engine::{self, Outcome, Turn};
+use super::events::TurnEvent;
 use super::images;
 use super::messages::message_dto;
 use super::titles::title_from;
@@ -18,7 +19,7 @@ use crate::services::{agents, providers, usage};
 use crate::store;
 use crate::{AppContext, Error, Result};
 use aerie_contract::agents::Agent;
-use aerie_contract::chat::{ChatEvent, Message, ToolCallRecord};
+use aerie_contract::chat::{Message, ToolCallRecord};
 use aerie_contract::ids::{AgentId, ConversationId, MessageId};
 use aerie_contract::{ErrorCode, MessageRole, MessageStatus};
 
@@ -68,7 +69,8 @@ pub struct TurnRequest {
 }
 
 /// A started turn: its ids, whether reasoning is shown, and its events (the last one is
-/// `Done` or `Error`).
+/// [`TurnEvent::Finished`] or [`TurnEvent::Failed`]; open them with
+/// [`TurnStream`](super::TurnStream)).
 pub struct TurnHandle {
     pub conversation_id: ConversationId,
     /// What continues this conversation (`/v1/chat`'s `session_id`): the client's tracking key,
@@ -77,7 +79,7 @@ pub struct TurnHandle {
     pub user_message_id: MessageId,
     pub message_id: MessageId,
     pub reasoning: bool,
-    pub events: mpsc::Receiver<ChatEvent>,
+    pub events: mpsc::Receiver<TurnEvent>,
 }
 
 /// The stored message as the model sees it (a role the code does not know is left out).
@@ -331,43 +333,21 @@ async fn run_turn(
     history: Vec<Value>,
     answer: messages::Model,
     token: CancellationToken,
-    tx: mpsc::Sender<ChatEvent>,
+    tx: mpsc::Sender<TurnEvent>,
     endpoint: &'static str,
     reasoning: bool,
 ) {
     let message_id = MessageId(answer.id);
-    let (etx, mut erx) = mpsc::channel::<EngineEvent>(64);
     let turn = Turn {
         agent: &agent,
         provider: &provider,
         messages: history,
         passthrough: serde_json::Map::new(),
         run_agent_tools: true,
+        show_reasoning: reasoning,
     };
-    let forward = async {
-        let mut listening = true;
-        while let Some(e) = erx.recv().await {
-            let event = match e {
-                EngineEvent::Delta(content) => ChatEvent::Delta { content },
-                EngineEvent::Reasoning(content) if reasoning => ChatEvent::Reasoning { content },
-                EngineEvent::Reasoning(_) | EngineEvent::ClientToolCallDelta(_) => continue,
-                EngineEvent::ToolCall(call) => ChatEvent::ToolCall { call },
-            };
-            if listening && tx.send(event).await.is_err() {
-                // The client went away: stop the upstream, keep what was generated.
-                listening = false;
-                token.cancel();
-            }
-        }
-    };
-    let (out, ()) = tokio::join!(
-        async {
-            let out = engine::run(&ctx, turn, Some(&etx), &token).await;
-            drop(etx);
-            out
-        },
-        forward
-    );
+    // When the client goes away the engine stops the upstream and keeps what was generated.
+    let out = engine::run(&ctx, turn, Some(&tx), &token).await;
     ctx.in_flight().remove(message_id);
     record_usage(&ctx, &p, Some(&agent), &provider, &out, endpoint);
     let stored = store::conversations::finish_answer(
@@ -379,22 +359,17 @@ async fn run_turn(
     .await
     .map_err(Error::from)
     .and_then(|m| message_dto(&m));
-    let event = match (stored, &out.error) {
-        (Ok(m), None) => ChatEvent::Done {
+    let event = match (stored, out.error) {
+        (Ok(m), None) => TurnEvent::Finished {
             message: Box::new(m),
             usage: out.usage,
         },
-        (Ok(_), Some((code, detail))) => ChatEvent::Error {
-            code: code.info().code.to_owned(),
-            message: detail.clone(),
-            message_id: Some(message_id),
-        },
+        (Ok(_), Some((code, detail))) => TurnEvent::Failed { code, detail },
         (Err(e), _) => {
             tracing::error!(error = %e, "storing a chat answer failed");
-            ChatEvent::Error {
-                code: ErrorCode::Internal.info().code.to_owned(),
-                message: ErrorCode::Internal.info().detail.to_owned(),
-                message_id: Some(message_id),
+            TurnEvent::Failed {
+                code: ErrorCode::Internal,
+                detail: ErrorCode::Internal.info().detail.to_owned(),
             }
         }
     };

@@ -1,8 +1,6 @@
 //! `/api/chat` (seed 004): one turn as Server-Sent Events — `start`, `delta`, `reasoning`,
 //! `tool_call`, then `done` or `error` — plus cancel and feedback.
 
-use std::convert::Infallible;
-
 use aerie_backend::actor::Actor;
 use aerie_backend::services::chat::{self, TurnRequest};
 use aerie_backend::{AppContext, AppState, Error};
@@ -11,8 +9,7 @@ use aerie_contract::chat::{ChatEvent, ChatTurn, Feedback, Message};
 use aerie_contract::ids::MessageId;
 use axum::Json;
 use axum::extract::State;
-use axum::response::sse::{Event, KeepAlive, Sse};
-use futures::{Stream, StreamExt};
+use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -25,17 +22,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(message_feedback))
 }
 
-fn event_name(e: &ChatEvent) -> &'static str {
-    match e {
-        ChatEvent::Start { .. } => "start",
-        ChatEvent::Delta { .. } => "delta",
-        ChatEvent::Reasoning { .. } => "reasoning",
-        ChatEvent::ToolCall { .. } => "tool_call",
-        ChatEvent::Done { .. } => "done",
-        ChatEvent::Error { .. } => "error",
-    }
-}
-
 /// Send a message and stream the answer (`text/event-stream`; `event:` = the JSON's `type`).
 #[utoipa::path(post, path = "/api/chat", tag = "chat", request_body = ChatTurn,
     security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
@@ -45,8 +31,8 @@ pub async fn chat_turn(
     State(ctx): State<AppContext>,
     actor: Actor,
     AppJson(input): AppJson<ChatTurn>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Error> {
-    let handle = chat::start_turn(
+) -> Result<Response, Error> {
+    let turn = chat::start_turn(
         &ctx,
         &actor,
         TurnRequest {
@@ -60,21 +46,7 @@ pub async fn chat_turn(
         },
     )
     .await?;
-    let start = ChatEvent::Start {
-        conversation_id: handle.conversation_id,
-        user_message_id: handle.user_message_id,
-        message_id: handle.message_id,
-    };
-    let mut rx = handle.events;
-    let events = futures::stream::once(async move { start })
-        .chain(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)));
-    Ok(Sse::new(events.map(|e| {
-        Ok(Event::default()
-            .event(event_name(&e))
-            .json_data(&e)
-            .unwrap_or_else(|_| Event::default().event("error").data("{}")))
-    }))
-    .keep_alive(KeepAlive::default()))
+    Ok(crate::wire::workspace::stream(turn))
 }
 
 /// Cancel a turn in flight; the partial answer is kept and returned.
