@@ -1,6 +1,6 @@
 // Shared by the specs: the instance's owner (created by identity.spec.ts, or by a spec's own
 // setup when it runs alone) and a password sign-in that waits out the login rate limit.
-import { expect, type Page } from "@playwright/test";
+import { expect, type APIRequestContext, type Page } from "@playwright/test";
 
 export const OWNER = { email: "olive@acme.test", password: "plum-orbit-cascade-42" };
 
@@ -21,4 +21,28 @@ export async function signInAsOwner(page: Page) {
     await page.waitForTimeout(13_000);
   }
   await expect(page).toHaveURL(/\/keys$/);
+}
+
+/** Sets the instance up with the owner unless a spec already did (identity.spec.ts does it in
+ * the wizard; specs that run alone do it here). */
+export async function ensureOwner(request: APIRequestContext) {
+  const status = await request.get("/auth/setup-status");
+  if (!(await status.json()).bootstrapped) {
+    const res = await request.post("/auth/setup", {
+      data: { ...OWNER, name: "Olive Owner", organization_name: "Acme Research" },
+    });
+    expect(res.status()).toBe(201);
+  }
+}
+
+/** Collects what would show a broken page: uncaught errors and console errors (a Rust panic in
+ * the wasm is logged there). Failed requests are logged too; those are left out, since tests
+ * provoke some on purpose. */
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => {
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) errors.push(m.text());
+  });
+  return errors;
 }

@@ -10,18 +10,18 @@ pub mod session;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{Lazy, path};
 
 use layout::Layout;
-use pages::admin::{GroupsPage, OrganizationPage, ProfilePage, UsersPage};
-use pages::agents::AgentsPage;
-use pages::api_keys::ApiKeysPage;
-use pages::auth::signup::{InvitePage, SignupPage};
-use pages::auth::{link::LinkAccountPage, login::LoginPage, setup::SetupPage};
-use pages::chat::ChatPage;
-use pages::providers::ProvidersPage;
-use pages::sso::SsoSettingsPage;
-use pages::{api_reference::ApiReference, home::HomePage, not_found::NotFound};
+use pages::admin::{GroupsRoute, OrganizationRoute, ProfileRoute, UsersRoute};
+use pages::agents::AgentsRoute;
+use pages::api_keys::ApiKeysRoute;
+use pages::auth::signup::{InviteRoute, SignupRoute};
+use pages::auth::{link::LinkAccountRoute, login::LoginRoute, setup::SetupRoute};
+use pages::chat::ChatRoute;
+use pages::providers::ProvidersRoute;
+use pages::sso::SsoSettingsRoute;
+use pages::{api_reference::ApiReferenceRoute, home::HomeRoute, not_found::NotFound};
 
 /// The HTML document around the app (server only renders it; the browser hydrates `App`).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -44,6 +44,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 /// The application: layout, navigation and pages.
+///
+/// Every page is a lazy route: with `cargo leptos build --split` its code (and what only it
+/// uses, such as the chat page's Markdown renderer) is a wasm file of its own, fetched when the
+/// page is first shown, so no page pays for the others. The main module keeps the shell, the
+/// layout, the session and the not-found page. The browser hydrates asynchronously
+/// (`frontend/src/lib.rs`).
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -54,22 +60,22 @@ pub fn App() -> impl IntoView {
         <Router>
             <Layout>
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=HomePage/>
-                    <Route path=path!("/api-reference") view=ApiReference/>
-                    <Route path=path!("/login") view=LoginPage/>
-                    <Route path=path!("/link-account") view=LinkAccountPage/>
-                    <Route path=path!("/setup") view=SetupPage/>
-                    <Route path=path!("/signup") view=SignupPage/>
-                    <Route path=path!("/invite/:token") view=InvitePage/>
-                    <Route path=path!("/keys") view=ApiKeysPage/>
-                    <Route path=path!("/organization") view=OrganizationPage/>
-                    <Route path=path!("/users") view=UsersPage/>
-                    <Route path=path!("/groups") view=GroupsPage/>
-                    <Route path=path!("/profile") view=ProfilePage/>
-                    <Route path=path!("/chat/:id?") view=ChatPage/>
-                    <Route path=path!("/agents") view=AgentsPage/>
-                    <Route path=path!("/providers") view=ProvidersPage/>
-                    <Route path=path!("/admin/sso") view=SsoSettingsPage/>
+                    <Route path=path!("/") view={Lazy::<HomeRoute>::new()}/>
+                    <Route path=path!("/api-reference") view={Lazy::<ApiReferenceRoute>::new()}/>
+                    <Route path=path!("/login") view={Lazy::<LoginRoute>::new()}/>
+                    <Route path=path!("/link-account") view={Lazy::<LinkAccountRoute>::new()}/>
+                    <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()}/>
+                    <Route path=path!("/signup") view={Lazy::<SignupRoute>::new()}/>
+                    <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()}/>
+                    <Route path=path!("/keys") view={Lazy::<ApiKeysRoute>::new()}/>
+                    <Route path=path!("/organization") view={Lazy::<OrganizationRoute>::new()}/>
+                    <Route path=path!("/users") view={Lazy::<UsersRoute>::new()}/>
+                    <Route path=path!("/groups") view={Lazy::<GroupsRoute>::new()}/>
+                    <Route path=path!("/profile") view={Lazy::<ProfileRoute>::new()}/>
+                    <Route path=path!("/chat/:id?") view={Lazy::<ChatRoute>::new()}/>
+                    <Route path=path!("/agents") view={Lazy::<AgentsRoute>::new()}/>
+                    <Route path=path!("/providers") view={Lazy::<ProvidersRoute>::new()}/>
+                    <Route path=path!("/admin/sso") view={Lazy::<SsoSettingsRoute>::new()}/>
                 </Routes>
             </Layout>
         </Router>

@@ -1,6 +1,7 @@
 //! Organisation administration: settings, users and invitations, groups; and the user's profile.
 
 use leptos::prelude::*;
+use leptos_router::{LazyRoute, lazy_route};
 
 use super::{SignedIn, error_of};
 use crate::contract::auth::User;
@@ -14,6 +15,20 @@ use crate::fns::admin::{
 use crate::ui::components::{DataTable, ErrorAlert, Field, Loaded, PageCard, SaveOutcome, time};
 use crate::ui::pages::sso::LinkedIdentities;
 use crate::ui::session::use_session;
+
+/// The `/organization` route: the page's code is its own wasm file, fetched with the page (`ui::App`).
+pub struct OrganizationRoute;
+
+#[lazy_route]
+impl LazyRoute for OrganizationRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <OrganizationPage/> }.into_any()
+    }
+}
 
 #[component]
 pub fn OrganizationPage() -> impl IntoView {
@@ -68,6 +83,20 @@ fn OrgForm(org: Organization, save: ServerAction<UpdateOrganization>) -> impl In
             <p class="muted">"Address: " <code>{org.slug.clone()}</code> " · plan: " {org.plan.clone()}</p>
             <button class="button" type="submit">"Save"</button>
         </ActionForm>
+    }
+}
+
+/// The `/users` route: the page's code is its own wasm file, fetched with the page (`ui::App`).
+pub struct UsersRoute;
+
+#[lazy_route]
+impl LazyRoute for UsersRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <UsersPage/> }.into_any()
     }
 }
 
@@ -186,6 +215,20 @@ fn UserTable(
     }
 }
 
+/// The `/groups` route: the page's code is its own wasm file, fetched with the page (`ui::App`).
+pub struct GroupsRoute;
+
+#[lazy_route]
+impl LazyRoute for GroupsRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <GroupsPage/> }.into_any()
+    }
+}
+
 #[component]
 pub fn GroupsPage() -> impl IntoView {
     view! {
@@ -292,6 +335,20 @@ fn GroupCard(
                     on:click=move |_| { delete.dispatch(DeleteGroup { id }); }>"Delete group"</button>
             </div>
         </section>
+    }
+}
+
+/// The `/profile` route: the page's code is its own wasm file, fetched with the page (`ui::App`).
+pub struct ProfileRoute;
+
+#[lazy_route]
+impl LazyRoute for ProfileRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <ProfilePage/> }.into_any()
     }
 }
 

@@ -2,6 +2,7 @@
 //! prompt, parameters, tools, visibility); chat with, duplicate, publish or delete each.
 
 use leptos::prelude::*;
+use leptos_router::{LazyRoute, lazy_route};
 
 use super::{SignedIn, error_of, is_admin};
 use crate::contract::agents::{
@@ -21,6 +22,20 @@ use crate::ui::components::{
     CheckField, DataTable, EmptyState, ErrorAlert, Field, LoadError, Loaded, PageCard,
 };
 use crate::ui::routes;
+
+/// The `/agents` route: the page's code is its own wasm file, fetched with the page (`ui::App`).
+pub struct AgentsRoute;
+
+#[lazy_route]
+impl LazyRoute for AgentsRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <AgentsPage/> }.into_any()
+    }
+}
 
 #[component]
 pub fn AgentsPage() -> impl IntoView {

@@ -1,6 +1,7 @@
 //! API keys: create (the secret is shown once, with a copy button), rotate, revoke.
 
 use leptos::prelude::*;
+use leptos_router::{LazyRoute, lazy_route};
 
 use super::SignedIn;
 use crate::contract::api_keys::{ApiKey, ApiKeyWithSecret};
@@ -9,6 +10,20 @@ use crate::fns::api_keys::{CreateKey, RevokeKey, RotateKey, list_keys};
 use crate::ui::components::{
     CopyButton, DataTable, EmptyState, ErrorAlert, Field, Loaded, PageCard, time,
 };
+
+/// The `/keys` route: the page's code is its own wasm file, fetched with the page (`ui::App`).
+pub struct ApiKeysRoute;
+
+#[lazy_route]
+impl LazyRoute for ApiKeysRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <ApiKeysPage/> }.into_any()
+    }
+}
 
 #[component]
 pub fn ApiKeysPage() -> impl IntoView {

@@ -2,11 +2,26 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::{LazyRoute, lazy_route};
 
 use crate::contract::health::Operation;
 use crate::fns::system::list_api_operations;
 use crate::ui::components::{DataTable, LoadError, PageCard};
 use crate::ui::routes;
+
+/// The `/api-reference` route: the page's code is its own wasm file, fetched with the page (`ui::App`).
+pub struct ApiReferenceRoute;
+
+#[lazy_route]
+impl LazyRoute for ApiReferenceRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <ApiReference/> }.into_any()
+    }
+}
 
 #[component]
 pub fn ApiReference() -> impl IntoView {

@@ -2,11 +2,26 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::{LazyRoute, lazy_route};
 
 use crate::contract::health::ServerStatus;
 use crate::fns::system::GetServerStatus;
 use crate::ui::components::LoadError;
 use crate::ui::routes;
+
+/// The `/` route: the page's code is its own wasm file, fetched with the page (`ui::App`).
+pub struct HomeRoute;
+
+#[lazy_route]
+impl LazyRoute for HomeRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <HomePage/> }.into_any()
+    }
+}
 
 #[component]
 pub fn HomePage() -> impl IntoView {

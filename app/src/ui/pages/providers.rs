@@ -2,6 +2,7 @@
 //! them; members see the list.
 
 use leptos::prelude::*;
+use leptos_router::{LazyRoute, lazy_route};
 
 use super::{SignedIn, error_of, is_admin};
 use crate::contract::providers::{Provider, ProviderCheck};
@@ -11,6 +12,20 @@ use crate::fns::providers::{
 use crate::ui::components::{
     CheckField, DataTable, EmptyState, ErrorAlert, Field, Loaded, PageCard, SubmitButton,
 };
+
+/// The `/providers` route: the page's code is its own wasm file, fetched with the page (`ui::App`).
+pub struct ProvidersRoute;
+
+#[lazy_route]
+impl LazyRoute for ProvidersRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <ProvidersPage/> }.into_any()
+    }
+}
 
 #[component]
 pub fn ProvidersPage() -> impl IntoView {

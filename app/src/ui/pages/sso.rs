@@ -3,6 +3,7 @@
 //! signed-in user's linked identities, shown on the profile page.
 
 use leptos::prelude::*;
+use leptos_router::{LazyRoute, lazy_route};
 
 use super::{SignedIn, error_of, is_admin};
 use crate::contract::ErrorBody;
@@ -20,6 +21,20 @@ use crate::ui::components::{
 
 /// Where our SAML service provider metadata is served.
 const SP_METADATA: &str = "/auth/saml/metadata";
+
+/// The `/admin/sso` route: the page's code is its own wasm file, fetched with the page (`ui::App`).
+pub struct SsoSettingsRoute;
+
+#[lazy_route]
+impl LazyRoute for SsoSettingsRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <SsoSettingsPage/> }.into_any()
+    }
+}
 
 #[component]
 pub fn SsoSettingsPage() -> impl IntoView {

@@ -7,11 +7,26 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use leptos_router::{LazyRoute, lazy_route};
 
 use crate::contract::sso::PendingLink;
 use crate::fns::sso::pending_sso_link;
 use crate::ui::components::{Alert, Field};
 use crate::ui::routes;
+
+/// The `/link-account` route: the page's code is its own wasm file, fetched with the page (`ui::App`).
+pub struct LinkAccountRoute;
+
+#[lazy_route]
+impl LazyRoute for LinkAccountRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <LinkAccountPage/> }.into_any()
+    }
+}
 
 #[component]
 pub fn LinkAccountPage() -> impl IntoView {

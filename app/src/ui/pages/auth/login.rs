@@ -7,6 +7,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::{LazyRoute, lazy_route};
 
 use crate::contract::sso::LoginOptions;
 use crate::fns::auth::Login;
@@ -14,6 +15,20 @@ use crate::fns::sso::{DiscoverSso, discover_sso};
 use crate::ui::components::{ErrorAlert, Field, PageCard, SubmitButton, error_of};
 use crate::ui::routes;
 use crate::ui::session::use_session;
+
+/// The `/login` route: the page's code is its own wasm file, fetched with the page (`ui::App`).
+pub struct LoginRoute;
+
+#[lazy_route]
+impl LazyRoute for LoginRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <LoginPage/> }.into_any()
+    }
+}
 
 #[component]
 pub fn LoginPage() -> impl IntoView {

@@ -3,11 +3,26 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
+use leptos_router::{LazyRoute, lazy_route};
 
 use crate::fns::auth::{RunSetup, get_setup_status};
 use crate::ui::components::{ErrorAlert, Field, LoadError, PageCard, SubmitButton, error_of};
 use crate::ui::routes;
 use crate::ui::session::use_session;
+
+/// The `/setup` route: the page's code is its own wasm file, fetched with the page (`ui::App`).
+pub struct SetupRoute;
+
+#[lazy_route]
+impl LazyRoute for SetupRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <SetupPage/> }.into_any()
+    }
+}
 
 #[component]
 pub fn SetupPage() -> impl IntoView {

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::{LazyRoute, lazy_route};
 
 use super::setup::PASSWORD_HINT;
 use crate::contract::kinds::UserStatus;
@@ -11,6 +12,20 @@ use crate::fns::auth::{SignUp, get_invite};
 use crate::ui::components::{Alert, Field, Notice, PageCard};
 use crate::ui::routes;
 use crate::ui::session::use_session;
+
+/// The `/invite/:token` route: the page's code is its own wasm file, fetched with the page (`ui::App`).
+pub struct InviteRoute;
+
+#[lazy_route]
+impl LazyRoute for InviteRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <InvitePage/> }.into_any()
+    }
+}
 
 #[component]
 pub fn InvitePage() -> impl IntoView {
@@ -32,6 +47,20 @@ pub fn InvitePage() -> impl IntoView {
                 })}
             </Suspense>
         </PageCard>
+    }
+}
+
+/// The `/signup` route: the page's code is its own wasm file, fetched with the page (`ui::App`).
+pub struct SignupRoute;
+
+#[lazy_route]
+impl LazyRoute for SignupRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <SignupPage/> }.into_any()
     }
 }
 

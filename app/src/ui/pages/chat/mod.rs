@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::{LazyRoute, lazy_route};
 
 use super::{SignedIn, error_of};
 use crate::contract::ErrorBody;
@@ -23,6 +24,20 @@ use crate::fns::chat::{
 };
 use crate::ui::components::{EmptyState, ErrorAlert, LoadError};
 use crate::ui::{markdown, routes};
+
+/// The `/chat/:id?` route: the page's code is its own wasm file, fetched with the page (`ui::App`).
+pub struct ChatRoute;
+
+#[lazy_route]
+impl LazyRoute for ChatRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <ChatPage/> }.into_any()
+    }
+}
 
 #[component]
 pub fn ChatPage() -> impl IntoView {
