@@ -67,20 +67,23 @@ for tag in re.findall(r"<(?:link|script)\b[^>]*>", html):
         seen.append(m.group(1))
 print("\n".join(seen))'
 }
-echo "per-page transfer of a fresh load (wasm + JS, brotli as served):"
+echo "per-page transfer of a fresh load (wasm + JS, brotli as served; the largest files listed):"
 for spec in "/login" "/chat $JAR"; do
   read -r path jar <<<"$spec"
-  total=0 files=0 list=""
+  sizes="$DATA/sizes"
+  : >"$sizes"
   while read -r asset; do
     [ -n "$asset" ] || continue
     out="$(curl -fsS -o /dev/null -H 'Accept-Encoding: br' -w '%{size_download} %header{content-encoding}' "$BASE$asset")"
-    bytes="${out%% *}"
     [ "${out#* }" = br ] || echo "  warning: $asset was not served with brotli (${out#* })"
-    total=$((total + bytes)) files=$((files + 1))
-    list+="$(printf '\n    %8d  %s' "$bytes" "${asset#/pkg/}")"
+    echo "${out%% *} ${asset#/pkg/}" >>"$sizes"
   done < <(page_assets "$path" "$jar")
-  printf '  %-7s %4d.%d kB in %d files (%d bytes; budget 250 kB = 250000 bytes)%s\n' "$path" \
-    $((total / 1000)) $(((total % 1000) / 100)) "$files" "$total" "$list"
+  total=$(awk '{ s += $1 } END { print s + 0 }' "$sizes")
+  files=$(wc -l <"$sizes")
+  printf '  %-7s %4d.%d kB in %d files (%d bytes; budget 250 kB = 250000 bytes)\n' "$path" \
+    $((total / 1000)) $(((total % 1000) / 100)) "$files" "$total"
+  sort -rn "$sizes" | awk 'NR <= 5 { printf "    %8d  %s\n", $1, $2; next }
+    { n++; s += $1 } END { if (n) printf "    %8d  in %d smaller files\n", s, n }'
 done
 kill -TERM "$pid"; wait "$pid" || true
 
