@@ -35,4 +35,5 @@ mod shutdown;
 mod sso;
 mod sso_linking;
 mod sso_ssrf;
+mod tenancy_walk;
 mod ui;

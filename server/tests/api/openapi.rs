@@ -59,7 +59,8 @@ async fn the_document_is_generated_from_the_routes_and_pinned(#[case] kind: DbKi
 /// The operations anyone may call without a credential: first-run setup, sign-in and its
 /// single sign-on legs, signup, discovery and health. Every other operation must name the
 /// credentials it accepts, so that the document shows no authenticated operation as open.
-const PUBLIC_OPERATIONS: &[&str] = &[
+/// The tenancy walk (`tenancy_walk.rs`) skips these and walks every other operation.
+pub(crate) const PUBLIC_OPERATIONS: &[&str] = &[
     "GET /api",
     "GET /api/health",
     "GET /api/marketplace/agents",
