@@ -1,14 +1,16 @@
 //! Credentials in one place: which credential a request presents in its headers (read by the
 //! CSRF check and by the actor, so both agree), and which credentials each route accepts.
 //!
-//! A route's accepted credentials are declared once, on the route: the `security` of its
-//! `#[utoipa::path]`, so `/api/openapi.json` documents exactly what is enforced here.
+//! A route's accepted credentials are declared once, in the document: by its family
+//! (`routes/family.rs`, applied when the family's router is built) or, for an exception, by the
+//! `security` of its `#[utoipa::path]`. This module reads them back from the generated document,
+//! so `/api/openapi.json` documents exactly what is enforced here.
 //! - `security(())` (an empty requirement): public; credentials are ignored.
 //! - `cookie` and `bearer_jwt`: a person (browser session or JWT). API keys are refused.
 //! - plus `api_key` and `x_api_key`: the data plane (chat, conversations, reading agents, logs,
 //!   profile); any valid credential.
 //!
-//! An operation that declares nothing needs a person (the safe default). Routes outside the
+//! An operation that declares nothing (outside any family) needs a person (the safe default). Routes outside the
 //! document are the dashboard (its pages and the server functions under `/_server/`): it is for
 //! people, so API keys are refused there; each server function decides about anonymous callers.
 
@@ -61,7 +63,7 @@ const PUBLIC_UNDOCUMENTED: &[&str] = &["/api/openapi.json", "/pkg"];
 
 /// Egret's key and organisation management (seed 000 marks them "JWT"): an API key there
 /// answers Egret's 401 "JWT required" rather than the 403 of the other families.
-const EGRET_JWT_PREFIXES: &[&str] = &["/v1/billings/", "/v1/orgs/"];
+pub const EGRET_JWT_PREFIXES: &[&str] = &["/v1/billings/", "/v1/orgs/"];
 
 /// The access of every documented operation, by method and route template.
 #[derive(Clone, Debug, Default)]
@@ -120,7 +122,8 @@ impl Routes {
     }
 }
 
-fn access_of(op: &serde_json::Value) -> Access {
+/// Who may call an operation, from its `security` (`op` is the operation's JSON).
+pub fn access_of(op: &serde_json::Value) -> Access {
     let Some(requirements) = op.get("security").and_then(|s| s.as_array()) else {
         return Access::People;
     };

@@ -38,7 +38,6 @@ fn usage_json(out: &Outcome) -> Value {
 /// Chat completion, OpenAI-compatible (streaming with `"stream": true`).
 #[utoipa::path(post, path = "/v1/chat/completions", tag = "openai",
     request_body(content = Object, description = "An OpenAI chat completion request; `model` = agent id or name"),
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, description = "chat.completion, or SSE chat.completion.chunk lines then [DONE]"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 402, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 502, body = ErrorBody), (status = 504, body = ErrorBody)))]
@@ -222,7 +221,6 @@ async fn models_list(ctx: &AppContext, actor: &Actor) -> Result<Json<Value>, Err
 
 /// Models (OpenAI list shape): your agents, usable as `model` by id or name.
 #[utoipa::path(get, path = "/v1/models", tag = "openai",
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, description = "{\"object\":\"list\",\"data\":[{id, object, created, owned_by, name, kind}]}"), (status = 401, body = ErrorBody)))]
 pub async fn list_models(
     State(ctx): State<AppContext>,
@@ -233,7 +231,6 @@ pub async fn list_models(
 
 /// The same list at Egret's path.
 #[utoipa::path(get, path = "/v1/models/", tag = "openai",
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, description = "The same list as /v1/models"), (status = 401, body = ErrorBody)))]
 pub async fn list_models_slash(
     State(ctx): State<AppContext>,
