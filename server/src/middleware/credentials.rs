@@ -10,7 +10,9 @@
 //! - plus `api_key` and `x_api_key`: the data plane (chat, conversations, reading agents, logs,
 //!   profile); any valid credential.
 //!
-//! An operation that declares nothing (outside any family) needs a person (the safe default). Routes outside the
+//! An operation that declares nothing (outside any family) needs a person (the safe default).
+//! More than one credential in one request must agree (`authenticate::resolve`); if they do not,
+//! every route that needs a caller answers 401 `AUTH-008` here. Routes outside the
 //! document are the dashboard (its pages and the server functions under `/_server/`): it is for
 //! people, so API keys are refused there; each server function decides about anonymous callers.
 
@@ -36,6 +38,18 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 pub fn api_key(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get("x-api-key")?.to_str().ok()?.trim();
     (!value.is_empty()).then_some(value)
+}
+
+/// True when the request carries a non-empty session cookie (`aerie_session`), whether or not it
+/// names a live session.
+pub fn session_cookie(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .any(|(name, value)| name == aerie_backend::sessions::COOKIE && !value.trim().is_empty())
 }
 
 /// True when the request authenticates with a token in a header (bearer JWT or API key). Such a
@@ -209,6 +223,9 @@ mod tests {
             "authorization",
             "Basic dTpw"
         )])));
+        assert!(session_cookie(&headers(&[("cookie", "a=b; aerie_session=x")])));
+        assert!(!session_cookie(&headers(&[("cookie", "aerie_session=; a=b")])));
+        assert!(!session_cookie(&headers(&[("cookie", "aerie_sso=x")])));
     }
 
     #[test]
