@@ -29,12 +29,14 @@ pub async fn resolve(State(ctx): State<AppContext>, mut req: Request, next: Next
     let bearer = super::credentials::bearer(headers);
     let api_key = super::credentials::api_key(headers);
     let session_cookie = super::credentials::session_cookie(headers);
+    let blank_token = super::credentials::blank_token(headers);
     let session = req.extensions().get::<tower_sessions::Session>().cloned();
     let presented = Presented {
         bearer,
         api_key,
         session: session.as_ref(),
         session_cookie,
+        blank_token,
     };
     let actor = match authenticate::resolve(&ctx, presented, ip).await {
         Ok(actor) => actor,

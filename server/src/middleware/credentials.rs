@@ -40,8 +40,7 @@ pub fn api_key(headers: &HeaderMap) -> Option<&str> {
     (!value.is_empty()).then_some(value)
 }
 
-/// True when the request carries a non-empty session cookie (`aerie_session`), whether or not it
-/// names a live session.
+/// True when the request carries the session cookie (`aerie_session`), whatever its value.
 pub fn session_cookie(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::COOKIE)
@@ -49,7 +48,23 @@ pub fn session_cookie(headers: &HeaderMap) -> bool {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .any(|(name, value)| name == aerie_backend::sessions::COOKIE && !value.trim().is_empty())
+        .any(|(name, _)| name.trim() == aerie_backend::sessions::COOKIE)
+}
+
+/// True when the request carries a token header with no token in it: an empty `X-API-Key`, or
+/// `Authorization: Bearer` alone. Such a header is not a credential ([`bearer`], [`api_key`]),
+/// but beside one it is an invalid one (`authenticate::resolve`).
+pub fn blank_token(headers: &HeaderMap) -> bool {
+    let blank_key = headers
+        .get_all("x-api-key")
+        .iter()
+        .any(|v| v.to_str().map_or(true, |v| v.trim().is_empty()));
+    let blank_bearer = headers.get_all(header::AUTHORIZATION).iter().any(|v| {
+        let value = v.to_str().unwrap_or_default().trim();
+        let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+        scheme.eq_ignore_ascii_case("bearer") && token.trim().is_empty()
+    });
+    blank_key || blank_bearer
 }
 
 /// True when the request authenticates with a token in a header (bearer JWT or API key). Such a
@@ -224,8 +239,14 @@ mod tests {
             "Basic dTpw"
         )])));
         assert!(session_cookie(&headers(&[("cookie", "a=b; aerie_session=x")])));
-        assert!(!session_cookie(&headers(&[("cookie", "aerie_session=; a=b")])));
+        assert!(session_cookie(&headers(&[("cookie", "aerie_session=; a=b")])));
         assert!(!session_cookie(&headers(&[("cookie", "aerie_sso=x")])));
+        assert!(blank_token(&headers(&[("x-api-key", " ")])));
+        assert!(blank_token(&headers(&[("authorization", "Bearer ")])));
+        assert!(blank_token(&headers(&[("authorization", "bearer")])));
+        assert!(!blank_token(&headers(&[("authorization", "Bearer abc")])));
+        assert!(!blank_token(&headers(&[("authorization", "Basic dTpw")])));
+        assert!(!blank_token(&headers(&[("x-api-key", "k")])));
     }
 
     #[test]

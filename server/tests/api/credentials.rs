@@ -525,6 +525,18 @@ async fn conflicting_credentials_are_refused(#[case] kind: DbKind) {
             vec![("authorization", &bearer), ("cookie", "aerie_session=forged")],
         ),
         (
+            "bearer + empty cookie",
+            vec![("authorization", &bearer), ("cookie", "aerie_session=")],
+        ),
+        (
+            "bearer + blank key",
+            vec![("authorization", &bearer), ("x-api-key", "")],
+        ),
+        (
+            "key + blank bearer",
+            vec![("x-api-key", &c.key), ("authorization", "Bearer")],
+        ),
+        (
             "bearer + signed-out cookie",
             vec![("authorization", &bearer), ("cookie", &stale)],
         ),

@@ -95,8 +95,10 @@ pub struct Presented<'a> {
     pub api_key: Option<&'a str>,
     /// The browser session (cookie), when the session layer is in front.
     pub session: Option<&'a tower_sessions::Session>,
-    /// The request carries the session cookie (`sessions::COOKIE`), live or not.
+    /// The request carries the session cookie (`sessions::COOKIE`), whatever its value.
     pub session_cookie: bool,
+    /// The request carries a token header with nothing in it (`X-API-Key:` or `Bearer` alone).
+    pub blank_token: bool,
 }
 
 /// Who the request's credentials name.
@@ -107,8 +109,9 @@ pub struct Presented<'a> {
 /// token then decides (the bearer before `X-API-Key`, never the cookie). Otherwise it is
 /// `Identity::Rejected(ConflictingCredentials)`, which every route that needs a caller refuses
 /// with 401 before its handler runs (`server/src/middleware/credentials.rs`). A session cookie
-/// that names no live session counts as invalid only beside a token: alone, it leaves the
-/// browser anonymous as before.
+/// that names no live session, and a blank token header, count as invalid only beside a token:
+/// without one, the cookie leaves the browser anonymous and the blank header is ignored, as
+/// before.
 pub async fn resolve(
     ctx: &AppContext,
     presented: Presented<'_>,
@@ -125,7 +128,7 @@ pub async fn resolve(
             None if ctx.dev_mode() => dev_identity(ctx).await?,
             None => Identity::Anonymous,
         }
-    } else if tokens == 1 && !presented.session_cookie {
+    } else if tokens == 1 && !presented.session_cookie && !presented.blank_token {
         match (presented.bearer, presented.api_key) {
             (Some(token), _) => by_bearer(ctx, token).await?,
             (None, Some(key)) => by_api_key(ctx, key.trim()).await?,
@@ -153,6 +156,9 @@ async fn several(ctx: &AppContext, presented: &Presented<'_>) -> Result<Identity
         };
         // Unknown, expired, or the account's session was just flushed.
         identities.push(session.unwrap_or(Identity::Anonymous));
+    }
+    if presented.blank_token {
+        identities.push(Identity::Anonymous);
     }
     let conflict = Identity::Rejected(ErrorCode::ConflictingCredentials);
     let mut principals = identities.iter().map(|identity| match identity {
