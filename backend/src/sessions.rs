@@ -89,7 +89,10 @@ impl SessionStore for DbSessionStore {
     }
 }
 
-/// The session layer: cookie `aerie_session`, HttpOnly, SameSite=Lax, Secure when the public URL
+/// The name of the session cookie.
+pub const COOKIE: &str = "aerie_session";
+
+/// The session layer: cookie [`COOKIE`], HttpOnly, SameSite=Lax, Secure when the public URL
 /// is https, signed with the instance's session key, expiring after 7 days of inactivity.
 pub fn layer(ctx: &AppContext) -> SessionManagerLayer<DbSessionStore, SignedCookie> {
     use secrecy::ExposeSecret;
@@ -97,7 +100,7 @@ pub fn layer(ctx: &AppContext) -> SessionManagerLayer<DbSessionStore, SignedCook
     // cookie::Key wants 64 bytes of key material: a SHA-512 of the instance's session secret.
     let material = Sha512::digest(ctx.secrets().session_key.expose_secret().as_bytes());
     SessionManagerLayer::new(DbSessionStore::new(ctx.db().clone()))
-        .with_name("aerie_session")
+        .with_name(COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(ctx.config().public_url().starts_with("https://"))

@@ -127,6 +127,13 @@ codes! {
         "Single sign-on failed",
         "The identity provider's answer was refused, or no account may be linked or created for it.",
         "Start again from the login page; if it keeps failing, your administrator sees the reason in the audit log and the provider's last error."),
+    /// The request presents more than one credential (session cookie, bearer token, `X-API-Key`)
+    /// and one of them is invalid, or they name different users.
+    ConflictingCredentials => (401, "AUTH-008", "authentication_error",
+        "The request presents more than one credential and they do not agree.",
+        "Conflicting credentials",
+        "Of the session cookie, the bearer token and the X-API-Key header sent, one is invalid or expired, or they belong to different users or organisations.",
+        "Send one credential: drop the stale cookie, or the header you did not mean to send."),
     /// The caller is authenticated but lacks the permission.
     Forbidden => (403, "AUTH-005", "permission_error",
         "You do not have permission to perform this action.",

@@ -35,7 +35,9 @@ impl Modify for SecurityAddon {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "cookie",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("aerie_session"))),
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                aerie_backend::sessions::COOKIE,
+            ))),
         );
         components.add_security_scheme(
             "bearer_jwt",

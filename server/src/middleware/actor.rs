@@ -23,15 +23,20 @@ pub async fn resolve(State(ctx): State<AppContext>, mut req: Request, next: Next
             .map(|v| v.as_bytes()),
         &ctx.config().trusted_proxies,
     );
-    // The same reading as the CSRF check's exemption: a token, when present, is the only
-    // credential; the cookie's session is used only without one.
+    // The same reading as the CSRF check's exemption: a token, when present, decides; the
+    // cookie's session authenticates only without one, and beside one it must agree with it
+    // (`authenticate::resolve`).
     let bearer = super::credentials::bearer(headers);
     let api_key = super::credentials::api_key(headers);
+    let session_cookie = super::credentials::session_cookie(headers);
+    let blank_token = super::credentials::blank_token(headers);
     let session = req.extensions().get::<tower_sessions::Session>().cloned();
     let presented = Presented {
         bearer,
         api_key,
         session: session.as_ref(),
+        session_cookie,
+        blank_token,
     };
     let actor = match authenticate::resolve(&ctx, presented, ip).await {
         Ok(actor) => actor,

@@ -1,14 +1,18 @@
 //! Credentials in one place: which credential a request presents in its headers (read by the
 //! CSRF check and by the actor, so both agree), and which credentials each route accepts.
 //!
-//! A route's accepted credentials are declared once, on the route: the `security` of its
-//! `#[utoipa::path]`, so `/api/openapi.json` documents exactly what is enforced here.
+//! A route's accepted credentials are declared once, in the document: by its family
+//! (`routes/family.rs`, applied when the family's router is built) or, for an exception, by the
+//! `security` of its `#[utoipa::path]`. This module reads them back from the generated document,
+//! so `/api/openapi.json` documents exactly what is enforced here.
 //! - `security(())` (an empty requirement): public; credentials are ignored.
 //! - `cookie` and `bearer_jwt`: a person (browser session or JWT). API keys are refused.
 //! - plus `api_key` and `x_api_key`: the data plane (chat, conversations, reading agents, logs,
 //!   profile); any valid credential.
 //!
-//! An operation that declares nothing needs a person (the safe default). Routes outside the
+//! An operation that declares nothing (outside any family) needs a person (the safe default).
+//! More than one credential in one request must agree (`authenticate::resolve`); if they do not,
+//! every route that needs a caller answers 401 `AUTH-008` here. Routes outside the
 //! document are the dashboard (its pages and the server functions under `/_server/`): it is for
 //! people, so API keys are refused there; each server function decides about anonymous callers.
 
@@ -36,6 +40,33 @@ pub fn api_key(headers: &HeaderMap) -> Option<&str> {
     (!value.is_empty()).then_some(value)
 }
 
+/// True when the request carries the session cookie (`aerie_session`), whatever its value.
+pub fn session_cookie(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .any(|(name, _)| name.trim() == aerie_backend::sessions::COOKIE)
+}
+
+/// True when the request carries a token header with no token in it: an empty `X-API-Key`, or
+/// `Authorization: Bearer` alone. Such a header is not a credential ([`bearer`], [`api_key`]),
+/// but beside one it is an invalid one (`authenticate::resolve`).
+pub fn blank_token(headers: &HeaderMap) -> bool {
+    let blank_key = headers
+        .get_all("x-api-key")
+        .iter()
+        .any(|v| v.to_str().map_or(true, |v| v.trim().is_empty()));
+    let blank_bearer = headers.get_all(header::AUTHORIZATION).iter().any(|v| {
+        let value = v.to_str().unwrap_or_default().trim();
+        let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+        scheme.eq_ignore_ascii_case("bearer") && token.trim().is_empty()
+    });
+    blank_key || blank_bearer
+}
+
 /// True when the request authenticates with a token in a header (bearer JWT or API key). Such a
 /// request is never authenticated by its cookie, and browsers never attach these headers by
 /// themselves (unlike cookies and HTTP Basic credentials).
@@ -61,7 +92,7 @@ const PUBLIC_UNDOCUMENTED: &[&str] = &["/api/openapi.json", "/pkg"];
 
 /// Egret's key and organisation management (seed 000 marks them "JWT"): an API key there
 /// answers Egret's 401 "JWT required" rather than the 403 of the other families.
-const EGRET_JWT_PREFIXES: &[&str] = &["/v1/billings/", "/v1/orgs/"];
+pub const EGRET_JWT_PREFIXES: &[&str] = &["/v1/billings/", "/v1/orgs/"];
 
 /// The access of every documented operation, by method and route template.
 #[derive(Clone, Debug, Default)]
@@ -120,7 +151,8 @@ impl Routes {
     }
 }
 
-fn access_of(op: &serde_json::Value) -> Access {
+/// Who may call an operation, from its `security` (`op` is the operation's JSON).
+pub fn access_of(op: &serde_json::Value) -> Access {
     let Some(requirements) = op.get("security").and_then(|s| s.as_array()) else {
         return Access::People;
     };
@@ -206,6 +238,15 @@ mod tests {
             "authorization",
             "Basic dTpw"
         )])));
+        assert!(session_cookie(&headers(&[("cookie", "a=b; aerie_session=x")])));
+        assert!(session_cookie(&headers(&[("cookie", "aerie_session=; a=b")])));
+        assert!(!session_cookie(&headers(&[("cookie", "aerie_sso=x")])));
+        assert!(blank_token(&headers(&[("x-api-key", " ")])));
+        assert!(blank_token(&headers(&[("authorization", "Bearer ")])));
+        assert!(blank_token(&headers(&[("authorization", "bearer")])));
+        assert!(!blank_token(&headers(&[("authorization", "Bearer abc")])));
+        assert!(!blank_token(&headers(&[("authorization", "Basic dTpw")])));
+        assert!(!blank_token(&headers(&[("x-api-key", "k")])));
     }
 
     #[test]

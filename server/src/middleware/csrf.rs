@@ -4,8 +4,10 @@
 //! form included — must come from this site: `Sec-Fetch-Site: same-origin` (or `none`), or an
 //! `Origin` matching `Host`. A request carrying cookies but neither header is refused. Requests
 //! with a non-empty `Authorization: Bearer` or `X-API-Key` are exempt: browsers never attach those
-//! by themselves, and such a request is authenticated by that token alone, never by its cookie
-//! (both read the headers through `credentials::presents_token`).
+//! by themselves, and such a request is authenticated by that token, never by its cookie (both
+//! read the headers through `credentials::presents_token`); a cookie beside the token must name
+//! the same user or the request is refused (`authenticate::resolve`), so it can only make such a
+//! request fail, never grant it anything.
 
 use aerie_backend::error::body_response;
 use aerie_contract::{ErrorBody, ErrorCode};

@@ -105,10 +105,9 @@ fn checked(outcome: Result<system::Checked, Error>) -> Response {
 
 /// Database connectivity: a round trip, with its latency (admins).
 #[utoipa::path(get, path = "/api/health/db", tag = "health",
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses(
         (status = 200, description = "The database answered", body = DependencyHealth),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, description = "Admins only", body = ErrorBody),
         (status = 503, description = "The database is unreachable", body = ErrorBody),
     ))]
 pub async fn db_health(State(ctx): State<AppContext>, actor: Actor) -> Response {
@@ -118,10 +117,9 @@ pub async fn db_health(State(ctx): State<AppContext>, actor: Actor) -> Response 
 /// Redis connectivity: `PING` with its latency, or `not_configured` without `AERIE_REDIS_URL`
 /// (admins).
 #[utoipa::path(get, path = "/api/health/redis", tag = "health",
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses(
         (status = 200, description = "Redis answered, or none is configured", body = DependencyHealth),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, description = "Admins only", body = ErrorBody),
         (status = 503, description = "Redis is unreachable", body = ErrorBody),
     ))]
 pub async fn redis_health(State(ctx): State<AppContext>, actor: Actor) -> Response {
@@ -131,10 +129,9 @@ pub async fn redis_health(State(ctx): State<AppContext>, actor: Actor) -> Respon
 /// Per-integration health: each LLM and single sign-on provider of your organisation, checked
 /// now, with its latency or what failed (admins).
 #[utoipa::path(get, path = "/api/health/integrations", tag = "health",
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses(
         (status = 200, body = IntegrationsHealth),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, description = "Admins only", body = ErrorBody),
     ))]
 pub async fn integrations_health(
     State(ctx): State<AppContext>,

@@ -428,3 +428,184 @@ async fn a_leaked_key_cannot_mint_another(#[case] kind: DbKind) {
         .await;
     assert_eq!(org["name"], "Acme");
 }
+
+/// The session cookie of `browser` (signed in), as a `Cookie` header value.
+async fn session_cookie_of(app: &TestApp, email: &str) -> String {
+    let res = app
+        .client
+        .post(app.url("/auth/admin-login"))
+        .header("origin", format!("http://{}", app.addr))
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(res.status(), 200);
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("aerie_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("session cookie")
+        .to_owned()
+}
+
+/// Sends `GET path` with the given headers: `(status, body)`.
+async fn get_with(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+    let mut req = app.client.get(app.url(path));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// A request that presents more than one credential is served only when every one is valid and
+/// they name the same user; otherwise it is refused with 401 `AUTH-008` before the handler runs,
+/// on the data plane and on people-only routes alike. A stale cookie alone still leaves the
+/// browser anonymous, and public routes still ignore credentials.
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn conflicting_credentials_are_refused(#[case] kind: DbKind) {
+    let c = Callers::start(kind).await;
+    let app = &c.app;
+    let owner = "owner@acme.test";
+    let bearer = format!("Bearer {}", c.jwt);
+    let key_bearer = format!("Bearer {}", c.key);
+    let cookie = session_cookie_of(app, owner).await;
+    // A second user of the same organisation, with a key of their own.
+    let mia_jwt = app.join(&c.jwt, "mia@acme.test", "member").await;
+    let mia_bearer = format!("Bearer {mia_jwt}");
+    let (status, mia_key) = app
+        .authed(
+            Method::POST,
+            "/v1/billings/api-keys/",
+            &mia_jwt,
+            Some(json!({"name": "mia"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{mia_key}");
+    let mia_key = mia_key["key"].as_str().expect("key").to_owned();
+    let mia_cookie = session_cookie_of(app, "mia@acme.test").await;
+    // A session cookie that no longer names a session: signed out.
+    let stale = session_cookie_of(app, owner).await;
+    let res = app
+        .client
+        .post(app.url("/auth/logout"))
+        .header("origin", format!("http://{}", app.addr))
+        .header("cookie", &stale)
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(res.status(), 204);
+    let bad_key = "aerie_000000000000_00000000000000000000000000000000";
+
+    let refused: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        (
+            "bearer + bad key",
+            vec![("authorization", &bearer), ("x-api-key", bad_key)],
+        ),
+        (
+            "key + bad bearer",
+            vec![
+                ("x-api-key", &c.key),
+                ("authorization", "Bearer not.a.jwt"),
+            ],
+        ),
+        (
+            "key as bearer + bad key",
+            vec![("authorization", &key_bearer), ("x-api-key", bad_key)],
+        ),
+        (
+            "bearer + forged cookie",
+            vec![("authorization", &bearer), ("cookie", "aerie_session=forged")],
+        ),
+        (
+            "bearer + empty cookie",
+            vec![("authorization", &bearer), ("cookie", "aerie_session=")],
+        ),
+        (
+            "bearer + blank key",
+            vec![("authorization", &bearer), ("x-api-key", "")],
+        ),
+        (
+            "key + blank bearer",
+            vec![("x-api-key", &c.key), ("authorization", "Bearer")],
+        ),
+        (
+            "bearer + signed-out cookie",
+            vec![("authorization", &bearer), ("cookie", &stale)],
+        ),
+        (
+            "key + signed-out cookie",
+            vec![("x-api-key", &c.key), ("cookie", &stale)],
+        ),
+        (
+            "bearer of one user + key of another",
+            vec![("authorization", &bearer), ("x-api-key", &mia_key)],
+        ),
+        (
+            "key of one user + bearer of another",
+            vec![("x-api-key", &c.key), ("authorization", &mia_bearer)],
+        ),
+        (
+            "cookie of one user + bearer of another",
+            vec![("cookie", &cookie), ("authorization", &mia_bearer)],
+        ),
+        (
+            "cookie of one user + key of another",
+            vec![("cookie", &mia_cookie), ("x-api-key", &c.key)],
+        ),
+    ];
+    for (case, headers) in &refused {
+        for path in ["/auth/user", "/api/conversations", "/api/api-keys"] {
+            let (status, body) = get_with(app, path, headers).await;
+            assert_eq!(status, 401, "{case} on {path}: {body}");
+            assert_eq!(body["error"]["code"], "AUTH-008", "{case} on {path}: {body}");
+        }
+        // Public routes ignore credentials, conflicting or not.
+        let (status, body) = get_with(app, "/api/health", headers).await;
+        assert_eq!(status, 200, "{case} on /api/health: {body}");
+    }
+
+    // Credentials that agree are served, by the token.
+    let agreeing: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        (
+            "bearer + key of the same user",
+            vec![("authorization", &bearer), ("x-api-key", &c.key)],
+        ),
+        (
+            "cookie + bearer of the same user",
+            vec![("cookie", &cookie), ("authorization", &bearer)],
+        ),
+        (
+            "cookie + key of the same user",
+            vec![("cookie", &cookie), ("x-api-key", &c.key)],
+        ),
+    ];
+    for (case, headers) in &agreeing {
+        let (status, body) = get_with(app, "/auth/user", headers).await;
+        assert_eq!(status, 200, "{case}: {body}");
+        assert_eq!(body["email"], owner, "{case}: {body}");
+    }
+    // The token decides: with a key, a people-only route refuses it even beside a good cookie.
+    let (status, body) = get_with(
+        app,
+        "/api/api-keys",
+        &[("cookie", &cookie), ("x-api-key", &c.key)],
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["detail"], PERSON_REQUIRED);
+
+    // A stale cookie alone: anonymous, as before.
+    let (status, body) = get_with(app, "/auth/user", &[("cookie", &stale)]).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "AUTH-001", "{body}");
+    let (status, body) = get_with(app, "/auth/setup-status", &[("cookie", &stale)]).await;
+    assert_eq!(status, 200, "{body}");
+}

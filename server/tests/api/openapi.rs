@@ -1,6 +1,9 @@
+use std::collections::BTreeMap;
+
 use aerie_backend::config::DbKind;
 
 use rstest::rstest;
+use serde_json::Value;
 
 use crate::support::TestApp;
 
@@ -117,4 +120,25 @@ fn every_operation_names_its_credentials_unless_public() {
         open, expected,
         "operations open to anyone differ from the public list"
     );
+}
+
+/// The `security` of every operation, exactly as served (order included), pinned: the credentials
+/// are declared once per route family (`server/src/routes/family.rs`), and moving a declaration
+/// must not change what the document says or what `middleware/credentials.rs` enforces.
+#[test]
+fn the_declared_security_of_every_operation_is_pinned() {
+    let doc = serde_json::to_value(aerie_server::router::openapi()).expect("json");
+    let mut security = BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            if op.get("responses").is_none() {
+                continue;
+            }
+            security.insert(
+                format!("{} {path}", method.to_uppercase()),
+                op.get("security").cloned().unwrap_or(Value::Null),
+            );
+        }
+    }
+    insta::assert_json_snapshot!("security", security);
 }

@@ -95,17 +95,31 @@ pub struct Presented<'a> {
     pub api_key: Option<&'a str>,
     /// The browser session (cookie), when the session layer is in front.
     pub session: Option<&'a tower_sessions::Session>,
+    /// The request carries the session cookie (`sessions::COOKIE`), whatever its value.
+    pub session_cookie: bool,
+    /// The request carries a token header with nothing in it (`X-API-Key:` or `Bearer` alone).
+    pub blank_token: bool,
 }
 
+/// Who the request's credentials name.
+///
+/// One rule for more than one credential: a request that presents a bearer token or `X-API-Key`
+/// together with another credential (the other header, or the session cookie) is authenticated
+/// only if every one of them is valid and they name the same user in the same organisation; the
+/// token then decides (the bearer before `X-API-Key`, never the cookie). Otherwise it is
+/// `Identity::Rejected(ConflictingCredentials)`, which every route that needs a caller refuses
+/// with 401 before its handler runs (`server/src/middleware/credentials.rs`). A session cookie
+/// that names no live session, and a blank token header, count as invalid only beside a token:
+/// without one, the cookie leaves the browser anonymous and the blank header is ignored, as
+/// before.
 pub async fn resolve(
     ctx: &AppContext,
     presented: Presented<'_>,
     ip: Option<IpAddr>,
 ) -> Result<Actor> {
-    let identity = match (presented.bearer, presented.api_key) {
-        (Some(token), _) if jwt::looks_like_jwt(token) => by_jwt(ctx, token).await?,
-        (Some(key), _) | (None, Some(key)) => by_api_key(ctx, key.trim()).await?,
-        (None, None) => match presented.session {
+    let tokens = usize::from(presented.bearer.is_some()) + usize::from(presented.api_key.is_some());
+    let identity = if tokens == 0 {
+        match presented.session {
             Some(session) => match by_session(ctx, session).await? {
                 Some(identity) => identity,
                 None if ctx.dev_mode() => dev_identity(ctx).await?,
@@ -113,9 +127,63 @@ pub async fn resolve(
             },
             None if ctx.dev_mode() => dev_identity(ctx).await?,
             None => Identity::Anonymous,
-        },
+        }
+    } else if tokens == 1 && !presented.session_cookie && !presented.blank_token {
+        match (presented.bearer, presented.api_key) {
+            (Some(token), _) => by_bearer(ctx, token).await?,
+            (None, Some(key)) => by_api_key(ctx, key.trim()).await?,
+            (None, None) => Identity::Anonymous,
+        }
+    } else {
+        several(ctx, &presented).await?
     };
     Ok(Actor { identity, ip })
+}
+
+/// More than one credential: each must be valid, and all must name the same member.
+async fn several(ctx: &AppContext, presented: &Presented<'_>) -> Result<Identity> {
+    let mut identities = Vec::with_capacity(3);
+    if let Some(token) = presented.bearer {
+        identities.push(by_bearer(ctx, token).await?);
+    }
+    if let Some(key) = presented.api_key {
+        identities.push(by_api_key(ctx, key.trim()).await?);
+    }
+    if presented.session_cookie {
+        let session = match presented.session {
+            Some(session) => by_session(ctx, session).await?,
+            None => None,
+        };
+        // Unknown, expired, or the account's session was just flushed.
+        identities.push(session.unwrap_or(Identity::Anonymous));
+    }
+    if presented.blank_token {
+        identities.push(Identity::Anonymous);
+    }
+    let conflict = Identity::Rejected(ErrorCode::ConflictingCredentials);
+    let mut principals = identities.iter().map(|identity| match identity {
+        Identity::User(p) => Some(p),
+        _ => None,
+    });
+    let Some(Some(first)) = principals.next() else {
+        return Ok(conflict);
+    };
+    let agree = principals.all(|p| {
+        p.is_some_and(|p| p.user_id == first.user_id && p.org_id == first.org_id)
+    });
+    Ok(if agree {
+        Identity::User(first.clone())
+    } else {
+        conflict
+    })
+}
+
+async fn by_bearer(ctx: &AppContext, token: &str) -> Result<Identity> {
+    if jwt::looks_like_jwt(token) {
+        by_jwt(ctx, token).await
+    } else {
+        by_api_key(ctx, token.trim()).await
+    }
 }
 
 async fn member(

@@ -28,7 +28,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// List the agents you can see.
 #[utoipa::path(get, path = "/api/agents", tag = "agents",
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, body = [Agent]), (status = 401, body = ErrorBody)))]
 pub async fn list_agents(
     State(ctx): State<AppContext>,
@@ -55,7 +54,6 @@ pub async fn create_agent(
 /// Read an agent.
 #[utoipa::path(get, path = "/api/agents/{id}", tag = "agents",
     params(("id" = AgentId, Path, description = "Agent id")),
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, body = Agent), (status = 404, body = ErrorBody)))]
 pub async fn get_agent(
     State(ctx): State<AppContext>,
@@ -69,7 +67,7 @@ pub async fn get_agent(
 #[utoipa::path(patch, path = "/api/agents/{id}", tag = "agents", request_body = UpdateAgent,
     params(("id" = AgentId, Path, description = "Agent id")),
     security(("cookie" = []), ("bearer_jwt" = [])),
-    responses((status = 200, body = Agent), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Agent), (status = 400, body = ErrorBody), (status = 403, description = "Only the agent's owner or an organisation admin can change it", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_agent(
     State(ctx): State<AppContext>,
     actor: Actor,
@@ -83,7 +81,7 @@ pub async fn update_agent(
 #[utoipa::path(delete, path = "/api/agents/{id}", tag = "agents",
     params(("id" = AgentId, Path, description = "Agent id")),
     security(("cookie" = []), ("bearer_jwt" = [])),
-    responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "Deleted"), (status = 403, description = "Only the agent's owner or an organisation admin can change it", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_agent(
     State(ctx): State<AppContext>,
     actor: Actor,
@@ -97,7 +95,7 @@ pub async fn delete_agent(
 #[utoipa::path(post, path = "/api/agents/{id}/publish", tag = "agents",
     params(("id" = AgentId, Path, description = "Agent id")),
     security(("cookie" = []), ("bearer_jwt" = [])),
-    responses((status = 200, body = Agent), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Agent), (status = 403, description = "Only the agent's owner or an organisation admin can change it", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn publish_agent(
     State(ctx): State<AppContext>,
     actor: Actor,
@@ -133,7 +131,6 @@ pub async fn duplicate_agent(
 /// The tools this agent may call, resolved for you.
 #[utoipa::path(get, path = "/api/agents/{id}/tools", tag = "agents",
     params(("id" = AgentId, Path, description = "Agent id")),
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, body = [AgentTool]), (status = 404, body = ErrorBody)))]
 pub async fn agent_tools(
     State(ctx): State<AppContext>,

@@ -22,7 +22,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// List my API keys.
 #[utoipa::path(get, path = "/api/api-keys", tag = "api_keys",
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = [ApiKey]), (status = 401, body = ErrorBody)))]
 pub async fn list_my_api_keys(
     State(ctx): State<AppContext>,
@@ -33,7 +32,6 @@ pub async fn list_my_api_keys(
 
 /// Create an API key (returned once).
 #[utoipa::path(post, path = "/api/api-keys", tag = "api_keys", request_body = NewApiKey,
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 201, body = ApiKeyWithSecret), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn create_my_api_key(
     State(ctx): State<AppContext>,
@@ -49,7 +47,6 @@ pub async fn create_my_api_key(
 /// Revoke an API key; it stops working at once.
 #[utoipa::path(delete, path = "/api/api-keys/{id}", tag = "api_keys",
     params(("id" = ApiKeyId, Path, description = "Key id")),
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 204, description = "Revoked"), (status = 404, body = ErrorBody)))]
 pub async fn revoke_my_api_key(
     State(ctx): State<AppContext>,

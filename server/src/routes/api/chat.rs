@@ -24,7 +24,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Send a message and stream the answer (`text/event-stream`; `event:` = the JSON's `type`).
 #[utoipa::path(post, path = "/api/chat", tag = "chat", request_body = ChatTurn,
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, description = "SSE stream of ChatEvent", body = ChatEvent, content_type = "text/event-stream"),
         (status = 400, body = ErrorBody), (status = 402, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn chat_turn(
@@ -52,7 +51,6 @@ pub async fn chat_turn(
 /// Cancel a turn in flight; the partial answer is kept and returned.
 #[utoipa::path(post, path = "/api/chat/{msgId}/cancel", tag = "chat",
     params(("msgId" = MessageId, Path, description = "The answer's message id (from `start`)")),
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, body = Message), (status = 404, body = ErrorBody)))]
 pub async fn cancel_turn(
     State(ctx): State<AppContext>,
@@ -65,7 +63,6 @@ pub async fn cancel_turn(
 /// Thumbs up/down and an optional comment on an answer.
 #[utoipa::path(post, path = "/api/chat/{msgId}/feedback", tag = "chat", request_body = Feedback,
     params(("msgId" = MessageId, Path, description = "The answer's message id")),
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, body = Message), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn message_feedback(
     State(ctx): State<AppContext>,

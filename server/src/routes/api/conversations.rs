@@ -48,7 +48,6 @@ pub struct MessagesQuery {
 
 /// List my conversations, most recent first.
 #[utoipa::path(get, path = "/api/conversations", tag = "conversations", params(Page),
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, body = [Conversation]), (status = 401, body = ErrorBody)))]
 pub async fn list_conversations(
     State(ctx): State<AppContext>,
@@ -60,7 +59,6 @@ pub async fn list_conversations(
 
 /// Start a conversation with an agent.
 #[utoipa::path(post, path = "/api/conversations", tag = "conversations", request_body = NewConversation,
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 201, body = Conversation), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn create_conversation(
     State(ctx): State<AppContext>,
@@ -76,7 +74,6 @@ pub async fn create_conversation(
 /// Read a conversation.
 #[utoipa::path(get, path = "/api/conversations/{id}", tag = "conversations",
     params(("id" = ConversationId, Path, description = "Conversation id")),
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]
 pub async fn get_conversation(
     State(ctx): State<AppContext>,
@@ -89,7 +86,6 @@ pub async fn get_conversation(
 /// Rename a conversation.
 #[utoipa::path(patch, path = "/api/conversations/{id}", tag = "conversations", request_body = RenameConversation,
     params(("id" = ConversationId, Path, description = "Conversation id")),
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, body = Conversation), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn rename_conversation(
     State(ctx): State<AppContext>,
@@ -103,7 +99,6 @@ pub async fn rename_conversation(
 /// Delete a conversation (soft: it disappears from every list).
 #[utoipa::path(delete, path = "/api/conversations/{id}", tag = "conversations",
     params(("id" = ConversationId, Path, description = "Conversation id")),
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
 pub async fn delete_conversation(
     State(ctx): State<AppContext>,
@@ -116,7 +111,6 @@ pub async fn delete_conversation(
 
 /// Messages, oldest first, a page at a time (`before` = `next_before` of the previous page).
 #[utoipa::path(get, path = "/api/conversations/{id}/messages", tag = "conversations", params(("id" = ConversationId, Path, description = "Conversation id"), MessagesQuery),
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, body = MessagePage), (status = 404, body = ErrorBody)))]
 pub async fn list_messages(
     State(ctx): State<AppContext>,
@@ -132,7 +126,6 @@ pub async fn list_messages(
 /// Ask the agent's model for a new title.
 #[utoipa::path(post, path = "/api/conversations/{id}/title", tag = "conversations",
     params(("id" = ConversationId, Path, description = "Conversation id")),
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, body = Conversation), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub async fn regenerate_title(
     State(ctx): State<AppContext>,
@@ -145,7 +138,6 @@ pub async fn regenerate_title(
 /// Branch into a new conversation at a message (that message included).
 #[utoipa::path(post, path = "/api/conversations/{id}/branch", tag = "conversations", request_body = BranchConversation,
     params(("id" = ConversationId, Path, description = "Conversation id")),
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 201, body = Conversation), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn branch_conversation(
     State(ctx): State<AppContext>,

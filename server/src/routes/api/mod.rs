@@ -12,14 +12,23 @@ pub mod users;
 use aerie_backend::AppState;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::routes::family::Family;
+
+/// Two families (`routes/family.rs`): the data plane (agents, chat, conversations; changing an
+/// agent takes a person), and the workspace's management (keys, providers, single sign-on, the
+/// organisation, its members and groups), people only.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    let data_plane = OpenApiRouter::new()
         .merge(agents::router())
-        .merge(api_keys::router())
         .merge(chat::router())
-        .merge(conversations::router())
+        .merge(conversations::router());
+    let management = OpenApiRouter::new()
+        .merge(api_keys::router())
         .merge(providers::router())
         .merge(sso::router())
         .merge(orgs::router())
-        .merge(users::router())
+        .merge(users::router());
+    Family::DATA_PLANE
+        .routes(data_plane)
+        .merge(Family::PEOPLE.routes(management))
 }

@@ -26,7 +26,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Current organisation settings.
 #[utoipa::path(get, path = "/api/organisation", tag = "organizations",
     operation_id = "get_organisation",
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = Organization), (status = 401, body = ErrorBody)))]
 pub async fn get_organization(
     State(ctx): State<AppContext>,
@@ -38,8 +37,7 @@ pub async fn get_organization(
 /// Update organisation settings: name, allowed domains, signup mode (admins).
 #[utoipa::path(patch, path = "/api/organisation", tag = "organizations", request_body = UpdateOrganization,
     operation_id = "update_organisation",
-    security(("cookie" = []), ("bearer_jwt" = [])),
-    responses((status = 200, body = Organization), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Organization), (status = 400, body = ErrorBody), (status = 403, description = "Admins only", body = ErrorBody)))]
 pub async fn update_organization(
     State(ctx): State<AppContext>,
     actor: Actor,
@@ -50,7 +48,6 @@ pub async fn update_organization(
 
 /// List groups.
 #[utoipa::path(get, path = "/api/organisation/groups", tag = "groups",
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = [Group]), (status = 401, body = ErrorBody)))]
 pub async fn list_groups(
     State(ctx): State<AppContext>,
@@ -61,8 +58,7 @@ pub async fn list_groups(
 
 /// Create a group (admins).
 #[utoipa::path(post, path = "/api/organisation/groups", tag = "groups", request_body = GroupInput,
-    security(("cookie" = []), ("bearer_jwt" = [])),
-    responses((status = 201, body = Group), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = Group), (status = 400, body = ErrorBody), (status = 403, description = "Admins only", body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_group(
     State(ctx): State<AppContext>,
     actor: Actor,
@@ -76,7 +72,6 @@ pub async fn create_group(
 
 /// Rename or describe a group (admins).
 #[utoipa::path(patch, path = "/api/organisation/groups/{id}", tag = "groups", request_body = GroupInput,
-    security(("cookie" = []), ("bearer_jwt" = [])),
     params(("id" = GroupId, Path)),
     responses((status = 200, body = Group), (status = 404, body = ErrorBody)))]
 pub async fn update_group(
@@ -90,7 +85,6 @@ pub async fn update_group(
 
 /// Delete a group (admins).
 #[utoipa::path(delete, path = "/api/organisation/groups/{id}", tag = "groups",
-    security(("cookie" = []), ("bearer_jwt" = [])),
     params(("id" = GroupId, Path)),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
 pub async fn delete_group(
@@ -104,7 +98,6 @@ pub async fn delete_group(
 
 /// Add a member to a group (admins).
 #[utoipa::path(post, path = "/api/organisation/groups/{id}/members", tag = "groups", request_body = AddMember,
-    security(("cookie" = []), ("bearer_jwt" = [])),
     params(("id" = GroupId, Path)),
     responses((status = 200, body = Group), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn add_group_member(
@@ -120,7 +113,6 @@ pub async fn add_group_member(
 
 /// Remove a member from a group (admins).
 #[utoipa::path(delete, path = "/api/organisation/groups/{id}/members/{user_id}", tag = "groups",
-    security(("cookie" = []), ("bearer_jwt" = [])),
     params(("id" = GroupId, Path), ("user_id" = UserId, Path)),
     responses((status = 204, description = "Removed"), (status = 404, body = ErrorBody)))]
 pub async fn remove_group_member(

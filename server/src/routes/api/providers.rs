@@ -24,7 +24,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// List the organisation's providers (and the configured one), without secrets.
 #[utoipa::path(get, path = "/api/providers", tag = "providers",
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = [Provider]), (status = 401, body = ErrorBody)))]
 pub async fn list_providers(
     State(ctx): State<AppContext>,
@@ -35,8 +34,7 @@ pub async fn list_providers(
 
 /// Connect an OpenAI-compatible provider (admins). Models are discovered when not given.
 #[utoipa::path(post, path = "/api/providers", tag = "providers", request_body = NewProvider,
-    security(("cookie" = []), ("bearer_jwt" = [])),
-    responses((status = 201, body = Provider), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = Provider), (status = 400, body = ErrorBody), (status = 403, description = "Admins only", body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_provider(
     State(ctx): State<AppContext>,
     actor: Actor,
@@ -51,7 +49,6 @@ pub async fn create_provider(
 /// Read a provider.
 #[utoipa::path(get, path = "/api/providers/{id}", tag = "providers",
     params(("id" = ProviderId, Path, description = "Provider id")),
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = Provider), (status = 404, body = ErrorBody)))]
 pub async fn get_provider(
     State(ctx): State<AppContext>,
@@ -64,7 +61,6 @@ pub async fn get_provider(
 /// Change a provider (admins); `"api_key": null` removes the secret.
 #[utoipa::path(patch, path = "/api/providers/{id}", tag = "providers", request_body = UpdateProvider,
     params(("id" = ProviderId, Path, description = "Provider id")),
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = Provider), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_provider(
     State(ctx): State<AppContext>,
@@ -78,7 +74,6 @@ pub async fn update_provider(
 /// Remove a provider no agent uses (admins).
 #[utoipa::path(delete, path = "/api/providers/{id}", tag = "providers",
     params(("id" = ProviderId, Path, description = "Provider id")),
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 204, description = "Removed"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_provider(
     State(ctx): State<AppContext>,
@@ -92,7 +87,6 @@ pub async fn delete_provider(
 /// Test the connection: lists the upstream's models.
 #[utoipa::path(post, path = "/api/providers/{id}/test", tag = "providers",
     params(("id" = ProviderId, Path, description = "Provider id")),
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = ProviderCheck), (status = 404, body = ErrorBody)))]
 pub async fn test_provider(
     State(ctx): State<AppContext>,

@@ -33,8 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The organisation's identity providers (admins), without client secrets.
 #[utoipa::path(get, path = "/api/sso/providers", tag = "sso",
-    security(("cookie" = []), ("bearer_jwt" = [])),
-    responses((status = 200, body = [SsoProvider]), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = [SsoProvider]), (status = 403, description = "Admins only", body = ErrorBody)))]
 pub async fn list_sso_providers(
     State(ctx): State<AppContext>,
     actor: Actor,
@@ -45,8 +44,7 @@ pub async fn list_sso_providers(
 /// Add an identity provider (admins). OIDC discovery, the SAML metadata and the redirect URI are
 /// checked before it is saved; what to fix is named in the error.
 #[utoipa::path(post, path = "/api/sso/providers", tag = "sso", request_body = SsoProviderInput,
-    security(("cookie" = []), ("bearer_jwt" = [])),
-    responses((status = 201, body = SsoProvider), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = SsoProvider), (status = 400, body = ErrorBody), (status = 403, description = "Admins only", body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_sso_provider(
     State(ctx): State<AppContext>,
     actor: Actor,
@@ -61,7 +59,6 @@ pub async fn create_sso_provider(
 /// Read an identity provider (admins).
 #[utoipa::path(get, path = "/api/sso/providers/{id}", tag = "sso",
     params(("id" = SsoProviderId, Path, description = "Provider id")),
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = SsoProvider), (status = 404, body = ErrorBody)))]
 pub async fn get_sso_provider(
     State(ctx): State<AppContext>,
@@ -74,7 +71,6 @@ pub async fn get_sso_provider(
 /// Change an identity provider (admins); `"client_secret": null` removes the secret.
 #[utoipa::path(patch, path = "/api/sso/providers/{id}", tag = "sso", request_body = SsoProviderInput,
     params(("id" = SsoProviderId, Path, description = "Provider id")),
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = SsoProvider), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_sso_provider(
     State(ctx): State<AppContext>,
@@ -88,7 +84,6 @@ pub async fn update_sso_provider(
 /// Remove an identity provider and the identities linked through it (admins).
 #[utoipa::path(delete, path = "/api/sso/providers/{id}", tag = "sso",
     params(("id" = SsoProviderId, Path, description = "Provider id")),
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
 pub async fn delete_sso_provider(
     State(ctx): State<AppContext>,
@@ -103,7 +98,6 @@ pub async fn delete_sso_provider(
 /// a failure is kept as its last error.
 #[utoipa::path(post, path = "/api/sso/providers/{id}/test", tag = "sso",
     params(("id" = SsoProviderId, Path, description = "Provider id")),
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = SsoTestResult), (status = 404, body = ErrorBody)))]
 pub async fn test_sso_provider(
     State(ctx): State<AppContext>,
@@ -115,8 +109,7 @@ pub async fn test_sso_provider(
 
 /// The organisation's SSO policy (admins).
 #[utoipa::path(get, path = "/api/sso/policy", tag = "sso",
-    security(("cookie" = []), ("bearer_jwt" = [])),
-    responses((status = 200, body = SsoPolicy), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = SsoPolicy), (status = 403, description = "Admins only", body = ErrorBody)))]
 pub async fn get_sso_policy(
     State(ctx): State<AppContext>,
     actor: Actor,
@@ -127,8 +120,7 @@ pub async fn get_sso_policy(
 /// Set the SSO policy: SSO-only sign-in (owners keep a password), email domains (login routing,
 /// linking and provisioning), just-in-time provisioning.
 #[utoipa::path(put, path = "/api/sso/policy", tag = "sso", request_body = SsoPolicy,
-    security(("cookie" = []), ("bearer_jwt" = [])),
-    responses((status = 200, body = SsoPolicy), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = SsoPolicy), (status = 400, body = ErrorBody), (status = 403, description = "Admins only", body = ErrorBody)))]
 pub async fn put_sso_policy(
     State(ctx): State<AppContext>,
     actor: Actor,
@@ -139,7 +131,6 @@ pub async fn put_sso_policy(
 
 /// The identities linked to my account.
 #[utoipa::path(get, path = "/api/me/identities", tag = "sso",
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = [LinkedIdentity]), (status = 401, body = ErrorBody)))]
 pub async fn my_identities(
     State(ctx): State<AppContext>,
@@ -151,7 +142,6 @@ pub async fn my_identities(
 /// Unlink one of my identities (refused for the last way to sign in).
 #[utoipa::path(delete, path = "/api/me/identities/{id}", tag = "sso",
     params(("id" = IdentityId, Path, description = "Identity id")),
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 204, description = "Unlinked"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn unlink_identity(
     State(ctx): State<AppContext>,

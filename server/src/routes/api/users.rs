@@ -23,8 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// List the organisation's users.
 #[utoipa::path(get, path = "/api/users", tag = "users",
-    security(("cookie" = []), ("bearer_jwt" = [])),
-    responses((status = 200, body = [User]), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = [User]), (status = 403, description = "Admins only", body = ErrorBody)))]
 pub async fn list_users(
     State(ctx): State<AppContext>,
     actor: Actor,
@@ -34,7 +33,6 @@ pub async fn list_users(
 
 /// Invite a user: the answer holds a single-use token and URL (valid 7 days).
 #[utoipa::path(post, path = "/api/users", tag = "users", request_body = InviteUser,
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 201, body = Invitation), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn invite_user(
     State(ctx): State<AppContext>,
@@ -49,9 +47,8 @@ pub async fn invite_user(
 
 /// Change a user's role or status.
 #[utoipa::path(patch, path = "/api/users/{id}", tag = "users", request_body = UpdateUser,
-    security(("cookie" = []), ("bearer_jwt" = [])),
     params(("id" = UserId, Path)),
-    responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 403, description = "Admins only; only an owner may change an owner or make one", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_user(
     State(ctx): State<AppContext>,
     actor: Actor,
@@ -63,9 +60,11 @@ pub async fn update_user(
 
 /// Delete a user (soft: they can no longer sign in; their history stays).
 #[utoipa::path(delete, path = "/api/users/{id}", tag = "users",
-    security(("cookie" = []), ("bearer_jwt" = [])),
     params(("id" = UserId, Path)),
-    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "Deleted"),
+        (status = 400, description = "The id is malformed, or it is the last active owner's", body = ErrorBody),
+        (status = 403, description = "Admins only; only an owner may remove an owner", body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 pub async fn delete_user(
     State(ctx): State<AppContext>,
     actor: Actor,

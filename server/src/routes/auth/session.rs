@@ -15,7 +15,6 @@ use crate::extract::AppJson;
 
 /// Password login into a browser session (cookie `aerie_session`).
 #[utoipa::path(post, path = "/auth/admin-login", tag = "auth", request_body = Credentials,
-    security(()),
     responses(
         (status = 200, description = "Signed in; the session cookie is set", body = User),
         (status = 401, body = ErrorBody),
@@ -32,7 +31,6 @@ pub async fn admin_login(
 
 /// End the browser session.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth",
-    security(()),
     responses((status = 204, description = "Signed out")))]
 pub async fn logout(
     State(ctx): State<AppContext>,
@@ -45,7 +43,6 @@ pub async fn logout(
 
 /// The signed-in user.
 #[utoipa::path(get, path = "/auth/user", tag = "auth",
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
 pub async fn current_user(
     State(ctx): State<AppContext>,
@@ -56,7 +53,6 @@ pub async fn current_user(
 
 /// Role, permissions, groups, organisations and beta features of the signed-in user.
 #[utoipa::path(get, path = "/auth/my-permissions", tag = "auth",
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, body = Permissions), (status = 401, body = ErrorBody)))]
 pub async fn my_permissions(
     State(ctx): State<AppContext>,
@@ -67,7 +63,6 @@ pub async fn my_permissions(
 
 /// Update my profile: name, avatar URL, language.
 #[utoipa::path(post, path = "/auth/update-profile", tag = "auth", request_body = UpdateProfile,
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn update_profile(
     State(ctx): State<AppContext>,

@@ -18,7 +18,6 @@ use crate::extract::{AppJson, AppPath};
 
 /// Register: by invitation, or as the organisation's signup mode allows.
 #[utoipa::path(post, path = "/auth/signup", tag = "signup", request_body = SignupRequest,
-    security(()),
     responses(
         (status = 201, description = "`status` is `active` (sign in) or `waitlisted`", body = SignupResult),
         (status = 400, body = ErrorBody), (status = 403, description = "Signups closed or invitation required", body = ErrorBody),
@@ -37,8 +36,7 @@ pub async fn signup_user(
 
 /// Join the waitlist (organisations in `waitlist` mode).
 #[utoipa::path(post, path = "/auth/pending-signup", tag = "signup", request_body = SignupRequest,
-    security(()),
-    responses((status = 201, body = SignupResult), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = SignupResult), (status = 403, description = "No waitlist, or signups closed, for this organisation", body = ErrorBody)))]
 pub async fn pending_signup(
     State(ctx): State<AppContext>,
     actor: Actor,
@@ -52,7 +50,6 @@ pub async fn pending_signup(
 
 /// Resolve an invitation token.
 #[utoipa::path(get, path = "/auth/invite/{token}", tag = "signup", params(("token" = String, Path)),
-    security(()),
     responses((status = 200, body = InviteInfo), (status = 404, description = "Unknown, used or expired", body = ErrorBody)))]
 pub async fn resolve_invite(
     State(ctx): State<AppContext>,
@@ -63,7 +60,6 @@ pub async fn resolve_invite(
 
 /// Public organisations (for embedded chat): names and slugs.
 #[utoipa::path(get, path = "/auth/organizations/public", tag = "signup",
-    security(()),
     responses((status = 200, body = [PublicOrganization])))]
 pub async fn public_organizations(
     State(ctx): State<AppContext>,
@@ -73,8 +69,7 @@ pub async fn public_organizations(
 
 /// Read the signup settings (admins).
 #[utoipa::path(get, path = "/auth/admin/signup-settings", tag = "signup",
-    security(("cookie" = []), ("bearer_jwt" = [])),
-    responses((status = 200, body = SignupSettings), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = SignupSettings), (status = 403, description = "Admins only", body = ErrorBody)))]
 pub async fn get_signup_settings(
     State(ctx): State<AppContext>,
     actor: Actor,
@@ -84,8 +79,7 @@ pub async fn get_signup_settings(
 
 /// Write the signup settings (admins).
 #[utoipa::path(put, path = "/auth/admin/signup-settings", tag = "signup", request_body = SignupSettings,
-    security(("cookie" = []), ("bearer_jwt" = [])),
-    responses((status = 200, body = SignupSettings), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = SignupSettings), (status = 400, body = ErrorBody), (status = 403, description = "Admins only", body = ErrorBody)))]
 pub async fn put_signup_settings(
     State(ctx): State<AppContext>,
     actor: Actor,
@@ -96,8 +90,7 @@ pub async fn put_signup_settings(
 
 /// Pending signups (admins).
 #[utoipa::path(get, path = "/auth/admin/waitlist", tag = "signup",
-    security(("cookie" = []), ("bearer_jwt" = [])),
-    responses((status = 200, body = [User]), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = [User]), (status = 403, description = "Admins only", body = ErrorBody)))]
 pub async fn waitlist(
     State(ctx): State<AppContext>,
     actor: Actor,
@@ -107,7 +100,6 @@ pub async fn waitlist(
 
 /// Approve a waitlisted signup (admins).
 #[utoipa::path(post, path = "/auth/admin/waitlist/{user_id}/approve", tag = "signup",
-    security(("cookie" = []), ("bearer_jwt" = [])),
     params(("user_id" = UserId, Path)),
     responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
 pub async fn approve(
@@ -120,7 +112,6 @@ pub async fn approve(
 
 /// Reject a waitlisted signup (admins).
 #[utoipa::path(post, path = "/auth/admin/waitlist/{user_id}/reject", tag = "signup",
-    security(("cookie" = []), ("bearer_jwt" = [])),
     params(("user_id" = UserId, Path)),
     responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
 pub async fn reject(

@@ -85,7 +85,6 @@ fn known_kind(kind: &str) -> Result<(), Error> {
 /// Start signing in with an identity provider: `provider` (its id, from the login page), or the
 /// organisation's provider of this kind found by `org` slug or `email` domain.
 #[utoipa::path(get, path = "/auth/{provider}/login", tag = "sso",
-    security(()),
     params(
         ("provider" = String, Path, description = "google, microsoft, github, nextcloud, oidc or saml"),
         ("provider" = Option<String>, Query, description = "The provider id (from the login page)"),
@@ -134,7 +133,6 @@ pub async fn sso_login(
 /// The OAuth redirect URI: checks `state` against this browser's sign-in, exchanges the code
 /// (PKCE), verifies the ID token, then sends the browser to `/auth/login-pickup`.
 #[utoipa::path(get, path = "/auth/{provider}/callback", tag = "sso",
-    security(()),
     params(
         ("provider" = String, Path, description = "google, microsoft, github, nextcloud or oidc"),
         ("code" = Option<String>, Query, description = "Authorization code"),
@@ -169,7 +167,6 @@ pub struct Pickup {
 /// Finishes a single sign-on in the browser that started it: a new session (fresh id), then
 /// back to the page the user came from (same-site paths only).
 #[utoipa::path(get, path = "/auth/login-pickup", tag = "sso",
-    security(()),
     params(("code" = String, Query, description = "The one-time pick-up code")),
     responses((status = 303, description = "Signed in; to the return path. Or back to `/login?sso_error=…`")))]
 pub async fn login_pickup(
@@ -196,7 +193,6 @@ pub struct LinkQuery {
 /// A sign-in that stopped because linking the identity to an existing account needs the
 /// person's proof: which provider and email are waiting (see docs/SSO.md).
 #[utoipa::path(get, path = "/auth/sso/link", tag = "sso", params(LinkQuery),
-    security(()),
     responses(
         (status = 200, body = PendingLink),
         (status = 404, description = "Unknown, used or expired code", body = ErrorBody),
@@ -227,7 +223,6 @@ impl std::fmt::Debug for LinkForm {
 /// the identity, signs in and goes on to the return path. A failure goes back to the link page
 /// with the reason in `error`.
 #[utoipa::path(post, path = "/auth/sso/link", tag = "sso",
-    security(()),
     request_body(content = LinkForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "Linked and signed in: to the return path. Or back to `/link-account?code=…&error=…`")))]
 pub async fn confirm_link(
@@ -271,7 +266,6 @@ pub struct DiscoverQuery {
 
 /// Where this person signs in: the organisation (by email domain or slug) and its providers.
 #[utoipa::path(get, path = "/auth/sso/discover", tag = "sso", params(DiscoverQuery),
-    security(()),
     responses((status = 200, body = LoginOptions)))]
 pub async fn discover(
     State(ctx): State<AppContext>,
@@ -293,7 +287,6 @@ mod saml_routes {
     /// Our SAML service provider's metadata (entity id, ACS URL, signing and encryption
     /// certificate) to give the identity provider.
     #[utoipa::path(get, path = "/auth/saml/metadata", tag = "sso",
-    security(()),
         responses((status = 200, description = "SAML 2.0 SP metadata", content_type = "application/samlmetadata+xml")))]
     pub async fn saml_metadata(State(ctx): State<AppContext>) -> Result<Response, Error> {
         let xml = sso::saml::metadata(&ctx).await?;
@@ -326,7 +319,6 @@ mod saml_routes {
     /// The SAML assertion consumer: verifies the IdP's signed response (see docs/SECURITY.md),
     /// then sends the browser to `/auth/login-pickup`.
     #[utoipa::path(post, path = "/auth/saml/acs", tag = "sso",
-    security(()),
         request_body(content = AcsForm, content_type = "application/x-www-form-urlencoded"),
         responses((status = 303, description = "To `/auth/login-pickup`, or back to `/login?sso_error=…`")))]
     pub async fn saml_acs(

@@ -24,7 +24,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// List your API keys (prefix, name, dates; never the secret).
 #[utoipa::path(get, path = "/v1/billings/api-keys/", tag = "api_keys",
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = [ApiKey]), (status = 401, body = ErrorBody)))]
 pub async fn list_api_keys(
     State(ctx): State<AppContext>,
@@ -35,7 +34,6 @@ pub async fn list_api_keys(
 
 /// Create an API key. The answer holds the key itself, exactly once.
 #[utoipa::path(post, path = "/v1/billings/api-keys/", tag = "api_keys", request_body = NewApiKey,
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 201, body = ApiKeyWithSecret), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn create_api_key(
     State(ctx): State<AppContext>,
@@ -51,7 +49,6 @@ pub async fn create_api_key(
 /// Set (`"expires_at": "2027-01-31"`) or clear (`"expires_at": null`) a key's expiry.
 #[utoipa::path(patch, path = "/v1/billings/api-keys/{id}/update/", tag = "api_keys", request_body = UpdateApiKey,
     params(("id" = ApiKeyId, Path, description = "Key id")),
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = ApiKey), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_api_key(
     State(ctx): State<AppContext>,
@@ -67,7 +64,6 @@ pub async fn update_api_key(
 /// Rotate a key: a new secret is returned once and the old one stops working.
 #[utoipa::path(post, path = "/v1/billings/api-keys/{id}/rotate/", tag = "api_keys",
     params(("id" = ApiKeyId, Path, description = "Key id")),
-    security(("cookie" = []), ("bearer_jwt" = [])),
     responses((status = 200, body = ApiKeyWithSecret), (status = 404, body = ErrorBody)))]
 pub async fn rotate_api_key(
     State(ctx): State<AppContext>,

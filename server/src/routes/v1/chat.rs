@@ -30,7 +30,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Chat with an agent: one answer, or `data: {"chunk": "..."}` SSE lines then a final
 /// `data: {"done": true, "session_id": ..., "conversation_id": ..., "usage": ...}`.
 #[utoipa::path(post, path = "/v1/chat", tag = "chat", request_body = V1ChatRequest,
-    security(("api_key" = []), ("x_api_key" = []), ("bearer_jwt" = []), ("cookie" = [])),
     responses((status = 200, body = V1ChatResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 402, body = ErrorBody), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody), (status = 504, body = ErrorBody)))]
 pub async fn v1_chat(
@@ -57,7 +56,6 @@ pub async fn v1_chat(
 
 /// Your agents: id, name, prompt, tools and model.
 #[utoipa::path(get, path = "/v1/agents", tag = "agents",
-    security(("api_key" = []), ("x_api_key" = []), ("bearer_jwt" = []), ("cookie" = [])),
     responses((status = 200, body = [Agent]), (status = 401, body = ErrorBody)))]
 pub async fn v1_agents(
     State(ctx): State<AppContext>,
@@ -68,7 +66,6 @@ pub async fn v1_agents(
 
 /// Email, subscription tier and this month's token quota (total, used, remaining).
 #[utoipa::path(get, path = "/v1/auth/profile", tag = "usage",
-    security(("api_key" = []), ("x_api_key" = []), ("bearer_jwt" = []), ("cookie" = [])),
     responses((status = 200, body = Profile), (status = 401, body = ErrorBody)))]
 pub async fn v1_profile(
     State(ctx): State<AppContext>,
@@ -85,7 +82,6 @@ pub struct LogsQuery {
 
 /// Your usage records, newest first: model, tokens, latency, status.
 #[utoipa::path(get, path = "/v1/logs", tag = "usage", params(LogsQuery),
-    security(("api_key" = []), ("x_api_key" = []), ("bearer_jwt" = []), ("cookie" = [])),
     responses((status = 200, body = [UsageLog]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn v1_logs(
     State(ctx): State<AppContext>,

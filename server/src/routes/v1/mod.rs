@@ -9,11 +9,18 @@ pub mod sessions;
 use aerie_backend::AppState;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::routes::family::Family;
+
+/// Four families (`routes/family.rs`): Egret's key and organisation management (people; an API
+/// key gets Egret's 401 "JWT required"), Egret's sessions and the OpenAI-compatible API (the data
+/// plane), and Egzora's gateway (the data plane, keys first).
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    let egret_accounts = OpenApiRouter::new()
         .merge(billings::router())
-        .merge(chat::router())
-        .merge(openai::router())
-        .merge(sessions::router())
-        .merge(orgs::router())
+        .merge(orgs::router());
+    Family::PEOPLE
+        .routes(egret_accounts)
+        .merge(Family::DATA_PLANE.routes(sessions::router()))
+        .merge(Family::DATA_PLANE.routes(openai::router()))
+        .merge(Family::GATEWAY.routes(chat::router()))
 }

@@ -27,7 +27,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Chat completion, OpenAI-compatible (streaming with `"stream": true`).
 #[utoipa::path(post, path = "/v1/chat/completions", tag = "openai",
     request_body(content = Object, description = "An OpenAI chat completion request; `model` = agent id or name"),
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, description = "A chat.completion; with `\"stream\": true`, SSE `data:` lines of chat.completion.chunk then `data: [DONE]`",
             content((ChatCompletion = "application/json"), (ChatCompletionChunk = "text/event-stream"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 402, body = ErrorBody),
@@ -52,7 +51,6 @@ async fn models_list(ctx: &AppContext, actor: &Actor) -> Result<Json<ModelList>,
 
 /// Models (OpenAI list shape): your agents, usable as `model` by id or name.
 #[utoipa::path(get, path = "/v1/models", tag = "openai",
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, description = "Your agents, in OpenAI's list shape", body = ModelList), (status = 401, body = ErrorBody)))]
 pub async fn list_models(
     State(ctx): State<AppContext>,
@@ -63,7 +61,6 @@ pub async fn list_models(
 
 /// The same list at Egret's path.
 #[utoipa::path(get, path = "/v1/models/", tag = "openai",
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, description = "The same list as /v1/models", body = ModelList), (status = 401, body = ErrorBody)))]
 pub async fn list_models_slash(
     State(ctx): State<AppContext>,

@@ -20,7 +20,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// List organizations (yours).
-#[utoipa::path(get, path = "/v1/orgs/", tag = "organizations", security(("cookie" = []), ("bearer_jwt" = [])),
+#[utoipa::path(get, path = "/v1/orgs/", tag = "organizations",
     responses((status = 200, body = [Organization]), (status = 401, body = ErrorBody)))]
 pub async fn list_orgs(
     State(ctx): State<AppContext>,
@@ -30,7 +30,7 @@ pub async fn list_orgs(
 }
 
 /// Organization detail.
-#[utoipa::path(get, path = "/v1/orgs/{slug}/", tag = "organizations", security(("cookie" = []), ("bearer_jwt" = [])),
+#[utoipa::path(get, path = "/v1/orgs/{slug}/", tag = "organizations",
     params(("slug" = String, Path)),
     responses((status = 200, body = Organization), (status = 404, body = ErrorBody)))]
 pub async fn get_org(
@@ -42,9 +42,9 @@ pub async fn get_org(
 }
 
 /// Update the organization's name or allowed domains (admins).
-#[utoipa::path(patch, path = "/v1/orgs/{slug}/", tag = "organizations", security(("cookie" = []), ("bearer_jwt" = [])),
+#[utoipa::path(patch, path = "/v1/orgs/{slug}/", tag = "organizations",
     params(("slug" = String, Path)), request_body = UpdateOrganization,
-    responses((status = 200, body = Organization), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Organization), (status = 400, body = ErrorBody), (status = 403, description = "Admins only", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_org(
     State(ctx): State<AppContext>,
     actor: Actor,

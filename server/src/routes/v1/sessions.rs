@@ -35,7 +35,6 @@ pub struct RecentQuery {
 /// Your recent sessions, most recent first.
 #[utoipa::path(get, path = "/v1/sessions/recent/", tag = "sessions", params(RecentQuery),
     operation_id = "recent_sessions",
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, body = [Conversation]), (status = 401, body = ErrorBody)))]
 pub async fn recent_conversations(
     State(ctx): State<AppContext>,
@@ -51,7 +50,6 @@ pub async fn recent_conversations(
 #[utoipa::path(get, path = "/v1/sessions/{id}/messages/", tag = "sessions",
     operation_id = "session_messages",
     params(("id" = ConversationId, Path, description = "Session id")),
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, body = [Message]), (status = 404, body = ErrorBody)))]
 pub async fn conversation_messages(
     State(ctx): State<AppContext>,
@@ -69,7 +67,6 @@ pub async fn conversation_messages(
 #[utoipa::path(post, path = "/v1/sessions/{id}/rename/", tag = "sessions", request_body = RenameConversation,
     operation_id = "rename_session",
     params(("id" = ConversationId, Path, description = "Session id")),
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 200, body = Conversation), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn rename_conversation(
     State(ctx): State<AppContext>,
@@ -84,7 +81,6 @@ pub async fn rename_conversation(
 #[utoipa::path(delete, path = "/v1/sessions/{id}/delete/", tag = "sessions",
     operation_id = "delete_session",
     params(("id" = ConversationId, Path, description = "Session id")),
-    security(("cookie" = []), ("bearer_jwt" = []), ("api_key" = []), ("x_api_key" = [])),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
 pub async fn delete_conversation(
     State(ctx): State<AppContext>,
