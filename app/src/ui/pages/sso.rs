@@ -555,12 +555,10 @@ pub(crate) fn LinkedIdentities() -> impl IntoView {
 #[component]
 fn IdentityItem(identity: LinkedIdentity, unlink: ServerAction<UnlinkIdentity>) -> impl IntoView {
     let id = identity.id;
-    let kind = if identity.kind.is_empty() {
-        String::new()
-    } else {
-        let name = identity.kind.parse::<SsoKind>().map_or("Other", kind_name);
-        format!(" ({name})")
-    };
+    let kind = identity
+        .kind
+        .map(|k| format!(" ({})", kind_name(k)))
+        .unwrap_or_default();
     view! {
         <li data-identity=identity.provider_name.clone()>
             <div>
