@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ids::{OrgId, UserId};
-use super::kinds::{Role, UserStatus};
+use super::kinds::{Role, SsoKind, UserStatus};
 
 /// `GET /auth/setup-status`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -12,8 +12,8 @@ use super::kinds::{Role, UserStatus};
 pub struct SetupStatus {
     /// True once the first organisation and its owner exist.
     pub bootstrapped: bool,
-    /// OAuth providers this instance offers at login (`google`, `microsoft`, `github`, ...).
-    pub oauth_providers: Vec<String>,
+    /// The kinds of identity provider this instance offers at login.
+    pub oauth_providers: Vec<SsoKind>,
     /// Interface languages available.
     pub locales: Vec<String>,
 }

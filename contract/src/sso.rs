@@ -196,10 +196,53 @@ pub struct LinkedIdentity {
     pub id: IdentityId,
     pub provider_id: Option<SsoProviderId>,
     pub provider_name: String,
-    pub kind: String,
+    /// The provider's kind; `""` (`None`) once the provider is gone.
+    #[serde(with = "kind_or_empty")]
+    #[cfg_attr(
+        feature = "server",
+        schema(schema_with = kind_or_empty::schema, required = true)
+    )]
+    pub kind: Option<SsoKind>,
     pub email: Option<String>,
     pub created_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
+}
+
+/// An SSO kind that travels as `""` when there is none ([`LinkedIdentity::kind`]).
+mod kind_or_empty {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::SsoKind;
+
+    pub fn serialize<S: Serializer>(kind: &Option<SsoKind>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(kind.map_or("", SsoKind::as_str))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SsoKind>, D::Error> {
+        let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        if s.is_empty() {
+            return Ok(None);
+        }
+        s.parse().map(Some).map_err(serde::de::Error::custom)
+    }
+
+    /// One of the kinds, or `""`.
+    #[cfg(feature = "server")]
+    pub fn schema() -> utoipa::openapi::schema::Schema {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Ref, Type};
+        OneOfBuilder::new()
+            .item(Ref::from_schema_name("SsoKind"))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some([""]))
+                    .description(Some("The provider is gone.")),
+            )
+            .description(Some(
+                "The provider's kind; `\"\"` once the provider is gone.",
+            ))
+            .into()
+    }
 }
 
 /// A sign-in that stopped because linking the identity to an existing account needs proof
@@ -216,4 +259,36 @@ pub struct PendingLink {
     pub signed_in_as_account: bool,
     /// When the link code expires.
     pub expires_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(kind: Option<SsoKind>) -> LinkedIdentity {
+        LinkedIdentity {
+            id: IdentityId(uuid::Uuid::nil()),
+            provider_id: None,
+            provider_name: "Okta".to_owned(),
+            kind,
+            email: None,
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+            last_login_at: None,
+        }
+    }
+
+    #[test]
+    fn a_linked_identitys_kind_is_a_kind_or_empty() {
+        for (kind, wire) in [(Some(SsoKind::Saml), "saml"), (None, "")] {
+            let json = serde_json::to_value(identity(kind)).unwrap();
+            assert_eq!(json["kind"], wire);
+            assert_eq!(
+                serde_json::from_value::<LinkedIdentity>(json).unwrap(),
+                identity(kind)
+            );
+        }
+        let mut json = serde_json::to_value(identity(None)).unwrap();
+        json["kind"] = "carrier-pigeon".into();
+        assert!(serde_json::from_value::<LinkedIdentity>(json).is_err());
+    }
 }

@@ -41,7 +41,7 @@ pub fn to_dto(a: &agents::Model) -> Agent {
         reasoning_enabled: a.reasoning_enabled,
         tools: serde_json::from_value(a.tools.clone()).unwrap_or_default(),
         knowledge_base_ids: ids::<KbId>(&a.knowledge_base_ids),
-        visibility: Visibility::parse(&a.visibility).unwrap_or_default(),
+        visibility: a.visibility(),
         group_ids: ids::<GroupId>(&a.group_ids),
         published: a.published,
         owner_id: UserId(a.owner_id),
@@ -226,7 +226,7 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: NewAgent) -> Result<
             reasoning_enabled: input.reasoning_enabled,
             tools: serde_json::to_value(&tools).unwrap_or_default(),
             knowledge_base_ids: json_ids(&input.knowledge_base_ids),
-            visibility: input.visibility.as_str().to_owned(),
+            visibility: input.visibility,
             group_ids: json_ids(&input.group_ids),
             now: Utc::now(),
         },
@@ -295,7 +295,7 @@ pub async fn update(
             .as_ref()
             .map(|v| serde_json::to_value(v).unwrap_or_default()),
         knowledge_base_ids: input.knowledge_base_ids.as_deref().map(json_ids),
-        visibility: input.visibility.map(|v| v.as_str().to_owned()),
+        visibility: input.visibility,
         published: input
             .visibility
             .filter(|v| *v != Visibility::Public)
@@ -325,7 +325,7 @@ pub async fn publish(ctx: &AppContext, actor: &Actor, id: AgentId) -> Result<Age
         .await?
         .ok_or(Error::NotFound)?;
     let changes = store::agents::AgentChanges {
-        visibility: Some(Visibility::Public.as_str().to_owned()),
+        visibility: Some(Visibility::Public),
         published: Some(true),
         ..Default::default()
     };

@@ -12,9 +12,9 @@ use crate::db::entities::memberships;
 use crate::services::auth::principal_of;
 use crate::store::{self, utc};
 use crate::{AppContext, Error, Result, crypto};
-use aerie_contract::ApiKeyStatus;
 use aerie_contract::api_keys::{ApiKey, ApiKeyWithSecret, NewApiKey, UpdateApiKey};
 use aerie_contract::ids::{ApiKeyId, OrgId, UserId};
+use aerie_contract::{ApiKeyStatus, UserStatus};
 
 fn dto(row: &api_keys::Model) -> ApiKey {
     let status = if row.revoked_at.is_some() {
@@ -231,7 +231,7 @@ pub mod cli {
         let email = validate::email(email)?;
         let user = store::users::find_by_email_global(ctx.db(), &email)
             .await?
-            .filter(|u| u.status == "active")
+            .filter(|u| u.status() == Ok(UserStatus::Active))
             .ok_or_else(|| {
                 Error::invalid("user", format!("No active user has the email {email}."))
             })?;

@@ -120,7 +120,7 @@ pub async fn add_member(
         .await?
         .ok_or(Error::NotFound)?;
     match store::users::find_member(ctx.db(), p.org_id, user).await? {
-        Some((u, _)) if u.status.parse::<UserStatus>()? != UserStatus::Deleted => {}
+        Some((u, _)) if u.status()? != UserStatus::Deleted => {}
         _ => {
             return Err(Error::invalid(
                 "user_id",

@@ -18,7 +18,7 @@ pub fn dto(org: &organizations::Model) -> Result<Organization> {
         name: org.name.clone(),
         allowed_domains: domains(org),
         plan: org.plan.clone(),
-        signup_mode: org.signup_mode.parse()?,
+        signup_mode: org.signup_mode()?,
         public: is_public(org),
         created_at: utc(org.created_at),
     })
@@ -119,7 +119,6 @@ pub async fn update(
         .as_deref()
         .map(valid_domains)
         .transpose()?;
-    let mode = input.signup_mode.map(|m| m.as_str().to_owned());
     let before = dto(&org)?;
     let before_settings = org.settings.clone();
     let settings = input.public.map(|public| {
@@ -135,7 +134,7 @@ pub async fn update(
     let changes = store::orgs::OrgChanges {
         name,
         allowed_domains: allowed.map(|allowed| serde_json::json!(allowed)),
-        signup_mode: mode,
+        signup_mode: input.signup_mode,
         settings,
     };
     let org =
@@ -172,7 +171,7 @@ pub async fn signup_settings(ctx: &AppContext, actor: &Actor) -> Result<SignupSe
     let p = actor.require_role(Role::Admin)?;
     let org = current(ctx, p.org_id).await?;
     Ok(SignupSettings {
-        mode: org.signup_mode.parse()?,
+        mode: org.signup_mode()?,
         default_role: default_role(&org),
     })
 }
@@ -201,7 +200,7 @@ pub async fn put_signup_settings(
         settings = serde_json::json!({ "default_role": role.as_str() });
     }
     let changes = store::orgs::OrgChanges {
-        signup_mode: Some(input.mode.as_str().to_owned()),
+        signup_mode: Some(input.mode),
         settings: Some(settings),
         ..Default::default()
     };
@@ -217,7 +216,7 @@ pub async fn put_signup_settings(
     )
     .await?;
     Ok(SignupSettings {
-        mode: org.signup_mode.parse()?,
+        mode: org.signup_mode()?,
         default_role: role,
     })
 }

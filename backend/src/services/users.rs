@@ -31,19 +31,14 @@ async fn member(
 /// request began: an owner demoted a moment ago acts as what they are now.
 async fn role_now<C: sea_orm::ConnectionTrait>(db: &C, p: &Principal) -> Result<Role> {
     let (_, m) = match store::users::find_member(db, p.org_id, p.user_id).await? {
-        Some((u, m)) if status_of(&u)? == UserStatus::Active => (u, m),
+        Some((u, m)) if u.status()? == UserStatus::Active => (u, m),
         _ => return Err(Error::Forbidden),
     };
-    let role: Role = m.role.parse()?;
+    let role = m.role()?;
     if !role.at_least(Role::Admin) {
         return Err(Error::Forbidden);
     }
     Ok(role)
-}
-
-/// The stored status; one the code does not know is an internal error.
-fn status_of(u: &users::Model) -> Result<UserStatus> {
-    Ok(u.status.parse()?)
 }
 
 async fn member_in<C: sea_orm::ConnectionTrait>(
@@ -52,7 +47,7 @@ async fn member_in<C: sea_orm::ConnectionTrait>(
     id: UserId,
 ) -> Result<(users::Model, memberships::Model)> {
     match store::users::find_member(db, p.org_id, id).await? {
-        Some((u, m)) if status_of(&u)? != UserStatus::Deleted => Ok((u, m)),
+        Some((u, m)) if u.status()? != UserStatus::Deleted => Ok((u, m)),
         _ => Err(Error::NotFound),
     }
 }
@@ -75,7 +70,7 @@ pub async fn invite(ctx: &AppContext, actor: &Actor, input: InviteUser) -> Resul
     };
     let existing = store::users::find_by_email_global(ctx.db(), &email).await?;
     if let Some(u) = existing
-        && status_of(&u)? != UserStatus::Deleted
+        && u.status()? != UserStatus::Deleted
     {
         return Err(Error::Conflict { field: "email" });
     }
@@ -87,7 +82,7 @@ pub async fn invite(ctx: &AppContext, actor: &Actor, input: InviteUser) -> Resul
         p.org_id,
         store::invitations::NewInvitation {
             email: &email,
-            role: role.as_str(),
+            role,
             token_hash: &hash,
             invited_by: Some(p.user_id),
             expires_at: now + Duration::days(INVITE_TTL_DAYS),
@@ -107,7 +102,7 @@ pub async fn invite(ctx: &AppContext, actor: &Actor, input: InviteUser) -> Resul
     Ok(Invitation {
         id: row.id,
         email,
-        role: row.role.parse()?,
+        role: row.role()?,
         expires_at: utc(row.expires_at),
         invite_url: Some(format!("{}/invite/{token}", ctx.config().public_url())),
         token: Some(token),
@@ -139,7 +134,7 @@ pub async fn update(
     store::orgs::lock(&txn, p.org_id).await?;
     let acting_role = role_now(&txn, p).await?;
     let (user, membership) = member_in(&txn, p, id).await?;
-    let current_role: Role = membership.role.parse()?;
+    let current_role = membership.role()?;
     // Only owners touch owners or make new ones.
     if (current_role == Role::Owner || role == Some(Role::Owner)) && acting_role != Role::Owner {
         return Err(Error::Forbidden);
@@ -166,7 +161,7 @@ pub async fn update(
         )
         .await?;
     }
-    let status_before = status_of(&user)?;
+    let status_before = user.status()?;
     if let Some(status) = status.filter(|s| *s != status_before) {
         audit::record(
             &txn,
@@ -178,7 +173,7 @@ pub async fn update(
         )
         .await?;
         let changes = store::users::UserChanges {
-            status: Some(status.as_str().to_owned()),
+            status: Some(status),
             ..Default::default()
         };
         store::users::update(&txn, p.org_id, user, changes, Utc::now()).await?;
@@ -203,7 +198,7 @@ pub async fn delete(ctx: &AppContext, actor: &Actor, id: UserId) -> Result<()> {
     store::orgs::lock(&txn, p.org_id).await?;
     let acting_role = role_now(&txn, p).await?;
     let (user, membership) = member_in(&txn, p, id).await?;
-    let is_owner = membership.role.parse::<Role>()? == Role::Owner;
+    let is_owner = membership.role()? == Role::Owner;
     if is_owner && acting_role != Role::Owner {
         return Err(Error::Forbidden);
     }
@@ -215,7 +210,7 @@ pub async fn delete(ctx: &AppContext, actor: &Actor, id: UserId) -> Result<()> {
     }
     let now = Utc::now();
     let changes = store::users::UserChanges {
-        status: Some(UserStatus::Deleted.as_str().to_owned()),
+        status: Some(UserStatus::Deleted),
         deleted_at: Some(now),
         ..Default::default()
     };
@@ -236,8 +231,7 @@ pub async fn delete(ctx: &AppContext, actor: &Actor, id: UserId) -> Result<()> {
 pub async fn waitlist(ctx: &AppContext, actor: &Actor) -> Result<Vec<User>> {
     let p = actor.require_role(Role::Admin)?;
     let members =
-        store::users::list_members(ctx.db(), p.org_id, Some(UserStatus::Waitlisted.as_str()))
-            .await?;
+        store::users::list_members(ctx.db(), p.org_id, Some(UserStatus::Waitlisted)).await?;
     members.iter().map(|(u, m)| user_dto(u, m)).collect()
 }
 
@@ -245,20 +239,16 @@ pub async fn waitlist(ctx: &AppContext, actor: &Actor) -> Result<Vec<User>> {
 pub async fn decide(ctx: &AppContext, actor: &Actor, id: UserId, approve: bool) -> Result<User> {
     let p = actor.require_role(Role::Admin)?;
     let (user, membership) = member(ctx, p, id).await?;
-    if status_of(&user)? != UserStatus::Waitlisted {
+    if user.status()? != UserStatus::Waitlisted {
         return Err(Error::NotFound);
     }
     let now = Utc::now();
     let changes = store::users::UserChanges {
-        status: Some(
-            if approve {
-                UserStatus::Active
-            } else {
-                UserStatus::Deleted
-            }
-            .as_str()
-            .to_owned(),
-        ),
+        status: Some(if approve {
+            UserStatus::Active
+        } else {
+            UserStatus::Deleted
+        }),
         deleted_at: (!approve).then_some(now),
         ..Default::default()
     };

@@ -7,7 +7,16 @@ use serde_json::Value;
 
 use super::ts;
 use crate::db::entities::agents;
+use aerie_contract::agents::Visibility;
 use aerie_contract::ids::{AgentId, OrgId, ProviderId, UserId};
+
+impl agents::Model {
+    /// Who can see the agent: the one reading of the stored `visibility` column. A value this
+    /// build does not know reads as `private` (owner and admins only), as it always has.
+    pub fn visibility(&self) -> Visibility {
+        Visibility::parse(&self.visibility).unwrap_or_default()
+    }
+}
 
 /// An agent to store (unpublished), as the service validated it.
 pub struct NewAgent {
@@ -22,7 +31,7 @@ pub struct NewAgent {
     pub reasoning_enabled: bool,
     pub tools: Value,
     pub knowledge_base_ids: Value,
-    pub visibility: String,
+    pub visibility: Visibility,
     pub group_ids: Value,
     pub now: DateTime<Utc>,
 }
@@ -39,7 +48,7 @@ pub struct AgentChanges {
     pub reasoning_enabled: Option<bool>,
     pub tools: Option<Value>,
     pub knowledge_base_ids: Option<Value>,
-    pub visibility: Option<String>,
+    pub visibility: Option<Visibility>,
     pub published: Option<bool>,
     pub group_ids: Option<Value>,
 }
@@ -97,7 +106,7 @@ pub async fn marketplace_global<C: ConnectionTrait>(
 ) -> Result<Vec<agents::Model>, DbErr> {
     agents::Entity::find()
         .filter(agents::Column::Published.eq(true))
-        .filter(agents::Column::Visibility.eq("public"))
+        .filter(agents::Column::Visibility.eq(Visibility::Public.as_str()))
         .order_by_desc(agents::Column::UpdatedAt)
         .limit(limit)
         .all(db)
@@ -120,7 +129,7 @@ pub async fn create<C: ConnectionTrait>(db: &C, new: NewAgent) -> Result<agents:
         reasoning_enabled: Set(new.reasoning_enabled),
         tools: Set(new.tools),
         knowledge_base_ids: Set(new.knowledge_base_ids),
-        visibility: Set(new.visibility),
+        visibility: Set(new.visibility.as_str().to_owned()),
         group_ids: Set(new.group_ids),
         published: Set(false),
         created_at: Set(now),
@@ -184,7 +193,7 @@ pub async fn update<C: ConnectionTrait>(
         m.knowledge_base_ids = Set(v);
     }
     if let Some(v) = visibility {
-        m.visibility = Set(v);
+        m.visibility = Set(v.as_str().to_owned());
     }
     if let Some(v) = published {
         m.published = Set(v);

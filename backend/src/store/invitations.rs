@@ -8,10 +8,19 @@ use uuid::Uuid;
 use super::ts;
 use crate::db::entities::invitations;
 use aerie_contract::ids::{OrgId, UserId};
+use aerie_contract::{Role, UnknownValue};
+
+impl invitations::Model {
+    /// The role the invitation gives: the one reading of the stored `role` column (an unknown
+    /// value is an error and grants nothing).
+    pub fn role(&self) -> Result<Role, UnknownValue> {
+        self.role.parse()
+    }
+}
 
 pub struct NewInvitation<'a> {
     pub email: &'a str,
-    pub role: &'a str,
+    pub role: Role,
     pub token_hash: &'a str,
     pub invited_by: Option<UserId>,
     pub expires_at: DateTime<Utc>,
@@ -27,7 +36,7 @@ pub async fn insert<C: ConnectionTrait>(
         id: Set(Uuid::now_v7()),
         org_id: Set(org.0),
         email: Set(new.email.to_owned()),
-        role: Set(new.role.to_owned()),
+        role: Set(new.role.as_str().to_owned()),
         token_hash: Set(new.token_hash.to_owned()),
         invited_by: Set(new.invited_by.map(|u| u.0)),
         created_at: Set(ts(now)),

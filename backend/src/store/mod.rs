@@ -23,6 +23,7 @@ use sea_orm::{
     QueryFilter,
 };
 
+use aerie_contract::UnknownValue;
 use aerie_contract::ids::OrgId;
 
 /// Timestamps are stored with their offset (always UTC here).
@@ -32,6 +33,13 @@ pub fn ts(t: DateTime<Utc>) -> DateTime<FixedOffset> {
 
 pub fn utc(t: DateTime<FixedOffset>) -> DateTime<Utc> {
     t.with_timezone(&Utc)
+}
+
+/// A stored value outside its kind's closed set, met inside a query: the database holds
+/// something this build does not know (an internal error, as `backend/src/error.rs` makes of
+/// [`UnknownValue`] elsewhere).
+fn unknown(e: &UnknownValue) -> DbErr {
+    DbErr::Type(format!("stored value: {e}"))
 }
 
 /// Saves `model` in one `UPDATE … WHERE <primary key> AND <org_column> = org`: a row of another

@@ -7,6 +7,15 @@ use uuid::Uuid;
 use super::ts;
 use crate::db::entities::organizations;
 use aerie_contract::ids::OrgId;
+use aerie_contract::{SignupMode, UnknownValue};
+
+impl organizations::Model {
+    /// Who may join: the one reading of the stored `signup_mode` column (an unknown value is an
+    /// error, never a guess).
+    pub fn signup_mode(&self) -> Result<SignupMode, UnknownValue> {
+        self.signup_mode.parse()
+    }
+}
 
 /// How many organisations exist (0 means the instance is not set up).
 pub async fn count_global<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
@@ -54,7 +63,7 @@ pub async fn insert<C: ConnectionTrait>(
         name: Set(name.to_owned()),
         allowed_domains: Set(serde_json::json!([])),
         plan: Set("community".to_owned()),
-        signup_mode: Set("invite_only".to_owned()),
+        signup_mode: Set(SignupMode::InviteOnly.as_str().to_owned()),
         settings: Set(serde_json::json!({})),
         created_at: Set(ts(now)),
         updated_at: Set(ts(now)),
@@ -102,7 +111,7 @@ async fn update<C: ConnectionTrait>(
 pub struct OrgChanges {
     pub name: Option<String>,
     pub allowed_domains: Option<serde_json::Value>,
-    pub signup_mode: Option<String>,
+    pub signup_mode: Option<SignupMode>,
     pub settings: Option<serde_json::Value>,
 }
 
@@ -122,7 +131,7 @@ pub async fn apply_changes<C: ConnectionTrait>(
         model.allowed_domains = Set(allowed);
     }
     if let Some(mode) = changes.signup_mode {
-        model.signup_mode = Set(mode);
+        model.signup_mode = Set(mode.as_str().to_owned());
     }
     if let Some(settings) = changes.settings {
         model.settings = Set(settings);

@@ -11,6 +11,15 @@ use uuid::Uuid;
 use super::ts;
 use crate::db::entities::{identities, sso_flows, sso_providers, sso_replays};
 use aerie_contract::ids::{IdentityId, OrgId, SsoProviderId, UserId};
+use aerie_contract::{SsoKind, UnknownValue};
+
+impl sso_providers::Model {
+    /// The provider's kind: the one reading of the stored `kind` column (an unknown value is an
+    /// error, never a guess).
+    pub fn kind(&self) -> Result<SsoKind, UnknownValue> {
+        self.kind.parse()
+    }
+}
 
 pub async fn list<C: ConnectionTrait>(
     db: &C,
@@ -47,19 +56,20 @@ pub async fn find_global<C: ConnectionTrait>(
 #[cfg(feature = "saml")]
 pub async fn find_by_issuer_global<C: ConnectionTrait>(
     db: &C,
-    kind: &str,
+    kind: SsoKind,
     issuer: &str,
 ) -> Result<Vec<sso_providers::Model>, DbErr> {
     sso_providers::Entity::find()
-        .filter(sso_providers::Column::Kind.eq(kind))
+        .filter(sso_providers::Column::Kind.eq(kind.as_str()))
         .filter(sso_providers::Column::Issuer.eq(issuer))
         .filter(sso_providers::Column::Enabled.eq(true))
         .all(db)
         .await
 }
 
-/// The kinds of enabled provider in any organisation, sorted (`/auth/setup-status`).
-pub async fn enabled_kinds_global<C: ConnectionTrait>(db: &C) -> Result<Vec<String>, DbErr> {
+/// The kinds of enabled provider in any organisation, sorted by their spelling
+/// (`/auth/setup-status`). A kind this build does not know is an error.
+pub async fn enabled_kinds_global<C: ConnectionTrait>(db: &C) -> Result<Vec<SsoKind>, DbErr> {
     sso_providers::Entity::find()
         .select_only()
         .column(sso_providers::Column::Kind)
@@ -68,12 +78,15 @@ pub async fn enabled_kinds_global<C: ConnectionTrait>(db: &C) -> Result<Vec<Stri
         .order_by_asc(sso_providers::Column::Kind)
         .into_tuple::<String>()
         .all(db)
-        .await
+        .await?
+        .iter()
+        .map(|kind| kind.parse().map_err(|e| super::unknown(&e)))
+        .collect()
 }
 
 /// A provider to store (its configuration already validated, its secret sealed).
 pub struct NewProvider {
-    pub kind: String,
+    pub kind: SsoKind,
     pub name: String,
     pub enabled: bool,
     pub issuer: Option<String>,
@@ -90,7 +103,7 @@ pub async fn insert<C: ConnectionTrait>(
     sso_providers::ActiveModel {
         id: Set(Uuid::now_v7()),
         org_id: Set(org.0),
-        kind: Set(new.kind),
+        kind: Set(new.kind.as_str().to_owned()),
         name: Set(new.name),
         enabled: Set(new.enabled),
         issuer: Set(new.issuer),

@@ -8,8 +8,24 @@ use uuid::Uuid;
 use super::ts;
 use crate::actor::Role;
 use crate::db::entities::{memberships, users};
-use aerie_contract::UserStatus;
 use aerie_contract::ids::{OrgId, UserId};
+use aerie_contract::{UnknownValue, UserStatus};
+
+impl users::Model {
+    /// The account's status: the one reading of the stored `status` column (an unknown value
+    /// is an error, never a guess).
+    pub fn status(&self) -> Result<UserStatus, UnknownValue> {
+        self.status.parse()
+    }
+}
+
+impl memberships::Model {
+    /// The member's role: the one reading of the stored `role` column (an unknown value is an
+    /// error and grants nothing).
+    pub fn role(&self) -> Result<Role, UnknownValue> {
+        self.role.parse()
+    }
+}
 
 /// Finds a user by (lower-cased) email, in any organisation: login starts here.
 pub async fn find_by_email_global<C: ConnectionTrait>(
@@ -88,7 +104,7 @@ pub async fn insert_member<C: ConnectionTrait>(
         avatar_url: Set(None),
         language: Set("en".to_owned()),
         password_hash: Set(new.password_hash),
-        status: Set("active".to_owned()),
+        status: Set(UserStatus::Active.as_str().to_owned()),
         created_at: Set(ts(now)),
         updated_at: Set(ts(now)),
         deleted_at: Set(None),
@@ -113,7 +129,7 @@ pub struct UserChanges {
     pub name: Option<String>,
     pub avatar_url: Option<Option<String>>,
     pub language: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<UserStatus>,
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
@@ -137,7 +153,7 @@ pub async fn update<C: ConnectionTrait>(
         model.language = Set(language);
     }
     if let Some(status) = changes.status {
-        model.status = Set(status);
+        model.status = Set(status.as_str().to_owned());
     }
     if let Some(at) = changes.deleted_at {
         model.deleted_at = Set(Some(ts(at)));
@@ -168,18 +184,19 @@ pub async fn update<C: ConnectionTrait>(
 pub async fn set_signup_status<C: ConnectionTrait>(
     db: &C,
     user: users::Model,
-    status: &str,
+    status: UserStatus,
 ) -> Result<users::Model, DbErr> {
     let mut model: users::ActiveModel = user.into();
-    model.status = Set(status.to_owned());
+    model.status = Set(status.as_str().to_owned());
     model.update(db).await
 }
 
-/// Every member of `org` (deleted ones excluded), oldest first.
+/// Every member of `org` (deleted ones excluded), oldest first; only those with `status` when
+/// it is given.
 pub async fn list_members<C: ConnectionTrait>(
     db: &C,
     org: OrgId,
-    status: Option<&str>,
+    status: Option<UserStatus>,
 ) -> Result<Vec<(users::Model, memberships::Model)>, DbErr> {
     let members = memberships::Entity::find()
         .filter(memberships::Column::OrgId.eq(org.0))
@@ -190,17 +207,17 @@ pub async fn list_members<C: ConnectionTrait>(
     Ok(members
         .into_iter()
         .filter_map(|(m, u)| u.map(|u| (u, m)))
-        .filter(|(u, _)| u.status != UserStatus::Deleted.as_str())
-        .filter(|(u, _)| status.is_none_or(|s| u.status == s))
+        .filter(|(u, _)| u.status() != Ok(UserStatus::Deleted))
+        .filter(|(u, _)| status.is_none_or(|s| u.status() == Ok(s)))
         .collect())
 }
 
 /// How many active owners `org` has.
 pub async fn count_active_owners<C: ConnectionTrait>(db: &C, org: OrgId) -> Result<usize, DbErr> {
-    Ok(list_members(db, org, Some("active"))
+    Ok(list_members(db, org, Some(UserStatus::Active))
         .await?
         .iter()
-        .filter(|(_, m)| m.role == Role::Owner.as_str())
+        .filter(|(_, m)| m.role() == Ok(Role::Owner))
         .count())
 }
 

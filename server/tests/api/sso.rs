@@ -1372,3 +1372,110 @@ async fn encrypted_saml_assertions_and_invitations(#[case] kind: DbKind) {
     assert_eq!(me["email"], "ivy@acme.test");
     assert_eq!(me["role"], "admin");
 }
+
+/// Kinds read back from the store typed: a linked identity answers its provider's kind, or `""`
+/// once the provider is gone; a provider whose stored kind this build does not know is an
+/// internal error wherever it is read (never a guess), and can still be deleted.
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn stored_kinds_read_back_typed_and_an_unknown_one_is_an_internal_error(
+    #[case] kind: DbKind,
+) {
+    use aerie_backend::testing::{entities::sso_providers, store};
+    use aerie_contract::SsoKind;
+    use aerie_contract::ids::{OrgId, SsoProviderId, UserId};
+    use sea_orm_migration::sea_orm::sea_query::Expr;
+    use sea_orm_migration::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let app = TestApp::spawn(kind).await;
+    let owner = app.setup().await;
+    let (jwt, _) = app.login(&owner, PASSWORD).await;
+    let db = app.ctx.db();
+    let now = chrono::Utc::now();
+    let org = store::orgs::first_global(db)
+        .await
+        .expect("query")
+        .expect("org");
+    let user = store::users::find_by_email_global(db, &owner)
+        .await
+        .expect("query")
+        .expect("owner");
+    let new = store::sso::NewProvider {
+        kind: SsoKind::Oidc,
+        name: "Pigeon".to_owned(),
+        enabled: true,
+        issuer: None,
+        config: json!({}),
+        client_secret_enc: None,
+    };
+    let row = store::sso::insert(db, OrgId(org.id), new, now)
+        .await
+        .expect("provider");
+    let gone = SsoProviderId::new();
+    for (n, (provider, subject)) in [(SsoProviderId(row.id), "linked"), (gone, "orphan")]
+        .into_iter()
+        .enumerate()
+    {
+        let identity = store::sso::NewIdentity {
+            user: UserId(user.id),
+            provider,
+            subject,
+            email: None,
+            email_verified: false,
+            proven_at: None,
+        };
+        let at = now + chrono::Duration::seconds(i64::try_from(n).expect("small"));
+        store::sso::insert_identity(db, OrgId(org.id), identity, at)
+            .await
+            .expect("identity");
+    }
+    let (status, ids) = app
+        .authed(Method::GET, "/api/me/identities", &jwt, None)
+        .await;
+    assert_eq!(status, 200, "{ids}");
+    let kinds: Vec<_> = ids
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|i| (i["provider_name"].clone(), i["kind"].clone()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (json!("Pigeon"), json!("oidc")),
+            (json!(gone.0.to_string()), json!(""))
+        ]
+    );
+    let (status, body) = app.get_json("/auth/setup-status").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["oauth_providers"], json!(["oidc"]));
+
+    sso_providers::Entity::update_many()
+        .col_expr(sso_providers::Column::Kind, Expr::value("carrier-pigeon"))
+        .filter(sso_providers::Column::Id.eq(row.id))
+        .exec(db)
+        .await
+        .expect("an unknown kind");
+    let path = format!("/api/sso/providers/{}", row.id);
+    for (status, body) in [
+        app.authed(Method::GET, "/api/sso/providers", &jwt, None)
+            .await,
+        app.authed(Method::GET, &path, &jwt, None).await,
+        app.authed(Method::GET, "/api/me/identities", &jwt, None)
+            .await,
+        app.get_json("/auth/setup-status").await,
+        app.get_json(&format!("/auth/sso/discover?org={}", org.slug))
+            .await,
+    ] {
+        assert_eq!(status, 500, "{body}");
+        assert_contract_body(&body, "SRV-001");
+    }
+    let (status, body) = app.authed(Method::DELETE, &path, &jwt, None).await;
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = app
+        .authed(Method::GET, "/api/sso/providers", &jwt, None)
+        .await;
+    assert_eq!((status, body), (200, json!([])));
+}

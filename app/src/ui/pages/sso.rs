@@ -53,15 +53,14 @@ pub fn SsoSettingsPage() -> impl IntoView {
     }
 }
 
-fn kind_label(kind: &str) -> &'static str {
+fn kind_label(kind: SsoKind) -> &'static str {
     match kind {
-        "google" => "Google",
-        "microsoft" => "Microsoft Entra ID",
-        "github" => "GitHub",
-        "nextcloud" => "Nextcloud",
-        "oidc" => "OpenID Connect (Keycloak, Okta, Authentik…)",
-        "saml" => "SAML 2.0",
-        _ => "Other",
+        SsoKind::Google => "Google",
+        SsoKind::Microsoft => "Microsoft Entra ID",
+        SsoKind::Github => "GitHub",
+        SsoKind::Nextcloud => "Nextcloud",
+        SsoKind::Oidc => "OpenID Connect (Keycloak, Okta, Authentik…)",
+        SsoKind::Saml => "SAML 2.0",
     }
 }
 
@@ -421,23 +420,23 @@ fn EditProvider(
 
 #[component]
 fn AddProvider(create: ServerAction<CreateSsoProvider>) -> impl IntoView {
-    let kind = RwSignal::new("oidc".to_owned());
+    let kind = RwSignal::new(SsoKind::Oidc);
     let form = NodeRef::<leptos::html::Form>::new();
     let added = RwSignal::new(None::<String>);
     Effect::new(move |_| {
         if let Some(Ok(p)) = create.value().get() {
             added.set(Some(p.name));
-            kind.set("oidc".to_owned());
+            kind.set(SsoKind::Oidc);
             if let Some(form) = form.get_untracked() {
                 form.reset();
             }
         }
     });
-    let issuer_label = move || match kind.get().as_str() {
-        "oidc" => Some(("Issuer URL", "https://idp.example.com/realms/acme")),
-        "nextcloud" => Some(("Nextcloud URL", "https://cloud.example.com")),
-        "github" => Some(("GitHub Enterprise URL", "empty: github.com")),
-        _ => None,
+    let issuer_label = move || match kind.get() {
+        SsoKind::Oidc => Some(("Issuer URL", "https://idp.example.com/realms/acme")),
+        SsoKind::Nextcloud => Some(("Nextcloud URL", "https://cloud.example.com")),
+        SsoKind::Github => Some(("GitHub Enterprise URL", "empty: github.com")),
+        SsoKind::Google | SsoKind::Microsoft | SsoKind::Saml => None,
     };
     view! {
         <section class="card" data-testid="sso-add">
@@ -445,9 +444,13 @@ fn AddProvider(create: ServerAction<CreateSsoProvider>) -> impl IntoView {
             <ActionForm action=create node_ref=form attr:aria-label="Add an identity provider">
                 <div class="form-row">
                     <Field label="Kind">
-                        <select name="kind" on:change=move |ev| kind.set(event_target_value(&ev))>
+                        <select name="kind" on:change=move |ev| {
+                            if let Ok(k) = event_target_value(&ev).parse::<SsoKind>() {
+                                kind.set(k);
+                            }
+                        }>
                             {SsoKind::ALL.iter().map(|k| view! {
-                                <option value=k.as_str() selected=*k == SsoKind::Oidc>{kind_label(k.as_str())}</option>
+                                <option value=k.as_str() selected=*k == SsoKind::Oidc>{kind_label(*k)}</option>
                             }).collect_view()}
                         </select>
                     </Field>
@@ -455,7 +458,7 @@ fn AddProvider(create: ServerAction<CreateSsoProvider>) -> impl IntoView {
                         <input name="name" maxlength="100" placeholder="on the button: Sign in with …"/>
                     </Field>
                 </div>
-                <Show when=move || kind.get() != "saml">
+                <Show when=move || kind.get() != SsoKind::Saml>
                     <div class="form-row">
                         <Field label="Client ID"><input name="client_id" autocomplete="off"/></Field>
                         <Field label="Client secret"
@@ -469,12 +472,12 @@ fn AddProvider(create: ServerAction<CreateSsoProvider>) -> impl IntoView {
                         <input name="issuer" type="url" placeholder=placeholder/>
                     </Field>
                 })}
-                <Show when=move || kind.get() == "microsoft">
+                <Show when=move || kind.get() == SsoKind::Microsoft>
                     <Field label="Microsoft tenant">
                         <input name="tenant" placeholder="organizations, common, or a tenant ID or domain"/>
                     </Field>
                 </Show>
-                <Show when=move || kind.get() == "saml">
+                <Show when=move || kind.get() == SsoKind::Saml>
                     <Field label="Metadata URL">
                         <input name="metadata_url" type="url" placeholder="https://idp.example.com/metadata"/>
                     </Field>
@@ -567,12 +570,10 @@ pub(crate) fn LinkedIdentities() -> impl IntoView {
 #[component]
 fn IdentityItem(identity: LinkedIdentity, unlink: ServerAction<UnlinkIdentity>) -> impl IntoView {
     let id = identity.id;
-    let kind = if identity.kind.is_empty() {
-        String::new()
-    } else {
-        let name = identity.kind.parse::<SsoKind>().map_or("Other", kind_name);
-        format!(" ({name})")
-    };
+    let kind = identity
+        .kind
+        .map(|k| format!(" ({})", kind_name(k)))
+        .unwrap_or_default();
     view! {
         <li data-identity=identity.provider_name.clone()>
             <div>

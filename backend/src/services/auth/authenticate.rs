@@ -194,7 +194,7 @@ async fn member(
 ) -> Result<Option<Principal>> {
     Ok(
         match store::users::find_member(ctx.db(), org, user).await? {
-            Some((u, m)) if u.status.parse::<UserStatus>()? == UserStatus::Active => {
+            Some((u, m)) if u.status()? == UserStatus::Active => {
                 Some(super::principal_of(&m, credential)?)
             }
             _ => None,

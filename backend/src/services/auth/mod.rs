@@ -17,12 +17,12 @@ use crate::actor::{Actor, Credential, Principal, Role};
 use crate::db::entities::{memberships, organizations, users};
 use crate::store::{self, utc};
 use crate::{AppContext, Error, Result, crypto};
-use aerie_contract::ErrorCode;
 use aerie_contract::auth::{
     Credentials, OrgSummary, RefreshRequest, SetupRequest, SetupResult, SetupStatus, TokenPair,
     User,
 };
 use aerie_contract::ids::{OrgId, UserId};
+use aerie_contract::{ErrorCode, UserStatus};
 
 /// Lifetime of a refresh token (each use rotates it).
 pub const REFRESH_TTL_DAYS: i64 = 30;
@@ -38,8 +38,8 @@ pub fn user_dto(user: &users::Model, membership: &memberships::Model) -> Result<
         name: user.name.clone(),
         avatar_url: user.avatar_url.clone(),
         language: user.language.clone(),
-        role: membership.role.parse()?,
-        status: user.status.parse()?,
+        role: membership.role()?,
+        status: user.status()?,
         org_id: OrgId(membership.org_id),
         created_at: utc(user.created_at),
     })
@@ -51,7 +51,7 @@ pub fn principal_of(membership: &memberships::Model, credential: Credential) -> 
     Ok(Principal {
         user_id: UserId(membership.user_id),
         org_id: OrgId(membership.org_id),
-        role: membership.role.parse()?,
+        role: membership.role()?,
         credential,
     })
 }
@@ -171,7 +171,7 @@ pub async fn check_password(
     };
     let matches = password::verify(creds.password, stored).await?;
     let (found, known) = match (matches, user) {
-        (true, Some(user)) if user.status == "active" => (
+        (true, Some(user)) if user.status() == Ok(UserStatus::Active) => (
             store::users::first_membership_global(ctx.db(), UserId(user.id))
                 .await?
                 .map(|m| (user, m)),
@@ -325,7 +325,7 @@ pub async fn refresh_tokens(
         return Err(Error::RefreshTokenInvalid);
     }
     match store::users::find_member(ctx.db(), org, UserId(token.user_id)).await? {
-        Some((user, _)) if user.status == "active" => {}
+        Some((user, _)) if user.status() == Ok(UserStatus::Active) => {}
         _ => {
             store::refresh_tokens::revoke_family(ctx.db(), org, token.family_id, now).await?;
             return Err(Error::RefreshTokenInvalid);

@@ -163,7 +163,7 @@ pub async fn my_permissions(ctx: &AppContext, actor: &Actor) -> Result<Permissio
             id: OrgId(org.id),
             slug: org.slug,
             name: org.name,
-            role: membership.role.parse()?,
+            role: membership.role()?,
         }],
         beta_features: Vec::new(),
     })

@@ -4,7 +4,7 @@
 use chrono::Utc;
 
 use super::{org_summary, password, user_dto};
-use crate::actor::{Actor, Role};
+use crate::actor::Actor;
 use crate::services::audit::{self, Event};
 use crate::services::{orgs, validate};
 use crate::store::{self, utc};
@@ -33,8 +33,8 @@ pub async fn invite_info(ctx: &AppContext, token: &str) -> Result<InviteInfo> {
         .await?
         .ok_or(Error::NotFound)?;
     Ok(InviteInfo {
+        role: invite.role()?,
         email: invite.email,
-        role: invite.role.parse()?,
         organization: org_summary(&org),
         expires_at: utc(invite.expires_at),
     })
@@ -84,8 +84,8 @@ pub async fn signup(
     .ok_or_else(|| Error::invalid("organization", "No such organisation (is Aerie set up?)."))?;
     let org_id = OrgId(org.id);
 
-    let (status, role) = match (&invite, org.signup_mode.parse::<SignupMode>()?) {
-        (Some(i), _) if !waitlist_only => (UserStatus::Active, i.role.parse::<Role>()?),
+    let (status, role) = match (&invite, org.signup_mode()?) {
+        (Some(i), _) if !waitlist_only => (UserStatus::Active, i.role()?),
         (None, SignupMode::Open) if !waitlist_only => {
             (UserStatus::Active, orgs::default_role(&org))
         }
@@ -125,7 +125,7 @@ pub async fn signup(
     )
     .await?;
     if status != UserStatus::Active {
-        store::users::set_signup_status(&txn, user.clone(), status.as_str()).await?;
+        store::users::set_signup_status(&txn, user.clone(), status).await?;
     }
     let action = match (&invite, status) {
         (Some(_), _) => "signup.invited_accepted",

@@ -21,6 +21,7 @@ use crate::store;
 use crate::{AppContext, Error, Result};
 use aerie_contract::ids::{OrgId, SsoProviderId, UserId};
 use aerie_contract::sso::SsoPolicy;
+use aerie_contract::{SsoKind, UserStatus};
 
 /// What a sign-in the provider vouched for leads to.
 pub(crate) enum Account {
@@ -37,17 +38,18 @@ pub(crate) const OWNER: &str =
 pub(crate) const ABOVE_PROVIDER: &str = "This account has a higher role than the administrator who last changed this identity provider: sign in to it to link this identity.";
 pub(crate) const NOT_AUTHORITATIVE: &str = "An account with this email exists. This identity provider is not marked authoritative for its domain: sign in to the account to link this identity.";
 
-/// After a provider vouched for `profile`: the pick-up of a finished sign-in, or the link page
-/// where the person proves the account first.
+/// After a provider (`row`, of `kind`) vouched for `profile`: the pick-up of a finished sign-in,
+/// or the link page where the person proves the account first.
 pub(crate) async fn conclude(
     ctx: &AppContext,
     actor: &Actor,
+    kind: SsoKind,
     row: &sso_providers::Model,
     profile: ExternalProfile,
     return_to: &str,
     binding: Option<&str>,
 ) -> Result<Redirect> {
-    match complete_login(ctx, actor, row, &profile, &row.kind).await? {
+    match complete_login(ctx, actor, row, &profile, kind).await? {
         Account::Ready(user) => {
             pickup_redirect(ctx, row, UserId(user.id), return_to, binding).await
         }
@@ -77,7 +79,7 @@ pub(crate) async fn complete_login(
     actor: &Actor,
     row: &sso_providers::Model,
     profile: &ExternalProfile,
-    method: &str,
+    method: SsoKind,
 ) -> Result<Account> {
     let org = OrgId(row.org_id);
     let org_row = store::orgs::find(ctx.db(), org)
@@ -108,11 +110,6 @@ pub(crate) async fn complete_login(
         .map(|(u, _)| Account::Ready(u))
 }
 
-/// The stored role; one the code does not know is an internal error.
-pub(crate) fn role_of(membership: &memberships::Model) -> Result<Role> {
-    Ok(membership.role.parse()?)
-}
-
 /// Whether the person proved the account after the provider's last change.
 fn proven_since(
     proven_at: Option<sea_orm::prelude::DateTimeWithTimeZone>,
@@ -132,7 +129,8 @@ struct Attempt<'a> {
     actor: &'a Actor,
     row: &'a sso_providers::Model,
     profile: &'a ExternalProfile,
-    method: &'a str,
+    /// The protocol: the provider's kind.
+    method: SsoKind,
     org_row: organizations::Model,
     policy: SsoPolicy,
     config: StoredConfig,
@@ -162,7 +160,7 @@ impl Attempt<'_> {
         let Some((user, membership)) =
             store::users::find_member(self.ctx.db(), self.org(), UserId(identity.user_id))
                 .await?
-                .filter(|(u, _)| u.status == "active")
+                .filter(|(u, _)| u.status() == Ok(UserStatus::Active))
         else {
             return Err(self
                 .refuse(
@@ -171,7 +169,7 @@ impl Attempt<'_> {
                 )
                 .await);
         };
-        if role_of(&membership)? > self.config.max_role()
+        if membership.role()? > self.config.max_role()
             && !proven_since(identity.proven_at, self.config.changed_at())
         {
             return Ok(Account::NeedsProof(user, ABOVE_PROVIDER));
@@ -253,7 +251,7 @@ impl Attempt<'_> {
                 )
                 .await);
         };
-        if user.status != "active" {
+        if user.status() != Ok(UserStatus::Active) {
             return Err(self
                 .refuse(
                     "account_disabled",
@@ -261,7 +259,7 @@ impl Attempt<'_> {
                 )
                 .await);
         }
-        let role = role_of(&membership)?;
+        let role = membership.role()?;
         let why = if role == Role::Owner {
             Some(OWNER)
         } else if role > self.config.max_role() {
@@ -290,7 +288,7 @@ impl Attempt<'_> {
         let txn = crate::db::begin_write(self.ctx.db()).await?;
         let event = Event::new("sso.linked")
             .target("user", user.id)
-            .details(json!({ "provider": row.id, "kind": row.kind, "email": email, "proof": "authoritative_domain" }));
+            .details(json!({ "provider": row.id, "kind": self.method, "email": email, "proof": "authoritative_domain" }));
         let link = Link {
             row,
             membership,
@@ -317,7 +315,7 @@ impl Attempt<'_> {
         let invitation =
             store::invitations::find_pending_for_email(self.ctx.db(), org, email, now).await?;
         let role = match &invitation {
-            Some(i) => i.role.parse::<Role>()?,
+            Some(i) => i.role()?,
             None if self.policy.jit_provisioning && domain_listed => {
                 orgs::default_role(&self.org_row)
             }
@@ -373,7 +371,7 @@ impl Attempt<'_> {
         let event = Event::new("sso.provisioned")
             .target("user", user.id)
             .details(json!({
-                "provider": row.id, "kind": row.kind, "email": email, "role": role.as_str(),
+                "provider": row.id, "kind": self.method, "email": email, "role": role.as_str(),
                 "invitation": invitation.as_ref().map(|i| i.id),
             }));
         let link = Link {

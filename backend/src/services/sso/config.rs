@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::entities::sso_providers;
 use crate::sso::oidc::{self, Endpoints, IssuerRule};
 use crate::{AppContext, Error, Result, crypto};
+use aerie_contract::SsoKind;
 use aerie_contract::sso::SsoProviderInput;
 
 /// The label client secrets are sealed under.
@@ -85,12 +86,11 @@ pub fn stored_config(row: &sso_providers::Model) -> StoredConfig {
     serde_json::from_value(row.config.clone()).unwrap_or_default()
 }
 
-pub(crate) fn callback_url(ctx: &AppContext, kind: &str) -> String {
+pub(crate) fn callback_url(ctx: &AppContext, kind: SsoKind) -> String {
     let base = ctx.config().public_url();
-    if kind == "saml" {
-        format!("{base}/auth/saml/acs")
-    } else {
-        format!("{base}/auth/{kind}/callback")
+    match kind {
+        SsoKind::Saml => format!("{base}/auth/saml/acs"),
+        _ => format!("{base}/auth/{kind}/callback"),
     }
 }
 
@@ -172,8 +172,8 @@ pub(super) fn apply(config: &mut StoredConfig, input: &SsoProviderInput) -> Resu
 }
 
 /// Required fields per kind, checked after applying an input.
-pub(super) fn check_complete(kind: &str, config: &StoredConfig, has_secret: bool) -> Result<()> {
-    if kind == "saml" {
+pub(super) fn check_complete(kind: SsoKind, config: &StoredConfig, has_secret: bool) -> Result<()> {
+    if kind == SsoKind::Saml {
         return Ok(());
     }
     if config.client_id.is_none() {
@@ -182,7 +182,7 @@ pub(super) fn check_complete(kind: &str, config: &StoredConfig, has_secret: bool
             "client_id is required: the OAuth client id the identity provider gave you.",
         ));
     }
-    if kind != "oidc" && !has_secret {
+    if kind != SsoKind::Oidc && !has_secret {
         return Err(Error::invalid(
             "client_secret",
             "client_secret is required for this provider (it is stored encrypted and never shown again).",
@@ -219,15 +219,15 @@ pub(super) fn changed_fields(input: &SsoProviderInput) -> Vec<&'static str> {
     .collect()
 }
 
-pub(crate) fn flavor_of(kind: &str) -> oidc::Flavor {
+pub(crate) fn flavor_of(kind: SsoKind) -> oidc::Flavor {
     match kind {
-        "github" => oidc::Flavor::GitHub,
-        "nextcloud" => oidc::Flavor::Nextcloud,
-        _ => oidc::Flavor::Oidc,
+        SsoKind::Github => oidc::Flavor::GitHub,
+        SsoKind::Nextcloud => oidc::Flavor::Nextcloud,
+        SsoKind::Google | SsoKind::Microsoft | SsoKind::Oidc | SsoKind::Saml => oidc::Flavor::Oidc,
     }
 }
 
-pub(crate) fn scopes_for(kind: &str, config: &StoredConfig) -> Vec<String> {
+pub(crate) fn scopes_for(kind: SsoKind, config: &StoredConfig) -> Vec<String> {
     let mut scopes: Vec<String> = match flavor_of(kind) {
         oidc::Flavor::Oidc => ["openid", "email", "profile"]
             .iter()
@@ -257,4 +257,29 @@ pub(crate) fn open_secret(ctx: &AppContext, row: &sso_providers::Model) -> Resul
                 .map_err(Error::Internal)
         })
         .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_flavour_and_default_scopes() {
+        let config = StoredConfig {
+            scopes: vec!["groups".to_owned(), "email".to_owned()],
+            ..StoredConfig::default()
+        };
+        for &kind in SsoKind::ALL {
+            let (flavor, scopes): (_, &[&str]) = match kind {
+                SsoKind::Github => (oidc::Flavor::GitHub, &["groups", "email"]),
+                SsoKind::Nextcloud => (oidc::Flavor::Nextcloud, &["groups", "email"]),
+                SsoKind::Google | SsoKind::Microsoft | SsoKind::Oidc | SsoKind::Saml => (
+                    oidc::Flavor::Oidc,
+                    &["openid", "email", "profile", "groups"],
+                ),
+            };
+            assert_eq!(flavor_of(kind), flavor, "{kind}");
+            assert_eq!(scopes_for(kind, &config), scopes, "{kind}");
+        }
+    }
 }

@@ -105,9 +105,11 @@ pub async fn apply_configured(ctx: &AppContext) -> Result<usize> {
     let existing = store::sso::list(ctx.db(), OrgId(org.id)).await?;
     let mut applied = 0;
     for input in inputs {
-        let kind = input.kind.map_or("", SsoKind::as_str);
+        let kind = input.kind;
         let name = input.name.clone().unwrap_or_default();
-        let found = existing.iter().find(|r| r.kind == kind && r.name == name);
+        let found = existing
+            .iter()
+            .find(|r| kind.is_some_and(|k| r.kind() == Ok(k)) && r.name == name);
         let outcome = match found {
             Some(row) => update(ctx, &actor, SsoProviderId(row.id), input)
                 .await
@@ -117,6 +119,7 @@ pub async fn apply_configured(ctx: &AppContext) -> Result<usize> {
         match outcome {
             Ok(()) => applied += 1,
             Err(e) => {
+                let kind = kind.map_or("", SsoKind::as_str);
                 tracing::warn!(kind, error = %e.body().detail, "a configured single sign-on provider was not applied")
             }
         }

@@ -6,12 +6,13 @@ use super::policy::policy_of;
 use crate::db::entities::{organizations, sso_providers};
 use crate::store;
 use crate::{AppContext, Result};
+use aerie_contract::SsoKind;
 use aerie_contract::ids::{OrgId, SsoProviderId};
 use aerie_contract::sso::{LoginOptions, LoginProvider};
 
-/// Where a login through this provider starts.
-pub(super) fn login_url(row: &sso_providers::Model) -> String {
-    format!("/auth/{}/login?provider={}", row.kind, row.id)
+/// Where a login through this provider (of `kind`) starts.
+pub(super) fn login_url(kind: SsoKind, row: &sso_providers::Model) -> String {
+    format!("/auth/{kind}/login?provider={}", row.id)
 }
 
 /// The organisation whose SSO policy claims this email's domain.
@@ -54,20 +55,21 @@ pub async fn discover(
             password_allowed: true,
         });
     };
-    let providers = store::sso::list(ctx.db(), OrgId(org.id))
-        .await?
-        .into_iter()
-        .filter(|r| r.enabled)
-        .filter(|r| cfg!(feature = "saml") || r.kind != "saml")
-        .map(|r| {
-            Ok(LoginProvider {
+    let mut providers = Vec::new();
+    for r in store::sso::list(ctx.db(), OrgId(org.id)).await? {
+        if !r.enabled {
+            continue;
+        }
+        let kind = r.kind()?;
+        if cfg!(feature = "saml") || kind != SsoKind::Saml {
+            providers.push(LoginProvider {
                 id: SsoProviderId(r.id),
-                login_url: login_url(&r),
-                kind: r.kind.parse()?,
+                login_url: login_url(kind, &r),
+                kind,
                 name: r.name,
-            })
-        })
-        .collect::<Result<_>>()?;
+            });
+        }
+    }
     Ok(LoginOptions {
         password_allowed: !policy_of(&org).sso_only,
         organization: Some(org.slug),
@@ -77,6 +79,6 @@ pub async fn discover(
 }
 
 /// The kinds of provider enabled anywhere on this instance (`/auth/setup-status`).
-pub async fn configured_kinds(ctx: &AppContext) -> Result<Vec<String>> {
+pub async fn configured_kinds(ctx: &AppContext) -> Result<Vec<SsoKind>> {
     Ok(store::sso::enabled_kinds_global(ctx.db()).await?)
 }

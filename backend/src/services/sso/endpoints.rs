@@ -81,7 +81,7 @@ async fn guard_overrides(ctx: &AppContext, o: &Overrides) -> Result<()> {
 /// discovery), and the IdP of a SAML provider from its metadata. Returns the issuer column.
 pub(super) async fn resolve(
     ctx: &AppContext,
-    kind: &str,
+    kind: SsoKind,
     issuer_in: Option<String>,
     config: &mut StoredConfig,
     metadata_xml: Option<&str>,
@@ -90,16 +90,12 @@ pub(super) async fn resolve(
     let o = config.overrides.clone();
     guard_overrides(ctx, &o).await?;
     match kind {
-        "google" | "microsoft" | "oidc" => {
+        SsoKind::Google | SsoKind::Microsoft | SsoKind::Oidc => {
             resolve_oidc(ctx, &http, kind, issuer_in, config, o).await
         }
-        "github" => resolve_github(ctx, issuer_in, config, o).await,
-        "nextcloud" => resolve_nextcloud(ctx, issuer_in, config, o).await,
-        "saml" => resolve_saml(ctx, &http, config, metadata_xml).await,
-        _ => Err(Error::invalid(
-            "kind",
-            format!("kind must be one of: {}.", SsoKind::listed()),
-        )),
+        SsoKind::Github => resolve_github(ctx, issuer_in, config, o).await,
+        SsoKind::Nextcloud => resolve_nextcloud(ctx, issuer_in, config, o).await,
+        SsoKind::Saml => resolve_saml(ctx, &http, config, metadata_xml).await,
     }
 }
 
@@ -108,7 +104,7 @@ pub(super) async fn resolve(
 async fn resolve_oidc(
     ctx: &AppContext,
     http: &GuardedClient,
-    kind: &str,
+    kind: SsoKind,
     issuer_in: Option<String>,
     config: &mut StoredConfig,
     o: Overrides,
@@ -129,11 +125,11 @@ async fn resolve_oidc(
 }
 
 /// The issuer given, or the well-known one of Google and Microsoft (per tenant).
-fn oidc_issuer(kind: &str, issuer_in: Option<String>, tenant: Option<&str>) -> Result<String> {
+fn oidc_issuer(kind: SsoKind, issuer_in: Option<String>, tenant: Option<&str>) -> Result<String> {
     match (kind, issuer_in) {
         (_, Some(i)) => Ok(i),
-        ("google", None) => Ok("https://accounts.google.com".to_owned()),
-        ("microsoft", None) => Ok(format!(
+        (SsoKind::Google, None) => Ok("https://accounts.google.com".to_owned()),
+        (SsoKind::Microsoft, None) => Ok(format!(
             "https://login.microsoftonline.com/{}/v2.0",
             tenant.unwrap_or("common")
         )),
@@ -333,7 +329,7 @@ async fn resolve_saml(
 /// answer 4xx naming the redirect URI before any login.
 pub(super) async fn probe_redirect(
     ctx: &AppContext,
-    row_kind: &str,
+    row_kind: SsoKind,
     config: &StoredConfig,
 ) -> Result<()> {
     let Some(client_id) = config.client_id.as_deref() else {

@@ -13,8 +13,8 @@ use crate::db::entities::{sso_flows, sso_providers};
 use crate::services::auth::sessions;
 use crate::store;
 use crate::{AppContext, Error, Result, crypto};
-use aerie_contract::ErrorCode;
 use aerie_contract::ids::{OrgId, SsoProviderId, UserId};
+use aerie_contract::{ErrorCode, SsoKind, UserStatus};
 
 /// The cookie binding a flow to the browser that started it.
 pub const BINDING_COOKIE: &str = "aerie_sso";
@@ -85,7 +85,7 @@ pub(crate) fn bound_to(ctx: &AppContext, expected: Option<&str>, cookie: Option<
 /// slug or email domain).
 async fn pick_provider(
     ctx: &AppContext,
-    kind: &str,
+    kind: SsoKind,
     start: &LoginStart,
 ) -> Result<sso_providers::Model> {
     let not_configured = || {
@@ -97,7 +97,7 @@ async fn pick_provider(
     if let Some(id) = start.provider {
         return store::sso::find_global(ctx.db(), id)
             .await?
-            .filter(|r| r.kind == kind && r.enabled)
+            .filter(|r| r.kind() == Ok(kind) && r.enabled)
             .ok_or_else(not_configured);
     }
     let org = match (start.org.as_deref(), start.email.as_deref()) {
@@ -116,7 +116,7 @@ async fn pick_provider(
     store::sso::list(ctx.db(), OrgId(org.id))
         .await?
         .into_iter()
-        .find(|r| r.kind == kind && r.enabled)
+        .find(|r| r.kind() == Ok(kind) && r.enabled)
         .ok_or_else(not_configured)
 }
 
@@ -125,14 +125,14 @@ async fn pick_provider(
 pub async fn start(
     ctx: &AppContext,
     actor: &Actor,
-    kind: &str,
+    kind: SsoKind,
     input: LoginStart,
 ) -> Result<Redirect> {
     ctx.sso().limits.check_flow_start(actor.ip)?;
     let row = pick_provider(ctx, kind, &input).await?;
     let return_to = safe_return(input.return_to.as_deref());
     let binding = crypto::random_token(32);
-    if kind == "saml" {
+    if kind == SsoKind::Saml {
         #[cfg(feature = "saml")]
         {
             let mut redirect =
@@ -151,13 +151,13 @@ pub(crate) async fn flow_provider(
     ctx: &AppContext,
     actor: &Actor,
     flow: &sso_flows::Model,
-    kind: &str,
+    kind: SsoKind,
 ) -> Result<sso_providers::Model> {
     let row = match flow.provider_id {
         Some(id) => store::sso::find(ctx.db(), OrgId(flow.org_id), SsoProviderId(id)).await?,
         None => None,
     }
-    .filter(|r| r.kind == kind && r.enabled);
+    .filter(|r| r.kind() == Ok(kind) && r.enabled);
     match row {
         Some(row) => Ok(row),
         None => Err(refuse(
@@ -251,7 +251,7 @@ pub async fn pickup(
     let user = UserId(flow.user_id.ok_or(Error::Unauthenticated)?);
     let (user, _) = store::users::find_member(ctx.db(), org, user)
         .await?
-        .filter(|(u, _)| u.status == "active")
+        .filter(|(u, _)| u.status() == Ok(UserStatus::Active))
         .ok_or(Error::Unauthenticated)?;
     sessions::sign_in(session, UserId(user.id), org).await?;
     Ok(flow.return_to)

@@ -9,26 +9,26 @@ use aerie_contract::ErrorCode;
 use aerie_contract::ids::{IdentityId, SsoProviderId};
 use aerie_contract::sso::LinkedIdentity;
 
-/// `GET /api/me/identities`.
+/// `GET /api/me/identities`. An identity whose provider is gone has no kind.
 pub async fn my_identities(ctx: &AppContext, actor: &Actor) -> Result<Vec<LinkedIdentity>> {
     let p = actor.principal()?;
     let providers = store::sso::list(ctx.db(), p.org_id).await?;
-    Ok(store::sso::identities_of(ctx.db(), p.org_id, p.user_id)
+    store::sso::identities_of(ctx.db(), p.org_id, p.user_id)
         .await?
         .into_iter()
         .map(|i| {
             let provider = providers.iter().find(|r| r.id.to_string() == i.provider);
-            LinkedIdentity {
+            Ok(LinkedIdentity {
                 id: IdentityId(i.id),
                 provider_id: provider.map(|r| SsoProviderId(r.id)),
                 provider_name: provider.map_or_else(|| i.provider.clone(), |r| r.name.clone()),
-                kind: provider.map_or_else(String::new, |r| r.kind.clone()),
+                kind: provider.map(|r| r.kind()).transpose()?,
                 email: i.email,
                 created_at: utc(i.created_at),
                 last_login_at: i.last_login_at.map(utc),
-            }
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// `DELETE /api/me/identities/{id}`: never the last way in (no password and no other identity).

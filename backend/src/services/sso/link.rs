@@ -23,10 +23,10 @@ use crate::services::auth::{self, sessions};
 use crate::sso::oidc::ExternalProfile;
 use crate::store;
 use crate::{AppContext, Error, Result, crypto};
-use aerie_contract::ErrorCode;
 use aerie_contract::auth::Credentials;
 use aerie_contract::ids::{OrgId, SsoProviderId, UserId};
 use aerie_contract::sso::PendingLink;
+use aerie_contract::{ErrorCode, UserStatus};
 
 const PURPOSE: &str = "link";
 const SEAL_LABEL: &str = "sso-link";
@@ -155,7 +155,7 @@ async fn find(
         None => None,
     }
     .map(|(u, _)| u)
-    .filter(|u| u.status == "active")
+    .filter(|u| u.status() == Ok(UserStatus::Active))
     .ok_or_else(expired)?;
     Ok((flow, row, user))
 }
@@ -173,8 +173,8 @@ pub async fn pending(ctx: &AppContext, actor: &Actor, code: &str) -> Result<Pend
     let (flow, row, _) = find(ctx, code).await?;
     let vouched = open(ctx, &flow)?;
     Ok(PendingLink {
+        kind: row.kind()?,
         provider_name: row.name,
-        kind: row.kind.parse()?,
         email: vouched.email.unwrap_or_default(),
         signed_in_as_account: session_of(actor, &flow),
         expires_at: store::utc(flow.expires_at),
@@ -254,6 +254,7 @@ async fn link_proven(
 ) -> Result<()> {
     let org = OrgId(row.org_id);
     let provider = SsoProviderId(row.id);
+    let kind = row.kind()?;
     let now = Utc::now();
     let (_, membership) = store::users::find_member(ctx.db(), org, UserId(user.id))
         .await?
@@ -261,7 +262,7 @@ async fn link_proven(
     let existing = store::sso::find_identity(ctx.db(), org, provider, &profile.subject).await?;
     let txn = crate::db::begin_write(ctx.db()).await?;
     let details = json!({
-        "provider": row.id, "kind": row.kind, "email": profile.email, "proof": proof,
+        "provider": row.id, "kind": kind, "email": profile.email, "proof": proof,
     });
     let link = Link {
         row,
@@ -275,7 +276,7 @@ async fn link_proven(
                 .target("user", user.id)
                 .details(details);
             let login = Login {
-                method: &row.kind,
+                method: kind,
                 how: "proven_identity",
             };
             renew_identity(&txn, actor, &link, identity, Some(event), login, now).await?;
@@ -296,7 +297,7 @@ async fn link_proven(
                 .target("user", user.id)
                 .details(details);
             let login = Login {
-                method: &row.kind,
+                method: kind,
                 how: "linked_with_proof",
             };
             attach(&txn, actor, &link, event, login, now).await?;

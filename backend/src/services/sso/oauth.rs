@@ -17,8 +17,8 @@ use crate::net_guard::GuardedClient;
 use crate::sso::oidc::{self, ExternalProfile, Flavor, SsoError};
 use crate::store;
 use crate::{AppContext, Error, Result, crypto};
-use aerie_contract::ErrorCode;
 use aerie_contract::ids::{OrgId, SsoProviderId};
+use aerie_contract::{ErrorCode, SsoKind};
 
 /// `GET /auth/{kind}/callback` parameters.
 #[derive(Clone, Default, serde::Deserialize)]
@@ -47,9 +47,10 @@ pub(super) async fn start(
     binding: String,
 ) -> Result<Redirect> {
     let now = Utc::now();
+    let kind = row.kind()?;
     let config = stored_config(row);
     let client_id = config.client_id.clone().unwrap_or_default();
-    let redirect_uri = callback_url(ctx, &row.kind);
+    let redirect_uri = callback_url(ctx, kind);
     let mut extra: Vec<(&str, &str)> = Vec::new();
     if let Some(email) = email.filter(|e| e.contains('@')) {
         extra.push(("login_hint", email));
@@ -60,9 +61,9 @@ pub(super) async fn start(
             client_id: &client_id,
             client_secret: None,
             redirect_uri: &redirect_uri,
-            flavor: flavor_of(&row.kind),
+            flavor: flavor_of(kind),
         },
-        &scopes_for(&row.kind, &config),
+        &scopes_for(kind, &config),
         &extra,
     )
     .map_err(|e| Error::detailed(ErrorCode::SsoFailed, e.to_string()))?;
@@ -102,7 +103,7 @@ pub(super) async fn start(
 pub async fn finish_oauth(
     ctx: &AppContext,
     actor: &Actor,
-    kind: &str,
+    kind: SsoKind,
     callback: Callback,
     binding: Option<&str>,
 ) -> Result<Redirect> {
@@ -177,7 +178,7 @@ pub async fn finish_oauth(
         )
         .await);
     };
-    let profile = match fetch_profile(ctx, &row, &flow, code, &verifier).await {
+    let profile = match fetch_profile(ctx, kind, &row, &flow, code, &verifier).await {
         Ok(p) => p,
         Err(e) => {
             let (reason, message) = sso_refusal(e);
@@ -187,6 +188,7 @@ pub async fn finish_oauth(
     conclude(
         ctx,
         actor,
+        kind,
         &row,
         profile,
         &flow.return_to,
@@ -196,9 +198,10 @@ pub async fn finish_oauth(
 }
 
 /// Exchanges the code, then reads who signed in: GitHub's and Nextcloud's profile APIs, or the
-/// verified ID token of an OpenID Connect provider.
+/// verified ID token of an OpenID Connect provider. `row` is a provider of `kind`.
 async fn fetch_profile(
     ctx: &AppContext,
+    kind: SsoKind,
     row: &sso_providers::Model,
     flow: &sso_flows::Model,
     code: &str,
@@ -208,12 +211,12 @@ async fn fetch_profile(
     let config = stored_config(row);
     let client_id = config.client_id.clone().unwrap_or_default();
     let secret = open_secret(ctx, row).map_err(|e| SsoError::Config(e.to_string()))?;
-    let redirect_uri = callback_url(ctx, &row.kind);
+    let redirect_uri = callback_url(ctx, kind);
     let http = ctx
         .sso()
         .http()
         .map_err(|e| SsoError::Config(e.to_string()))?;
-    let flavor = flavor_of(&row.kind);
+    let flavor = flavor_of(kind);
     let tokens = oidc::exchange_code(
         &http,
         &config.endpoints,
@@ -248,7 +251,7 @@ async fn fetch_profile(
                 access_token: &tokens.access_token,
                 nonce: flow.nonce.clone().unwrap_or_default(),
             };
-            id_token_profile(ctx, &http, row, &config, &client_id, signed_in).await
+            id_token_profile(ctx, &http, kind, &config, &client_id, signed_in).await
         }
     }
 }
@@ -265,7 +268,7 @@ struct SignedIn<'a> {
 async fn id_token_profile(
     ctx: &AppContext,
     http: &GuardedClient,
-    row: &sso_providers::Model,
+    kind: SsoKind,
     config: &StoredConfig,
     client_id: &str,
     signed_in: SignedIn<'_>,
@@ -293,7 +296,7 @@ async fn id_token_profile(
     )
     .await?;
     let mut profile = oidc::profile_from_claims(&claims, config.groups_attribute.as_deref())?;
-    if row.kind == "microsoft" {
+    if kind == SsoKind::Microsoft {
         microsoft_email(&mut profile, &claims, config.tenant.as_deref());
     }
     if profile.email.is_none()

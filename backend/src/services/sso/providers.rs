@@ -48,6 +48,7 @@ fn fingerprints(config: &StoredConfig) -> Vec<String> {
 
 /// The provider as answered; a kind the code does not know is an internal error.
 pub fn dto(ctx: &AppContext, row: &sso_providers::Model) -> Result<SsoProvider> {
+    let kind = row.kind()?;
     let config = stored_config(row);
     let idp_sso = config
         .idp
@@ -57,7 +58,7 @@ pub fn dto(ctx: &AppContext, row: &sso_providers::Model) -> Result<SsoProvider> 
         .map(str::to_owned);
     Ok(SsoProvider {
         id: SsoProviderId(row.id),
-        kind: row.kind.parse()?,
+        kind,
         name: row.name.clone(),
         enabled: row.enabled,
         client_id: config.client_id.clone(),
@@ -78,8 +79,8 @@ pub fn dto(ctx: &AppContext, row: &sso_providers::Model) -> Result<SsoProvider> 
         allow_idp_initiated: config.allow_idp_initiated,
         trusted_email_domains: config.trusted_email_domains.clone(),
         max_role: config.max_role(),
-        login_url: login_url(row),
-        callback_url: callback_url(ctx, &row.kind),
+        login_url: login_url(kind, row),
+        callback_url: callback_url(ctx, kind),
         last_error: row.last_error.clone(),
         last_error_at: row.last_error_at.map(utc),
         last_login_at: row.last_login_at.map(utc),
@@ -137,11 +138,10 @@ pub async fn create(
     input: SsoProviderInput,
 ) -> Result<SsoProvider> {
     let p = actor.require_role(Role::Admin)?;
-    let sso_kind = kind_of(&input)?;
-    let kind = sso_kind.as_str();
+    let kind = kind_of(&input)?;
     let name = validate::name(
         "name",
-        input.name.as_deref().unwrap_or(default_name(sso_kind)),
+        input.name.as_deref().unwrap_or(default_name(kind)),
         100,
     )?;
     let mut config = StoredConfig::default();
@@ -163,11 +163,11 @@ pub async fn create(
         input.metadata_xml.as_deref(),
     )
     .await?;
-    if sso_kind != SsoKind::Saml {
+    if kind != SsoKind::Saml {
         probe_redirect(ctx, kind, &config).await?;
     }
     let new = store::sso::NewProvider {
-        kind: kind.to_owned(),
+        kind,
         name,
         enabled: input.enabled.unwrap_or(true),
         issuer,
@@ -186,7 +186,7 @@ pub async fn create(
         Event::new("sso_provider.created")
             .target("sso_provider", row.id)
             .details(serde_json::json!({
-                "kind": row.kind, "name": row.name, "max_role": p.role.as_str(),
+                "kind": kind, "name": row.name, "max_role": p.role.as_str(),
                 "trusted_email_domains": config.trusted_email_domains,
             })),
     )
@@ -218,23 +218,17 @@ async fn resolve_again(
     input: &SsoProviderInput,
     config: &mut StoredConfig,
 ) -> Result<Option<String>> {
+    let kind = row.kind()?;
     let issuer_in = match input.issuer.as_deref() {
         Some(_) => optional_url("issuer", input.issuer.as_deref())?,
-        None if row.kind == "saml" => None,
+        None if kind == SsoKind::Saml => None,
         // Microsoft's issuer follows its tenant unless one was given.
-        None if row.kind == "microsoft" && input.tenant.is_some() => None,
+        None if kind == SsoKind::Microsoft && input.tenant.is_some() => None,
         None => row.issuer.clone(),
     };
-    let issuer = resolve(
-        ctx,
-        &row.kind,
-        issuer_in,
-        config,
-        input.metadata_xml.as_deref(),
-    )
-    .await?;
-    if row.kind != "saml" {
-        probe_redirect(ctx, &row.kind, config).await?;
+    let issuer = resolve(ctx, kind, issuer_in, config, input.metadata_xml.as_deref()).await?;
+    if kind != SsoKind::Saml {
+        probe_redirect(ctx, kind, config).await?;
     }
     Ok(issuer)
 }
@@ -250,7 +244,8 @@ pub async fn update(
     let row = store::sso::find(ctx.db(), p.org_id, id)
         .await?
         .ok_or(Error::NotFound)?;
-    if input.kind.is_some_and(|k| k.as_str() != row.kind) {
+    let kind = row.kind()?;
+    if input.kind.is_some_and(|k| k != kind) {
         return Err(Error::invalid(
             "kind",
             "kind cannot change; add another provider instead.",
@@ -274,7 +269,7 @@ pub async fn update(
         Some(s) => s.is_some(),
         None => row.client_secret_enc.is_some(),
     };
-    check_complete(&row.kind, &config, has_secret)?;
+    check_complete(kind, &config, has_secret)?;
     // Only a change to how the provider is reached is checked against it again: renaming,
     // disabling or a new secret must work while the provider is down.
     let issuer = if reaches_differently(&input) {
@@ -324,6 +319,7 @@ pub async fn delete(ctx: &AppContext, actor: &Actor, id: SsoProviderId) -> Resul
         actor,
         Event::new("sso_provider.deleted")
             .target("sso_provider", id)
+            // The stored spelling: a provider of a kind this build does not know can still go.
             .details(serde_json::json!({ "kind": row.kind, "name": row.name })),
     )
     .await?;
@@ -356,14 +352,14 @@ pub async fn test(ctx: &AppContext, actor: &Actor, id: SsoProviderId) -> Result<
 /// The checks of [`test`]: the provider's endpoints resolve again, its keys are published and
 /// its redirect URI is accepted. Answers what was reached.
 async fn check_reachable(ctx: &AppContext, row: &sso_providers::Model) -> Result<String> {
+    let kind = row.kind()?;
     let mut config = stored_config(row);
-    let issuer_in = if row.kind == "saml" {
-        None
-    } else {
-        row.issuer.clone()
+    let issuer_in = match kind {
+        SsoKind::Saml => None,
+        _ => row.issuer.clone(),
     };
-    resolve(ctx, &row.kind, issuer_in, &mut config, None).await?;
-    if row.kind == "saml" {
+    resolve(ctx, kind, issuer_in, &mut config, None).await?;
+    if kind == SsoKind::Saml {
         return Ok(
             "The identity provider's metadata and signing certificate are in place.".to_owned(),
         );
@@ -384,10 +380,10 @@ async fn check_reachable(ctx: &AppContext, row: &sso_providers::Model) -> Result
             ));
         }
     }
-    probe_redirect(ctx, &row.kind, &config).await?;
+    probe_redirect(ctx, kind, &config).await?;
     Ok(format!(
         "Reached {}; the redirect URI {} is accepted.",
         config.endpoints.authorization_url,
-        callback_url(ctx, &row.kind)
+        callback_url(ctx, kind)
     ))
 }

@@ -79,6 +79,7 @@ async fn refuse_as(
         "reason": reason,
         "message": message,
         "provider": provider.map(|p| p.id),
+        // The stored spelling: a refusal is recorded whatever the row holds.
         "kind": provider.map(|p| p.kind.clone()),
         "email": email,
     }));

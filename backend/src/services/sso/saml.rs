@@ -19,6 +19,7 @@ use crate::sso::oidc::ExternalProfile;
 use crate::sso::saml::{self as proto, IdpConfig, OwnedExpected, SpKeys, VerifiedAssertion};
 use crate::store;
 use crate::{AppContext, Error, Result, crypto};
+use aerie_contract::SsoKind;
 use aerie_contract::ids::{OrgId, SsoProviderId};
 
 /// Clock skew tolerated on SAML time bounds.
@@ -30,7 +31,7 @@ pub fn entity_id(ctx: &AppContext) -> String {
 }
 
 pub fn acs_url(ctx: &AppContext) -> String {
-    callback_url(ctx, "saml")
+    callback_url(ctx, SsoKind::Saml)
 }
 
 /// The SP key pair: generated once and kept with the instance secrets.
@@ -217,7 +218,16 @@ pub async fn acs(
             (safe_return(relay_state.as_deref()), Some(hash), Some(fresh))
         }
     };
-    let mut redirect = conclude(ctx, actor, &row, profile, &return_to, binding.as_deref()).await?;
+    let mut redirect = conclude(
+        ctx,
+        actor,
+        SsoKind::Saml,
+        &row,
+        profile,
+        &return_to,
+        binding.as_deref(),
+    )
+    .await?;
     redirect.binding = new_binding;
     Ok(redirect)
 }
@@ -250,7 +260,7 @@ async fn route(
                 )
                 .await);
             };
-            let row = flow_provider(ctx, actor, &flow, "saml").await?;
+            let row = flow_provider(ctx, actor, &flow, SsoKind::Saml).await?;
             Ok((row, Some(flow)))
         }
         None => {
@@ -336,6 +346,6 @@ async fn provider_by_issuer(
     let Some(issuer) = issuer else {
         return Ok(None);
     };
-    let mut rows = store::sso::find_by_issuer_global(ctx.db(), "saml", issuer).await?;
+    let mut rows = store::sso::find_by_issuer_global(ctx.db(), SsoKind::Saml, issuer).await?;
     Ok(if rows.len() == 1 { rows.pop() } else { None })
 }

@@ -14,6 +14,7 @@ use crate::services::auth::principal_of;
 use crate::sso::oidc::ExternalProfile;
 use crate::store;
 use crate::{AppContext, Error, Result};
+use aerie_contract::SsoKind;
 use aerie_contract::ids::{GroupId, OrgId, SsoProviderId, UserId};
 
 /// An identity about to be linked to a member (or linked already, signing in).
@@ -28,7 +29,7 @@ pub(crate) struct Link<'a> {
 /// How a sign-in reached its account, for the `sso.login` audit.
 pub(crate) struct Login<'a> {
     /// The protocol (the provider's kind).
-    pub method: &'a str,
+    pub method: SsoKind,
     /// How the account was found (`linked_identity`, `linked_by_email`, `provisioned`, ...).
     pub how: &'a str,
 }
@@ -143,7 +144,7 @@ async fn audit_login<C: sea_orm::ConnectionTrait>(
         Event::new("sso.login")
             .target("user", membership.user_id)
             .details(
-                json!({ "provider": row.id, "kind": row.kind, "method": method, "account": how }),
+                json!({ "provider": row.id, "kind": row.kind()?, "method": method, "account": how }),
             ),
     )
     .await

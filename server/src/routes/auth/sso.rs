@@ -74,12 +74,9 @@ fn to_login(error: &Error) -> Response {
     see_other(&format!("/login?{query}"), None)
 }
 
-fn known_kind(kind: &str) -> Result<(), Error> {
-    if kind.parse::<SsoKind>().is_ok() {
-        Ok(())
-    } else {
-        Err(Error::NotFound)
-    }
+/// The kind a path names; one that is not a kind is a path that does not exist.
+fn known_kind(kind: &str) -> Result<SsoKind, Error> {
+    kind.parse().map_err(|_| Error::NotFound)
 }
 
 /// Start signing in with an identity provider: `provider` (its id, from the login page), or the
@@ -103,11 +100,7 @@ pub async fn sso_login(
     AppPath(kind): AppPath<String>,
     AppQuery(input): AppQuery<flow::LoginStart>,
 ) -> Response {
-    let result = async {
-        known_kind(&kind)?;
-        flow::start(&ctx, &actor, &kind, input).await
-    }
-    .await;
+    let result = async { flow::start(&ctx, &actor, known_kind(&kind)?, input).await }.await;
     match result {
         Ok(flow::Redirect {
             html: Some(html),
@@ -149,8 +142,8 @@ pub async fn sso_callback(
 ) -> Response {
     let binding = binding_cookie(&headers);
     let result = async {
-        known_kind(&kind)?;
-        oauth::finish_oauth(&ctx, &actor, &kind, callback, binding.as_deref()).await
+        let kind = known_kind(&kind)?;
+        oauth::finish_oauth(&ctx, &actor, kind, callback, binding.as_deref()).await
     }
     .await;
     match result {
