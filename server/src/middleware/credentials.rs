@@ -238,8 +238,14 @@ mod tests {
             "authorization",
             "Basic dTpw"
         )])));
-        assert!(session_cookie(&headers(&[("cookie", "a=b; aerie_session=x")])));
-        assert!(session_cookie(&headers(&[("cookie", "aerie_session=; a=b")])));
+        assert!(session_cookie(&headers(&[(
+            "cookie",
+            "a=b; aerie_session=x"
+        )])));
+        assert!(session_cookie(&headers(&[(
+            "cookie",
+            "aerie_session=; a=b"
+        )])));
         assert!(!session_cookie(&headers(&[("cookie", "aerie_sso=x")])));
         assert!(blank_token(&headers(&[("x-api-key", " ")])));
         assert!(blank_token(&headers(&[("authorization", "Bearer ")])));

@@ -140,9 +140,8 @@ impl Family {
             forbidden.push("an API key is refused here: a person must sign in (session or JWT)");
         }
         if !matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE") && path != CROSS_SITE_POST {
-            forbidden.push(
-                "a cookie-authenticated request that is not same-origin (CSRF protection)",
-            );
+            forbidden
+                .push("a cookie-authenticated request that is not same-origin (CSRF protection)");
         }
         if !forbidden.is_empty() {
             shared.push(("403", sentence(&forbidden)));
@@ -160,8 +159,7 @@ impl Family {
         if self.rate_limited {
             shared.push((
                 "429",
-                "Too many attempts from this client; retry after `Retry-After` seconds"
-                    .to_owned(),
+                "Too many attempts from this client; retry after `Retry-After` seconds".to_owned(),
             ));
         }
 
@@ -171,7 +169,8 @@ impl Family {
                 // The operation's own 403 (a role, a setting) keeps its reason; the family's are
                 // added to it.
                 Some(RefOr::T(own)) if status == "403" && !own.description.is_empty() => {
-                    own.description = format!("{}; or: {}", own.description, lowercase_first(&description));
+                    own.description =
+                        format!("{}; or: {}", own.description, lowercase_first(&description));
                 }
                 Some(RefOr::T(own)) if own.description.is_empty() => own.description = description,
                 Some(_) => {}

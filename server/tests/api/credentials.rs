@@ -511,10 +511,7 @@ async fn conflicting_credentials_are_refused(#[case] kind: DbKind) {
         ),
         (
             "key + bad bearer",
-            vec![
-                ("x-api-key", &c.key),
-                ("authorization", "Bearer not.a.jwt"),
-            ],
+            vec![("x-api-key", &c.key), ("authorization", "Bearer not.a.jwt")],
         ),
         (
             "key as bearer + bad key",
@@ -522,7 +519,10 @@ async fn conflicting_credentials_are_refused(#[case] kind: DbKind) {
         ),
         (
             "bearer + forged cookie",
-            vec![("authorization", &bearer), ("cookie", "aerie_session=forged")],
+            vec![
+                ("authorization", &bearer),
+                ("cookie", "aerie_session=forged"),
+            ],
         ),
         (
             "bearer + empty cookie",
@@ -565,7 +565,10 @@ async fn conflicting_credentials_are_refused(#[case] kind: DbKind) {
         for path in ["/auth/user", "/api/conversations", "/api/api-keys"] {
             let (status, body) = get_with(app, path, headers).await;
             assert_eq!(status, 401, "{case} on {path}: {body}");
-            assert_eq!(body["error"]["code"], "AUTH-008", "{case} on {path}: {body}");
+            assert_eq!(
+                body["error"]["code"], "AUTH-008",
+                "{case} on {path}: {body}"
+            );
         }
         // Public routes ignore credentials, conflicting or not.
         let (status, body) = get_with(app, "/api/health", headers).await;

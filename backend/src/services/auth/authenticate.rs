@@ -168,9 +168,8 @@ async fn several(ctx: &AppContext, presented: &Presented<'_>) -> Result<Identity
     let Some(Some(first)) = principals.next() else {
         return Ok(conflict);
     };
-    let agree = principals.all(|p| {
-        p.is_some_and(|p| p.user_id == first.user_id && p.org_id == first.org_id)
-    });
+    let agree = principals
+        .all(|p| p.is_some_and(|p| p.user_id == first.user_id && p.org_id == first.org_id));
     Ok(if agree {
         Identity::User(first.clone())
     } else {
