@@ -26,12 +26,20 @@ use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+/// The token of one `Authorization` value when its scheme is `Bearer` (case-insensitive),
+/// trimmed; empty for `Bearer` alone.
+fn bearer_token(value: &str) -> Option<&str> {
+    let value = value.trim();
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
 /// The value of `Authorization: Bearer <token>` (scheme case-insensitive), if non-empty.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim_start().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+    bearer_token(value).filter(|token| !token.is_empty())
 }
 
 /// The value of `X-API-Key`, if non-empty.
@@ -40,15 +48,21 @@ pub fn api_key(headers: &HeaderMap) -> Option<&str> {
     (!value.is_empty()).then_some(value)
 }
 
-/// True when the request carries the session cookie (`aerie_session`), whatever its value.
-pub fn session_cookie(headers: &HeaderMap) -> bool {
+/// The value of the cookie `name` in the request's `Cookie` headers (the first one), if sent.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .any(|(name, _)| name.trim() == aerie_backend::sessions::COOKIE)
+        .find(|(n, _)| n.trim() == name)
+        .map(|(_, value)| value)
+}
+
+/// True when the request carries the session cookie (`aerie_session`), whatever its value.
+pub fn session_cookie(headers: &HeaderMap) -> bool {
+    cookie(headers, aerie_backend::sessions::COOKIE).is_some()
 }
 
 /// True when the request carries a token header with no token in it: an empty `X-API-Key`, or
@@ -59,11 +73,10 @@ pub fn blank_token(headers: &HeaderMap) -> bool {
         .get_all("x-api-key")
         .iter()
         .any(|v| v.to_str().map_or(true, |v| v.trim().is_empty()));
-    let blank_bearer = headers.get_all(header::AUTHORIZATION).iter().any(|v| {
-        let value = v.to_str().unwrap_or_default().trim();
-        let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-        scheme.eq_ignore_ascii_case("bearer") && token.trim().is_empty()
-    });
+    let blank_bearer = headers
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .any(|v| v.to_str().ok().and_then(bearer_token) == Some(""));
     blank_key || blank_bearer
 }
 
@@ -253,6 +266,28 @@ mod tests {
         assert!(!blank_token(&headers(&[("authorization", "Bearer abc")])));
         assert!(!blank_token(&headers(&[("authorization", "Basic dTpw")])));
         assert!(!blank_token(&headers(&[("x-api-key", "k")])));
+    }
+
+    proptest::proptest! {
+        /// Any header text: the parsers never panic, a Bearer token comes back trimmed and
+        /// non-empty, and a cookie placed among others is found with its value.
+        #[test]
+        fn header_parsers_take_any_text(raw in "[ -~]{0,64}", value in "[!#-+--:<-~]{0,16}") {
+            let mut h = HeaderMap::new();
+            if let Ok(v) = raw.parse() {
+                h.insert(header::AUTHORIZATION, v);
+            }
+            if let Ok(v) = format!("{raw}; pick={value}; z=1").parse() {
+                h.insert(header::COOKIE, v);
+            }
+            if let Some(token) = bearer(&h) {
+                proptest::prop_assert!(!token.is_empty() && token == token.trim());
+            }
+            let _ = blank_token(&h);
+            if h.contains_key(header::COOKIE) && !raw.contains("pick") {
+                proptest::prop_assert_eq!(cookie(&h, "pick"), Some(value.as_str()));
+            }
+        }
     }
 
     #[test]

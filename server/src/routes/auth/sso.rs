@@ -20,14 +20,7 @@ use tower_sessions::Session;
 use crate::extract::{AppPath, AppQuery};
 
 fn binding_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == flow::BINDING_COOKIE)
-        .map(|(_, value)| value.to_owned())
+    crate::middleware::credentials::cookie(headers, flow::BINDING_COOKIE).map(str::to_owned)
 }
 
 fn set_binding(ctx: &AppContext, value: Option<&str>) -> Option<HeaderValue> {
