@@ -12,9 +12,8 @@ use reqwest::Method;
 use rstest::rstest;
 use sea_orm_migration::sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
-use tokio::io::AsyncWriteExt;
 
-use crate::support::{PASSWORD, TestApp, assert_contract_body};
+use crate::support::{PASSWORD, TestApp, assert_contract_body, ok_listener};
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
     let db = app.ctx.db();
@@ -123,27 +122,6 @@ async fn ten_thousand_bogus_sso_requests_leave_few_audit_rows(#[case] kind: DbKi
     );
     assert!(unaudited >= (REQUESTS - 100) as f64, "{unaudited}");
     eprintln!("{REQUESTS} bogus requests: {written} audit rows, {counted} counted");
-}
-
-/// A stand-in identity provider on loopback that answers every request with `200 OK` (enough for
-/// the redirect-URI probe when a provider is saved).
-async fn ok_listener() -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let _ = stream
-                    .write_all(
-                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
-                    )
-                    .await;
-            });
-        }
-    });
-    addr
 }
 
 /// A client whose requests come from `ip` (a loopback address).

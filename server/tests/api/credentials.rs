@@ -185,29 +185,8 @@ impl Callers {
         let app = TestApp::spawn(kind).await;
         let email = app.setup().await;
         let (jwt, _) = app.login(&email, PASSWORD).await;
-        let (status, key) = app
-            .authed(
-                Method::POST,
-                "/v1/billings/api-keys/",
-                &jwt,
-                Some(json!({"name": "table"})),
-            )
-            .await;
-        assert_eq!(status, 201, "{key}");
-        let key = key["key"].as_str().expect("key").to_owned();
-        let browser = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        let res = browser
-            .post(app.url("/auth/admin-login"))
-            .header("origin", format!("http://{}", app.addr))
-            .json(&json!({"email": email, "password": PASSWORD}))
-            .send()
-            .await
-            .expect("login");
-        assert_eq!(res.status(), 200);
+        let key = app.create_key(&jwt, "table").await;
+        let browser = app.browser(&email).await;
         Self {
             app,
             browser,
@@ -480,16 +459,7 @@ async fn conflicting_credentials_are_refused(#[case] kind: DbKind) {
     // A second user of the same organisation, with a key of their own.
     let mia_jwt = app.join(&c.jwt, "mia@acme.test", "member").await;
     let mia_bearer = format!("Bearer {mia_jwt}");
-    let (status, mia_key) = app
-        .authed(
-            Method::POST,
-            "/v1/billings/api-keys/",
-            &mia_jwt,
-            Some(json!({"name": "mia"})),
-        )
-        .await;
-    assert_eq!(status, 201, "{mia_key}");
-    let mia_key = mia_key["key"].as_str().expect("key").to_owned();
+    let mia_key = app.create_key(&mia_jwt, "mia").await;
     let mia_cookie = session_cookie_of(app, "mia@acme.test").await;
     // A session cookie that no longer names a session: signed out.
     let stale = session_cookie_of(app, owner).await;

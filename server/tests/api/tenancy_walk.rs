@@ -19,11 +19,10 @@ use aerie_bench::FakeUpstream;
 use reqwest::Method;
 use rstest::rstest;
 use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt;
 
 use crate::openapi::PUBLIC_OPERATIONS;
 use crate::support::chat::parse_sse;
-use crate::support::{PASSWORD, TestApp};
+use crate::support::{PASSWORD, TestApp, ok_listener};
 
 const THIS_FILE: &str = "server/tests/api/tenancy_walk.rs";
 
@@ -658,26 +657,6 @@ fn calls(op: &Op, seed: &Seed) -> Result<Vec<Call>, String> {
     Ok(out)
 }
 
-/// A loopback server that answers `200 ok` to every request (an identity provider that is up).
-async fn ok_listener() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let _ = stream
-                    .write_all(
-                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
-                    )
-                    .await;
-            });
-        }
-    });
-    format!("http://{addr}")
-}
-
 /// `method path` as `jwt`, expecting `status`; answers the JSON body.
 async fn expect(
     app: &TestApp,
@@ -716,24 +695,6 @@ async fn chat(app: &TestApp, jwt: &str, body: Value) -> (String, String, String)
     let start: Value = serde_json::from_str(&events[0].1).expect("start");
     let s = |k: &str| start[k].as_str().expect("start id").to_owned();
     (s("conversation_id"), s("user_message_id"), s("message_id"))
-}
-
-/// A browser signed in as `email`.
-async fn browser(app: &TestApp, email: &str) -> reqwest::Client {
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let res = browser
-        .post(app.url("/auth/admin-login"))
-        .header("origin", format!("http://{}", app.addr))
-        .json(&json!({"email": email, "password": PASSWORD}))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(res.status(), 200);
-    browser
 }
 
 /// The id of the member with `email` in a `/api/users` list.
@@ -1041,7 +1002,7 @@ async fn seed_globex(app: &TestApp, upstream: &str) -> (Org, Vec<Caller>) {
         callers.push(Caller {
             key: key["key"].as_str().expect("key").to_owned(),
             browser: if i == 0 {
-                Some(browser(app, email).await)
+                Some(app.browser(email).await)
             } else {
                 None
             },
@@ -1124,7 +1085,7 @@ async fn a_second_organisation_walks_every_operation_and_finds_nothing(#[case] k
         axum::Router::new(),
     )
     .await;
-    let idp = ok_listener().await;
+    let idp = format!("http://{}", ok_listener().await);
     let upstream = fake.base_url();
     let acme = seed_acme(&app, &upstream, &idp).await;
     let (b, callers) = seed_globex(&app, &upstream).await;

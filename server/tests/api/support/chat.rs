@@ -61,16 +61,7 @@ impl Chat {
             .await;
         assert_eq!(status, 201, "{agent}");
         let agent_id = agent["id"].as_str().expect("id").to_owned();
-        let (status, key) = app
-            .authed(
-                Method::POST,
-                "/v1/billings/api-keys/",
-                &jwt,
-                Some(json!({"name": "sdk"})),
-            )
-            .await;
-        assert_eq!(status, 201, "{key}");
-        let key = key["key"].as_str().expect("key").to_owned();
+        let key = app.create_key(&jwt, "sdk").await;
         Self {
             app,
             fake,

@@ -122,6 +122,28 @@ pub fn http() -> reqwest::Client {
 
 pub const PASSWORD: &str = "plum-orbit-cascade-42";
 
+/// A stand-in identity provider on loopback that answers every request with `200 OK` (enough for
+/// the redirect-URI probe when a provider is saved).
+pub async fn ok_listener() -> SocketAddr {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let _ = stream
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                    )
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
 impl TestApp {
     pub async fn post_json(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
         let res = self
@@ -153,6 +175,39 @@ impl TestApp {
         let res = req.send().await.expect("request");
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// A browser (a cookie-keeping client that does not follow redirects) signed in as `email`
+    /// with the password form.
+    pub async fn browser(&self, email: &str) -> reqwest::Client {
+        let browser = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let res = browser
+            .post(self.url("/auth/admin-login"))
+            .header("origin", format!("http://{}", self.addr))
+            .json(&serde_json::json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(res.status(), 200);
+        browser
+    }
+
+    /// Creates an API key named `name` as `jwt` (`POST /v1/billings/api-keys/`); returns the key.
+    pub async fn create_key(&self, jwt: &str, name: &str) -> String {
+        let (status, key) = self
+            .authed(
+                reqwest::Method::POST,
+                "/v1/billings/api-keys/",
+                jwt,
+                Some(serde_json::json!({ "name": name })),
+            )
+            .await;
+        assert_eq!(status, 201, "{key}");
+        key["key"].as_str().expect("key").to_owned()
     }
 
     /// Runs first-run setup through the API; returns the owner's email.
