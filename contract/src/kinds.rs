@@ -165,6 +165,46 @@ string_kind!(MessageStatus, "message status", {
     Error => "error",
 });
 
+/// How a model call ended (a usage record's `status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CallStatus {
+    Ok,
+    /// The provider or the engine failed.
+    Error,
+    /// The caller stopped it (cancel, or a client that went away).
+    Cancelled,
+}
+
+string_kind!(CallStatus, "call status", {
+    Ok => "ok",
+    Error => "error",
+    Cancelled => "cancelled",
+});
+
+/// Which surface made a model call (a usage record's `endpoint`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CallEndpoint {
+    /// `POST /v1/chat` (seed 002).
+    V1Chat,
+    /// `POST /api/chat`, the workspace's chat (seed 004).
+    ApiChat,
+    /// `POST /v1/chat/completions` (OpenAI).
+    ChatCompletions,
+    /// A conversation title written by the model.
+    Title,
+}
+
+string_kind!(CallEndpoint, "call endpoint", {
+    V1Chat => "v1_chat",
+    ApiChat => "api_chat",
+    ChatCompletions => "chat_completions",
+    Title => "title",
+});
+
 /// Who may join an organisation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
@@ -238,6 +278,8 @@ mod tests {
     fn serde_spelling_is_as_str() {
         round_trips(Role::ALL);
         round_trips(UserStatus::ALL);
+        round_trips(CallStatus::ALL);
+        round_trips(CallEndpoint::ALL);
         round_trips(ApiKeyStatus::ALL);
         round_trips(MessageRole::ALL);
         round_trips(MessageStatus::ALL);

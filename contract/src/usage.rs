@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ids::{AgentId, ApiKeyId, UsageId, UserId};
+use super::kinds::{CallEndpoint, CallStatus};
 
 /// One model call.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,13 +17,13 @@ pub struct UsageLog {
     pub agent_id: Option<AgentId>,
     pub user_id: Option<UserId>,
     pub api_key_id: Option<ApiKeyId>,
-    /// Which surface: `v1_chat`, `api_chat`, `chat_completions`, `title`.
-    pub endpoint: String,
+    /// Which surface made the call.
+    pub endpoint: CallEndpoint,
     pub input_tokens: i64,
     pub output_tokens: i64,
     pub latency_ms: i64,
-    /// `ok`, `error` or `cancelled`.
-    pub status: String,
+    /// How the call ended.
+    pub status: CallStatus,
 }
 
 /// `GET /v1/auth/profile`.

@@ -13,9 +13,9 @@ use crate::actor::{Actor, Principal};
 use crate::db::entities::usage_records;
 use crate::store::{self, utc};
 use crate::{AppContext, Error, Result};
-use aerie_contract::ErrorCode;
 use aerie_contract::ids::{AgentId, ApiKeyId, OrgId, ProviderId, UsageId, UserId};
 use aerie_contract::usage::{Profile, UsageLog};
+use aerie_contract::{CallEndpoint, CallStatus, ErrorCode};
 
 /// One model call, as the chat engine reports it.
 #[derive(Clone, Debug)]
@@ -26,11 +26,11 @@ pub struct Call {
     pub agent: Option<AgentId>,
     pub provider: Option<ProviderId>,
     pub model: String,
-    pub endpoint: &'static str,
+    pub endpoint: CallEndpoint,
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub latency_ms: u64,
-    pub status: &'static str,
+    pub status: CallStatus,
 }
 
 enum Cmd {
@@ -121,11 +121,11 @@ pub fn record(ctx: &AppContext, call: Call) {
         agent: call.agent,
         provider: call.provider,
         model: call.model,
-        endpoint: call.endpoint.to_owned(),
+        endpoint: call.endpoint,
         input_tokens: i64::try_from(call.input_tokens).unwrap_or(i64::MAX),
         output_tokens: i64::try_from(call.output_tokens).unwrap_or(i64::MAX),
         latency_ms: i32::try_from(call.latency_ms).unwrap_or(i32::MAX),
-        status: call.status.to_owned(),
+        status: call.status,
         created_at: Utc::now(),
     };
     if sink(ctx).send(Cmd::Record(Box::new(row))).is_err() {
@@ -197,20 +197,21 @@ fn quota_exhausted(total: i64, used: i64, now: DateTime<Utc>) -> Error {
     }
 }
 
-fn to_log(r: usage_records::Model) -> UsageLog {
-    UsageLog {
+fn to_log(r: usage_records::Model) -> Result<UsageLog> {
+    let (endpoint, status) = (r.endpoint()?, r.status()?);
+    Ok(UsageLog {
         id: UsageId(r.id),
         created_at: utc(r.created_at),
         model_id: r.model,
         agent_id: r.agent_id.map(AgentId),
         user_id: r.user_id.map(UserId),
         api_key_id: r.api_key_id.map(ApiKeyId),
-        endpoint: r.endpoint,
+        endpoint,
         input_tokens: r.input_tokens,
         output_tokens: r.output_tokens,
         latency_ms: i64::from(r.latency_ms),
-        status: r.status,
-    }
+        status,
+    })
 }
 
 /// The caller's most recent usage records (`limit` 1..=1000, default 100).
@@ -221,13 +222,11 @@ pub async fn logs(ctx: &AppContext, actor: &Actor, limit: Option<u64>) -> Result
         return Err(Error::invalid("limit", "limit must be between 1 and 1000."));
     }
     flush(ctx).await;
-    Ok(
-        store::usage::recent_for_user(ctx.db(), p.org_id, p.user_id, limit)
-            .await?
-            .into_iter()
-            .map(to_log)
-            .collect(),
-    )
+    store::usage::recent_for_user(ctx.db(), p.org_id, p.user_id, limit)
+        .await?
+        .into_iter()
+        .map(to_log)
+        .collect()
 }
 
 /// Email, plan and the organisation's token balance for this month.

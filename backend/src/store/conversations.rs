@@ -7,7 +7,19 @@ use sea_orm::{
 use super::ts;
 use crate::db::entities::{conversations, messages};
 use aerie_contract::ids::{AgentId, ConversationId, MessageId, OrgId, UserId};
-use aerie_contract::{MessageRole, MessageStatus};
+use aerie_contract::{MessageRole, MessageStatus, UnknownValue};
+
+impl messages::Model {
+    /// Who wrote it: the one reading of the stored `role` column.
+    pub fn role(&self) -> Result<MessageRole, UnknownValue> {
+        self.role.parse()
+    }
+
+    /// Where it stands: the one reading of the stored `status` column.
+    pub fn status(&self) -> Result<MessageStatus, UnknownValue> {
+        self.status.parse()
+    }
+}
 
 /// A conversation to store: a new one (no parent), or a branch of `parent` at `branched_from`.
 pub struct NewConversation {

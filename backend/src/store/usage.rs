@@ -6,6 +6,19 @@ use sea_orm::{
 use super::ts;
 use crate::db::entities::usage_records;
 use aerie_contract::ids::{AgentId, ApiKeyId, OrgId, ProviderId, UsageId, UserId};
+use aerie_contract::{CallEndpoint, CallStatus, UnknownValue};
+
+impl usage_records::Model {
+    /// The call's status: the one reading of the stored `status` column.
+    pub fn status(&self) -> Result<CallStatus, UnknownValue> {
+        self.status.parse()
+    }
+
+    /// The surface that made the call: the one reading of the stored `endpoint` column.
+    pub fn endpoint(&self) -> Result<CallEndpoint, UnknownValue> {
+        self.endpoint.parse()
+    }
+}
 
 /// One usage record, its id and time taken when the call was recorded.
 pub struct NewUsageRecord {
@@ -16,11 +29,11 @@ pub struct NewUsageRecord {
     pub agent: Option<AgentId>,
     pub provider: Option<ProviderId>,
     pub model: String,
-    pub endpoint: String,
+    pub endpoint: CallEndpoint,
     pub input_tokens: i64,
     pub output_tokens: i64,
     pub latency_ms: i32,
-    pub status: String,
+    pub status: CallStatus,
     pub created_at: DateTime<Utc>,
 }
 
@@ -33,11 +46,11 @@ fn usage_row(r: NewUsageRecord) -> usage_records::ActiveModel {
         agent_id: Set(r.agent.map(|a| a.0)),
         provider_id: Set(r.provider.map(|p| p.0)),
         model: Set(r.model),
-        endpoint: Set(r.endpoint),
+        endpoint: Set(r.endpoint.as_str().to_owned()),
         input_tokens: Set(r.input_tokens),
         output_tokens: Set(r.output_tokens),
         latency_ms: Set(r.latency_ms),
-        status: Set(r.status),
+        status: Set(r.status.as_str().to_owned()),
         created_at: Set(ts(r.created_at)),
     }
 }

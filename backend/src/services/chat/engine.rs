@@ -15,9 +15,9 @@ use super::think::ThinkSplitter;
 use crate::llm::LlmError;
 use crate::services::providers::ResolvedProvider;
 use crate::{AppContext, Error, tools};
-use aerie_contract::ErrorCode;
 use aerie_contract::agents::Agent;
 use aerie_contract::chat::{ToolCallRecord, Usage};
+use aerie_contract::{CallStatus, ErrorCode};
 
 /// Rounds of tool calls before the engine stops asking the model.
 pub const MAX_TOOL_ROUNDS: usize = 5;
@@ -53,13 +53,13 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub fn status(&self) -> &'static str {
+    pub fn status(&self) -> CallStatus {
         if self.error.is_some() {
-            "error"
+            CallStatus::Error
         } else if self.cancelled {
-            "cancelled"
+            CallStatus::Cancelled
         } else {
-            "ok"
+            CallStatus::Ok
         }
     }
 }

@@ -17,7 +17,7 @@ pub fn message_dto(m: &messages::Model) -> Result<Message> {
     Ok(Message {
         id: MessageId(m.id),
         conversation_id: ConversationId(m.conversation_id),
-        role: m.role.parse()?,
+        role: m.role()?,
         content: m.content.clone(),
         reasoning: m.reasoning.clone(),
         tool_calls: m
@@ -26,7 +26,7 @@ pub fn message_dto(m: &messages::Model) -> Result<Message> {
             .and_then(|v| serde_json::from_value(v).ok())
             .unwrap_or_default(),
         images: u32::try_from(m.images).unwrap_or(0),
-        status: m.status.parse()?,
+        status: m.status()?,
         error: m.error.clone(),
         model: m.model.clone(),
         input_tokens: m.input_tokens.map(i64::from),
@@ -134,7 +134,7 @@ pub async fn feedback(
         .await?
         .ok_or(Error::NotFound)?;
     owned(ctx, p, ConversationId(m.conversation_id)).await?;
-    if m.role.parse::<MessageRole>()? != MessageRole::Assistant {
+    if m.role()? != MessageRole::Assistant {
         return Err(Error::invalid(
             "message_id",
             "Feedback applies to answers (assistant messages).",

@@ -14,8 +14,8 @@ use super::events::TurnEvent;
 use crate::actor::{Actor, Principal};
 use crate::services::{agents, providers, usage};
 use crate::{AppContext, Error, Result};
-use aerie_contract::ErrorCode;
 use aerie_contract::agents::Agent;
+use aerie_contract::{CallEndpoint, ErrorCode};
 
 /// A validated request, ready to run.
 pub struct Prepared {
@@ -127,7 +127,7 @@ fn record(ctx: &AppContext, prep: &Prepared, out: &Outcome) {
         Some(&prep.agent),
         &prep.provider,
         out,
-        "chat_completions",
+        CallEndpoint::ChatCompletions,
     );
 }
 

@@ -11,10 +11,10 @@ use crate::actor::Actor;
 use crate::services::{agents, providers, usage};
 use crate::store;
 use crate::{AppContext, Error, Result};
-use aerie_contract::ErrorCode;
 use aerie_contract::agents::Agent;
 use aerie_contract::chat::Conversation;
 use aerie_contract::ids::{AgentId, ConversationId};
+use aerie_contract::{CallEndpoint, ErrorCode};
 
 /// The first non-blank line of a question, cut at 60 characters (`New chat` when there is none).
 pub(super) fn title_from(message: &str) -> String {
@@ -79,7 +79,7 @@ pub async fn regenerate_title(
         show_reasoning: false,
     };
     let out = engine::run(ctx, turn, None, &CancellationToken::new()).await;
-    record_usage(ctx, p, Some(&agent), &provider, &out, "title");
+    record_usage(ctx, p, Some(&agent), &provider, &out, CallEndpoint::Title);
     if let Some((code, detail)) = out.error {
         return Err(Error::detailed(code, detail));
     }

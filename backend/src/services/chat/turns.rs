@@ -21,7 +21,7 @@ use crate::{AppContext, Error, Result};
 use aerie_contract::agents::Agent;
 use aerie_contract::chat::{Message, ToolCallRecord};
 use aerie_contract::ids::{AgentId, ConversationId, MessageId};
-use aerie_contract::{ErrorCode, MessageRole, MessageStatus};
+use aerie_contract::{CallEndpoint, ErrorCode, MessageRole, MessageStatus};
 
 /// Records a model call of a turn (or a title) in the usage log.
 pub(super) fn record_usage(
@@ -30,7 +30,7 @@ pub(super) fn record_usage(
     agent: Option<&Agent>,
     provider: &providers::ResolvedProvider,
     out: &Outcome,
-    endpoint: &'static str,
+    endpoint: CallEndpoint,
 ) {
     usage::record(
         ctx,
@@ -55,7 +55,7 @@ pub(super) fn record_usage(
 }
 
 /// A chat turn in a conversation, as `/api/chat` and `/v1/chat` ask for it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct TurnRequest {
     pub conversation_id: Option<ConversationId>,
     /// `/v1/chat`'s `session_id` (seed 002): the UUID of one of the caller's conversations, or a
@@ -65,7 +65,7 @@ pub struct TurnRequest {
     pub message: String,
     pub reasoning_enabled: Option<bool>,
     pub images: Vec<String>,
-    pub endpoint: &'static str,
+    pub endpoint: CallEndpoint,
 }
 
 /// A started turn: its ids, whether reasoning is shown, and its events (the last one is
@@ -84,7 +84,7 @@ pub struct TurnHandle {
 
 /// The stored message as the model sees it (a role the code does not know is left out).
 fn history_message(m: &messages::Model) -> Option<Value> {
-    let role = m.role.parse::<MessageRole>().ok()?;
+    let role = m.role().ok()?;
     match role {
         MessageRole::User => Some(json!({"role": role.as_str(), "content": m.content})),
         MessageRole::Assistant if !m.content.is_empty() => {
@@ -182,7 +182,7 @@ async fn store_question(
     let conversation = match prepared.conversation.take() {
         Some(c) => c,
         None => {
-            let source = if req.endpoint == "api_chat" {
+            let source = if req.endpoint == CallEndpoint::ApiChat {
                 "web"
             } else {
                 "api"
@@ -334,7 +334,7 @@ async fn run_turn(
     answer: messages::Model,
     token: CancellationToken,
     tx: mpsc::Sender<TurnEvent>,
-    endpoint: &'static str,
+    endpoint: CallEndpoint,
     reasoning: bool,
 ) {
     let message_id = MessageId(answer.id);
@@ -388,7 +388,7 @@ pub async fn cancel(ctx: &AppContext, actor: &Actor, id: MessageId) -> Result<Me
         for _ in 0..100 {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             if let Some(row) = store::conversations::find_message(ctx.db(), p.org_id, id).await?
-                && row.status.parse::<MessageStatus>()? != MessageStatus::Streaming
+                && row.status()? != MessageStatus::Streaming
             {
                 return message_dto(&row);
             }

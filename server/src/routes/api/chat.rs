@@ -4,9 +4,9 @@
 use aerie_backend::actor::Actor;
 use aerie_backend::services::chat::{self, TurnRequest};
 use aerie_backend::{AppContext, AppState, Error};
-use aerie_contract::ErrorBody;
 use aerie_contract::chat::{ChatEvent, ChatTurn, Feedback, Message};
 use aerie_contract::ids::MessageId;
+use aerie_contract::{CallEndpoint, ErrorBody};
 use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
@@ -41,7 +41,7 @@ pub async fn chat_turn(
             message: input.message,
             reasoning_enabled: input.reasoning_enabled,
             images: input.images,
-            endpoint: "api_chat",
+            endpoint: CallEndpoint::ApiChat,
         },
     )
     .await?;

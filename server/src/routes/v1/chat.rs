@@ -5,10 +5,10 @@ use aerie_backend::actor::Actor;
 use aerie_backend::services::chat::{self, TurnRequest};
 use aerie_backend::services::{agents, usage};
 use aerie_backend::{AppContext, AppState, Error};
-use aerie_contract::ErrorBody;
 use aerie_contract::agents::Agent;
 use aerie_contract::gateway::{V1ChatRequest, V1ChatResponse};
 use aerie_contract::usage::{Profile, UsageLog};
+use aerie_contract::{CallEndpoint, ErrorBody};
 use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
@@ -47,7 +47,7 @@ pub async fn v1_chat(
             message: input.message,
             reasoning_enabled: input.reasoning_enabled,
             images: input.images,
-            endpoint: "v1_chat",
+            endpoint: CallEndpoint::V1Chat,
         },
     )
     .await?;
