@@ -14,6 +14,7 @@ use super::services::agents::AgentCache;
 use super::services::auth::authenticate::KeyCache;
 use super::services::auth::limits::LoginLimits;
 use super::services::chat::InFlight;
+use super::services::jobs::JobsRuntime;
 use super::services::providers::ClientCache;
 use super::services::sso::runtime::SsoRuntime;
 use super::services::usage::Usage;
@@ -35,6 +36,7 @@ struct Inner {
     in_flight: InFlight,
     tools: ToolRuntime,
     sso: SsoRuntime,
+    jobs: Arc<JobsRuntime>,
 }
 
 /// The service layer's context.
@@ -67,6 +69,7 @@ impl AppContext {
                 ToolRuntime::new(false)
             },
             sso,
+            jobs: Arc::default(),
         }))
     }
 
@@ -116,6 +119,11 @@ impl AppContext {
     }
 
     /// The usage-record writer and quota counters.
+    /// This instance's side of the background jobs (`services::jobs`).
+    pub fn jobs(&self) -> &Arc<JobsRuntime> {
+        &self.0.jobs
+    }
+
     pub fn usage(&self) -> &Usage {
         &self.0.usage
     }

@@ -73,6 +73,8 @@ typed_id!(
     SsoProviderId,
     /// An external identity linked to a user.
     IdentityId,
+    /// A background job (`backend/src/services/jobs/`).
+    JobId,
 );
 
 #[cfg(all(test, feature = "server"))]

@@ -205,6 +205,43 @@ string_kind!(CallEndpoint, "call endpoint", {
     Title => "title",
 });
 
+/// Where a background job stands. `queued` and `running` may repeat (a failed attempt goes
+/// back to `queued` with a later `run_at`); `succeeded`, `failed` and `cancelled` are final.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Waiting for its `run_at` and a free runner.
+    Queued,
+    /// Leased by a runner, which renews the lease while it works.
+    Running,
+    /// Asked to stop while running; its runner stops it at the next heartbeat.
+    Cancelling,
+    Succeeded,
+    /// Out of attempts, or failed in a way a retry cannot fix.
+    Failed,
+    Cancelled,
+}
+
+string_kind!(JobStatus, "job status", {
+    Queued => "queued",
+    Running => "running",
+    Cancelling => "cancelling",
+    Succeeded => "succeeded",
+    Failed => "failed",
+    Cancelled => "cancelled",
+});
+
+impl JobStatus {
+    /// No runner will touch the job again.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled
+        )
+    }
+}
+
 /// Who may join an organisation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
@@ -280,6 +317,7 @@ mod tests {
         round_trips(UserStatus::ALL);
         round_trips(CallStatus::ALL);
         round_trips(CallEndpoint::ALL);
+        round_trips(JobStatus::ALL);
         round_trips(ApiKeyStatus::ALL);
         round_trips(MessageRole::ALL);
         round_trips(MessageStatus::ALL);

@@ -18,8 +18,8 @@ pub mod usage;
 
 pub use error::{ErrorBody, ErrorCode, ErrorInfo};
 pub use kinds::{
-    ApiKeyStatus, CallEndpoint, CallStatus, MessageRole, MessageStatus, Role, SignupMode, SsoKind,
-    UnknownValue, UserStatus,
+    ApiKeyStatus, CallEndpoint, CallStatus, JobStatus, MessageRole, MessageStatus, Role,
+    SignupMode, SsoKind, UnknownValue, UserStatus,
 };
 
 /// Distinguishes an absent field (`None`, with `#[serde(default)]`) from an explicit `null`

@@ -272,6 +272,7 @@ impl Server {
                 }
             })
         };
+        let jobs = aerie_backend::services::jobs::start(&self.state.ctx);
         let outcome = tokio::select! {
             result = serve => result.map_err(StartupError::Serve),
             () = deadline => {
@@ -280,6 +281,7 @@ impl Server {
             }
         };
         housekeeping.abort();
+        jobs.stop(Duration::from_secs(10)).await;
         aerie_backend::services::usage::flush(&self.state.ctx).await;
         let db = self.state.ctx.db().clone();
         drop(self.state);

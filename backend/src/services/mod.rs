@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod chat;
 pub mod groups;
+pub mod jobs;
 pub mod maintenance;
 pub mod orgs;
 pub mod providers;

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod conversations;
 pub mod groups;
 pub mod invitations;
+pub mod jobs;
 pub mod orgs;
 pub mod providers;
 pub mod refresh_tokens;

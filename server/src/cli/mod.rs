@@ -2,6 +2,7 @@
 
 mod admin;
 mod dev;
+mod jobs;
 mod keys;
 mod migrate;
 mod serve;
@@ -64,6 +65,9 @@ pub enum Command {
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// List and cancel background jobs (every organisation's).
+    #[command(subcommand)]
+    Jobs(JobsCommand),
 }
 
 #[derive(Debug, Args, Default)]
@@ -120,6 +124,24 @@ pub enum KeysCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// The most recent jobs, newest first.
+    List {
+        /// Only jobs in this status (queued, running, cancelling, succeeded, failed, cancelled).
+        #[arg(long)]
+        status: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+    },
+    /// Cancel a job: a queued one at once, a running one at its runner's next heartbeat.
+    Cancel {
+        /// The job's id.
+        id: String,
+    },
+}
+
 /// Exit code for commands whose domain has not landed yet (sysexits' EX_UNAVAILABLE).
 pub const EXIT_UNAVAILABLE: u8 = 69;
 
@@ -169,5 +191,6 @@ async fn dispatch(cli: Cli) -> Result<(), StartupError> {
         Command::Migrate { status } => migrate::run(load(None)?, status).await,
         Command::Admin(cmd) => admin::run(load(None)?, cmd).await,
         Command::Keys(cmd) => keys::run(load(None)?, cmd).await,
+        Command::Jobs(cmd) => jobs::run(load(None)?, cmd).await,
     }
 }

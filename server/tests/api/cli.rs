@@ -47,6 +47,7 @@ fn help_explains_every_command() {
         "migrate",
         "admin",
         "keys",
+        "jobs",
         "./data",
         "127.0.0.1:3000",
     ] {
@@ -538,4 +539,58 @@ async fn invitation_tokens_never_reach_the_request_log() {
         "the invitation token reached the logs"
     );
     assert!(!all.contains(token.trim_start_matches("inv_")));
+}
+
+#[tokio::test]
+async fn jobs_list_and_cancel() {
+    use aerie_backend::services::jobs::{self, NewJob};
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path();
+    let (code, _, err) = run(aerie(data).arg("migrate"));
+    assert_eq!(code, 0, "{err}");
+    let config = aerie_backend::config::Config {
+        data_dir: data.to_path_buf(),
+        ..aerie_backend::config::Config::default()
+    };
+    let db = aerie_backend::db::connect(&config).await.expect("db");
+    let id = jobs::enqueue(
+        &db,
+        NewJob {
+            delay: Duration::from_secs(3600),
+            ..NewJob::new("knowledge.ingest", None, serde_json::json!({}))
+        },
+    )
+    .await
+    .expect("enqueue");
+    db.close().await.expect("close");
+
+    let (code, out, err) = run(aerie(data).args(["jobs", "list"]));
+    assert_eq!(code, 0, "{err}");
+    let line = out
+        .lines()
+        .find(|l| l.contains(&id.to_string()))
+        .unwrap_or_else(|| panic!("{id} not listed: {out}"));
+    assert!(
+        line.contains("knowledge.ingest") && line.contains("queued") && line.contains("0/5"),
+        "{line}"
+    );
+
+    let (code, out, err) = run(aerie(data).args(["jobs", "cancel", &id.to_string()]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), format!("Job {id}: cancelled."));
+    let (_, out, _) = run(aerie(data).args(["jobs", "list", "--status", "cancelled"]));
+    assert!(out.contains(&id.to_string()), "{out}");
+    let (_, out, _) = run(aerie(data).args(["jobs", "list", "--status", "queued"]));
+    assert!(!out.contains(&id.to_string()), "{out}");
+
+    let (code, _, err) = run(aerie(data).args(["jobs", "list", "--status", "sleeping"]));
+    assert_eq!(code, 1);
+    assert_one_clear_line(&err, "one of: queued, running");
+    let (code, _, err) = run(aerie(data).args(["jobs", "cancel", "not-a-uuid"]));
+    assert_eq!(code, 1);
+    assert_one_clear_line(&err, "is not a job id");
+    let (code, _, err) =
+        run(aerie(data).args(["jobs", "cancel", "00000000-0000-0000-0000-000000000000"]));
+    assert_eq!(code, 1);
+    assert_one_clear_line(&err, "not found");
 }

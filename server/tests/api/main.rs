@@ -19,6 +19,7 @@ mod csrf;
 mod errors;
 mod health;
 mod identity;
+mod jobs;
 mod maintenance;
 mod metrics;
 mod migrations;
