@@ -134,23 +134,20 @@ fn runnable(now: DateTime<Utc>) -> Condition {
         )
 }
 
-/// Up to `limit` runnable jobs of `kinds`, the longest-waiting first: `(id, attempts)`.
+/// Up to `limit` runnable jobs of `kinds`, the longest-waiting first.
 pub async fn due_global<C: ConnectionTrait>(
     db: &C,
     kinds: &[&str],
     now: DateTime<Utc>,
     limit: u64,
-) -> Result<Vec<(JobId, i32)>, DbErr> {
-    Ok(jobs::Entity::find()
+) -> Result<Vec<jobs::Model>, DbErr> {
+    jobs::Entity::find()
         .filter(jobs::Column::Kind.is_in(kinds.iter().copied()))
         .filter(runnable(now))
         .order_by_asc(jobs::Column::RunAt)
         .limit(limit)
         .all(db)
-        .await?
-        .into_iter()
-        .map(|j| (JobId(j.id), j.attempts))
-        .collect())
+        .await
 }
 
 /// Takes a runnable job for `owner` until `until`, if it is still runnable and still at

@@ -166,15 +166,6 @@ fn view(j: crate::db::entities::jobs::Model) -> Result<JobView> {
     })
 }
 
-/// One job of `org`.
-pub async fn get(ctx: &AppContext, org: OrgId, id: JobId) -> Result<JobView> {
-    view(
-        store::jobs::find(ctx.db(), org, id)
-            .await?
-            .ok_or(Error::NotFound)?,
-    )
-}
-
 /// The most recent jobs of every organisation (the operator's view: `aerie jobs`).
 pub async fn recent(
     ctx: &AppContext,

@@ -210,18 +210,23 @@ impl Runner {
             }
         };
         let mut claimed = 0;
-        for (id, attempts) in due {
+        for row in due {
             let Ok(permit) = permits.clone().try_acquire_owned() else {
                 break;
             };
+            // Before the claim is sent: the lease surely holds until then + lease.
+            let claimed_at = Instant::now();
             let now = Utc::now();
             let until = now + chrono::Duration::from_std(self.config.lease).unwrap_or_default();
-            match stored::claim_global(&self.db, id, attempts, &self.owner, until, now).await {
+            let id = JobId(row.id);
+            match stored::claim_global(&self.db, id, row.attempts, &self.owner, until, now).await {
                 Ok(Some(lease)) => {
                     claimed += 1;
                     let this = Arc::clone(self);
                     let stop = shutdown.child_token();
-                    workers.spawn(async move { this.work(lease, permit, stop).await });
+                    workers.spawn(
+                        async move { this.work(row, lease, claimed_at, permit, stop).await },
+                    );
                 }
                 Ok(None) => {} // another runner was first
                 Err(e) => tracing::warn!(error = %e, job = %id, "jobs: claiming"),
@@ -230,22 +235,16 @@ impl Runner {
         claimed
     }
 
-    /// Runs one claimed job to its end.
+    /// Runs one claimed job to its end. `row` is the job as read before the claim (its kind,
+    /// organisation, payload and attempts allowed never change).
     async fn work(
         self: Arc<Self>,
+        row: crate::db::entities::jobs::Model,
         lease: Lease,
+        claimed_at: Instant,
         _permit: OwnedSemaphorePermit,
         shutdown: CancellationToken,
     ) {
-        let started = Instant::now();
-        let row = match stored::find_global(&self.db, lease.job).await {
-            Ok(Some(row)) => row,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, job = %lease.job, "jobs: reading a claimed job");
-                return;
-            }
-        };
         let Some(handler) = self.handlers.get(row.kind.as_str()).cloned() else {
             return;
         };
@@ -266,7 +265,14 @@ impl Runner {
         self.runtime.started(lease.job, cancel.clone());
         let task = tokio::spawn(async move { handler.run(run).await });
         let outcome = self
-            .watch(&lease, task, &cancel, &mut progressed, &shutdown, started)
+            .watch(
+                &lease,
+                task,
+                &cancel,
+                &mut progressed,
+                &shutdown,
+                claimed_at,
+            )
             .await;
         self.runtime.ended(lease.job);
         let Some((result, stop)) = outcome else {
@@ -310,7 +316,6 @@ impl Runner {
         let lease_len = self.config.lease;
         let renew_every = lease_len / 3;
         let tick = renew_every.min(Duration::from_secs(1));
-        // The claim was written before `claimed_at`: the lease surely holds until then + lease.
         let mut held_until = claimed_at + lease_len;
         let mut renewed_at = claimed_at;
         let mut stop = Stop::Running;
