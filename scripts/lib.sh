@@ -81,6 +81,17 @@ python_packages() {
   fi
 }
 
+# Schemathesis (scripts/schemathesis), from PyPI, in a virtualenv of its own: its pinned
+# dependencies stay apart from the client libraries above.
+ST_VENV="$HOME/.cache/aerie/st-venv"
+schemathesis_package() {
+  if ! "$ST_VENV/bin/st" --version 2>/dev/null | grep -q "version 4\."; then
+    log "installing Schemathesis"
+    python3 -m venv "$ST_VENV" 2>/dev/null || { as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; python3 -m venv "$ST_VENV"; }
+    "$ST_VENV/bin/pip" install -q --disable-pip-version-check "schemathesis>=4.32,<5"
+  fi
+}
+
 postgres_ready() {
   if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then return 0; fi
   if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then

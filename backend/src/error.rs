@@ -27,6 +27,13 @@ pub enum Error {
     Unauthenticated,
     #[error("conflict on {field}")]
     Conflict { field: &'static str },
+    /// A well-formed request the resource's present state forbids (the last owner, a revoked
+    /// key, a domain another organisation claims): 409, the message names the field.
+    #[error("{message}")]
+    State {
+        field: &'static str,
+        message: String,
+    },
     /// The endpoint accepts JWT access tokens (or a browser session), not API keys.
     #[error("jwt required")]
     JwtRequired,
@@ -86,6 +93,14 @@ impl Error {
         }
     }
 
+    /// A refusal because of the present state, not the request's shape (409, see [`Error::State`]).
+    pub fn state(field: &'static str, message: impl Into<String>) -> Self {
+        Error::State {
+            field,
+            message: message.into(),
+        }
+    }
+
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         Error::Invalid {
             field,
@@ -100,7 +115,7 @@ impl Error {
             Error::NotFound => ErrorCode::NotFound,
             Error::Forbidden => ErrorCode::Forbidden,
             Error::Unauthenticated => ErrorCode::Unauthenticated,
-            Error::Conflict { .. } => ErrorCode::Conflict,
+            Error::Conflict { .. } | Error::State { .. } => ErrorCode::Conflict,
             Error::JwtRequired => ErrorCode::Unauthenticated,
             Error::PersonRequired => ErrorCode::Forbidden,
             Error::RefreshTokenInvalid => ErrorCode::TokenNotValid,
@@ -124,6 +139,11 @@ impl Error {
                     ErrorCode::Conflict,
                     format!("{field} is already taken."),
                 );
+                body.error.param = Some((*field).to_owned());
+                body
+            }
+            Error::State { field, message } => {
+                let mut body = ErrorBody::with_detail(ErrorCode::Conflict, message.clone());
                 body.error.param = Some((*field).to_owned());
                 body
             }

@@ -15,6 +15,7 @@ pub mod orgs;
 pub mod providers;
 pub mod sso;
 pub mod usage;
+pub mod whole;
 
 pub use error::{ErrorBody, ErrorCode, ErrorInfo};
 pub use kinds::{

@@ -1,6 +1,7 @@
 //! The OpenAI chat format as Aerie answers in it (`POST /v1/chat/completions`, `GET /v1/models`):
-//! a completion, the chunks of a streamed one, and the model list. Requests are not typed here:
-//! they pass through to the provider as JSON objects, and so do client tool calls.
+//! a completion, the chunks of a streamed one, and the model list. Requests pass through to the
+//! provider as JSON objects, and so do client tool calls; [`ChatCompletionRequest`] documents
+//! the part of a request Aerie itself reads.
 //!
 //! Fields are declared in alphabetical order: these bodies used to be built as `serde_json`
 //! maps, which sort their keys, and they keep that byte order.
@@ -11,6 +12,50 @@ use serde_json::Value;
 use super::chat::Usage;
 use super::ids::AgentId;
 use super::kinds::MessageRole;
+
+/// `POST /v1/chat/completions`, as far as Aerie reads it (`services/chat/openai.rs`); any other
+/// field of OpenAI's request (`temperature`, `tools`, `stream_options`, …) passes through to the
+/// provider as sent. The handler reads the body as a JSON object; this type is its document.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ChatCompletionRequest {
+    /// An agent's id or name (`GET /v1/models`); not only white space.
+    #[cfg_attr(feature = "server", schema(min_length = 1, pattern = r"\S"))]
+    pub model: String,
+    #[cfg_attr(feature = "server", schema(min_items = 1))]
+    pub messages: Vec<RequestMessage>,
+    /// Only one choice is generated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(minimum = 1, maximum = 1))]
+    pub n: Option<u32>,
+    /// `true`: server-sent `chat.completion.chunk` events, then `data: [DONE]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+}
+
+/// One message of a [`ChatCompletionRequest`]: its role, and content as OpenAI allows it (a
+/// string, an array of parts, or null with tool calls).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct RequestMessage {
+    pub role: InputRole,
+    #[serde(default)]
+    pub content: Value,
+}
+
+/// The roles a request's message may have.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum InputRole {
+    System,
+    Developer,
+    #[default]
+    User,
+    Assistant,
+    Tool,
+    Function,
+}
 
 /// `object` of a [`ChatCompletion`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

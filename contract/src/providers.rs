@@ -52,7 +52,7 @@ pub struct NewProvider {
     /// The models to offer; absent or empty: discovered from the upstream's `GET /models`.
     #[serde(default)]
     pub models: Option<Vec<ProviderModel>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::option_u32")]
     pub timeout_secs: Option<u32>,
 }
 
@@ -80,7 +80,7 @@ pub struct UpdateProvider {
     pub api_key: Option<Option<String>>,
     #[serde(default)]
     pub models: Option<Vec<ProviderModel>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::option_u32")]
     pub timeout_secs: Option<u32>,
 }
 

@@ -3,15 +3,101 @@
 
 use aerie_backend::error::body_response;
 use aerie_contract::{ErrorBody, ErrorCode};
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts};
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 
-/// `axum::Json` with contract-shaped rejections.
-#[derive(Debug, Clone, Copy, Default, FromRequest)]
-#[from_request(via(axum::Json), rejection(Rejection))]
+/// `axum::Json` with contract-shaped rejections, for bodies that are JSON objects: every
+/// request body of the API is one. serde would also read a struct from an array of its fields in
+/// order (`["Ada", null]`), which the document does not allow, so anything but an object is
+/// refused before serde sees it.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct AppJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for AppJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Rejection;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !json_content_type(req.headers()) {
+            return Err(Rejection(ErrorBody::new(ErrorCode::UnsupportedMediaType)));
+        }
+        let bytes = body_bytes(req, state).await?;
+        object(&bytes).map(AppJson)
+    }
+}
+
+/// An optional JSON object body (`POST /api/agents/{id}/duplicate`): no body, or `null`, is
+/// `None`; anything else must be an object, as for [`AppJson`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T, S> FromRequest<S> for OptionalJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Rejection;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = body_bytes(req, state).await?;
+        let text = bytes.trim_ascii();
+        if text.is_empty() || text == b"null" {
+            return Ok(OptionalJson(None));
+        }
+        object(&bytes).map(|value| OptionalJson(Some(value)))
+    }
+}
+
+async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Rejection> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        Rejection(if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ErrorBody::new(ErrorCode::PayloadTooLarge)
+        } else {
+            ErrorBody::new(ErrorCode::MalformedJson)
+        })
+    })
+}
+
+/// `bytes` as a `T`, provided they are a JSON object.
+fn object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Rejection> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        // Not an object: if it is JSON at all it is the wrong shape, else malformed.
+        _ if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() => {
+            return Err(Rejection(ErrorBody::with_detail(
+                ErrorCode::Validation,
+                "The request body must be a JSON object.",
+            )));
+        }
+        _ => return Err(Rejection(ErrorBody::new(ErrorCode::MalformedJson))),
+    }
+    let axum::Json(value) = axum::Json::<T>::from_bytes(bytes)?;
+    Ok(value)
+}
+
+/// `application/json` or any `+json` type, as `axum::Json` accepts.
+fn json_content_type(headers: &HeaderMap) -> bool {
+    let Some(Ok(value)) = headers.get(header::CONTENT_TYPE).map(|v| v.to_str()) else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json"))
+}
 
 impl<T: serde::Serialize> IntoResponse for AppJson<T> {
     fn into_response(self) -> Response {

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod extract;
+pub mod limits;
 pub mod middleware;
 pub mod openapi;
 pub mod router;

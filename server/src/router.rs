@@ -27,8 +27,15 @@ use crate::middleware::{
 use crate::openapi::{ApiDoc, catalogue};
 use crate::routes;
 
-/// The OpenAPI document generated from the routes.
+/// The OpenAPI document generated from the routes, with the services' limits (`limits.rs`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = openapi_without_limits();
+    crate::limits::document(&mut doc);
+    doc
+}
+
+/// The document as the routes and contract types alone describe it.
+pub(crate) fn openapi_without_limits() -> utoipa::openapi::OpenApi {
     OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
         .merge(routes::api())
         .into_openapi()
@@ -41,9 +48,10 @@ pub fn build_router(state: AppState) -> Router {
 
 /// The whole application plus `extra` routes, behind the same middleware (tests use this).
 pub fn build_router_with(state: AppState, extra: Router<AppState>) -> Router {
-    let (api, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (api, mut spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::api())
         .split_for_parts();
+    crate::limits::document(&mut spec);
     let catalogue = ApiCatalogue(Arc::new(catalogue(&spec)));
     let access = credentials::Routes::from_spec(&spec);
     let spec_json: Arc<str> = spec.to_json().unwrap_or_else(|_| "{}".to_owned()).into();

@@ -204,10 +204,14 @@ fn json_ids<T: Into<Uuid> + Copy>(ids: &[T]) -> serde_json::Value {
 
 pub async fn create(ctx: &AppContext, actor: &Actor, input: NewAgent) -> Result<Agent> {
     let p = actor.principal()?;
-    let name = validate::name("name", &input.name, 100)?;
-    let model = validate::name("model", &input.model, 200)?;
-    let description = check_text("description", input.description.trim(), 2000)?;
-    let system_prompt = check_text("system_prompt", &input.system_prompt, 100_000)?;
+    let name = validate::name("name", &input.name, validate::NAME_MAX)?;
+    let model = validate::name("model", &input.model, validate::TITLE_MAX)?;
+    let description = validate::text("description", &input.description, validate::COMMENT_MAX)?;
+    let system_prompt = check_text(
+        "system_prompt",
+        &input.system_prompt,
+        validate::SYSTEM_PROMPT_MAX,
+    )?;
     check_parameters(&input.parameters)?;
     let tools = check_tools(&input.tools)?;
     check_groups(ctx, p.org_id, &input.group_ids).await?;
@@ -248,22 +252,22 @@ pub async fn update(
     let name = input
         .name
         .as_deref()
-        .map(|n| validate::name("name", n, 100))
+        .map(|n| validate::name("name", n, validate::NAME_MAX))
         .transpose()?;
     let model = input
         .model
         .as_deref()
-        .map(|m| validate::name("model", m, 200))
+        .map(|m| validate::name("model", m, validate::TITLE_MAX))
         .transpose()?;
     let description = input
         .description
         .as_deref()
-        .map(|d| check_text("description", d.trim(), 2000))
+        .map(|d| validate::text("description", d, validate::COMMENT_MAX))
         .transpose()?;
     let prompt = input
         .system_prompt
         .as_deref()
-        .map(|d| check_text("system_prompt", d, 100_000))
+        .map(|d| check_text("system_prompt", d, validate::SYSTEM_PROMPT_MAX))
         .transpose()?;
     if let Some(params) = &input.parameters {
         check_parameters(params)?;
@@ -344,7 +348,7 @@ pub async fn duplicate(
     let p = actor.principal()?;
     let source = find_visible(ctx, p, id).await?;
     let base = match input.name {
-        Some(n) => validate::name("name", &n, 100)?,
+        Some(n) => validate::name("name", &n, validate::NAME_MAX)?,
         None => format!(
             "{} (copy)",
             source.name.chars().take(90).collect::<String>()

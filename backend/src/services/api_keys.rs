@@ -85,7 +85,7 @@ async fn owned(ctx: &AppContext, p: &Principal, id: ApiKeyId) -> Result<api_keys
 /// Creates a key for the calling user; the answer carries the secret, once.
 pub async fn create(ctx: &AppContext, actor: &Actor, input: NewApiKey) -> Result<ApiKeyWithSecret> {
     let p = actor.principal()?;
-    let name = validate::name("name", &input.name, 100)?;
+    let name = validate::name("name", &input.name, validate::NAME_MAX)?;
     let now = Utc::now();
     let expires_at = input
         .expires_at
@@ -147,10 +147,7 @@ pub async fn update_expiry(
     };
     let row = owned(ctx, p, id).await?;
     if row.revoked_at.is_some() {
-        return Err(Error::invalid(
-            "id",
-            "This key is revoked; create a new one.",
-        ));
+        return Err(Error::state("id", "This key is revoked; create a new one."));
     }
     let expires_at = requested
         .as_deref()
@@ -176,10 +173,7 @@ pub async fn rotate(ctx: &AppContext, actor: &Actor, id: ApiKeyId) -> Result<Api
     let p = actor.principal()?;
     let row = owned(ctx, p, id).await?;
     if row.revoked_at.is_some() {
-        return Err(Error::invalid(
-            "id",
-            "This key is revoked; create a new one.",
-        ));
+        return Err(Error::state("id", "This key is revoked; create a new one."));
     }
     let parts = crypto::new_api_key();
     let hash = crypto::keyed_hash(&ctx.secrets().token_pepper, parts.key.expose_secret());

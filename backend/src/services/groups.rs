@@ -51,9 +51,17 @@ pub async fn names_of(ctx: &AppContext, org: OrgId, user: UserId) -> Result<Vec<
 
 pub async fn create(ctx: &AppContext, actor: &Actor, input: GroupInput) -> Result<Group> {
     let p = actor.require_role(Role::Admin)?;
-    let name = validate::name("name", input.name.as_deref().unwrap_or_default(), 100)?;
-    let description = input.description.unwrap_or_default();
-    let g = store::groups::insert(ctx.db(), p.org_id, &name, description.trim(), Utc::now())
+    let name = validate::name(
+        "name",
+        input.name.as_deref().unwrap_or_default(),
+        validate::NAME_MAX,
+    )?;
+    let description = validate::text(
+        "description",
+        input.description.as_deref().unwrap_or_default(),
+        validate::COMMENT_MAX,
+    )?;
+    let g = store::groups::insert(ctx.db(), p.org_id, &name, &description, Utc::now())
         .await
         .map_err(Error::on_unique("name"))?;
     audit::record(
@@ -79,9 +87,13 @@ pub async fn update(
     let name = input
         .name
         .as_deref()
-        .map(|n| validate::name("name", n, 100))
+        .map(|n| validate::name("name", n, validate::NAME_MAX))
         .transpose()?;
-    let description = input.description.map(|d| d.trim().to_owned());
+    let description = input
+        .description
+        .as_deref()
+        .map(|d| validate::text("description", d, validate::COMMENT_MAX))
+        .transpose()?;
     let g = store::groups::update(ctx.db(), p.org_id, g, name, description, Utc::now())
         .await
         .map_err(Error::on_unique("name"))?;

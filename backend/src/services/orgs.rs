@@ -78,11 +78,12 @@ pub async fn get(ctx: &AppContext, actor: &Actor) -> Result<Organization> {
 fn valid_domains(raw: &[String]) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for d in raw {
-        let d = d.trim().to_lowercase();
+        // As documented (`validate::DOMAIN_SLUG_PATTERN`): ASCII letters, digits, `-_.`.
         let ok = !d.is_empty()
-            && d.len() <= 100
+            && d.len() <= validate::DOMAIN_SLUG_MAX
             && d.chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        let d = d.to_ascii_lowercase();
         if !ok {
             return Err(Error::invalid(
                 "allowed_domains",
@@ -112,7 +113,7 @@ pub async fn update(
     let name = input
         .name
         .as_deref()
-        .map(|n| validate::name("name", n, 120))
+        .map(|n| validate::name("name", n, validate::PERSON_NAME_MAX))
         .transpose()?;
     let allowed = input
         .allowed_domains

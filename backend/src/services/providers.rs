@@ -207,16 +207,15 @@ async fn checked_base_url(ctx: &AppContext, raw: &str) -> Result<String> {
 fn checked_models(models: Vec<ProviderModel>) -> Result<Vec<ProviderModel>> {
     let mut out: Vec<ProviderModel> = Vec::new();
     for m in models {
-        let id = m.id.trim();
-        if id.is_empty() || id.len() > 200 || id.chars().any(char::is_control) {
+        let Ok(id) = validate::name("models", &m.id, validate::TITLE_MAX) else {
             return Err(Error::invalid(
                 "models",
                 "every model needs an id of at most 200 printable characters.",
             ));
-        }
+        };
         if !out.iter().any(|o| o.id == id) {
             out.push(ProviderModel {
-                id: id.to_owned(),
+                id,
                 vision: m.vision,
             });
         }
@@ -280,7 +279,7 @@ pub async fn get(ctx: &AppContext, actor: &Actor, id: ProviderId) -> Result<Prov
 
 pub async fn create(ctx: &AppContext, actor: &Actor, input: NewProvider) -> Result<Provider> {
     let p = actor.require_role(Role::Admin)?;
-    let name = validate::name("name", &input.name, 100)?;
+    let name = validate::name("name", &input.name, validate::NAME_MAX)?;
     let base_url = checked_base_url(ctx, &input.base_url).await?;
     let timeout = checked_timeout(input.timeout_secs)?;
     let secret = input
@@ -347,7 +346,7 @@ pub async fn update(
     let name = input
         .name
         .as_deref()
-        .map(|n| validate::name("name", n, 100))
+        .map(|n| validate::name("name", n, validate::NAME_MAX))
         .transpose()?;
     let base_url = match input.base_url.as_deref() {
         Some(u) => Some(checked_base_url(ctx, u).await?),

@@ -144,7 +144,7 @@ pub async fn update(
     if (demotes_owner || disables_owner)
         && store::users::count_active_owners(&txn, p.org_id).await? <= 1
     {
-        return Err(Error::invalid(
+        return Err(Error::state(
             "role",
             "The organisation needs at least one active owner.",
         ));
@@ -188,7 +188,7 @@ pub async fn update(
 pub async fn delete(ctx: &AppContext, actor: &Actor, id: UserId) -> Result<()> {
     let p = actor.require_role(Role::Admin)?;
     if id == p.user_id {
-        return Err(Error::invalid(
+        return Err(Error::state(
             "id",
             "You cannot delete your own account here.",
         ));
@@ -203,7 +203,7 @@ pub async fn delete(ctx: &AppContext, actor: &Actor, id: UserId) -> Result<()> {
         return Err(Error::Forbidden);
     }
     if is_owner && store::users::count_active_owners(&txn, p.org_id).await? <= 1 {
-        return Err(Error::invalid(
+        return Err(Error::state(
             "id",
             "The organisation needs at least one active owner.",
         ));

@@ -209,6 +209,42 @@ async fn missing_and_mistyped_fields_are_named(#[case] kind: DbKind) {
     assert_contract_body(&body, "REQ-003");
 }
 
+/// Every body is a JSON object: serde would read a struct from an array of its fields in order,
+/// which the document does not allow, so arrays, strings, numbers and `null` are refused.
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[tokio::test]
+async fn bodies_must_be_objects(#[case] kind: DbKind) {
+    let app = app(kind).await;
+    for body in ["[\"x\", 3]", "\"x\"", "3", "null", " [] "] {
+        let res = app
+            .client
+            .post(app.url("/__test/echo"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        let (status, json) = json(res).await;
+        assert_eq!(status, 400, "{body}");
+        assert_contract_body(&json, "REQ-001");
+        assert_eq!(
+            json["detail"], "The request body must be a JSON object.",
+            "{body}"
+        );
+    }
+    // An object with white space before it and a charset is fine.
+    let res = app
+        .client
+        .post(app.url("/__test/echo"))
+        .header("content-type", "application/json; charset=utf-8")
+        .body(r#" {"query": "x", "limit": 3}"#)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200);
+}
+
 #[rstest]
 #[case::sqlite(DbKind::Sqlite)]
 #[tokio::test]

@@ -274,7 +274,8 @@ async fn slow_providers_time_out_with_504(#[case] kind: DbKind) {
             Method::PATCH,
             &format!("/api/providers/{}", t.provider_id),
             &t.jwt,
-            Some(json!({"timeout_secs": 1})),
+            // 1.0: a whole number written as a float is an integer (JSON Schema's reading).
+            Some(json!({"timeout_secs": 1.0})),
         )
         .await;
     assert_eq!(status, 200);

@@ -823,7 +823,8 @@ async fn sso_only_policy_routing_and_tenant_isolation(#[case] kind: DbKind) {
             Some(json!({"email_domains": ["acme.test"]})),
         )
         .await;
-    assert_eq!(status, 400, "{err}");
+    // Claimed by another organisation: a conflict with the state, not a malformed request.
+    assert_eq!(status, 409, "{err}");
     // Members cannot read the configuration.
     let (status, _) = sso
         .app

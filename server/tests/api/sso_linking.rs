@@ -284,8 +284,10 @@ async fn linking_an_existing_account_needs_its_password(#[case] kind: DbKind) {
             Some(json!({"trusted_email_domains": ["globex.test"]})),
         )
         .await;
-    assert_eq!(status, 400, "{body}");
-    assert_contract_body(&body, "REQ-001");
+    // Refused because of the policy's present state (409), naming the field.
+    assert_eq!(status, 409, "{body}");
+    assert_contract_body(&body, "REQ-008");
+    assert_eq!(body["error"]["param"], "trusted_email_domains");
 }
 
 /// The same for SAML (and, by the same rule, Nextcloud): an email attribute proves nothing. Unless

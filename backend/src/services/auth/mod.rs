@@ -82,14 +82,18 @@ pub async fn setup(ctx: &AppContext, actor: &Actor, input: SetupRequest) -> Resu
     let email = validate::email(&input.email)?;
     password::validate(&input.password, &email)?;
     let default_name = email.split('@').next().unwrap_or_default().to_owned();
-    let name = validate::name("name", input.name.as_deref().unwrap_or(&default_name), 120)?;
+    let name = validate::name(
+        "name",
+        input.name.as_deref().unwrap_or(&default_name),
+        validate::PERSON_NAME_MAX,
+    )?;
     let org_name = validate::name(
         "organization_name",
         input
             .organization_name
             .as_deref()
             .unwrap_or("My organisation"),
-        120,
+        validate::PERSON_NAME_MAX,
     )?;
     if store::orgs::count_global(ctx.db()).await? > 0 {
         return Err(Error::AlreadySetUp);

@@ -175,12 +175,17 @@ pub async fn update_profile(ctx: &AppContext, actor: &Actor, input: UpdateProfil
     let name = input
         .name
         .as_deref()
-        .map(|n| validate::name("name", n, 120))
+        .map(|n| validate::name("name", n, validate::PERSON_NAME_MAX))
         .transpose()?;
-    let avatar = match input.avatar_url.as_deref().map(str::trim) {
+    let avatar = match input.avatar_url.as_deref() {
         Some("") => Some(None),
+        // As documented (`validate::HTTP_URL_PATTERN`).
         Some(url)
-            if (url.starts_with("https://") || url.starts_with("http://")) && url.len() <= 2048 =>
+            if ["https://", "http://"].iter().any(|scheme| {
+                url.strip_prefix(scheme).is_some_and(|rest| {
+                    !rest.is_empty() && !rest.chars().any(|c| c.is_whitespace() || c.is_control())
+                })
+            }) && url.chars().count() <= validate::URL_MAX =>
         {
             Some(Some(url.to_owned()))
         }

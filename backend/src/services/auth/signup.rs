@@ -50,7 +50,11 @@ pub async fn signup(
     let email = validate::email(&input.email)?;
     password::validate(&input.password, &email)?;
     let default_name = email.split('@').next().unwrap_or_default().to_owned();
-    let name = validate::name("name", input.name.as_deref().unwrap_or(&default_name), 120)?;
+    let name = validate::name(
+        "name",
+        input.name.as_deref().unwrap_or(&default_name),
+        validate::PERSON_NAME_MAX,
+    )?;
     ctx.login_limits().check(actor.ip, &email)?;
 
     let invite = match input

@@ -47,17 +47,21 @@ pub async fn list(
     if !(1..=200).contains(&limit) {
         return Err(Error::invalid("limit", "limit must be between 1 and 200."));
     }
-    Ok(store::conversations::list_for_user(
-        ctx.db(),
-        p.org_id,
-        p.user_id,
-        limit,
-        offset.unwrap_or(0),
+    // The databases count rows with signed 64-bit integers.
+    let offset = offset.unwrap_or(0);
+    if i64::try_from(offset).is_err() {
+        return Err(Error::invalid(
+            "offset",
+            "offset must be at most 9223372036854775807.",
+        ));
+    }
+    Ok(
+        store::conversations::list_for_user(ctx.db(), p.org_id, p.user_id, limit, offset)
+            .await?
+            .iter()
+            .map(conversation_dto)
+            .collect(),
     )
-    .await?
-    .iter()
-    .map(conversation_dto)
-    .collect())
 }
 
 pub async fn get(ctx: &AppContext, actor: &Actor, id: ConversationId) -> Result<Conversation> {
@@ -142,7 +146,7 @@ pub async fn create(
     let p = actor.principal()?;
     let agent = agents::find_visible(ctx, p, input.agent_id).await?;
     let title = match input.title {
-        Some(t) => validate::name("title", &t, 200)?,
+        Some(t) => validate::name("title", &t, validate::TITLE_MAX)?,
         None => "New chat".to_owned(),
     };
     Ok(conversation_dto(
@@ -157,7 +161,7 @@ pub async fn rename(
     title: &str,
 ) -> Result<Conversation> {
     let p = actor.principal()?;
-    let title = validate::name("title", title, 200)?;
+    let title = validate::name("title", title, validate::TITLE_MAX)?;
     let c = owned(ctx, p, id).await?;
     let c = store::conversations::set_title(ctx.db(), p.org_id, c, title, Utc::now()).await?;
     Ok(conversation_dto(&c))

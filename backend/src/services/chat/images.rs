@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 
 use crate::{Error, Result};
 
-const MAX_IMAGES: usize = 8;
+/// Images per message.
+pub const MAX_IMAGES: usize = 8;
 const MAX_BYTES: usize = 8 * 1024 * 1024;
 const TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 

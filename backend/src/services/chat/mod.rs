@@ -13,7 +13,7 @@
 pub mod conversations;
 pub mod engine;
 pub mod events;
-mod images;
+pub mod images;
 pub mod in_flight;
 pub mod messages;
 pub mod openai;

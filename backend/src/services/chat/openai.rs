@@ -78,10 +78,10 @@ pub async fn prepare(
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err(Error::invalid("stream", "stream must be a boolean.")),
     };
-    if let Some(n) = body.get("n").and_then(Value::as_u64)
-        && n != 1
-    {
-        return Err(Error::invalid("n", "Only n=1 is supported."));
+    match body.get("n") {
+        None | Some(Value::Null) => {}
+        Some(n) if n.as_f64() == Some(1.0) => {}
+        Some(_) => return Err(Error::invalid("n", "Only n=1 is supported.")),
     }
     let include_usage = body
         .get("stream_options")

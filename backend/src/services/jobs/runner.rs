@@ -63,7 +63,9 @@ impl From<crate::Error> for JobFailure {
     fn from(e: crate::Error) -> Self {
         match e {
             crate::Error::NotFound => JobFailure::Fatal("What the job works on is gone.".into()),
-            crate::Error::Invalid { message, .. } => JobFailure::Fatal(message),
+            crate::Error::Invalid { message, .. } | crate::Error::State { message, .. } => {
+                JobFailure::Fatal(message)
+            }
             other => JobFailure::Retry(other.to_string()),
         }
     }

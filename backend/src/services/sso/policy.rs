@@ -10,6 +10,7 @@ use super::config::{Steward, StoredConfig};
 use crate::actor::{Actor, Principal, Role};
 use crate::db::entities::organizations;
 use crate::services::audit::{self, Event};
+use crate::services::validate;
 use crate::store;
 use crate::{AppContext, Error, Result};
 use aerie_contract::ids::OrgId;
@@ -91,7 +92,7 @@ pub async fn put_policy(ctx: &AppContext, actor: &Actor, input: SsoPolicy) -> Re
             .iter()
             .any(|r| r.enabled)
     {
-        return Err(Error::invalid(
+        return Err(Error::state(
             "sso_only",
             "Add and enable an identity provider before making sign-in SSO-only.",
         ));
@@ -130,7 +131,7 @@ async fn refuse_domains_claimed_elsewhere(
         }
         let taken = policy_of(&other).email_domains;
         if let Some(d) = policy.email_domains.iter().find(|d| taken.contains(d)) {
-            return Err(Error::invalid(
+            return Err(Error::state(
                 "email_domains",
                 format!("{d} is already claimed by another organisation."),
             ));
@@ -156,12 +157,13 @@ fn settings_with(org: &organizations::Model, policy: &SsoPolicy) -> Result<serde
 /// a domain name.
 fn email_domains(field: &'static str, given: &[String]) -> Result<Vec<String>> {
     let mut domains = Vec::new();
-    for d in given {
-        let d = d.trim().trim_start_matches('@').to_lowercase();
-        if d.is_empty() {
-            continue;
-        }
-        let valid = d.len() <= 253
+    for given in given {
+        // As documented (`validate::EMAIL_DOMAIN_PATTERN`): a domain name, an optional `@`.
+        let d = given
+            .strip_prefix('@')
+            .unwrap_or(given)
+            .to_ascii_lowercase();
+        let valid = given.chars().count() <= validate::EMAIL_DOMAIN_MAX
             && d.contains('.')
             && d.split('.').all(|l| {
                 !l.is_empty()
@@ -193,7 +195,7 @@ pub(super) fn apply_trusted_domains(
     };
     let domains = email_domains("trusted_email_domains", given)?;
     if let Some(d) = domains.iter().find(|d| !policy.email_domains.contains(d)) {
-        return Err(Error::invalid(
+        return Err(Error::state(
             "trusted_email_domains",
             format!(
                 "{d} is not one of this organisation's email domains: add it to the SSO policy first."

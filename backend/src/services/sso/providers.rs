@@ -142,7 +142,7 @@ pub async fn create(
     let name = validate::name(
         "name",
         input.name.as_deref().unwrap_or(default_name(kind)),
-        100,
+        validate::NAME_MAX,
     )?;
     let mut config = StoredConfig::default();
     apply(&mut config, &input)?;
@@ -254,7 +254,7 @@ pub async fn update(
     let name = input
         .name
         .as_deref()
-        .map(|n| validate::name("name", n, 100))
+        .map(|n| validate::name("name", n, validate::NAME_MAX))
         .transpose()?;
     let mut config = stored_config(&row);
     apply(&mut config, &input)?;

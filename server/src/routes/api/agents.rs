@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::extract::{AppJson, AppPath};
+use crate::extract::{AppJson, AppPath, OptionalJson};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -113,15 +113,10 @@ pub async fn duplicate_agent(
     State(ctx): State<AppContext>,
     actor: Actor,
     AppPath(id): AppPath<AgentId>,
-    body: axum::body::Bytes,
+    // The body is optional: none (or `null`) means "the default name".
+    OptionalJson(input): OptionalJson<DuplicateAgent>,
 ) -> Result<(StatusCode, Json<Agent>), Error> {
-    // The body is optional: empty means "default name".
-    let input: DuplicateAgent = if body.iter().all(u8::is_ascii_whitespace) {
-        DuplicateAgent::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|_| Error::invalid("name", "The body must be {\"name\": \"...\"} or empty."))?
-    };
+    let input = input.unwrap_or_default();
     Ok((
         StatusCode::CREATED,
         Json(agents::duplicate(&ctx, &actor, id, input).await?),

@@ -73,7 +73,8 @@ pub async fn create_group(
 /// Rename or describe a group (admins).
 #[utoipa::path(patch, path = "/api/organisation/groups/{id}", tag = "groups", request_body = GroupInput,
     params(("id" = GroupId, Path)),
-    responses((status = 200, body = Group), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Group), (status = 404, body = ErrorBody),
+        (status = 409, description = "Another group has this name", body = ErrorBody)))]
 pub async fn update_group(
     State(ctx): State<AppContext>,
     actor: Actor,

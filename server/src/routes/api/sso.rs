@@ -71,7 +71,8 @@ pub async fn get_sso_provider(
 /// Change an identity provider (admins); `"client_secret": null` removes the secret.
 #[utoipa::path(patch, path = "/api/sso/providers/{id}", tag = "sso", request_body = SsoProviderInput,
     params(("id" = SsoProviderId, Path, description = "Provider id")),
-    responses((status = 200, body = SsoProvider), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = SsoProvider), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "A trusted domain the organisation's policy does not claim", body = ErrorBody)))]
 pub async fn update_sso_provider(
     State(ctx): State<AppContext>,
     actor: Actor,
@@ -120,7 +121,8 @@ pub async fn get_sso_policy(
 /// Set the SSO policy: SSO-only sign-in (owners keep a password), email domains (login routing,
 /// linking and provisioning), just-in-time provisioning.
 #[utoipa::path(put, path = "/api/sso/policy", tag = "sso", request_body = SsoPolicy,
-    responses((status = 200, body = SsoPolicy), (status = 400, body = ErrorBody), (status = 403, description = "Admins only", body = ErrorBody)))]
+    responses((status = 200, body = SsoPolicy), (status = 400, body = ErrorBody), (status = 403, description = "Admins only", body = ErrorBody),
+        (status = 409, description = "SSO-only without an enabled provider, or a domain another organisation claims", body = ErrorBody)))]
 pub async fn put_sso_policy(
     State(ctx): State<AppContext>,
     actor: Actor,

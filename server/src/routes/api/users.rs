@@ -48,7 +48,8 @@ pub async fn invite_user(
 /// Change a user's role or status.
 #[utoipa::path(patch, path = "/api/users/{id}", tag = "users", request_body = UpdateUser,
     params(("id" = UserId, Path)),
-    responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 403, description = "Admins only; only an owner may change an owner or make one", body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 403, description = "Admins only; only an owner may change an owner or make one", body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "The organisation's last active owner cannot be demoted or disabled", body = ErrorBody)))]
 pub async fn update_user(
     State(ctx): State<AppContext>,
     actor: Actor,
@@ -62,9 +63,10 @@ pub async fn update_user(
 #[utoipa::path(delete, path = "/api/users/{id}", tag = "users",
     params(("id" = UserId, Path)),
     responses((status = 204, description = "Deleted"),
-        (status = 400, description = "The id is malformed, or it is the last active owner's", body = ErrorBody),
+        (status = 400, description = "The id is malformed", body = ErrorBody),
         (status = 403, description = "Admins only; only an owner may remove an owner", body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "It is your own account, or the last active owner's", body = ErrorBody)))]
 pub async fn delete_user(
     State(ctx): State<AppContext>,
     actor: Actor,

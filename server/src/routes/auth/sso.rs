@@ -9,6 +9,7 @@ use aerie_backend::services::sso::{self, flow, link, oauth};
 use aerie_backend::{AppContext, Error};
 use aerie_contract::ErrorBody;
 use aerie_contract::SsoKind;
+use aerie_contract::ids::SsoProviderId;
 use aerie_contract::sso::{LoginOptions, PendingLink};
 use axum::Json;
 use axum::extract::State;
@@ -77,7 +78,7 @@ fn known_kind(kind: &str) -> Result<SsoKind, Error> {
 #[utoipa::path(get, path = "/auth/{provider}/login", tag = "sso",
     params(
         ("provider" = String, Path, description = "google, microsoft, github, nextcloud, oidc or saml"),
-        ("provider" = Option<String>, Query, description = "The provider id (from the login page)"),
+        ("provider" = Option<SsoProviderId>, Query, description = "The provider id (from the login page)"),
         ("org" = Option<String>, Query, description = "Organisation slug"),
         ("email" = Option<String>, Query, description = "Route by this email's domain; also a login hint"),
         ("return_to" = Option<String>, Query, description = "Same-site path to return to after signing in"),
@@ -147,14 +148,18 @@ pub async fn sso_callback(
 
 #[derive(Debug, Deserialize)]
 pub struct Pickup {
-    code: Option<String>,
+    /// Required: a request without one is malformed (400), not a failed sign-in.
+    code: String,
 }
 
 /// Finishes a single sign-on in the browser that started it: a new session (fresh id), then
 /// back to the page the user came from (same-site paths only).
 #[utoipa::path(get, path = "/auth/login-pickup", tag = "sso",
     params(("code" = String, Query, description = "The one-time pick-up code")),
-    responses((status = 303, description = "Signed in; to the return path. Or back to `/login?sso_error=…`")))]
+    responses(
+        (status = 303, description = "Signed in; to the return path. Or back to `/login?sso_error=…`"),
+        (status = 400, description = "No pick-up code", body = ErrorBody),
+    ))]
 pub async fn login_pickup(
     State(ctx): State<AppContext>,
     actor: Actor,
@@ -163,14 +168,14 @@ pub async fn login_pickup(
     AppQuery(query): AppQuery<Pickup>,
 ) -> Response {
     let binding = binding_cookie(&headers);
-    let code = query.code.unwrap_or_default();
-    match flow::pickup(&ctx, &actor, &session, &code, binding.as_deref()).await {
+    match flow::pickup(&ctx, &actor, &session, &query.code, binding.as_deref()).await {
         Ok(return_to) => see_other(&return_to, set_binding(&ctx, None)),
         Err(e) => to_login(&e),
     }
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LinkQuery {
     /// The code of the link page (`/link-account?code=`).
     code: Option<String>,
@@ -243,6 +248,7 @@ pub async fn confirm_link(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DiscoverQuery {
     /// Route by this email's domain.
     email: Option<String>,

@@ -49,7 +49,8 @@ pub async fn create_api_key(
 /// Set (`"expires_at": "2027-01-31"`) or clear (`"expires_at": null`) a key's expiry.
 #[utoipa::path(patch, path = "/v1/billings/api-keys/{id}/update/", tag = "api_keys", request_body = UpdateApiKey,
     params(("id" = ApiKeyId, Path, description = "Key id")),
-    responses((status = 200, body = ApiKey), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ApiKey), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "The key is revoked", body = ErrorBody)))]
 pub async fn update_api_key(
     State(ctx): State<AppContext>,
     actor: Actor,
@@ -64,7 +65,8 @@ pub async fn update_api_key(
 /// Rotate a key: a new secret is returned once and the old one stops working.
 #[utoipa::path(post, path = "/v1/billings/api-keys/{id}/rotate/", tag = "api_keys",
     params(("id" = ApiKeyId, Path, description = "Key id")),
-    responses((status = 200, body = ApiKeyWithSecret), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ApiKeyWithSecret), (status = 404, body = ErrorBody),
+        (status = 409, description = "The key is revoked", body = ErrorBody)))]
 pub async fn rotate_api_key(
     State(ctx): State<AppContext>,
     actor: Actor,

@@ -6,7 +6,9 @@ use aerie_backend::actor::Actor;
 use aerie_backend::services::chat::openai;
 use aerie_backend::{AppContext, AppState, Error};
 use aerie_contract::ErrorBody;
-use aerie_contract::openai::{ChatCompletion, ChatCompletionChunk, ModelList};
+use aerie_contract::openai::{
+    ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ModelList,
+};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -26,7 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Chat completion, OpenAI-compatible (streaming with `"stream": true`).
 #[utoipa::path(post, path = "/v1/chat/completions", tag = "openai",
-    request_body(content = Object, description = "An OpenAI chat completion request; `model` = agent id or name"),
+    request_body(content = ChatCompletionRequest, description = "An OpenAI chat completion request; `model` = agent id or name"),
     responses((status = 200, description = "A chat.completion; with `\"stream\": true`, SSE `data:` lines of chat.completion.chunk then `data: [DONE]`",
             content((ChatCompletion = "application/json"), (ChatCompletionChunk = "text/event-stream"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 402, body = ErrorBody),

@@ -27,8 +27,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RecentQuery {
     /// 1–200, default 20.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
 }
 
