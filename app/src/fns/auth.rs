@@ -1,9 +1,36 @@
 //! Setup, sign-in and sign-out for the dashboard.
 
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::contract::ErrorBody;
 use crate::contract::auth::{SetupStatus, User};
+use crate::contract::ids::UserId;
+use crate::contract::kinds::Role;
+
+/// The signed-in user as the layout and the pages read it from the session (`ui::session`):
+/// what they show or check, and no more. The session is in every page's main wasm module, so
+/// the full [`User`] (its `created_at` brings chrono's date parser) stays with the pages that
+/// show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionUser {
+    pub id: UserId,
+    pub name: String,
+    pub email: String,
+    /// The role in the current organisation.
+    pub role: Role,
+}
+
+impl From<User> for SessionUser {
+    fn from(user: User) -> Self {
+        Self {
+            id: user.id,
+            name: user.name,
+            email: user.email,
+            role: user.role,
+        }
+    }
+}
 
 #[server(prefix = "/_server", endpoint = "setup_status")]
 pub async fn get_setup_status() -> Result<SetupStatus, ErrorBody> {
@@ -20,7 +47,7 @@ pub async fn run_setup(
     name: String,
     email: String,
     password: String,
-) -> Result<User, ErrorBody> {
+) -> Result<SessionUser, ErrorBody> {
     use crate::contract::auth::SetupRequest;
     let (ctx, actor) = super::ssr::context().await?;
     let session = super::ssr::session().await?;
@@ -32,17 +59,19 @@ pub async fn run_setup(
     };
     crate::backend::services::auth::sessions::setup_and_sign_in(&ctx, &actor, &session, request)
         .await
+        .map(SessionUser::from)
         .map_err(super::ssr::err)
 }
 
 #[server(prefix = "/_server", endpoint = "login")]
-pub async fn login(email: String, password: String) -> Result<User, ErrorBody> {
+pub async fn login(email: String, password: String) -> Result<SessionUser, ErrorBody> {
     use crate::contract::auth::Credentials;
     let (ctx, actor) = super::ssr::context().await?;
     let session = super::ssr::session().await?;
     let creds = Credentials { email, password };
     crate::backend::services::auth::sessions::login(&ctx, &actor, &session, creds)
         .await
+        .map(SessionUser::from)
         .map_err(super::ssr::err)
 }
 
@@ -57,7 +86,7 @@ pub async fn logout() -> Result<(), ErrorBody> {
 
 /// The signed-in user, or `None`.
 #[server(prefix = "/_server", endpoint = "me")]
-pub async fn current_user() -> Result<Option<User>, ErrorBody> {
+pub async fn current_user() -> Result<Option<SessionUser>, ErrorBody> {
     let (ctx, actor) = super::ssr::context().await?;
     if actor.principal().is_err() {
         return Ok(None);
@@ -65,7 +94,8 @@ pub async fn current_user() -> Result<Option<User>, ErrorBody> {
     Ok(Some(
         crate::backend::services::auth::sessions::current_user(&ctx, &actor)
             .await
-            .map_err(super::ssr::err)?,
+            .map_err(super::ssr::err)?
+            .into(),
     ))
 }
 

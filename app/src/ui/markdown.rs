@@ -455,6 +455,19 @@ mod tests {
         assert!(!html.contains("<img"), "{html}");
     }
 
+    /// Named entities come from pulldown-cmark's table (a patched copy: vendor/pulldown-cmark):
+    /// first, last, two-character and unknown names.
+    #[test]
+    fn named_entities_are_decoded() {
+        let html = render("&AElig; &zwnj; &copy; &ngE; &NewLine; AT&amp;T &notanentity; &zzz;");
+        assert!(
+            html.contains(
+                "\u{c6} \u{200c} \u{a9} \u{2267}\u{338} \n AT&amp;T &amp;notanentity; &amp;zzz;"
+            ),
+            "{html}"
+        );
+    }
+
     #[test]
     fn unsafe_links_lose_their_href() {
         let html = render("[x](javascript:alert(1))");

@@ -3,13 +3,12 @@
 use leptos::prelude::*;
 
 use crate::contract::ErrorBody;
-use crate::contract::auth::User;
-use crate::fns::auth::current_user;
+use crate::fns::auth::{SessionUser, current_user};
 
 #[derive(Clone, Copy)]
 pub struct SessionState {
     version: RwSignal<u32>,
-    pub user: Resource<Result<Option<User>, ErrorBody>>,
+    pub user: Resource<Result<Option<SessionUser>, ErrorBody>>,
 }
 
 impl SessionState {

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::PageCard;
-use crate::contract::auth::User;
+use crate::fns::auth::SessionUser;
 use crate::ui::session::use_session;
 
 /// Shows the page to a signed-in user (handed to `children`), else a sign-in prompt (`prompt`).
@@ -12,7 +12,7 @@ use crate::ui::session::use_session;
 pub fn SignedIn<V: IntoView + 'static>(
     title: &'static str,
     #[prop(default = "Sign in to continue.")] prompt: &'static str,
-    children: impl Fn(User) -> V + Send + Sync + 'static,
+    children: impl Fn(SessionUser) -> V + Send + Sync + 'static,
 ) -> impl IntoView {
     let session = use_session();
     let children = StoredValue::new(children);
@@ -33,6 +33,6 @@ pub fn SignedIn<V: IntoView + 'static>(
 }
 
 /// Whether the user administers the organisation (owner or admin).
-pub fn is_admin(user: &User) -> bool {
+pub fn is_admin(user: &SessionUser) -> bool {
     user.role.is_admin()
 }

@@ -8,7 +8,6 @@ use super::{SignedIn, error_of, is_admin};
 use crate::contract::agents::{
     Agent, AgentParameters, AgentTool, NewAgent, UpdateAgent, Visibility,
 };
-use crate::contract::auth::User;
 use crate::contract::ids::{GroupId, KbId, ProviderId};
 use crate::contract::orgs::Group;
 use crate::contract::providers::Provider;
@@ -17,6 +16,7 @@ use crate::fns::agents::{
     CopyAgent, CreateAgent, DeleteAgent, EditAgent, PublishAgent, agent_tools, list_agents,
     tool_catalogue,
 };
+use crate::fns::auth::SessionUser;
 use crate::fns::providers::list_providers;
 use crate::ui::components::{
     CheckField, DataTable, EmptyState, ErrorAlert, Field, LoadError, Loaded, PageCard,
@@ -54,7 +54,7 @@ enum Editor {
 }
 
 #[component]
-fn AgentsManager(user: User) -> impl IntoView {
+fn AgentsManager(user: SessionUser) -> impl IntoView {
     let create = ServerAction::<CreateAgent>::new();
     let edit = ServerAction::<EditAgent>::new();
     let copy = ServerAction::<CopyAgent>::new();
