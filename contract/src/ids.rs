@@ -59,6 +59,10 @@ typed_id!(
     AgentId,
     /// A knowledge base.
     KbId,
+    /// A category of documents inside a knowledge base.
+    CategoryId,
+    /// A document of a knowledge base.
+    DocumentId,
     /// A conversation (session).
     ConversationId,
     /// A governed run.

@@ -10,6 +10,7 @@ pub mod gateway;
 pub mod health;
 pub mod ids;
 pub mod kinds;
+pub mod knowledge;
 pub mod openai;
 pub mod orgs;
 pub mod providers;
