@@ -3,9 +3,7 @@
 //! One table serves the workspace's `/api/knowledge…` (seed 004), Egret's `/v1/domains/…`
 //! (seed 000) and the marketplace (`/api/marketplace/knowledge`). The seeds fix the paths,
 //! methods and statuses, not the bodies: the field names below are Aerie's, chosen in
-//! `docs/plans/knowledge.md`.
-//!
-//! Needs two new ids in `ids.rs`: `CategoryId` and `DocumentId`.
+//! `docs/plans/knowledge.md`. No route serves them yet (issue 13 item 2 is in progress).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
