@@ -249,7 +249,11 @@ pub fn document(doc: &mut OpenApi) -> Vec<(&'static str, &'static str)> {
                 }
             }
             (Some(target), Limit::OneOf(values)) => *target = one_of(target, values()),
-            (Some(RefOr::T(schema)), _) => apply(schema, limit),
+            (Some(RefOr::T(schema)), _) => {
+                if !apply(schema, limit) {
+                    unmatched.push((*schema_name, *property));
+                }
+            }
             _ => unmatched.push((*schema_name, *property)),
         }
     }
@@ -325,19 +329,24 @@ fn one_of(was: &RefOr<Schema>, values: Vec<&'static str>) -> RefOr<Schema> {
     ))
 }
 
-fn apply(schema: &mut Schema, limit: &Limit) {
+/// Writes `limit` into `schema` (into its items if it is an array); false if it has no place
+/// for it (a reference, a `oneOf`), so a limit is never silently dropped.
+fn apply(schema: &mut Schema, limit: &Limit) -> bool {
     if let (Schema::Array(array), Limit::Items { max }) = (&mut *schema, limit) {
         array.max_items = Some(*max);
-        return;
+        return true;
     }
     let Schema::Object(object) = schema else {
-        if let Schema::Array(array) = schema
-            && let ArrayItems::RefOrSchema(items) = &mut array.items
-            && let RefOr::T(item) = items.as_mut()
-        {
-            apply(item, limit);
-        }
-        return;
+        return match schema {
+            Schema::Array(array) => match &mut array.items {
+                ArrayItems::RefOrSchema(items) => match items.as_mut() {
+                    RefOr::T(item) => apply(item, limit),
+                    RefOr::Ref(_) => false,
+                },
+                ArrayItems::False => false,
+            },
+            _ => false,
+        };
     };
     match limit {
         Limit::Text { min, max, pattern } => {
@@ -353,8 +362,9 @@ fn apply(schema: &mut Schema, limit: &Limit) {
             object.minimum = Some((*min).into());
             object.maximum = Some((*max).into());
         }
-        Limit::OneOf(_) | Limit::Items { .. } => {}
+        Limit::OneOf(_) | Limit::Items { .. } => return false,
     }
+    true
 }
 
 #[cfg(test)]
