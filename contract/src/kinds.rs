@@ -287,6 +287,29 @@ string_kind!(SsoKind, "SSO provider kind", {
     Saml => "saml",
 });
 
+/// Where a document's ingestion stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentStatus {
+    /// Stored; its ingestion job waits for a runner.
+    #[default]
+    Queued,
+    /// Being read, chunked and embedded (`progress` counts up).
+    Processing,
+    /// Searchable.
+    Ready,
+    /// Ingestion gave up; `error` says why.
+    Failed,
+}
+
+string_kind!(DocumentStatus, "document status", {
+    Queued => "queued",
+    Processing => "processing",
+    Ready => "ready",
+    Failed => "failed",
+});
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,6 +346,7 @@ mod tests {
         round_trips(MessageStatus::ALL);
         round_trips(SignupMode::ALL);
         round_trips(SsoKind::ALL);
+        round_trips(DocumentStatus::ALL);
     }
 
     #[test]

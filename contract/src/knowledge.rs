@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::agents::Visibility;
 use super::ids::{CategoryId, DocumentId, GroupId, KbId, ProviderId, UserId};
-use super::kinds::UnknownValue;
+use super::kinds::DocumentStatus;
 
 /// The built-in embedding model (candle, in-process): sentence-transformers all-MiniLM-L6-v2.
 pub const LOCAL_EMBEDDING_MODEL: &str = "all-MiniLM-L6-v2";
@@ -260,63 +260,6 @@ pub struct DomainDetail {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Where a document's ingestion stands.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum DocumentStatus {
-    /// Stored; its ingestion job waits for a runner.
-    #[default]
-    Queued,
-    /// Being read, chunked and embedded (`progress` counts up).
-    Processing,
-    /// Searchable.
-    Ready,
-    /// Ingestion gave up; `error` says why.
-    Failed,
-}
-
-impl DocumentStatus {
-    /// Every value, in declaration order.
-    pub const ALL: &'static [DocumentStatus] = &[
-        DocumentStatus::Queued,
-        DocumentStatus::Processing,
-        DocumentStatus::Ready,
-        DocumentStatus::Failed,
-    ];
-
-    /// The wire and database spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DocumentStatus::Queued => "queued",
-            DocumentStatus::Processing => "processing",
-            DocumentStatus::Ready => "ready",
-            DocumentStatus::Failed => "failed",
-        }
-    }
-}
-
-impl std::str::FromStr for DocumentStatus {
-    type Err = UnknownValue;
-
-    fn from_str(s: &str) -> Result<DocumentStatus, UnknownValue> {
-        DocumentStatus::ALL
-            .iter()
-            .copied()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| UnknownValue {
-                kind: "document status",
-                value: s.to_owned(),
-            })
-    }
-}
-
-impl std::fmt::Display for DocumentStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// A document of a knowledge base (`GET /api/knowledge/{id}/documents`; served from the
 /// documents item of issue 13 on).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -346,19 +289,6 @@ pub struct Document {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn document_status_spelling_is_as_str() {
-        for &s in DocumentStatus::ALL {
-            assert_eq!(
-                serde_json::to_value(s).unwrap(),
-                serde_json::Value::String(s.as_str().to_owned())
-            );
-            assert_eq!(s.as_str().parse::<DocumentStatus>().unwrap(), s);
-            assert_eq!(s.to_string(), s.as_str());
-        }
-        assert!("deleted".parse::<DocumentStatus>().is_err());
-    }
 
     #[test]
     fn a_new_knowledge_base_needs_only_a_name() {

@@ -20,8 +20,8 @@ pub mod whole;
 
 pub use error::{ErrorBody, ErrorCode, ErrorInfo};
 pub use kinds::{
-    ApiKeyStatus, CallEndpoint, CallStatus, JobStatus, MessageRole, MessageStatus, Role,
-    SignupMode, SsoKind, UnknownValue, UserStatus,
+    ApiKeyStatus, CallEndpoint, CallStatus, DocumentStatus, JobStatus, MessageRole, MessageStatus,
+    Role, SignupMode, SsoKind, UnknownValue, UserStatus,
 };
 
 /// Distinguishes an absent field (`None`, with `#[serde(default)]`) from an explicit `null`

@@ -79,6 +79,12 @@ const IMAGE: Limit = Limit::Text {
     max: usize::MAX,
     pattern: Some(v::IMAGE_PATTERN),
 };
+/// A knowledge base's or category's slug (`validate::slug`).
+const SLUG: Limit = Limit::Text {
+    min: 1,
+    max: v::DOMAIN_SLUG_MAX,
+    pattern: Some(v::SLUG_PATTERN),
+};
 const EMAIL: Limit = Limit::Text {
     min: 3,
     max: v::EMAIL_MAX,
@@ -156,6 +162,38 @@ pub const LIMITS: &[(&str, &str, Limit)] = &[
     ("UpdateAgent", "description", text(v::COMMENT_MAX)),
     ("UpdateAgent", "system_prompt", text(v::SYSTEM_PROMPT_MAX)),
     ("UpdateAgent", "tools", Limit::OneOf(v::tool_names)),
+    (
+        "NewAgent",
+        "knowledge_base_ids",
+        Limit::Items {
+            max: v::AGENT_KNOWLEDGE_BASES_MAX,
+        },
+    ),
+    (
+        "UpdateAgent",
+        "knowledge_base_ids",
+        Limit::Items {
+            max: v::AGENT_KNOWLEDGE_BASES_MAX,
+        },
+    ),
+    // Knowledge bases and their categories.
+    ("NewKnowledgeBase", "name", name(v::NAME_MAX)),
+    ("NewKnowledgeBase", "slug", SLUG),
+    ("NewKnowledgeBase", "description", text(v::COMMENT_MAX)),
+    ("UpdateKnowledgeBase", "name", name(v::NAME_MAX)),
+    ("UpdateKnowledgeBase", "slug", SLUG),
+    ("UpdateKnowledgeBase", "description", text(v::COMMENT_MAX)),
+    ("ChunkingInput", "chunk_size", integer(v::CHUNK_SIZE)),
+    ("ChunkingInput", "chunk_overlap", integer(v::CHUNK_OVERLAP)),
+    ("EmbeddingInput", "model", name(v::TITLE_MAX)),
+    ("NewCategory", "name", name(v::NAME_MAX)),
+    ("NewCategory", "slug", SLUG),
+    ("NewCategory", "description", text(v::COMMENT_MAX)),
+    ("NewCategory", "position", integer(v::POSITION)),
+    ("UpdateCategory", "name", name(v::NAME_MAX)),
+    ("UpdateCategory", "slug", SLUG),
+    ("UpdateCategory", "description", text(v::COMMENT_MAX)),
+    ("UpdateCategory", "position", integer(v::POSITION)),
     ("DuplicateAgent", "name", name(v::NAME_MAX)),
     ("AgentParameters", "temperature", number(v::TEMPERATURE)),
     ("AgentParameters", "top_p", number(v::TOP_P)),

@@ -10,8 +10,9 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::audit::{self, Event};
-use super::{providers, validate};
-use crate::actor::{Actor, Principal, Role};
+use super::visibility::{self, Viewer};
+use super::{knowledge, providers, validate};
+use crate::actor::{Actor, Principal};
 use crate::db::entities::agents;
 use crate::store::{self, utc};
 use crate::{AppContext, Error, Result, tools};
@@ -69,28 +70,8 @@ async fn changed(
     Ok(())
 }
 
-/// The caller's groups (for `groups` visibility).
-async fn groups_of(ctx: &AppContext, p: &Principal) -> Result<Vec<GroupId>> {
-    Ok(store::groups::members(ctx.db(), p.org_id)
-        .await?
-        .into_iter()
-        .filter(|(_, u)| *u == p.user_id)
-        .map(|(g, _)| g)
-        .collect())
-}
-
-fn visible(a: &Agent, p: &Principal, my_groups: &[GroupId]) -> bool {
-    a.owner_id == p.user_id
-        || p.role >= Role::Admin
-        || match a.visibility {
-            Visibility::Private => false,
-            Visibility::Organization | Visibility::Public => true,
-            Visibility::Groups => a.group_ids.iter().any(|g| my_groups.contains(g)),
-        }
-}
-
-fn can_edit(a: &Agent, p: &Principal) -> bool {
-    a.owner_id == p.user_id || p.role >= Role::Admin
+fn sees(viewer: &Viewer, a: &Agent) -> bool {
+    viewer.sees(a.owner_id, a.visibility, &a.group_ids)
 }
 
 /// An agent the caller may see (another organisation's, or an invisible one: 404).
@@ -99,7 +80,7 @@ pub async fn find_visible(ctx: &AppContext, p: &Principal, id: AgentId) -> Resul
         .await?
         .ok_or(Error::NotFound)?;
     let agent = to_dto(&row);
-    if visible(&agent, p, &groups_of(ctx, p).await?) {
+    if sees(&Viewer::of(ctx, p).await?, &agent) {
         Ok(agent)
     } else {
         Err(Error::NotFound)
@@ -107,8 +88,15 @@ pub async fn find_visible(ctx: &AppContext, p: &Principal, id: AgentId) -> Resul
 }
 
 async fn find_editable(ctx: &AppContext, p: &Principal, id: AgentId) -> Result<Agent> {
-    let agent = find_visible(ctx, p, id).await?;
-    if !can_edit(&agent, p) {
+    let row = store::agents::find(ctx.db(), p.org_id, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let agent = to_dto(&row);
+    let viewer = Viewer::of(ctx, p).await?;
+    if !sees(&viewer, &agent) {
+        return Err(Error::NotFound);
+    }
+    if !viewer.may_change(agent.owner_id) {
         return Err(Error::Refused(
             "Only the agent's owner or an organisation admin can change it.",
         ));
@@ -118,12 +106,12 @@ async fn find_editable(ctx: &AppContext, p: &Principal, id: AgentId) -> Result<A
 
 pub async fn list(ctx: &AppContext, actor: &Actor) -> Result<Vec<Agent>> {
     let p = actor.principal()?;
-    let my_groups = groups_of(ctx, p).await?;
+    let viewer = Viewer::of(ctx, p).await?;
     Ok(store::agents::list(ctx.db(), p.org_id)
         .await?
         .iter()
         .map(to_dto)
-        .filter(|a| visible(a, p, &my_groups))
+        .filter(|a| sees(&viewer, a))
         .collect())
 }
 
@@ -176,28 +164,6 @@ fn check_tools(names: &[String]) -> Result<Vec<String>> {
     Ok(out)
 }
 
-async fn check_groups(ctx: &AppContext, org: OrgId, groups: &[GroupId]) -> Result<()> {
-    for g in groups {
-        if store::groups::find(ctx.db(), org, *g).await?.is_none() {
-            return Err(Error::invalid(
-                "group_ids",
-                format!("group_ids: {g} is not a group of your organisation."),
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn check_text(field: &'static str, s: &str, max: usize) -> Result<String> {
-    if s.chars().count() > max {
-        return Err(Error::invalid(
-            field,
-            format!("{field} must be at most {max} characters."),
-        ));
-    }
-    Ok(s.to_owned())
-}
-
 fn json_ids<T: Into<Uuid> + Copy>(ids: &[T]) -> serde_json::Value {
     serde_json::to_value(ids.iter().map(|i| (*i).into()).collect::<Vec<Uuid>>()).unwrap_or_default()
 }
@@ -206,15 +172,20 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: NewAgent) -> Result<
     let p = actor.principal()?;
     let name = validate::name("name", &input.name, validate::NAME_MAX)?;
     let model = validate::name("model", &input.model, validate::TITLE_MAX)?;
-    let description = validate::text("description", &input.description, validate::COMMENT_MAX)?;
-    let system_prompt = check_text(
+    let description = validate::text("description", &input.description, validate::COMMENT_MAX)?
+        .trim()
+        .to_owned();
+    let system_prompt = validate::text(
         "system_prompt",
         &input.system_prompt,
         validate::SYSTEM_PROMPT_MAX,
-    )?;
+    )?
+    .to_owned();
     check_parameters(&input.parameters)?;
     let tools = check_tools(&input.tools)?;
-    check_groups(ctx, p.org_id, &input.group_ids).await?;
+    visibility::check_groups(ctx, p.org_id, &input.group_ids).await?;
+    let knowledge_bases =
+        knowledge::check_for_agent(ctx, p.org_id, p.user_id, &input.knowledge_base_ids).await?;
     providers::check_model(ctx, p.org_id, input.provider_id, &model).await?;
     let row = store::agents::create(
         ctx.db(),
@@ -229,7 +200,7 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: NewAgent) -> Result<
             parameters: serde_json::to_value(&input.parameters).unwrap_or_default(),
             reasoning_enabled: input.reasoning_enabled,
             tools: serde_json::to_value(&tools).unwrap_or_default(),
-            knowledge_base_ids: json_ids(&input.knowledge_base_ids),
+            knowledge_base_ids: json_ids(&knowledge_bases),
             visibility: input.visibility,
             group_ids: json_ids(&input.group_ids),
             now: Utc::now(),
@@ -262,20 +233,28 @@ pub async fn update(
     let description = input
         .description
         .as_deref()
-        .map(|d| validate::text("description", d, validate::COMMENT_MAX))
+        .map(|d| {
+            validate::text("description", d, validate::COMMENT_MAX).map(|d| d.trim().to_owned())
+        })
         .transpose()?;
     let prompt = input
         .system_prompt
         .as_deref()
-        .map(|d| check_text("system_prompt", d, validate::SYSTEM_PROMPT_MAX))
+        .map(|d| validate::text("system_prompt", d, validate::SYSTEM_PROMPT_MAX).map(str::to_owned))
         .transpose()?;
     if let Some(params) = &input.parameters {
         check_parameters(params)?;
     }
     let tools = input.tools.as_deref().map(check_tools).transpose()?;
     if let Some(groups) = &input.group_ids {
-        check_groups(ctx, p.org_id, groups).await?;
+        visibility::check_groups(ctx, p.org_id, groups).await?;
     }
+    // Checked against what the agent's owner sees, not the editor (an admin cannot attach a
+    // knowledge base the owner could not read).
+    let knowledge_bases = match input.knowledge_base_ids.as_deref() {
+        Some(ids) => Some(knowledge::check_for_agent(ctx, p.org_id, current.owner_id, ids).await?),
+        None => None,
+    };
     if input.provider_id.is_some() || model.is_some() {
         let provider = input.provider_id.unwrap_or(current.provider_id);
         let model = model.as_deref().unwrap_or(&current.model);
@@ -298,7 +277,7 @@ pub async fn update(
         tools: tools
             .as_ref()
             .map(|v| serde_json::to_value(v).unwrap_or_default()),
-        knowledge_base_ids: input.knowledge_base_ids.as_deref().map(json_ids),
+        knowledge_base_ids: knowledge_bases.as_deref().map(json_ids),
         visibility: input.visibility,
         published: input
             .visibility
@@ -347,6 +326,9 @@ pub async fn duplicate(
 ) -> Result<Agent> {
     let p = actor.principal()?;
     let source = find_visible(ctx, p, id).await?;
+    // The copy keeps only the knowledge bases its new owner sees.
+    let knowledge_base_ids =
+        knowledge::visible_to(ctx, p.org_id, p.user_id, &source.knowledge_base_ids).await?;
     let base = match input.name {
         Some(n) => validate::name("name", &n, validate::NAME_MAX)?,
         None => format!(
@@ -373,7 +355,7 @@ pub async fn duplicate(
                 parameters: source.parameters.clone(),
                 reasoning_enabled: source.reasoning_enabled,
                 tools: source.tools.clone(),
-                knowledge_base_ids: source.knowledge_base_ids.clone(),
+                knowledge_base_ids: knowledge_base_ids.clone(),
                 visibility: Visibility::Private,
                 group_ids: Vec::new(),
             },
@@ -500,7 +482,7 @@ pub async fn resolve_model(ctx: &AppContext, p: &Principal, model: &str) -> Resu
         )
     };
     let agent = to_dto(&row.ok_or_else(not_found)?);
-    if !visible(&agent, p, &groups_of(ctx, p).await?) {
+    if !sees(&Viewer::of(ctx, p).await?, &agent) {
         return Err(not_found());
     }
     let agent = Arc::new(agent);

@@ -60,8 +60,9 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: GroupInput) -> Resul
         "description",
         input.description.as_deref().unwrap_or_default(),
         validate::COMMENT_MAX,
-    )?;
-    let g = store::groups::insert(ctx.db(), p.org_id, &name, &description, Utc::now())
+    )?
+    .trim();
+    let g = store::groups::insert(ctx.db(), p.org_id, &name, description, Utc::now())
         .await
         .map_err(Error::on_unique("name"))?;
     audit::record(
@@ -92,7 +93,9 @@ pub async fn update(
     let description = input
         .description
         .as_deref()
-        .map(|d| validate::text("description", d, validate::COMMENT_MAX))
+        .map(|d| {
+            validate::text("description", d, validate::COMMENT_MAX).map(|d| d.trim().to_owned())
+        })
         .transpose()?;
     let g = store::groups::update(ctx.db(), p.org_id, g, name, description, Utc::now())
         .await

@@ -1,7 +1,8 @@
 //! Housekeeping that keeps tables from growing without bound: expired browser sessions,
 //! expired refresh tokens, expired single sign-on flows and replay-cache entries, and audit
-//! events older than the retention (`AERIE_AUDIT_RETENTION_DAYS`). Runs periodically in every
-//! instance; each run is idempotent.
+//! events older than the retention (`AERIE_AUDIT_RETENTION_DAYS`); and it queues again the
+//! deletion of knowledge bases whose deletion job ended without removing them. Runs
+//! periodically in every instance; each run is idempotent.
 
 use chrono::Utc;
 
@@ -18,6 +19,8 @@ pub struct Purged {
     pub refresh_tokens: u64,
     pub sso: u64,
     pub audit: u64,
+    /// Deleted knowledge bases whose `knowledge.delete` job was queued again.
+    pub knowledge_deletions: usize,
 }
 
 pub async fn run_once(ctx: &AppContext) -> Result<Purged> {
@@ -34,6 +37,13 @@ pub async fn run_once(ctx: &AppContext) -> Result<Purged> {
             store::audit::purge_before(ctx.db(), cutoff).await?
         }
     };
+    let knowledge_deletions = super::knowledge::requeue_stalled_deletions(ctx).await?;
+    if knowledge_deletions > 0 {
+        tracing::warn!(
+            knowledge_deletions,
+            "queued the deletion of knowledge bases again: their deletion job ended without removing them"
+        );
+    }
     if sessions + refresh_tokens + sso + audit > 0 {
         tracing::info!(
             sessions,
@@ -48,5 +58,6 @@ pub async fn run_once(ctx: &AppContext) -> Result<Purged> {
         refresh_tokens,
         sso,
         audit,
+        knowledge_deletions,
     })
 }

@@ -412,6 +412,17 @@ pub async fn delete(ctx: &AppContext, actor: &Actor, id: ProviderId) -> Result<(
             ),
         ));
     }
+    let bases = store::knowledge_bases::using_provider(ctx.db(), p.org_id, id).await?;
+    if !bases.is_empty() {
+        return Err(Error::detailed(
+            ErrorCode::Conflict,
+            format!(
+                "The provider embeds {} knowledge base(s) ({}); move them to another embedding model first.",
+                bases.len(),
+                bases.join(", ")
+            ),
+        ));
+    }
     store::providers::delete(ctx.db(), p.org_id, id).await?;
     ctx.provider_clients().forget(id);
     ctx.agent_cache().clear();
@@ -460,6 +471,14 @@ fn no_provider() -> Error {
         "provider_id",
         "No model provider is configured. An organisation admin can add one on the Providers page (/providers) or with POST /api/providers; the operator can also set AERIE_OPENAI_API_KEY and AERIE_OPENAI_BASE_URL.",
     )
+}
+
+/// Whether `id` names a provider of `org` (or the configured one, when there is one).
+pub async fn exists(ctx: &AppContext, org: OrgId, id: ProviderId) -> Result<bool> {
+    if id == CONFIGURED {
+        return Ok(configured(ctx).is_some());
+    }
+    Ok(store::providers::find(ctx.db(), org, id).await?.is_some())
 }
 
 /// The client for a provider of `org` (`None`: the configured provider).

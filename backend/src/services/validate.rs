@@ -42,6 +42,19 @@ pub const EMAIL_PATTERN: &str = r"^[^\s@\x00-\x1f\x7f-\x9f]+@[^\s@.\x00-\x1f\x7f
 pub const DOMAIN_SLUG_PATTERN: &str = r"^[A-Za-z0-9._-]+$";
 /// The longest `allowed_domains` entry.
 pub const DOMAIN_SLUG_MAX: usize = 100;
+/// A knowledge base's or category's slug: what an `allowed_domains` entry accepts, starting
+/// with a letter or digit (so never `.` or `..`); stored lower-case.
+pub const SLUG_PATTERN: &str = r"^[A-Za-z0-9][A-Za-z0-9._-]*$";
+/// A knowledge base's chunk size, in characters.
+pub const CHUNK_SIZE: (i64, i64) = (100, 8000);
+/// A knowledge base's chunk overlap, in characters (and less than half the chunk size).
+pub const CHUNK_OVERLAP: (i64, i64) = (0, 2000);
+/// Categories one knowledge base may hold.
+pub const CATEGORIES_MAX: u64 = 100;
+/// Knowledge bases one agent may use.
+pub const AGENT_KNOWLEDGE_BASES_MAX: usize = 20;
+/// A category's position in its list.
+pub const POSITION: (i64, i64) = (0, 1_000_000);
 /// An email domain of the sign-in policy or a provider's trusted domains (`sso::policy`): a
 /// domain name with at least one dot, an optional leading `@`.
 pub const EMAIL_DOMAIN_PATTERN: &str = r"^@?([A-Za-z0-9-]{1,63}\.)+[A-Za-z0-9-]{1,63}$";
@@ -114,15 +127,32 @@ pub fn name(field: &'static str, raw: &str, max: usize) -> Result<String> {
     Ok(value.to_owned())
 }
 
-/// Optional free text, trimmed, of at most `max` characters.
-pub fn text(field: &'static str, raw: &str, max: usize) -> Result<String> {
+/// Optional free text of at most `max` characters as sent; answered unchanged (callers trim
+/// what they keep trimmed).
+pub fn text<'a>(field: &'static str, raw: &'a str, max: usize) -> Result<&'a str> {
     if raw.chars().count() > max {
         return Err(Error::invalid(
             field,
             format!("{field} must be at most {max} characters."),
         ));
     }
-    Ok(raw.trim().to_owned())
+    Ok(raw)
+}
+
+/// A slug as sent ([`SLUG_PATTERN`], at most [`DOMAIN_SLUG_MAX`] characters), lower-cased.
+pub fn slug(field: &'static str, raw: &str) -> Result<String> {
+    let mut chars = raw.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !first_ok || !rest_ok || raw.len() > DOMAIN_SLUG_MAX {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "{field} may hold only letters, digits, `-`, `_` and `.`, must start with a letter or a digit, and be at most {DOMAIN_SLUG_MAX} characters."
+            ),
+        ));
+    }
+    Ok(raw.to_ascii_lowercase())
 }
 
 /// A URL-safe slug from a name (`Acme Research` → `acme-research`).
@@ -144,6 +174,15 @@ pub fn slugify(name: &str) -> String {
         "org".to_owned()
     } else {
         slug
+    }
+}
+
+/// [`slugify`], with `fallback` for a name without a letter or digit.
+pub fn slugify_or(name: &str, fallback: &str) -> String {
+    if name.chars().any(|c| c.is_ascii_alphanumeric()) {
+        slugify(name)
+    } else {
+        fallback.to_owned()
     }
 }
 
@@ -172,6 +211,12 @@ mod tests {
     fn slugs() {
         assert_eq!(slugify("Acme Research, Inc."), "acme-research-inc");
         assert_eq!(slugify("!!!"), "org");
+        assert_eq!(slugify_or("!!!", "kb"), "kb");
+        assert_eq!(slugify_or("HR Policies", "kb"), "hr-policies");
+        assert_eq!(slug("slug", "EU-AI.act_2").unwrap(), "eu-ai.act_2");
+        for bad in ["", ".", "..", "-a", "a b", "a/b", "é", "~x"] {
+            assert!(slug("slug", bad).is_err(), "{bad:?}");
+        }
     }
 
     /// Strings matching `pattern` (whole-string: proptest's generator takes no anchors).
@@ -225,6 +270,23 @@ mod tests {
             })?;
             let documented = pattern.is_match(&raw) && raw.chars().count() <= 10;
             proptest::prop_assert_eq!(name("name", &raw, 10).is_ok(), documented, "{:?}", raw);
+        }
+
+        /// The document's slug pattern and length accept exactly what `slug` accepts, and a
+        /// made-up slug always passes it.
+        #[test]
+        fn slug_pattern_is_the_validator(
+            raw in proptest::prop_oneof![
+                proptest::prelude::any::<String>(),
+                "[a-zA-Z0-9._~ /-]{0,110}",
+            ],
+        ) {
+            let pattern = regex::Regex::new(SLUG_PATTERN).map_err(|e| {
+                proptest::test_runner::TestCaseError::fail(e.to_string())
+            })?;
+            let documented = pattern.is_match(&raw) && raw.chars().count() <= DOMAIN_SLUG_MAX;
+            proptest::prop_assert_eq!(slug("slug", &raw).is_ok(), documented, "{:?}", raw);
+            proptest::prop_assert!(slug("slug", &slugify_or(&raw, "kb")).is_ok());
         }
     }
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::ts;
 use crate::db::entities::agents;
 use aerie_contract::agents::Visibility;
-use aerie_contract::ids::{AgentId, OrgId, ProviderId, UserId};
+use aerie_contract::ids::{AgentId, KbId, OrgId, ProviderId, UserId};
 
 impl agents::Model {
     /// Who can see the agent: the one reading of the stored `visibility` column. A value this
@@ -212,4 +212,29 @@ pub async fn delete<C: ConnectionTrait>(db: &C, org: OrgId, id: AgentId) -> Resu
         .exec(db)
         .await?
         .rows_affected)
+}
+
+/// Takes the knowledge base `kb` off every agent of `org` that uses it; returns how many.
+pub async fn remove_knowledge_base<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    kb: KbId,
+    now: DateTime<Utc>,
+) -> Result<usize, DbErr> {
+    let mut changed = 0;
+    for row in list(db, org).await? {
+        let ids: Vec<uuid::Uuid> =
+            serde_json::from_value(row.knowledge_base_ids.clone()).unwrap_or_default();
+        if !ids.contains(&kb.0) {
+            continue;
+        }
+        let kept: Vec<uuid::Uuid> = ids.into_iter().filter(|i| *i != kb.0).collect();
+        let changes = AgentChanges {
+            knowledge_base_ids: Some(serde_json::to_value(kept).unwrap_or_default()),
+            ..Default::default()
+        };
+        update(db, org, row, changes, now).await?;
+        changed += 1;
+    }
+    Ok(changed)
 }

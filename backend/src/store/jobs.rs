@@ -117,6 +117,26 @@ pub async fn recent_global<C: ConnectionTrait>(
         .await
 }
 
+/// The payloads of the jobs of `kind` that a runner may still run (queued, running or being
+/// cancelled), in every organisation.
+pub async fn pending_payloads_global<C: ConnectionTrait>(
+    db: &C,
+    kind: &str,
+) -> Result<Vec<Value>, DbErr> {
+    jobs::Entity::find()
+        .select_only()
+        .column(jobs::Column::Payload)
+        .filter(jobs::Column::Kind.eq(kind))
+        .filter(jobs::Column::Status.is_in([
+            JobStatus::Queued.as_str(),
+            JobStatus::Running.as_str(),
+            JobStatus::Cancelling.as_str(),
+        ]))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
 /// Runnable now: queued and due, or running on a lease that expired (its runner died) with
 /// attempts left.
 fn runnable(now: DateTime<Utc>) -> Condition {

@@ -26,6 +26,11 @@ const ANYONE: u8 = NONE | SESSION | JWT | API_KEY;
 const PEOPLE: u8 = SESSION | JWT;
 /// The data plane: a person or an API key.
 const DATA: u8 = SESSION | JWT | API_KEY;
+/// Marks a public operation that reads a valid credential when one is sent (its answer is wider
+/// for a caller it knows): it declares every scheme beside the empty requirement.
+const WIDENED: u8 = 16;
+/// Public, widened by any valid credential (Egret's domain views).
+const ANYONE_WIDENED: u8 = ANYONE | WIDENED;
 
 /// Every documented operation and the credentials it accepts.
 const TABLE: &[(&str, &str, u8)] = &[
@@ -47,6 +52,29 @@ const TABLE: &[(&str, &str, u8)] = &[
     ("GET", "/api/agents/{id}/tools", DATA),
     ("GET", "/api/marketplace/agents", ANYONE),
     ("GET", "/v1/agents", DATA),
+    // knowledge bases: reading is data plane, changing them takes a person; Egret's domain
+    // views are public (a credential only widens them)
+    ("GET", "/api/knowledge", DATA),
+    ("POST", "/api/knowledge", PEOPLE),
+    ("GET", "/api/knowledge/{id}", DATA),
+    ("PATCH", "/api/knowledge/{id}", PEOPLE),
+    ("DELETE", "/api/knowledge/{id}", PEOPLE),
+    ("GET", "/api/knowledge/{id}/categories", DATA),
+    ("POST", "/api/knowledge/{id}/categories", PEOPLE),
+    (
+        "PATCH",
+        "/api/knowledge/{id}/categories/{category_id}",
+        PEOPLE,
+    ),
+    (
+        "DELETE",
+        "/api/knowledge/{id}/categories/{category_id}",
+        PEOPLE,
+    ),
+    ("GET", "/api/marketplace/knowledge", ANYONE),
+    ("GET", "/v1/domains/", ANYONE_WIDENED),
+    ("GET", "/v1/domains/{slug}/", ANYONE_WIDENED),
+    ("GET", "/v1/domains/{slug}/categories/", ANYONE_WIDENED),
     // keys
     ("GET", "/api/api-keys", PEOPLE),
     ("POST", "/api/api-keys", PEOPLE),
@@ -262,6 +290,11 @@ fn declared(doc: &Value) -> Vec<((String, String), BTreeSet<String>)> {
 }
 
 fn expected_schemes(kinds: u8) -> BTreeSet<String> {
+    if kinds & WIDENED != 0 {
+        return BTreeSet::from(
+            ["", "cookie", "bearer_jwt", "api_key", "x_api_key"].map(str::to_owned),
+        );
+    }
     if kinds & NONE != 0 {
         return BTreeSet::from([String::new()]);
     }

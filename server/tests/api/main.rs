@@ -20,6 +20,7 @@ mod errors;
 mod health;
 mod identity;
 mod jobs;
+mod knowledge;
 mod maintenance;
 mod metrics;
 mod migrations;

@@ -15,6 +15,9 @@ const TABLES: &[&str] = &[
     "refresh_tokens",
     "audit_events",
     "jobs",
+    "knowledge_bases",
+    "knowledge_categories",
+    "documents",
 ];
 
 #[rstest]
@@ -42,12 +45,17 @@ async fn migrations_create_the_identity_core_and_are_idempotent(#[case] kind: Db
             "{table} missing on {kind:?}"
         );
     }
-    assert!(
-        manager
-            .has_index("memberships", "memberships_org_user_key")
-            .await
-            .expect("index")
-    );
+    for (table, index) in [
+        ("memberships", "memberships_org_user_key"),
+        ("knowledge_bases", "knowledge_bases_org_slug_key"),
+        ("knowledge_bases", "knowledge_bases_public_slug_key"),
+        ("knowledge_categories", "knowledge_categories_kb_slug_key"),
+    ] {
+        assert!(
+            manager.has_index(table, index).await.expect("index"),
+            "{table}.{index} missing on {kind:?}"
+        );
+    }
     assert!(
         manager
             .has_column("api_keys", "secret_hash")

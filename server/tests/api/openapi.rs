@@ -67,6 +67,7 @@ pub(crate) const PUBLIC_OPERATIONS: &[&str] = &[
     "GET /api",
     "GET /api/health",
     "GET /api/marketplace/agents",
+    "GET /api/marketplace/knowledge",
     "POST /auth/admin-login",
     "GET /auth/invite/{token}",
     "POST /auth/jwt/create/",
@@ -86,6 +87,10 @@ pub(crate) const PUBLIC_OPERATIONS: &[&str] = &[
     "GET /auth/{provider}/callback",
     "GET /auth/{provider}/login",
     "GET /health/",
+    // Egret's domain views (seed 000 "Public"); a valid credential widens the answer.
+    "GET /v1/domains/",
+    "GET /v1/domains/{slug}/",
+    "GET /v1/domains/{slug}/categories/",
     // Open only when no metrics password is configured (`metrics_basic` otherwise).
     "GET /metrics",
 ];

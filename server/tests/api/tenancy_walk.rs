@@ -38,6 +38,8 @@ enum Kind {
     Provider,
     SsoProvider,
     Identity,
+    KnowledgeBase,
+    Category,
     /// An organisation's slug (`/v1/orgs/{slug}/`).
     OrgSlug,
     /// A single sign-on kind, e.g. `github` (`/auth/{provider}/…`).
@@ -65,6 +67,8 @@ fn kind_of(param: &Value) -> Option<Kind> {
             "ProviderId" => Some(Kind::Provider),
             "SsoProviderId" => Some(Kind::SsoProvider),
             "IdentityId" => Some(Kind::Identity),
+            "KbId" => Some(Kind::KnowledgeBase),
+            "CategoryId" => Some(Kind::Category),
             _ => None,
         },
         None => match param["name"].as_str()? {
@@ -154,6 +158,12 @@ const BODIES: &[(&str, Bodies)] = &[
                        "provider_id": s.b.one(Kind::Provider),
                        "visibility": "groups", "group_ids": [s.a.one(Kind::Group)]}),
             ),
+            naming(
+                &["knowledge_base_ids"],
+                json!({"name": "Walk agent", "model": "fake-model",
+                       "provider_id": s.b.one(Kind::Provider),
+                       "knowledge_base_ids": s.a.all(Kind::KnowledgeBase)}),
+            ),
         ]
     }),
     ("PATCH /api/agents/{id}", |s| {
@@ -167,7 +177,45 @@ const BODIES: &[(&str, Bodies)] = &[
                 &["group_ids"],
                 json!({"visibility": "groups", "group_ids": [s.a.one(Kind::Group)]}),
             ),
+            naming(
+                &["knowledge_base_ids"],
+                json!({"knowledge_base_ids": s.a.all(Kind::KnowledgeBase)}),
+            ),
         ]
+    }),
+    ("POST /api/knowledge", |s| {
+        vec![
+            body(json!({"name": "Walk knowledge"})),
+            naming(
+                &["group_ids"],
+                json!({"name": "Walk knowledge", "visibility": "groups",
+                       "group_ids": [s.a.one(Kind::Group)]}),
+            ),
+            naming(
+                &["embedding.provider_id"],
+                json!({"name": "Walk knowledge", "embedding":
+                       {"provider_id": s.a.one(Kind::Provider), "model": "fake-embed"}}),
+            ),
+        ]
+    }),
+    ("PATCH /api/knowledge/{id}", |s| {
+        vec![
+            body(json!({"name": "Walk knowledge renamed"})),
+            naming(
+                &["group_ids"],
+                json!({"visibility": "groups", "group_ids": [s.a.one(Kind::Group)]}),
+            ),
+            naming(
+                &["embedding.provider_id"],
+                json!({"embedding": {"provider_id": s.a.one(Kind::Provider), "model": "m"}}),
+            ),
+        ]
+    }),
+    ("POST /api/knowledge/{id}/categories", |_| {
+        vec![body(json!({"name": "Walk category"}))]
+    }),
+    ("PATCH /api/knowledge/{id}/categories/{category_id}", |_| {
+        vec![body(json!({"name": "Walk category renamed"}))]
     }),
     ("POST /api/agents/{id}/duplicate", |_| {
         vec![body(json!({"name": "Walk copy"}))]
@@ -816,6 +864,49 @@ async fn seed_acme(app: &TestApp, upstream: &str, idp: &str) -> Acme {
         .await;
         a.add(Kind::Agent, label, &id(&agent));
     }
+    // Knowledge bases of every visibility but public (a public one is everyone's to read), a
+    // category in each, and the organisation's agent using them.
+    for (label, who, name, visibility) in [
+        ("private", &jwt, "Acme private handbook", "private"),
+        ("member's", &member_jwt, "Acme member notes", "private"),
+        ("groups", &jwt, "Acme legal library", "groups"),
+        ("organisation", &jwt, "Acme wiki", "organization"),
+    ] {
+        let kb = expect(
+            app,
+            Method::POST,
+            "/api/knowledge",
+            who,
+            Some(json!({"name": name, "description": "Acme's secret knowledge",
+                        "visibility": visibility,
+                        "group_ids": if visibility == "groups" { json!([id(&group)]) } else { json!([]) }})),
+            201,
+        )
+        .await;
+        a.add(Kind::KnowledgeBase, label, &id(&kb));
+        let category = expect(
+            app,
+            Method::POST,
+            &format!("/api/knowledge/{}/categories", id(&kb)),
+            who,
+            Some(json!({"name": format!("{name} chapter")})),
+            201,
+        )
+        .await;
+        a.add(Kind::Category, label, &id(&category));
+    }
+    expect(
+        app,
+        Method::PATCH,
+        &format!("/api/agents/{}", a.get(Kind::Agent, "organisation")),
+        &jwt,
+        Some(
+            json!({"knowledge_base_ids": [a.get(Kind::KnowledgeBase, "organisation"),
+                                           a.get(Kind::KnowledgeBase, "groups")]}),
+        ),
+        200,
+    )
+    .await;
     let published = expect(
         app,
         Method::POST,
@@ -970,6 +1061,26 @@ async fn seed_globex(app: &TestApp, upstream: &str) -> (Org, Vec<Caller>) {
     )
     .await;
     b.add(Kind::Agent, "organisation", &id(&agent));
+    let kb = expect(
+        app,
+        Method::POST,
+        "/api/knowledge",
+        &jwt,
+        Some(json!({"name": "Globex wiki", "visibility": "organization"})),
+        201,
+    )
+    .await;
+    b.add(Kind::KnowledgeBase, "organisation", &id(&kb));
+    let category = expect(
+        app,
+        Method::POST,
+        &format!("/api/knowledge/{}/categories", id(&kb)),
+        &jwt,
+        Some(json!({"name": "Globex chapter"})),
+        201,
+    )
+    .await;
+    b.add(Kind::Category, "organisation", &id(&category));
     let (conversation, question, answer) = chat(
         app,
         &jwt,

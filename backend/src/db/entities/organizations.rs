@@ -26,10 +26,16 @@ pub enum Relation {
     ApiKeys,
     #[sea_orm(has_many = "super::conversations::Entity")]
     Conversations,
+    #[sea_orm(has_many = "super::documents::Entity")]
+    Documents,
     #[sea_orm(has_many = "super::groups::Entity")]
     Groups,
     #[sea_orm(has_many = "super::invitations::Entity")]
     Invitations,
+    #[sea_orm(has_many = "super::knowledge_bases::Entity")]
+    KnowledgeBases,
+    #[sea_orm(has_many = "super::knowledge_categories::Entity")]
+    KnowledgeCategories,
     #[sea_orm(has_many = "super::memberships::Entity")]
     Memberships,
     #[sea_orm(has_many = "super::providers::Entity")]
@@ -60,6 +66,12 @@ impl Related<super::conversations::Entity> for Entity {
     }
 }
 
+impl Related<super::documents::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Documents.def()
+    }
+}
+
 impl Related<super::groups::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Groups.def()
@@ -69,6 +81,18 @@ impl Related<super::groups::Entity> for Entity {
 impl Related<super::invitations::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Invitations.def()
+    }
+}
+
+impl Related<super::knowledge_bases::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::KnowledgeBases.def()
+    }
+}
+
+impl Related<super::knowledge_categories::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::KnowledgeCategories.def()
     }
 }
 

@@ -179,7 +179,7 @@ pub async fn update_profile(ctx: &AppContext, actor: &Actor, input: UpdateProfil
         .transpose()?;
     let avatar = match input.avatar_url.as_deref() {
         Some("") => Some(None),
-        // As documented (`validate::HTTP_URL_PATTERN`).
+        // As documented (`validate::EMPTY_OR_HTTP_URL_PATTERN`).
         Some(url)
             if ["https://", "http://"].iter().any(|scheme| {
                 url.strip_prefix(scheme).is_some_and(|rest| {

@@ -120,16 +120,17 @@ impl Started {
     }
 }
 
-/// Starts this instance's runner. No product job kind is registered yet (knowledge ingestion
-/// is the first to come); meanwhile it ends jobs whose runner died and that no runner may
-/// take again.
+/// Starts this instance's runner with every product job kind: `knowledge.delete`
+/// (`services::knowledge`). It also ends jobs whose runner died and that no runner may take
+/// again.
 pub fn start(ctx: &AppContext) -> Started {
     let stop = CancellationToken::new();
     let runner = Runner::new(
         ctx.db().clone(),
         ctx.jobs().clone(),
         RunnerConfig::default(),
-    );
+    )
+    .handle(crate::services::knowledge::DeleteJob::new(ctx.clone()));
     let task = tokio::spawn(runner.run(stop.clone()));
     Started { stop, task }
 }

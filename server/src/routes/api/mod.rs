@@ -4,6 +4,7 @@ pub mod agents;
 pub mod api_keys;
 pub mod chat;
 pub mod conversations;
+pub mod knowledge;
 pub mod orgs;
 pub mod providers;
 pub mod sso;
@@ -14,14 +15,15 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::routes::family::Family;
 
-/// Two families (`routes/family.rs`): the data plane (agents, chat, conversations; changing an
-/// agent takes a person), and the workspace's management (keys, providers, single sign-on, the
+/// Two families (`routes/family.rs`): the data plane (agents, chat, conversations, knowledge
+/// bases; changing an agent or a knowledge base takes a person), and the workspace's management (keys, providers, single sign-on, the
 /// organisation, its members and groups), people only.
 pub fn router() -> OpenApiRouter<AppState> {
     let data_plane = OpenApiRouter::new()
         .merge(agents::router())
         .merge(chat::router())
-        .merge(conversations::router());
+        .merge(conversations::router())
+        .merge(knowledge::router());
     let management = OpenApiRouter::new()
         .merge(api_keys::router())
         .merge(providers::router())

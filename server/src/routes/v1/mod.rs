@@ -2,6 +2,7 @@
 
 pub mod billings;
 pub mod chat;
+pub mod domains;
 pub mod openai;
 pub mod orgs;
 pub mod sessions;
@@ -12,8 +13,8 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::routes::family::Family;
 
 /// Four families (`routes/family.rs`): Egret's key and organisation management (people; an API
-/// key gets Egret's 401 "JWT required"), Egret's sessions and the OpenAI-compatible API (the data
-/// plane), and Egzora's gateway (the data plane, keys first).
+/// key gets Egret's 401 "JWT required"), Egret's sessions and domains (public, widened by a
+/// credential) and the OpenAI-compatible API (the data plane), and Egzora's gateway (the data plane, keys first).
 pub fn router() -> OpenApiRouter<AppState> {
     let egret_accounts = OpenApiRouter::new()
         .merge(billings::router())
@@ -21,6 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     Family::PEOPLE
         .routes(egret_accounts)
         .merge(Family::DATA_PLANE.routes(sessions::router()))
+        .merge(Family::DATA_PLANE.routes(domains::router()))
         .merge(Family::DATA_PLANE.routes(openai::router()))
         .merge(Family::GATEWAY.routes(chat::router()))
 }
