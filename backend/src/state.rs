@@ -14,6 +14,7 @@ use super::services::agents::AgentCache;
 use super::services::auth::authenticate::KeyCache;
 use super::services::auth::limits::LoginLimits;
 use super::services::chat::InFlight;
+use super::services::embeddings::LocalModel;
 use super::services::jobs::JobsRuntime;
 use super::services::providers::ClientCache;
 use super::services::sso::runtime::SsoRuntime;
@@ -37,6 +38,7 @@ struct Inner {
     tools: ToolRuntime,
     sso: SsoRuntime,
     jobs: Arc<JobsRuntime>,
+    local_model: LocalModel,
 }
 
 /// The service layer's context.
@@ -70,6 +72,7 @@ impl AppContext {
             },
             sso,
             jobs: Arc::default(),
+            local_model: LocalModel::new(),
         }))
     }
 
@@ -120,6 +123,11 @@ impl AppContext {
 
     /// The usage-record writer and quota counters.
     /// This instance's side of the background jobs (`services::jobs`).
+    /// The built-in embedding model (loaded on first use).
+    pub fn local_model(&self) -> &LocalModel {
+        &self.0.local_model
+    }
+
     pub fn jobs(&self) -> &Arc<JobsRuntime> {
         &self.0.jobs
     }

@@ -5,7 +5,9 @@
 //! queue is empty, with a default reply: `"The tool says: {content}"` when the last message has
 //! role `tool`, otherwise `"echo: {last user message text}"`. Both streaming (`"stream": true`,
 //! server-sent events ending in `data: [DONE]`) and plain JSON answers follow OpenAI's shapes.
-//! `GET /v1/models` lists the configured model ids.
+//! `GET /v1/models` lists the configured model ids. `POST /v1/embeddings` answers each input
+//! with an 8-dimensional unit vector of letter counts (deterministic; similar texts get similar
+//! vectors), in reverse order with their `index`, as a real provider may.
 //!
 //! Token counts are word counts (whitespace separated): prompt tokens are the words of every
 //! message's text, completion tokens the words of the answer (content and reasoning, or the tool
@@ -162,6 +164,7 @@ impl FakeUpstream {
         let app = Router::new()
             .route("/v1/chat/completions", post(chat))
             .route("/v1/models", get(models))
+            .route("/v1/embeddings", post(embeddings))
             .fallback(not_found)
             .with_state(shared.clone());
         let listener = listener.tap_io(|tcp| {
@@ -371,6 +374,46 @@ async fn models(State(shared): State<Arc<Shared>>) -> Response {
         .map(|id| json!({"id": id, "object": "model", "created": 0, "owned_by": "fake"}))
         .collect();
     json_response(StatusCode::OK, &json!({"object": "list", "data": data}))
+}
+
+async fn embeddings(body: Bytes) -> Response {
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            &openai_error("body is not JSON", "invalid_request_error"),
+        );
+    };
+    let inputs: Vec<String> = match &request["input"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().unwrap_or_default().to_owned())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(index, text)| {
+            let mut v = [0f64; 8];
+            for c in text
+                .to_lowercase()
+                .chars()
+                .filter(char::is_ascii_alphabetic)
+            {
+                v[(c as usize) % 8] += 1.0;
+            }
+            let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-9);
+            let v: Vec<f64> = v.iter().map(|x| x / norm).collect();
+            json!({"object": "embedding", "index": index, "embedding": v})
+        })
+        .collect();
+    json_response(
+        StatusCode::OK,
+        &json!({"object": "list", "data": data, "model": request["model"],
+                "usage": {"prompt_tokens": 0, "total_tokens": 0}}),
+    )
 }
 
 async fn not_found() -> Response {

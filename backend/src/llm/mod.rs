@@ -91,6 +91,47 @@ impl From<LlmError> for Error {
     }
 }
 
+/// The vectors of an OpenAI embeddings answer (`data[].embedding`, ordered by `index`); exactly
+/// `expected` of them, all of one length.
+fn embedding_vectors(answer: &Value, expected: usize) -> Result<Vec<Vec<f32>>, LlmError> {
+    let protocol = |what: &str| LlmError::Protocol(format!("the embeddings answer {what}"));
+    let items = answer
+        .get("data")
+        .and_then(Value::as_array)
+        .ok_or_else(|| protocol("has no `data` array"))?;
+    let mut slots: Vec<Option<Vec<f32>>> = vec![None; expected];
+    for (position, item) in items.iter().enumerate() {
+        let index = item
+            .get("index")
+            .and_then(Value::as_u64)
+            .and_then(|i| usize::try_from(i).ok())
+            .unwrap_or(position);
+        let vector: Vec<f32> = item
+            .get("embedding")
+            .and_then(Value::as_array)
+            .ok_or_else(|| protocol("has an item without an `embedding` array"))?
+            .iter()
+            .map(|x| x.as_f64().map(|f| f as f32))
+            .collect::<Option<_>>()
+            .ok_or_else(|| protocol("has an embedding that is not a list of numbers"))?;
+        let slot = slots
+            .get_mut(index)
+            .ok_or_else(|| protocol("names an input that was not sent"))?;
+        *slot = Some(vector);
+    }
+    let vectors: Vec<Vec<f32>> = slots
+        .into_iter()
+        .collect::<Option<_>>()
+        .ok_or_else(|| protocol("misses some inputs"))?;
+    let width = vectors.first().map_or(0, Vec::len);
+    if width == 0 || vectors.iter().any(|v| v.len() != width) {
+        return Err(protocol(
+            "has empty vectors or vectors of different lengths",
+        ));
+    }
+    Ok(vectors)
+}
+
 fn describe_reqwest(e: &reqwest::Error) -> String {
     // The source chain says "connection refused", "dns error", "address not allowed"...; the
     // URL (which could carry a query secret) is left out.
@@ -197,6 +238,22 @@ impl LlmClient {
         Ok(Box::pin(stream))
     }
 
+    /// Vectors of `inputs` from the provider's `POST {base}/embeddings`, in their order.
+    pub async fn embeddings(
+        &self,
+        model: &str,
+        inputs: &[String],
+    ) -> Result<Vec<Vec<f32>>, LlmError> {
+        let body = serde_json::json!({"model": model, "input": inputs, "encoding_format": "float"});
+        let embeddings = self.client.embeddings();
+        let call = embeddings.create_byot::<&Value, Value>(&body);
+        let answer = match tokio::time::timeout(self.timeout, call).await {
+            Ok(result) => result.map_err(LlmError::from_openai)?,
+            Err(_) => return Err(LlmError::Timeout(self.timeout.as_secs())),
+        };
+        embedding_vectors(&answer, inputs.len())
+    }
+
     /// The model ids the provider lists (`GET {base}/models`).
     pub async fn models(&self) -> Result<Vec<String>, LlmError> {
         let models = self.client.models();
@@ -217,5 +274,52 @@ impl LlmClient {
             })
             .ok_or_else(|| LlmError::Protocol("the model list has no `data` array".to_owned()))?;
         Ok(ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedding_answers_are_read_by_index_and_checked() {
+        let answer = serde_json::json!({"data": [
+            {"index": 1, "embedding": [0.0, 1.0]},
+            {"index": 0, "embedding": [1.0, 0.5]},
+        ]});
+        assert_eq!(
+            embedding_vectors(&answer, 2).ok(),
+            Some(vec![vec![1.0, 0.5], vec![0.0, 1.0]])
+        );
+        for bad in [
+            serde_json::json!({}),
+            serde_json::json!({"data": [{"index": 0, "embedding": [1.0]}]}),
+            serde_json::json!({"data": [{"index": 0, "embedding": [1.0]}, {"index": 5, "embedding": [1.0]}]}),
+            serde_json::json!({"data": [{"index": 0, "embedding": [1.0]}, {"index": 1, "embedding": [1.0, 2.0]}]}),
+            serde_json::json!({"data": [{"index": 0, "embedding": ["x"]}, {"index": 1, "embedding": [1.0]}]}),
+        ] {
+            assert!(embedding_vectors(&bad, 2).is_err(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever a provider answers, reading it never panics.
+        #[test]
+        fn any_answer_is_read_without_panicking(
+            raw in proptest::collection::vec(
+                (proptest::option::of(0u64..8), proptest::collection::vec(-1.0f64..1.0, 0..4)),
+                0..8,
+            ),
+            expected in 0usize..6,
+        ) {
+            let data: Vec<Value> = raw
+                .into_iter()
+                .map(|(i, v)| match i {
+                    Some(i) => serde_json::json!({"index": i, "embedding": v}),
+                    None => serde_json::json!({"embedding": v}),
+                })
+                .collect();
+            let _ = embedding_vectors(&serde_json::json!({"data": data}), expected);
+        }
     }
 }

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod chat;
+pub mod embeddings;
 pub mod groups;
 pub mod jobs;
 pub mod knowledge;
