@@ -59,6 +59,7 @@ test("every page loads directly, fetches its own code and hydrates without error
     ["/chat", "Chat · Aerie"],
     [`/chat/${conversation}`, "Chat · Aerie"],
     ["/agents", "Agents · Aerie"],
+    ["/knowledge", "Knowledge bases · Aerie"],
     ["/providers", "Providers · Aerie"],
     ["/admin/sso", "Single sign-on · Aerie"],
     ["/setup", "Set up Aerie · Aerie"],
@@ -103,6 +104,13 @@ test("navigating between lazy routes, back and forward", async ({ browser }) => 
   await expect(page).toHaveTitle("Agents · Aerie");
   await expect(page.locator('tr[data-agent="Pages agent"]')).toContainText("fake-model");
 
+  await nav.getByRole("link", { name: "Knowledge" }).click();
+  await expect(page).toHaveURL(/\/knowledge$/);
+  await expect(page).toHaveTitle("Knowledge bases · Aerie");
+  // The freshly loaded page is interactive: its editor opens.
+  await page.getByRole("button", { name: "New knowledge base" }).click();
+  await expect(page.getByRole("region", { name: "Knowledge base editor" })).toBeVisible();
+
   await nav.getByRole("link", { name: "API reference" }).click();
   await expect(page).toHaveURL(/\/api-reference$/);
   const rows = page.locator("table.ops tbody tr");
@@ -124,6 +132,9 @@ test("navigating between lazy routes, back and forward", async ({ browser }) => 
   await page.goBack();
   await expect(page).toHaveURL(/\/api-reference$/);
   await expect(page).toHaveTitle("API reference · Aerie");
+  await page.goBack();
+  await expect(page).toHaveURL(/\/knowledge$/);
+  await expect(page).toHaveTitle("Knowledge bases · Aerie");
   await page.goBack();
   await expect(page).toHaveURL(/\/agents$/);
   await expect(page.locator('tr[data-agent="Pages agent"]')).toBeVisible();

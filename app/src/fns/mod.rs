@@ -6,6 +6,7 @@ pub mod agents;
 pub mod api_keys;
 pub mod auth;
 pub mod chat;
+pub mod knowledge;
 pub mod providers;
 pub mod sso;
 pub mod system;

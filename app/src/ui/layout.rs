@@ -65,7 +65,8 @@ fn UserMenu() -> impl IntoView {
     }
 }
 
-/// Chat and Agents for everyone signed in; Providers and SSO for the organisation's admins.
+/// Chat, Agents and Knowledge for everyone signed in; Providers and SSO for the organisation's
+/// admins.
 #[component]
 fn SignedInLinks() -> impl IntoView {
     let session = use_session();
@@ -76,6 +77,7 @@ fn SignedInLinks() -> impl IntoView {
                 view! {
                     <NavLink href=routes::CHAT label="Chat"/>
                     <NavLink href=routes::AGENTS label="Agents"/>
+                    <NavLink href=routes::KNOWLEDGE label="Knowledge"/>
                     {admin.then(|| view! {
                         <NavLink href=routes::PROVIDERS label="Providers"/>
                         <NavLink href=routes::SSO_SETTINGS label="SSO"/>

@@ -19,6 +19,7 @@ use pages::api_keys::ApiKeysRoute;
 use pages::auth::signup::{InviteRoute, SignupRoute};
 use pages::auth::{link::LinkAccountRoute, login::LoginRoute, setup::SetupRoute};
 use pages::chat::ChatRoute;
+use pages::knowledge::KnowledgeRoute;
 use pages::providers::ProvidersRoute;
 use pages::sso::SsoSettingsRoute;
 use pages::{api_reference::ApiReferenceRoute, home::HomeRoute, not_found::NotFound};
@@ -74,6 +75,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/profile") view={Lazy::<ProfileRoute>::new()}/>
                     <Route path=path!("/chat/:id?") view={Lazy::<ChatRoute>::new()}/>
                     <Route path=path!("/agents") view={Lazy::<AgentsRoute>::new()}/>
+                    <Route path=path!("/knowledge") view={Lazy::<KnowledgeRoute>::new()}/>
                     <Route path=path!("/providers") view={Lazy::<ProvidersRoute>::new()}/>
                     <Route path=path!("/admin/sso") view={Lazy::<SsoSettingsRoute>::new()}/>
                 </Routes>

@@ -15,6 +15,7 @@ pub const PROFILE: &str = "/profile";
 pub const SIGNUP: &str = "/signup";
 pub const CHAT: &str = "/chat";
 pub const AGENTS: &str = "/agents";
+pub const KNOWLEDGE: &str = "/knowledge";
 pub const PROVIDERS: &str = "/providers";
 pub const SSO_SETTINGS: &str = "/admin/sso";
 

@@ -1,5 +1,6 @@
 //! Agents: the list of agents the user can see, and the form that creates or edits one (model,
-//! prompt, parameters, tools, visibility); chat with, duplicate, publish or delete each.
+//! prompt, parameters, tools, knowledge bases, visibility); chat with, duplicate, publish or
+//! delete each.
 
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
@@ -9,6 +10,7 @@ use crate::contract::agents::{
     Agent, AgentParameters, AgentTool, NewAgent, UpdateAgent, Visibility,
 };
 use crate::contract::ids::{GroupId, KbId, ProviderId};
+use crate::contract::knowledge::KnowledgeBase;
 use crate::contract::orgs::Group;
 use crate::contract::providers::Provider;
 use crate::fns::admin::list_groups;
@@ -17,6 +19,7 @@ use crate::fns::agents::{
     tool_catalogue,
 };
 use crate::fns::auth::SessionUser;
+use crate::fns::knowledge::list_knowledge_bases;
 use crate::fns::providers::list_providers;
 use crate::ui::components::{
     CheckField, DataTable, EmptyState, ErrorAlert, Field, LoadError, Loaded, PageCard,
@@ -159,7 +162,7 @@ fn AgentRow(
     }
 }
 
-/// Loads what the form offers (providers, groups, tools), then shows it.
+/// Loads what the form offers (providers, groups, tools, knowledge bases), then shows it.
 #[component]
 fn EditorPanel(
     editor: Editor,
@@ -173,6 +176,7 @@ fn EditorPanel(
     };
     let providers = Resource::new(|| (), |_| list_providers());
     let groups = Resource::new(|| (), |_| list_groups());
+    let knowledge = Resource::new(|| (), |_| list_knowledge_bases());
     let tools = Resource::new(
         move || target,
         |target| async move {
@@ -194,12 +198,15 @@ fn EditorPanel(
                 {move || {
                     let providers = providers.get()?;
                     let tools = tools.get()?;
+                    let knowledge = knowledge.get()?;
                     let groups = groups.get()?.unwrap_or_default();
-                    Some(match (providers, tools) {
-                        (Ok(providers), Ok(tools)) => view! {
-                            <AgentForm agent=agent.get_value() providers tools groups create edit on_close/>
+                    Some(match (providers, tools, knowledge) {
+                        (Ok(providers), Ok(tools), Ok(knowledge)) => view! {
+                            <AgentForm agent=agent.get_value() providers tools knowledge groups create edit on_close/>
                         }.into_any(),
-                        (Err(error), _) | (_, Err(error)) => view! { <LoadError error/> }.into_any(),
+                        (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => {
+                            view! { <LoadError error/> }.into_any()
+                        }
                     })
                 }}
             </Transition>
@@ -266,9 +273,13 @@ struct Draft {
     tools: RwSignal<Vec<String>>,
     visibility: RwSignal<String>,
     groups: RwSignal<Vec<GroupId>>,
-    /// Kept as they are: the form does not edit them.
+    /// The attached knowledge bases, with those the user does not see (kept).
+    knowledge_base_ids: RwSignal<Vec<KbId>>,
+    /// Those attached when the form opened: an edit sends the list only when it changed, so
+    /// that saving other fields never re-checks them.
+    attached: StoredValue<Vec<KbId>>,
+    /// Kept as it is: the form does not edit it.
     top_p: Option<f32>,
-    knowledge_base_ids: StoredValue<Vec<KbId>>,
 }
 
 impl Draft {
@@ -286,8 +297,9 @@ impl Draft {
             tools: RwSignal::new(a.tools.clone()),
             visibility: RwSignal::new(a.visibility.as_str().to_owned()),
             groups: RwSignal::new(a.group_ids.clone()),
+            knowledge_base_ids: RwSignal::new(a.knowledge_base_ids.clone()),
+            attached: StoredValue::new(a.knowledge_base_ids.clone()),
             top_p: a.parameters.top_p,
-            knowledge_base_ids: StoredValue::new(a.knowledge_base_ids.clone()),
         }
     }
 
@@ -329,7 +341,7 @@ impl Draft {
             parameters,
             reasoning_enabled: self.reasoning.get_untracked(),
             tools: self.tools.get_untracked(),
-            knowledge_base_ids: self.knowledge_base_ids.get_value(),
+            knowledge_base_ids: self.knowledge_base_ids.get_untracked(),
             visibility,
             group_ids,
         }
@@ -337,6 +349,8 @@ impl Draft {
 
     fn update(&self, parameters: AgentParameters) -> UpdateAgent {
         let (visibility, group_ids) = self.audience();
+        let knowledge = self.knowledge_base_ids.get_untracked();
+        let knowledge_changed = !same_members(&knowledge, &self.attached.get_value());
         UpdateAgent {
             name: Some(self.name.get_untracked()),
             description: Some(self.description.get_untracked()),
@@ -346,7 +360,7 @@ impl Draft {
             parameters: Some(parameters),
             reasoning_enabled: Some(self.reasoning.get_untracked()),
             tools: Some(self.tools.get_untracked()),
-            knowledge_base_ids: None,
+            knowledge_base_ids: knowledge_changed.then_some(knowledge),
             visibility: Some(visibility),
             group_ids: Some(group_ids),
         }
@@ -358,6 +372,7 @@ fn AgentForm(
     agent: Option<Agent>,
     providers: Vec<Provider>,
     tools: Vec<AgentTool>,
+    knowledge: Vec<KnowledgeBase>,
     groups: Vec<Group>,
     create: ServerAction<CreateAgent>,
     edit: ServerAction<EditAgent>,
@@ -421,7 +436,8 @@ fn AgentForm(
                 <input type="checkbox" name="reasoning_enabled" bind:checked=reasoning/>
             </CheckField>
             <ToolChoice tools enabled=draft.tools/>
-            <AudienceChoice groups draft/>
+            <KnowledgeChoice bases=knowledge chosen=draft.knowledge_base_ids/>
+            <AudienceChoice groups visibility=draft.visibility chosen=draft.groups/>
             <ErrorAlert message=form_error/>
             <div class="form-actions">
                 <button class="button" type="submit" disabled=pending>
@@ -512,14 +528,63 @@ fn ToolChoice(tools: Vec<AgentTool>, enabled: RwSignal<Vec<String>>) -> impl Int
     }
 }
 
-/// Who sees the agent; for groups, a checkbox per group.
+/// Whether two lists hold the same items, in any order.
+pub(crate) fn same_members<T: Ord + Clone>(a: &[T], b: &[T]) -> bool {
+    let (mut a, mut b) = (a.to_vec(), b.to_vec());
+    a.sort();
+    a.dedup();
+    b.sort();
+    b.dedup();
+    a == b
+}
+
+/// A checkbox per knowledge base the user sees; `chosen` holds the attached ones, including
+/// any the user does not see, which stay attached.
 #[component]
-fn AudienceChoice(groups: Vec<Group>, draft: Draft) -> impl IntoView {
-    let Draft {
-        visibility,
-        groups: chosen_groups,
-        ..
-    } = draft;
+fn KnowledgeChoice(bases: Vec<KnowledgeBase>, chosen: RwSignal<Vec<KbId>>) -> impl IntoView {
+    let listed: Vec<KbId> = bases.iter().map(|k| k.id).collect();
+    let unseen = move || chosen.with(|c| c.iter().filter(|id| !listed.contains(*id)).count());
+    view! {
+        <fieldset>
+            <legend>"Knowledge bases"</legend>
+            {bases.iter().map(|kb| {
+                let id = kb.id;
+                view! {
+                    <label class="check" title=kb.description.clone()>
+                        <input type="checkbox" name="knowledge_base_ids" value=id.to_string()
+                            prop:checked=move || chosen.with(|c| c.contains(&id))
+                            on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                chosen.update(|c| {
+                                    c.retain(|x| *x != id);
+                                    if on { c.push(id); }
+                                });
+                            }/>
+                        " " {kb.name.clone()} " " <small class="muted">{kb.slug.clone()}</small>
+                    </label>
+                }
+            }).collect_view()}
+            {bases.is_empty().then(|| view! {
+                <p class="muted">"No knowledge bases yet (see the " <a href=routes::KNOWLEDGE>"Knowledge"</a> " page)."</p>
+            })}
+            {move || {
+                let n = unseen();
+                (n > 0).then(|| view! {
+                    <p class="muted">{format!("Also attached: {n} knowledge base(s) you cannot see; they stay attached.")}</p>
+                })
+            }}
+        </fieldset>
+    }
+}
+
+/// Who sees an agent or a knowledge base (`app/src/ui/pages/knowledge.rs`); for groups, a
+/// checkbox per group (`chosen`).
+#[component]
+pub(crate) fn AudienceChoice(
+    groups: Vec<Group>,
+    visibility: RwSignal<String>,
+    chosen: RwSignal<Vec<GroupId>>,
+) -> impl IntoView {
     let vis_option = move |value: &'static str, label: &'static str| {
         view! { <option value=value selected=move || visibility.get() == value>{label}</option> }
     };
@@ -540,10 +605,10 @@ fn AudienceChoice(groups: Vec<Group>, draft: Draft) -> impl IntoView {
                     view! {
                         <label class="check">
                             <input type="checkbox" name="group_ids" value=gid.to_string()
-                                prop:checked=move || chosen_groups.with(|c| c.contains(&gid))
+                                prop:checked=move || chosen.with(|c| c.contains(&gid))
                                 on:change=move |ev| {
                                     let on = event_target_checked(&ev);
-                                    chosen_groups.update(|c| {
+                                    chosen.update(|c| {
                                         c.retain(|x| *x != gid);
                                         if on { c.push(gid); }
                                     });

@@ -5,6 +5,7 @@ pub mod api_reference;
 pub mod auth;
 pub mod chat;
 pub mod home;
+pub mod knowledge;
 pub mod not_found;
 pub mod providers;
 pub mod sso;
