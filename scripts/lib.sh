@@ -18,8 +18,9 @@ as_root() {
 
 apt_packages() {
   # libxmlsec1-dev, libclang-dev, libssl-dev: the SAML feature (samael binds libxmlsec1 with bindgen);
-  # xmlsec1: the SAML tests sign their crafted messages with it.
-  local wanted=(pkg-config g++ chromium curl ca-certificates libxmlsec1-dev libclang-dev libssl-dev xmlsec1 python3-venv) missing=()
+  # xmlsec1: the SAML tests sign their crafted messages with it. protobuf-compiler: LanceDB
+  # (aerie-vectors) compiles its protocol buffers at build time.
+  local wanted=(pkg-config g++ chromium curl ca-certificates libxmlsec1-dev libclang-dev libssl-dev xmlsec1 python3-venv protobuf-compiler) missing=()
   for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done

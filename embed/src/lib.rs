@@ -24,7 +24,8 @@ use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 /// The model's name, as knowledge bases record it.
 pub const MODEL_NAME: &str = "all-MiniLM-L6-v2";
 
-/// Texts embedded per forward pass.
+/// Texts embedded per forward pass (sentence-transformers' default; 8 and 16 measured the same
+/// on 2 cores, bench/README.md).
 pub const BATCH: usize = 32;
 
 /// Why the model could not be loaded or run.
@@ -41,6 +42,9 @@ pub enum EmbedError {
 fn inference(e: impl std::fmt::Display) -> EmbedError {
     EmbedError::Inference(e.to_string())
 }
+
+/// Vectors with the position of their text.
+type Numbered = Vec<(usize, Vec<f32>)>;
 
 /// A loaded sentence-embedding model.
 pub struct Embedder {
@@ -125,14 +129,43 @@ impl Embedder {
     }
 
     /// Unit-length vectors of `texts`, in their order.
-    pub fn embed<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Vec<f32>>, EmbedError> {
+    pub fn embed<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Result<Vec<Vec<f32>>, EmbedError> {
         // Longest first, so that each batch pads to texts of similar length.
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(texts[i].as_ref().len()));
+        let batches: Vec<&[usize]> = order.chunks(BATCH).collect();
+        // candle runs much of a forward pass on one thread: batches go to one worker per core.
+        let workers = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(batches.len())
+            .max(1);
+        let results: Vec<Result<Numbered, EmbedError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|w| {
+                    let mine: Vec<&[usize]> =
+                        batches.iter().skip(w).step_by(workers).copied().collect();
+                    scope.spawn(move || {
+                        let mut done = Vec::new();
+                        for batch in mine {
+                            let inputs: Vec<&str> =
+                                batch.iter().map(|&i| texts[i].as_ref()).collect();
+                            done.extend(batch.iter().copied().zip(self.embed_batch(&inputs)?));
+                        }
+                        Ok(done)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(EmbedError::Inference("a worker panicked".into())))
+                })
+                .collect()
+        });
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
-        for batch in order.chunks(BATCH) {
-            let inputs: Vec<&str> = batch.iter().map(|&i| texts[i].as_ref()).collect();
-            for (&i, vector) in batch.iter().zip(self.embed_batch(&inputs)?) {
+        for result in results {
+            for (i, vector) in result? {
                 out[i] = vector;
             }
         }

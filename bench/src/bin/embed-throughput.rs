@@ -7,6 +7,9 @@
 //! where `docs.json` is a JSON array of objects with `title` and `body` (the Cranfield
 //! collection's `cran_docs.json`); N texts (default 1000).
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::time::Instant;
 
