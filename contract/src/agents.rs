@@ -99,7 +99,7 @@ pub struct NewAgent {
     #[serde(default)]
     pub provider_id: Option<ProviderId>,
     pub model: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::object::required")]
     pub parameters: AgentParameters,
     #[serde(default)]
     pub reasoning_enabled: bool,
@@ -128,7 +128,7 @@ pub struct UpdateAgent {
     pub provider_id: Option<Option<ProviderId>>,
     #[serde(default)]
     pub model: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::object::optional")]
     pub parameters: Option<AgentParameters>,
     #[serde(default)]
     pub reasoning_enabled: Option<bool>,

@@ -188,9 +188,9 @@ pub struct NewKnowledgeBase {
     pub visibility: Visibility,
     #[serde(default)]
     pub group_ids: Vec<GroupId>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::object::required")]
     pub chunking: ChunkingInput,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::object::required")]
     pub embedding: EmbeddingInput,
 }
 
@@ -209,9 +209,9 @@ pub struct UpdateKnowledgeBase {
     pub visibility: Option<Visibility>,
     #[serde(default)]
     pub group_ids: Option<Vec<GroupId>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::object::optional")]
     pub chunking: Option<ChunkingInput>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::object::optional")]
     pub embedding: Option<EmbeddingInput>,
 }
 
@@ -313,6 +313,30 @@ mod tests {
             set.provider_id,
             Some(Some(ProviderId(uuid::Uuid::parse_str(id).unwrap())))
         );
+    }
+
+    #[test]
+    fn nested_settings_must_be_objects() {
+        for bad in [
+            r#"{"name":"x","embedding":[null,null]}"#,
+            r#"{"name":"x","chunking":[800,100]}"#,
+            r#"{"name":"x","chunking":null}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<NewKnowledgeBase>(bad).is_err(),
+                "{bad}"
+            );
+        }
+        for bad in [r#"{"embedding":[null,null]}"#, r#"{"chunking":[1,2]}"#] {
+            assert!(
+                serde_json::from_str::<UpdateKnowledgeBase>(bad).is_err(),
+                "{bad}"
+            );
+        }
+        let kept: UpdateKnowledgeBase =
+            serde_json::from_str(r#"{"chunking":null,"embedding":{"model":"m"}}"#).unwrap();
+        assert_eq!(kept.chunking, None);
+        assert_eq!(kept.embedding.and_then(|e| e.model).as_deref(), Some("m"));
     }
 
     #[test]

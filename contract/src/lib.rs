@@ -11,6 +11,7 @@ pub mod health;
 pub mod ids;
 pub mod kinds;
 pub mod knowledge;
+pub mod object;
 pub mod openai;
 pub mod orgs;
 pub mod providers;
