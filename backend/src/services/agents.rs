@@ -14,21 +14,13 @@ use super::visibility::{self, Viewer};
 use super::{knowledge, providers, validate};
 use crate::actor::{Actor, Principal};
 use crate::db::entities::agents;
-use crate::store::{self, utc};
+use crate::store::{self, id_json as json_ids, id_list, utc};
 use crate::{AppContext, Error, Result, tools};
 use aerie_contract::agents::{
     Agent, AgentParameters, AgentTool, DuplicateAgent, MarketplaceAgent, NewAgent, UpdateAgent,
     Visibility,
 };
 use aerie_contract::ids::{AgentId, GroupId, KbId, OrgId, ProviderId, UserId};
-
-fn ids<T: From<Uuid>>(json: &serde_json::Value) -> Vec<T> {
-    serde_json::from_value::<Vec<Uuid>>(json.clone())
-        .unwrap_or_default()
-        .into_iter()
-        .map(T::from)
-        .collect()
-}
 
 pub fn to_dto(a: &agents::Model) -> Agent {
     Agent {
@@ -41,9 +33,9 @@ pub fn to_dto(a: &agents::Model) -> Agent {
         parameters: serde_json::from_value(a.parameters.clone()).unwrap_or_default(),
         reasoning_enabled: a.reasoning_enabled,
         tools: serde_json::from_value(a.tools.clone()).unwrap_or_default(),
-        knowledge_base_ids: ids::<KbId>(&a.knowledge_base_ids),
+        knowledge_base_ids: id_list::<KbId>(&a.knowledge_base_ids),
         visibility: a.visibility(),
-        group_ids: ids::<GroupId>(&a.group_ids),
+        group_ids: id_list::<GroupId>(&a.group_ids),
         published: a.published,
         owner_id: UserId(a.owner_id),
         created_at: utc(a.created_at),
@@ -74,28 +66,28 @@ fn sees(viewer: &Viewer, a: &Agent) -> bool {
     viewer.sees(a.owner_id, a.visibility, &a.group_ids)
 }
 
-/// An agent the caller may see (another organisation's, or an invisible one: 404).
-pub async fn find_visible(ctx: &AppContext, p: &Principal, id: AgentId) -> Result<Agent> {
-    let row = store::agents::find(ctx.db(), p.org_id, id)
-        .await?
-        .ok_or(Error::NotFound)?;
-    let agent = to_dto(&row);
-    if sees(&Viewer::of(ctx, p).await?, &agent) {
-        Ok(agent)
-    } else {
-        Err(Error::NotFound)
-    }
-}
-
-async fn find_editable(ctx: &AppContext, p: &Principal, id: AgentId) -> Result<Agent> {
+/// An agent the caller may see, and the caller as the visibility rule sees them (another
+/// organisation's agent, or an invisible one: 404).
+async fn find_seen(ctx: &AppContext, p: &Principal, id: AgentId) -> Result<(Agent, Viewer)> {
     let row = store::agents::find(ctx.db(), p.org_id, id)
         .await?
         .ok_or(Error::NotFound)?;
     let agent = to_dto(&row);
     let viewer = Viewer::of(ctx, p).await?;
-    if !sees(&viewer, &agent) {
-        return Err(Error::NotFound);
+    if sees(&viewer, &agent) {
+        Ok((agent, viewer))
+    } else {
+        Err(Error::NotFound)
     }
+}
+
+/// An agent the caller may see (another organisation's, or an invisible one: 404).
+pub async fn find_visible(ctx: &AppContext, p: &Principal, id: AgentId) -> Result<Agent> {
+    Ok(find_seen(ctx, p, id).await?.0)
+}
+
+async fn find_editable(ctx: &AppContext, p: &Principal, id: AgentId) -> Result<Agent> {
+    let (agent, viewer) = find_seen(ctx, p, id).await?;
     if !viewer.may_change(agent.owner_id) {
         return Err(Error::Refused(
             "Only the agent's owner or an organisation admin can change it.",
@@ -162,10 +154,6 @@ fn check_tools(names: &[String]) -> Result<Vec<String>> {
         }
     }
     Ok(out)
-}
-
-fn json_ids<T: Into<Uuid> + Copy>(ids: &[T]) -> serde_json::Value {
-    serde_json::to_value(ids.iter().map(|i| (*i).into()).collect::<Vec<Uuid>>()).unwrap_or_default()
 }
 
 pub async fn create(ctx: &AppContext, actor: &Actor, input: NewAgent) -> Result<Agent> {
@@ -396,20 +384,10 @@ fn tool_list(enabled: impl Fn(&str) -> bool) -> Vec<AgentTool> {
 /// Published public agents of every organisation.
 pub async fn marketplace(ctx: &AppContext) -> Result<Vec<MarketplaceAgent>> {
     let rows = store::agents::marketplace_global(ctx.db(), 200).await?;
-    let mut orgs: HashMap<Uuid, String> = HashMap::new();
+    let orgs = store::orgs::names_global(ctx.db(), rows.iter().map(|a| a.org_id)).await?;
     let mut out = Vec::with_capacity(rows.len());
     for a in rows {
-        let organization = match orgs.get(&a.org_id) {
-            Some(n) => n.clone(),
-            None => {
-                let name = store::orgs::find(ctx.db(), OrgId(a.org_id))
-                    .await?
-                    .map(|o| o.name)
-                    .unwrap_or_default();
-                orgs.insert(a.org_id, name.clone());
-                name
-            }
-        };
+        let organization = orgs.get(&a.org_id).cloned().unwrap_or_default();
         let dto = to_dto(&a);
         out.push(MarketplaceAgent {
             id: dto.id,

@@ -223,14 +223,13 @@ pub async fn remove_knowledge_base<C: ConnectionTrait>(
 ) -> Result<usize, DbErr> {
     let mut changed = 0;
     for row in list(db, org).await? {
-        let ids: Vec<uuid::Uuid> =
-            serde_json::from_value(row.knowledge_base_ids.clone()).unwrap_or_default();
-        if !ids.contains(&kb.0) {
+        let ids: Vec<KbId> = super::id_list(&row.knowledge_base_ids);
+        if !ids.contains(&kb) {
             continue;
         }
-        let kept: Vec<uuid::Uuid> = ids.into_iter().filter(|i| *i != kb.0).collect();
+        let kept: Vec<KbId> = ids.into_iter().filter(|i| *i != kb).collect();
         let changes = AgentChanges {
-            knowledge_base_ids: Some(serde_json::to_value(kept).unwrap_or_default()),
+            knowledge_base_ids: Some(super::id_json(&kept)),
             ..Default::default()
         };
         update(db, org, row, changes, now).await?;

@@ -85,21 +85,37 @@ pub async fn counts_global<C: ConnectionTrait>(
     counts_of(db, live(kbs)).await
 }
 
-/// Live documents per category of the knowledge bases `kbs` (uncategorised ones are not
-/// counted). `org` is `None` only for public knowledge bases read across organisations.
+/// Live documents per category of the knowledge bases `kbs` of `org` (uncategorised ones are
+/// not counted).
 pub async fn category_counts<C: ConnectionTrait>(
     db: &C,
-    org: Option<OrgId>,
+    org: OrgId,
     kbs: &[KbId],
 ) -> Result<HashMap<CategoryId, u64>, DbErr> {
     if kbs.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut query = live(kbs).filter(documents::Column::CategoryId.is_not_null());
-    if let Some(org) = org {
-        query = query.filter(documents::Column::OrgId.eq(org.0));
+    category_counts_of(db, live(kbs).filter(documents::Column::OrgId.eq(org.0))).await
+}
+
+/// [`category_counts`] for public knowledge bases of any organisation (the marketplace, Egret's
+/// anonymous views); the caller passes only ids it read as public.
+pub async fn category_counts_global<C: ConnectionTrait>(
+    db: &C,
+    kbs: &[KbId],
+) -> Result<HashMap<CategoryId, u64>, DbErr> {
+    if kbs.is_empty() {
+        return Ok(HashMap::new());
     }
+    category_counts_of(db, live(kbs)).await
+}
+
+async fn category_counts_of<C: ConnectionTrait>(
+    db: &C,
+    query: Select<documents::Entity>,
+) -> Result<HashMap<CategoryId, u64>, DbErr> {
     let rows: Vec<(Option<Uuid>, i64)> = query
+        .filter(documents::Column::CategoryId.is_not_null())
         .select_only()
         .column(documents::Column::CategoryId)
         .column_as(Expr::col(documents::Column::Id).count(), "documents")

@@ -30,6 +30,22 @@ use sea_orm::{
 use aerie_contract::UnknownValue;
 use aerie_contract::ids::OrgId;
 
+/// The ids in a JSON array column (`agents.group_ids`, `knowledge_bases.group_ids`, …); a value
+/// that is not an array of UUIDs reads as none.
+pub fn id_list<T: From<uuid::Uuid>>(json: &serde_json::Value) -> Vec<T> {
+    serde_json::from_value::<Vec<uuid::Uuid>>(json.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(T::from)
+        .collect()
+}
+
+/// `ids` as a JSON array column.
+pub fn id_json<T: Into<uuid::Uuid> + Copy>(ids: &[T]) -> serde_json::Value {
+    serde_json::to_value(ids.iter().map(|i| (*i).into()).collect::<Vec<uuid::Uuid>>())
+        .unwrap_or_default()
+}
+
 /// Timestamps are stored with their offset (always UTC here).
 pub fn ts(t: DateTime<Utc>) -> DateTime<FixedOffset> {
     t.fixed_offset()

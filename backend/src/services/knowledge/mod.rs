@@ -11,14 +11,13 @@ mod jobs;
 use std::collections::HashMap;
 
 use chrono::Utc;
-use uuid::Uuid;
 
 use super::audit::{self, Event};
 use super::visibility::{self, Viewer};
 use super::{providers, validate};
 use crate::actor::{Actor, Principal};
 use crate::db::entities::{knowledge_bases, knowledge_categories};
-use crate::store::{self, utc};
+use crate::store::{self, id_json as json_ids, id_list, utc};
 use crate::{AppContext, Error, Result, db};
 use aerie_contract::agents::Visibility;
 use aerie_contract::ids::{CategoryId, GroupId, KbId, OrgId, ProviderId, UserId};
@@ -36,18 +35,6 @@ const NOT_EDITABLE: &str =
 
 /// Public knowledge bases the marketplace lists at most.
 const MARKETPLACE_MAX: u64 = 200;
-
-fn group_ids(json: &serde_json::Value) -> Vec<GroupId> {
-    serde_json::from_value::<Vec<Uuid>>(json.clone())
-        .unwrap_or_default()
-        .into_iter()
-        .map(GroupId)
-        .collect()
-}
-
-fn json_ids<T: Into<Uuid> + Copy>(ids: &[T]) -> serde_json::Value {
-    serde_json::to_value(ids.iter().map(|i| (*i).into()).collect::<Vec<Uuid>>()).unwrap_or_default()
-}
 
 fn count(n: i32) -> u32 {
     u32::try_from(n).unwrap_or_default()
@@ -73,11 +60,16 @@ struct Categories(HashMap<KbId, Vec<Category>>);
 
 impl Categories {
     async fn of(ctx: &AppContext, org: Option<OrgId>, kbs: &[KbId]) -> Result<Self> {
-        let rows = match org {
-            Some(org) => store::knowledge_categories::list(ctx.db(), org, kbs).await?,
-            None => store::knowledge_categories::list_global(ctx.db(), kbs).await?,
+        let (rows, counts) = match org {
+            Some(org) => (
+                store::knowledge_categories::list(ctx.db(), org, kbs).await?,
+                store::documents::category_counts(ctx.db(), org, kbs).await?,
+            ),
+            None => (
+                store::knowledge_categories::list_global(ctx.db(), kbs).await?,
+                store::documents::category_counts_global(ctx.db(), kbs).await?,
+            ),
         };
-        let counts = store::documents::category_counts(ctx.db(), org, kbs).await?;
         let mut out: HashMap<KbId, Vec<Category>> = HashMap::new();
         for c in &rows {
             out.entry(KbId(c.kb_id))
@@ -103,7 +95,7 @@ fn to_dto(
         name: kb.name.clone(),
         description: kb.description.clone(),
         visibility: kb.visibility(),
-        group_ids: group_ids(&kb.group_ids),
+        group_ids: id_list::<GroupId>(&kb.group_ids),
         chunking: Chunking {
             chunk_size: count(kb.chunk_size),
             chunk_overlap: count(kb.chunk_overlap),
@@ -157,7 +149,7 @@ fn sees(viewer: &Viewer, kb: &knowledge_bases::Model) -> bool {
     viewer.sees(
         UserId(kb.owner_id),
         kb.visibility(),
-        &group_ids(&kb.group_ids),
+        &id_list::<GroupId>(&kb.group_ids),
     )
 }
 
@@ -527,8 +519,7 @@ fn position(value: u32) -> Result<i32> {
 
 async fn category_view(ctx: &AppContext, row: &knowledge_categories::Model) -> Result<Category> {
     let kb = KbId(row.kb_id);
-    let counts =
-        store::documents::category_counts(ctx.db(), Some(OrgId(row.org_id)), &[kb]).await?;
+    let counts = store::documents::category_counts(ctx.db(), OrgId(row.org_id), &[kb]).await?;
     Ok(category_dto(row, &counts))
 }
 
@@ -673,20 +664,10 @@ pub async fn delete_category(
 pub async fn marketplace(ctx: &AppContext) -> Result<Vec<MarketplaceKnowledgeBase>> {
     let rows = store::knowledge_bases::public_global(ctx.db(), MARKETPLACE_MAX).await?;
     let all = views(ctx, None, &rows).await?;
-    let mut orgs: HashMap<Uuid, String> = HashMap::new();
+    let orgs = store::orgs::names_global(ctx.db(), rows.iter().map(|r| r.org_id)).await?;
     let mut out = Vec::with_capacity(rows.len());
     for (row, kb) in rows.iter().zip(all) {
-        let organization = match orgs.get(&row.org_id) {
-            Some(n) => n.clone(),
-            None => {
-                let name = store::orgs::find(ctx.db(), OrgId(row.org_id))
-                    .await?
-                    .map(|o| o.name)
-                    .unwrap_or_default();
-                orgs.insert(row.org_id, name.clone());
-                name
-            }
-        };
+        let organization = orgs.get(&row.org_id).cloned().unwrap_or_default();
         out.push(MarketplaceKnowledgeBase {
             id: kb.id,
             slug: kb.slug,
