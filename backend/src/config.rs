@@ -121,6 +121,16 @@ pub struct Config {
     /// layout: `config.json`, `tokenizer.json`, `model.safetensors`); empty:
     /// `<data_dir>/models/all-MiniLM-L6-v2`. Read on first use, never downloaded.
     pub embedding_model_dir: PathBuf,
+    /// Where LanceDB keeps knowledge bases' chunks and vectors: a folder path or an object-store
+    /// URI; empty: `<data_dir>/vectors`.
+    pub vectors_uri: String,
+    /// Largest file a knowledge base accepts, in bytes.
+    pub upload_max_file_bytes: usize,
+    /// Largest upload request (all its files), in bytes.
+    pub upload_max_request_bytes: usize,
+    /// How long a background job's claim lasts without a heartbeat, in seconds (at least 3): a
+    /// job whose instance died is taken again this long after its last heartbeat.
+    pub job_lease_secs: u64,
 }
 
 /// A configuration string that never shows in logs or `Debug` output.
@@ -179,6 +189,10 @@ impl Default for Config {
             trusted_proxies: TrustedProxies::default(),
             redis_url: Redacted::default(),
             embedding_model_dir: PathBuf::new(),
+            vectors_uri: String::new(),
+            upload_max_file_bytes: 20 * 1024 * 1024,
+            upload_max_request_bytes: 50 * 1024 * 1024,
+            job_lease_secs: 30,
         }
     }
 }
@@ -269,6 +283,13 @@ impl Config {
                 "AERIE_MAX_BODY_BYTES must be at least 1024".to_owned(),
             ));
         }
+        if self.upload_max_file_bytes < 1024
+            || self.upload_max_request_bytes < self.upload_max_file_bytes
+        {
+            return Err(ConfigError(
+                "AERIE_UPLOAD_MAX_FILE_BYTES must be at least 1024 and AERIE_UPLOAD_MAX_REQUEST_BYTES at least as large".to_owned(),
+            ));
+        }
         if self.db_max_connections == 0 {
             return Err(ConfigError(
                 "AERIE_DB_MAX_CONNECTIONS must be at least 1".to_owned(),
@@ -343,8 +364,12 @@ impl Config {
     }
 
     /// Where LanceDB keeps its tables.
-    pub fn vectors_dir(&self) -> PathBuf {
-        self.data_dir.join("vectors")
+    pub fn vectors_uri(&self) -> String {
+        if self.vectors_uri.is_empty() {
+            self.data_dir.join("vectors").to_string_lossy().into_owned()
+        } else {
+            self.vectors_uri.clone()
+        }
     }
 
     /// The URL users reach this instance at.
@@ -437,7 +462,10 @@ mod tests {
         assert_eq!(c.db_kind().ok(), Some(DbKind::Sqlite));
         assert!(c.database_url().contains("data/aerie.db"));
         assert!(c.auto_migrate());
-        assert_eq!(c.vectors_dir(), PathBuf::from("data/vectors"));
+        assert_eq!(
+            PathBuf::from(c.vectors_uri()),
+            PathBuf::from("data").join("vectors")
+        );
     }
 
     #[test]

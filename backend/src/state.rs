@@ -39,6 +39,8 @@ struct Inner {
     sso: SsoRuntime,
     jobs: Arc<JobsRuntime>,
     local_model: LocalModel,
+    /// Knowledge bases' chunks (LanceDB), opened on first use.
+    vectors: tokio::sync::OnceCell<aerie_vectors::Store>,
 }
 
 /// The service layer's context.
@@ -73,6 +75,7 @@ impl AppContext {
             sso,
             jobs: Arc::default(),
             local_model: LocalModel::new(),
+            vectors: tokio::sync::OnceCell::new(),
         }))
     }
 
@@ -126,6 +129,21 @@ impl AppContext {
     /// The built-in embedding model (loaded on first use).
     pub fn local_model(&self) -> &LocalModel {
         &self.0.local_model
+    }
+
+    /// The vector store at `vectors_uri`, opened on first use (an instance without knowledge
+    /// never opens it).
+    pub async fn vectors(&self) -> crate::Result<&aerie_vectors::Store> {
+        self.0
+            .vectors
+            .get_or_try_init(|| async {
+                aerie_vectors::Store::open(&self.0.config.vectors_uri())
+                    .await
+                    .map_err(|e| {
+                        crate::Error::Internal(anyhow::anyhow!("opening the vector store: {e}"))
+                    })
+            })
+            .await
     }
 
     pub fn jobs(&self) -> &Arc<JobsRuntime> {

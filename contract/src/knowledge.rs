@@ -260,8 +260,7 @@ pub struct DomainDetail {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A document of a knowledge base (`GET /api/knowledge/{id}/documents`; served from the
-/// documents item of issue 13 on).
+/// A document of a knowledge base (`GET /api/knowledge/{id}/documents`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Document {
@@ -284,6 +283,146 @@ pub struct Document {
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// One file of `POST /api/knowledge/{id}/documents`, as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct UploadedDocument {
+    pub document: Document,
+    /// The knowledge base already held these bytes (same SHA-256): nothing new was stored or
+    /// queued, and `document` is the one that holds them.
+    pub duplicate: bool,
+}
+
+/// How a search ranks passages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SearchMode {
+    /// Vector and full-text (BM25) rankings fused by reciprocal rank.
+    #[default]
+    Hybrid,
+    /// Nearest vectors only (score: cosine similarity).
+    Vector,
+    /// BM25 only (score: BM25).
+    FullText,
+}
+
+/// `POST /api/knowledge/{id}/search`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct SearchRequest {
+    /// What to look for (required, at most 4,000 characters).
+    #[serde(default)]
+    pub query: String,
+    /// How many passages, 1–50 (default 5).
+    #[serde(default, deserialize_with = "crate::whole::option_u32")]
+    pub top_k: Option<u32>,
+    /// Only passages of documents filed under this category.
+    #[serde(default)]
+    pub category_id: Option<CategoryId>,
+    /// Only passages of these documents.
+    #[serde(default)]
+    pub document_ids: Option<Vec<DocumentId>>,
+    #[serde(default)]
+    pub mode: SearchMode,
+}
+
+/// A passage found by a search, with its source.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct Passage {
+    pub knowledge_base_id: KbId,
+    pub document_id: DocumentId,
+    /// The document's name.
+    pub filename: String,
+    pub category_id: Option<CategoryId>,
+    /// Its position in the document (0-based).
+    pub chunk_index: u32,
+    pub text: String,
+    /// Higher is better; its scale depends on the mode (hybrid: the fused reciprocal-rank
+    /// value).
+    pub score: f32,
+}
+
+/// The answer of `POST /api/knowledge/{id}/search`: best first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct SearchResults {
+    pub results: Vec<Passage>,
+}
+
+/// `POST /api/knowledge/{id}/reindex` accepted: the job that re-embeds every document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ReindexStarted {
+    pub job_id: super::ids::JobId,
+    /// The index generation being built; searches use the current one until it is complete.
+    pub generation: u32,
+}
+
+/// One document of `POST /v1/rag/index`: its text, stored as a file of the knowledge base.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct RagDocument {
+    /// The content (plain text, Markdown, HTML, CSV or JSON: the type is read from it).
+    #[serde(default)]
+    pub text: String,
+    /// The name citations show; absent: `document-<n>.txt`.
+    #[serde(default)]
+    pub filename: Option<String>,
+    /// Anything to keep beside it (a source URL, an author); shown with its passages.
+    #[serde(default)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// `POST /v1/rag/index` (seed 003): "Index documents into the vector store."
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct RagIndexRequest {
+    /// The knowledge base: its id or its slug (required).
+    #[serde(default)]
+    pub knowledge_base: String,
+    /// File them under this category (id or slug).
+    #[serde(default)]
+    pub category: Option<String>,
+    /// 1–100 documents.
+    #[serde(default)]
+    pub documents: Vec<RagDocument>,
+}
+
+/// The answer of `POST /v1/rag/index`: the documents, queued for ingestion (or already held).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct RagIndexed {
+    pub knowledge_base_id: KbId,
+    pub documents: Vec<UploadedDocument>,
+}
+
+/// `POST /v1/rag/query` (seed 003): "Query the vector store (returns governed context)."
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct RagQueryRequest {
+    /// What to look for (required).
+    #[serde(default)]
+    pub query: String,
+    /// One knowledge base (id or slug); absent: every knowledge base you can see.
+    #[serde(default)]
+    pub knowledge_base: Option<String>,
+    /// How many passages, 1–50 (default 5).
+    #[serde(default, deserialize_with = "crate::whole::option_u32")]
+    pub top_k: Option<u32>,
+}
+
+/// The answer of `POST /v1/rag/query`: the passages, best first, and the context a model
+/// prompt would carry (numbered passages with their sources).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct RagContext {
+    pub query: String,
+    pub context: String,
+    pub passages: Vec<Passage>,
 }
 
 #[cfg(test)]

@@ -105,6 +105,117 @@ impl<T: serde::Serialize> IntoResponse for AppJson<T> {
     }
 }
 
+/// A `multipart/form-data` upload of documents: every part named `file` (its filename and
+/// bytes) and an optional `category_id` text part; other parts are refused so a typo is not
+/// silently ignored. The request may be as large as `upload_max_request_bytes` (413 past it):
+/// the route turns the general body limit off (`DefaultBodyLimit::disable`) and this
+/// extractor applies the upload limit instead.
+#[derive(Debug, Default)]
+pub struct Uploads {
+    pub files: Vec<(String, Vec<u8>)>,
+    pub category_id: Option<aerie_contract::ids::CategoryId>,
+}
+
+impl FromRequest<aerie_backend::AppState> for Uploads {
+    type Rejection = Rejection;
+
+    async fn from_request(
+        req: Request,
+        state: &aerie_backend::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let is_multipart = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("multipart/form-data")
+            });
+        if !is_multipart {
+            return Err(Rejection(ErrorBody::with_detail(
+                ErrorCode::UnsupportedMediaType,
+                "The request body must be multipart/form-data with one or more `file` parts.",
+            )));
+        }
+        let limit = state.ctx.config().upload_max_request_bytes;
+        let (parts, body) = req.into_parts();
+        let req = Request::from_parts(
+            parts,
+            axum::body::Body::new(http_body_util::Limited::new(body, limit)),
+        );
+        let mut form = axum::extract::Multipart::from_request(req, state)
+            .await
+            .map_err(|e| Rejection(multipart_error(e.status(), &e.body_text())))?;
+        let mut out = Uploads::default();
+        loop {
+            let field = match form.next_field().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) => return Err(Rejection(multipart_error(e.status(), &e.body_text()))),
+            };
+            let name = field.name().unwrap_or_default().to_owned();
+            match name.as_str() {
+                "file" => {
+                    let filename = field.file_name().unwrap_or_default().to_owned();
+                    let bytes = field
+                        .bytes()
+                        .await
+                        .map_err(|e| Rejection(multipart_error(e.status(), &e.body_text())))?;
+                    out.files.push((filename, bytes.to_vec()));
+                }
+                "category_id" => {
+                    let text = field
+                        .text()
+                        .await
+                        .map_err(|e| Rejection(multipart_error(e.status(), &e.body_text())))?;
+                    let text = text.trim();
+                    if !text.is_empty() {
+                        let id = uuid::Uuid::parse_str(text).map_err(|_| {
+                            Rejection(ErrorBody::invalid_field(
+                                "category_id",
+                                "category_id must be a UUID.",
+                            ))
+                        })?;
+                        out.category_id = Some(aerie_contract::ids::CategoryId(id));
+                    }
+                }
+                other => {
+                    return Err(Rejection(ErrorBody::invalid_field(
+                        "file",
+                        format!(
+                            "{} is not a known part: send `file` (one or more) and optionally `category_id`.",
+                            if other.is_empty() {
+                                "A part without a name"
+                            } else {
+                                other
+                            }
+                        ),
+                    )));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn multipart_error(status: StatusCode, text: &str) -> ErrorBody {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ErrorBody::with_detail(
+            ErrorCode::PayloadTooLarge,
+            "The upload is larger than this server accepts in one request (AERIE_UPLOAD_MAX_REQUEST_BYTES); send fewer or smaller files.",
+        )
+    } else {
+        ErrorBody::with_detail(
+            ErrorCode::Validation,
+            format!(
+                "The multipart body cannot be read: {}.",
+                text.trim_end_matches('.')
+            ),
+        )
+    }
+}
+
 /// `axum::extract::Query` with contract-shaped rejections.
 #[derive(Debug, Clone, Copy, Default, FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(Rejection))]

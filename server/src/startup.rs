@@ -86,8 +86,12 @@ pub fn prepare_data_dir(config: &Config) -> Result<(), StartupError> {
     builder
         .create(&config.data_dir)
         .map_err(|e| fail(&config.data_dir, e))?;
-    let vectors = config.vectors_dir();
-    builder.create(&vectors).map_err(|e| fail(&vectors, e))?;
+    // A folder unless it is an object-store URI (`s3://…`); LanceDB creates its tables inside.
+    let vectors = config.vectors_uri();
+    if !vectors.contains("://") {
+        let vectors = std::path::PathBuf::from(vectors);
+        builder.create(&vectors).map_err(|e| fail(&vectors, e))?;
+    }
     Ok(())
 }
 

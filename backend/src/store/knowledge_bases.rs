@@ -266,6 +266,28 @@ pub async fn touch<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Makes `to` the live index generation of a live knowledge base whose live one is still
+/// `from` (a reindex completing); returns whether it switched.
+pub async fn switch_generation<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    id: KbId,
+    from: i32,
+    to: i32,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let res = knowledge_bases::Entity::update_many()
+        .col_expr(knowledge_bases::Column::IndexGeneration, Expr::value(to))
+        .col_expr(knowledge_bases::Column::UpdatedAt, Expr::value(ts(now)))
+        .filter(knowledge_bases::Column::Id.eq(id.0))
+        .filter(knowledge_bases::Column::OrgId.eq(org.0))
+        .filter(knowledge_bases::Column::IndexGeneration.eq(from))
+        .filter(knowledge_bases::Column::DeletedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
 /// Hides a live knowledge base from every view at once and frees its slug (`~<id>` cannot be a
 /// slug: `~` is outside the pattern); the deletion job removes the row later. Returns whether a
 /// live one was marked.

@@ -594,3 +594,167 @@ async fn jobs_list_and_cancel() {
     assert_eq!(code, 1);
     assert_one_clear_line(&err, "not found");
 }
+
+/// `kill -9` while a document is being embedded, then a restart on the same data folder: the
+/// job is taken again once its lease expires and the document completes with every chunk
+/// exactly once in the vector store (issue 13, the ingestion item).
+#[tokio::test]
+async fn a_document_killed_mid_ingestion_completes_after_a_restart_without_duplicates() {
+    use serde_json::{Value, json};
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let model = crate::documents::model_dir();
+    let serve = |data: &Path| {
+        let mut cmd = aerie(data);
+        cmd.env("AERIE_LISTEN", "127.0.0.1:0")
+            .env("AERIE_EMBEDDING_MODEL_DIR", &model)
+            .env("AERIE_JOB_LEASE_SECS", "3");
+        cmd
+    };
+    let running = start(&mut serve(&data));
+    let http = crate::support::http();
+    let url = running.url.clone();
+    let post = |path: &str, token: Option<&str>, body: Value| {
+        let mut req = http.post(format!("{url}{path}")).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    let res = post(
+        "/auth/setup",
+        None,
+        json!({"email": "owner@acme.test", "password": crate::support::PASSWORD,
+               "name": "Olive Owner", "organization_name": "Acme"}),
+    )
+    .await
+    .expect("setup");
+    assert_eq!(res.status(), 201);
+    let tokens: Value = post(
+        "/auth/jwt/create/",
+        None,
+        json!({"email": "owner@acme.test", "password": crate::support::PASSWORD}),
+    )
+    .await
+    .expect("login")
+    .json()
+    .await
+    .expect("json");
+    let jwt = tokens["access"].as_str().expect("access").to_owned();
+    let me: Value = http
+        .post(format!("{url}/auth/admin-login"))
+        .header("origin", &url)
+        .json(&json!({"email": "owner@acme.test", "password": crate::support::PASSWORD}))
+        .send()
+        .await
+        .expect("session")
+        .json()
+        .await
+        .expect("json");
+    let org: uuid::Uuid = me["org_id"].as_str().expect("org").parse().expect("uuid");
+    let kb: Value = post(
+        "/api/knowledge",
+        Some(&jwt),
+        json!({"name": "Long read", "chunking": {"chunk_size": 200, "chunk_overlap": 0}}),
+    )
+    .await
+    .expect("kb")
+    .json()
+    .await
+    .expect("json");
+    let kb_id: uuid::Uuid = kb["id"].as_str().expect("id").parse().expect("uuid");
+    // About 240 chunks: long enough to be caught in the middle.
+    let text: String = (0..240)
+        .map(|i| {
+            format!(
+                "Paragraph {i} of the survey: station {i} logged {} herons, {} egrets and a tide of {} centimetres at dawn.\n\n",
+                i * 7 % 31,
+                i * 3 % 17,
+                100 + i
+            )
+        })
+        .collect();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(text.into_bytes()).file_name("survey.txt"),
+    );
+    let res = http
+        .post(format!("{url}/api/knowledge/{kb_id}/documents"))
+        .bearer_auth(&jwt)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(res.status(), 201);
+    let up: Value = res.json().await.expect("json");
+    let doc = up[0]["document"]["id"].as_str().expect("id").to_owned();
+    let read = |url: String, jwt: String, doc: String| async move {
+        crate::support::http()
+            .get(format!("{url}/api/knowledge/{kb_id}/documents/{doc}"))
+            .bearer_auth(jwt)
+            .send()
+            .await
+            .expect("read")
+            .json::<Value>()
+            .await
+            .expect("json")
+    };
+
+    // Wait until it is being embedded, then kill the process outright.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let d = read(url.clone(), jwt.clone(), doc.clone()).await;
+        if d["status"] == "processing" && d["progress"].as_u64().unwrap_or(0) >= 15 {
+            break;
+        }
+        assert_ne!(
+            d["status"], "ready",
+            "finished before it could be killed: {d}"
+        );
+        assert!(Instant::now() < deadline, "never started: {d}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut child = running.child;
+    child.kill().expect("kill -9");
+    child.wait().expect("reaped");
+
+    // Restart on the same data folder: the job is taken again after its lease.
+    let running = start(&mut serve(&data));
+    let url = running.url.clone();
+    let (status, token) = {
+        let res = crate::support::http()
+            .post(format!("{url}/auth/jwt/create/"))
+            .json(&json!({"email": "owner@acme.test", "password": crate::support::PASSWORD}))
+            .send()
+            .await
+            .expect("login");
+        (res.status(), res.json::<Value>().await.expect("json"))
+    };
+    assert_eq!(status, 200);
+    let jwt = token["access"].as_str().expect("access").to_owned();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let done = loop {
+        let d = read(url.clone(), jwt.clone(), doc.clone()).await;
+        if d["status"] == "ready" {
+            break d;
+        }
+        assert_ne!(d["status"], "failed", "{d}");
+        assert!(
+            Instant::now() < deadline,
+            "not completed after the restart: {d}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let chunks = done["chunk_count"].as_u64().expect("count");
+    assert!(chunks >= 200, "{done}");
+    let (code, _) = terminate(running);
+    assert_eq!(code, 0);
+
+    // Every chunk exactly once.
+    let store = aerie_vectors::Store::open(&data.join("vectors").to_string_lossy())
+        .await
+        .expect("vector store");
+    let table = format!("kb_{}_0", kb_id.simple());
+    let stored = store.count(&table, org).await.expect("count");
+    assert_eq!(u64::try_from(stored).expect("fits"), chunks);
+}

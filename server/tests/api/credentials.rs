@@ -72,6 +72,20 @@ const TABLE: &[(&str, &str, u8)] = &[
         PEOPLE,
     ),
     ("GET", "/api/marketplace/knowledge", ANYONE),
+    // documents: adding and searching are data plane (seed 003's /v1/rag/index takes keys);
+    // removing and reindexing take a person
+    ("GET", "/api/knowledge/{id}/documents", DATA),
+    ("POST", "/api/knowledge/{id}/documents", DATA),
+    ("GET", "/api/knowledge/{id}/documents/{document_id}", DATA),
+    (
+        "DELETE",
+        "/api/knowledge/{id}/documents/{document_id}",
+        PEOPLE,
+    ),
+    ("POST", "/api/knowledge/{id}/search", DATA),
+    ("POST", "/api/knowledge/{id}/reindex", PEOPLE),
+    ("POST", "/v1/rag/index", DATA),
+    ("POST", "/v1/rag/query", DATA),
     ("GET", "/v1/domains/", ANYONE_WIDENED),
     ("GET", "/v1/domains/{slug}/", ANYONE_WIDENED),
     ("GET", "/v1/domains/{slug}/categories/", ANYONE_WIDENED),

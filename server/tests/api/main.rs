@@ -16,6 +16,7 @@ mod conform;
 mod conversations;
 mod credentials;
 mod csrf;
+mod documents;
 mod embeddings;
 mod errors;
 mod health;

@@ -40,6 +40,7 @@ enum Kind {
     Identity,
     KnowledgeBase,
     Category,
+    Document,
     /// An organisation's slug (`/v1/orgs/{slug}/`).
     OrgSlug,
     /// A single sign-on kind, e.g. `github` (`/auth/{provider}/…`).
@@ -69,6 +70,7 @@ fn kind_of(param: &Value) -> Option<Kind> {
             "IdentityId" => Some(Kind::Identity),
             "KbId" => Some(Kind::KnowledgeBase),
             "CategoryId" => Some(Kind::Category),
+            "DocumentId" => Some(Kind::Document),
             _ => None,
         },
         None => match param["name"].as_str()? {
@@ -141,6 +143,10 @@ fn naming(refs: &'static [&'static str], json: Value) -> Body {
 }
 
 type Bodies = fn(&Seed) -> Vec<Body>;
+
+/// A body with this key is sent as `multipart/form-data` (document uploads), its other fields
+/// as parts.
+const MULTIPART: &str = "$multipart";
 
 /// A valid body for every operation that takes one (a new operation with a request body fails
 /// the walk until it has a row here).
@@ -239,6 +245,56 @@ const BODIES: &[(&str, Bodies)] = &[
             naming(
                 &["conversation_id"],
                 json!({"conversation_id": c, "message": "walk"}),
+            )
+        }));
+        out
+    }),
+    ("POST /api/knowledge/{id}/documents", |s| {
+        vec![
+            body(json!({MULTIPART: true, "file": "Globex walk notes"})),
+            naming(
+                &["category_id"],
+                json!({MULTIPART: true, "file": "Globex walk notes",
+                       "category_id": s.a.one(Kind::Category)}),
+            ),
+        ]
+    }),
+    ("POST /api/knowledge/{id}/search", |s| {
+        let mut out = vec![body(
+            json!({"query": "secret knowledge handbook vault code"}),
+        )];
+        out.extend(
+            s.a.all(Kind::Category)
+                .into_iter()
+                .map(|c| naming(&["category_id"], json!({"query": "walk", "category_id": c}))),
+        );
+        out.extend(s.a.all(Kind::Document).into_iter().map(|d| {
+            naming(
+                &["document_ids"],
+                json!({"query": "walk", "document_ids": [d]}),
+            )
+        }));
+        out
+    }),
+    ("POST /v1/rag/index", |s| {
+        let mut out = vec![body(json!({"knowledge_base": s.b.one(Kind::KnowledgeBase),
+                                       "documents": [{"text": "Globex walk notes"}]}))];
+        out.extend(s.a.all(Kind::KnowledgeBase).into_iter().map(|k| {
+            naming(
+                &["knowledge_base"],
+                json!({"knowledge_base": k, "documents": [{"text": "walk"}]}),
+            )
+        }));
+        out
+    }),
+    ("POST /v1/rag/query", |s| {
+        let mut out = vec![body(
+            json!({"query": "secret knowledge handbook vault code"}),
+        )];
+        out.extend(s.a.all(Kind::KnowledgeBase).into_iter().map(|k| {
+            naming(
+                &["knowledge_base"],
+                json!({"query": "walk", "knowledge_base": k}),
             )
         }));
         out
@@ -572,7 +628,26 @@ async fn send(
             .header("x-api-key", &caller.key),
     };
     if let Some(b) = body {
-        req = req.json(b);
+        req = match b.get(MULTIPART) {
+            // A multipart form: each string field a part, `file` as a file.
+            Some(_) => {
+                let mut form = reqwest::multipart::Form::new();
+                for (k, v) in b.as_object().into_iter().flatten() {
+                    let text = v.as_str().unwrap_or_default().to_owned();
+                    form = match k.as_str() {
+                        MULTIPART => form,
+                        "file" => form.part(
+                            "file",
+                            reqwest::multipart::Part::bytes(text.into_bytes())
+                                .file_name("walk.txt"),
+                        ),
+                        other => form.text(other.to_owned(), text),
+                    };
+                }
+                req.multipart(form)
+            }
+            None => req.json(b),
+        };
     }
     let res = req.send().await.expect("request");
     let status = res.status().as_u16();
@@ -721,6 +796,24 @@ async fn expect(
 
 fn id(v: &Value) -> String {
     v["id"].as_str().expect("id").to_owned()
+}
+
+/// Uploads `text` as a document of knowledge base `kb`; answers its id.
+async fn upload(app: &TestApp, jwt: &str, kb: &str, name: &str, text: &str) -> String {
+    let res = app
+        .client
+        .post(app.url(&format!("/api/knowledge/{kb}/documents")))
+        .bearer_auth(jwt)
+        .multipart(reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(text.as_bytes().to_vec()).file_name(name.to_owned()),
+        ))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(res.status(), 201);
+    let up: Value = res.json().await.expect("json");
+    up[0]["document"]["id"].as_str().expect("id").to_owned()
 }
 
 /// One chat turn through `/api/chat` as `jwt`: `(conversation, user message, answer)`.
@@ -894,6 +987,15 @@ async fn seed_acme(app: &TestApp, upstream: &str, idp: &str) -> Acme {
         )
         .await;
         a.add(Kind::Category, label, &id(&category));
+        let doc = upload(
+            app,
+            who,
+            &id(&kb),
+            &format!("{name} secret memo.md"),
+            &format!("# {name}\n\nAcme secret knowledge: the {label} handbook says the vault code is 4711."),
+        )
+        .await;
+        a.add(Kind::Document, label, &doc);
     }
     expect(
         app,
@@ -1081,6 +1183,15 @@ async fn seed_globex(app: &TestApp, upstream: &str) -> (Org, Vec<Caller>) {
     )
     .await;
     b.add(Kind::Category, "organisation", &id(&category));
+    let doc = upload(
+        app,
+        &jwt,
+        &id(&kb),
+        "globex.txt",
+        "Globex notes about walking.",
+    )
+    .await;
+    b.add(Kind::Document, "organisation", &doc);
     let (conversation, question, answer) = chat(
         app,
         &jwt,
@@ -1192,6 +1303,7 @@ async fn a_second_organisation_walks_every_operation_and_finds_nothing(#[case] k
         |c| {
             c.allow_private_provider_urls = true;
             c.allow_private_sso_urls = true;
+            c.embedding_model_dir = crate::documents::model_dir();
         },
         axum::Router::new(),
     )

@@ -120,17 +120,25 @@ impl Started {
     }
 }
 
-/// Starts this instance's runner with every product job kind: `knowledge.delete`
-/// (`services::knowledge`). It also ends jobs whose runner died and that no runner may take
+/// Starts this instance's runner with every product job kind: `knowledge.delete`,
+/// `knowledge.ingest`, `knowledge.document.delete`, `knowledge.reindex` (`services::knowledge`). It also ends jobs whose runner died and that no runner may take
 /// again.
 pub fn start(ctx: &AppContext) -> Started {
     let stop = CancellationToken::new();
     let runner = Runner::new(
         ctx.db().clone(),
         ctx.jobs().clone(),
-        RunnerConfig::default(),
+        RunnerConfig {
+            lease: Duration::from_secs(ctx.config().job_lease_secs.max(3)),
+            ..RunnerConfig::default()
+        },
     )
-    .handle(crate::services::knowledge::DeleteJob::new(ctx.clone()));
+    .handle(crate::services::knowledge::DeleteJob::new(ctx.clone()))
+    .handle(crate::services::knowledge::IngestJob::new(ctx.clone()))
+    .handle(crate::services::knowledge::DocumentDeleteJob::new(
+        ctx.clone(),
+    ))
+    .handle(crate::services::knowledge::ReindexJob::new(ctx.clone()));
     let task = tokio::spawn(runner.run(stop.clone()));
     Started { stop, task }
 }

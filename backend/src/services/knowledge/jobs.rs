@@ -2,8 +2,8 @@
 //! (`deleted_at`, its slug freed) and queued this job in the same transaction; the job removes
 //! its uploaded files, its documents (in batches, reporting progress), its categories and
 //! finally its row. Idempotent: an attempt that follows a crash finds less to do; a knowledge
-//! base already gone means an earlier attempt finished. Vectors join this list when LanceDB
-//! holds them (issue 13's ingestion item).
+//! base already gone means an earlier attempt finished. Its vector tables (every index
+//! generation) are dropped first.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -84,6 +84,21 @@ impl JobHandler for DeleteJob {
             return Err(JobFailure::Fatal(
                 "the knowledge base is not deleted; nothing was removed".to_owned(),
             ));
+        }
+        job.progress(serde_json::json!({"step": "vectors"}));
+        let vectors = self.ctx.vectors().await.map_err(JobFailure::from)?;
+        let prefix = super::ingest::table_prefix(kb_id);
+        for t in vectors
+            .tables()
+            .await
+            .map_err(|e| JobFailure::Retry(e.to_string()))?
+            .into_iter()
+            .filter(|t| t.starts_with(&prefix))
+        {
+            vectors
+                .drop_table(&t)
+                .await
+                .map_err(|e| JobFailure::Retry(e.to_string()))?;
         }
         job.progress(serde_json::json!({"step": "files"}));
         match tokio::fs::remove_dir_all(files_dir(&self.ctx, org, kb_id)).await {

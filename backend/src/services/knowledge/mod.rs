@@ -6,7 +6,12 @@
 //! what it held. The design, with the choices where the seeds are silent:
 //! `docs/plans/knowledge.md`.
 
+mod documents;
+mod ingest;
 mod jobs;
+mod rag;
+mod reindex;
+mod search;
 
 use std::collections::HashMap;
 
@@ -27,7 +32,14 @@ use aerie_contract::knowledge::{
     NewCategory, NewKnowledgeBase, UpdateCategory, UpdateKnowledgeBase,
 };
 
-pub use jobs::{DELETE_KIND, DeleteJob, requeue_stalled_deletions};
+pub use documents::{
+    FILES_MAX, Source, Upload, clean_filename, delete_document, document, documents, upload,
+};
+pub use ingest::{DOCUMENT_DELETE_KIND, DocumentDeleteJob, INGEST_KIND, IngestJob};
+pub use jobs::{DELETE_KIND, DeleteJob, files_dir, requeue_stalled_deletions};
+pub use rag::{context as rag_context, index as rag_index, query as rag_query};
+pub use reindex::{REINDEX_KIND, ReindexJob, reindex};
+pub use search::search;
 
 /// The refusal for a member who sees a knowledge base but may not change it.
 const NOT_EDITABLE: &str =
@@ -425,6 +437,26 @@ pub async fn update(
     if visibility == Visibility::Public {
         check_public_slug(ctx, final_slug, Some(id)).await?;
     }
+    // Documents already embedded: a new embedding model would not match their vectors (until
+    // the live index records its own model, docs/plans/knowledge.md), and new chunking settings
+    // take effect by a reindex, queued in the same transaction.
+    let has_documents = store::documents::counts(ctx.db(), p.org_id, &[id])
+        .await?
+        .get(&id)
+        .is_some_and(|c| c.documents > 0);
+    let new_embedding = embedding_provider.is_some_and(|p| p != current.embedding.provider_id)
+        || embedding_model
+            .as_ref()
+            .is_some_and(|m| *m != current.embedding.model);
+    if has_documents && new_embedding {
+        return Err(Error::state(
+            "embedding",
+            "This knowledge base holds documents embedded with its current model; remove them (or create another knowledge base) to change the embedding model.",
+        ));
+    }
+    let rechunk = has_documents
+        && (chunk_size.is_some_and(|s| s != current_size(&current))
+            || chunk_overlap.is_some_and(|o| o != current_overlap(&current)));
     let changes = store::knowledge_bases::KnowledgeBaseChanges {
         slug,
         name,
@@ -437,11 +469,18 @@ pub async fn update(
         embedding_model,
         embedding_dimensions,
     };
-    // Documents are not ingested yet (issue 13's documents item): when they are, a change of
-    // chunking or embedding queues their reindexing here, in the same transaction.
-    let row = store::knowledge_bases::update(ctx.db(), p.org_id, row, changes, Utc::now())
+    let generation = row.index_generation;
+    let txn = db::begin_write(ctx.db()).await?;
+    let row = store::knowledge_bases::update(&txn, p.org_id, row, changes, Utc::now())
         .await
         .map_err(Error::on_unique("slug"))?;
+    if rechunk {
+        reindex::enqueue(&txn, p.org_id, id, generation.saturating_add(1)).await?;
+    }
+    txn.commit().await?;
+    if rechunk {
+        super::jobs::wake(ctx);
+    }
     let after = to_dto(&row, Vec::new(), Default::default());
     audit::record(
         ctx.db(),
@@ -453,6 +492,14 @@ pub async fn update(
     )
     .await?;
     view(ctx, &row).await
+}
+
+fn current_size(kb: &KnowledgeBase) -> i32 {
+    i32::try_from(kb.chunking.chunk_size).unwrap_or(i32::MAX)
+}
+
+fn current_overlap(kb: &KnowledgeBase) -> i32 {
+    i32::try_from(kb.chunking.chunk_overlap).unwrap_or(i32::MAX)
 }
 
 /// The settings that changed, before and after (for the audit trail).

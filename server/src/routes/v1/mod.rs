@@ -5,6 +5,7 @@ pub mod chat;
 pub mod domains;
 pub mod openai;
 pub mod orgs;
+pub mod rag;
 pub mod sessions;
 
 use aerie_backend::AppState;
@@ -24,5 +25,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(Family::DATA_PLANE.routes(sessions::router()))
         .merge(Family::DATA_PLANE.routes(domains::router()))
         .merge(Family::DATA_PLANE.routes(openai::router()))
+        .merge(Family::DATA_PLANE.routes(rag::router()))
         .merge(Family::GATEWAY.routes(chat::router()))
 }

@@ -1,8 +1,12 @@
 //! Knowledge bases: the list of those the user sees (slug, visibility, counts), the form that
 //! creates one or changes its settings (name, slug, description, visibility, chunking, embedding
-//! model), deleting one, and its categories (add, rename, delete). Who may change what is the
-//! service's rule (`backend/src/services/knowledge/mod.rs`); the page only hides the controls a
-//! user could not use.
+//! model), deleting one, its categories (add, rename, delete), its documents ([`documents`]:
+//! upload, ingestion status, delete, reindex) and searching it ([`search`]). Who may change what
+//! is the service's rule (`backend/src/services/knowledge/mod.rs`); the page only hides the
+//! controls a user could not use.
+
+mod documents;
+mod search;
 
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
@@ -28,6 +32,8 @@ use crate::ui::components::{
     ConfirmDelete, DataTable, EmptyState, ErrorAlert, Field, LoadError, Loaded, Notice, PageCard,
     SaveOutcome, SubmitButton,
 };
+use documents::DocumentsPanel;
+use search::SearchPanel;
 
 /// The `/knowledge` route: the page's code is its own wasm file, fetched with the page (`ui::App`).
 pub struct KnowledgeRoute;
@@ -200,7 +206,8 @@ fn EditorPanel(
     }
 }
 
-/// The settings form; for an existing knowledge base also its deletion and its categories.
+/// The settings form; for an existing knowledge base also its deletion, its categories, its
+/// documents and its search.
 #[component]
 fn KbEditor(
     kb: Option<KnowledgeBase>,
@@ -212,14 +219,42 @@ fn KbEditor(
     changes: RwSignal<u32>,
     on_close: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    let existing = kb.as_ref().map(|k| (k.id, k.name.clone()));
+    let existing = kb
+        .as_ref()
+        .map(|k| (k.id, k.name.clone(), k.categories.clone()));
     view! {
         <KbForm kb providers groups can_edit create changes on_close/>
-        {existing.map(|(id, name)| view! {
-            <DeleteKb id name can_edit delete/>
-            <CategoriesPanel kb=id can_edit changes/>
+        {existing.map(|(id, name, categories)| {
+            let categories = current_categories(id, categories, changes);
+            view! {
+                <DeleteKb id name can_edit delete/>
+                <CategoriesPanel kb=id can_edit changes/>
+                <DocumentsPanel kb=id can_edit categories changes/>
+                <SearchPanel kb=id categories/>
+            }
         })}
     }
+}
+
+/// The categories the upload and search forms offer: those the knowledge base had when the
+/// editor opened, read again after each change made in the editor.
+fn current_categories(
+    kb: KbId,
+    initial: Vec<Category>,
+    changes: RwSignal<u32>,
+) -> Signal<Vec<Category>> {
+    let categories = RwSignal::new(initial);
+    Effect::new(move |first: Option<()>| {
+        changes.track();
+        if first.is_some() {
+            leptos::task::spawn_local(async move {
+                if let Ok(list) = list_categories(kb).await {
+                    categories.try_set(list);
+                }
+            });
+        }
+    });
+    categories.into()
 }
 
 /// The form's values as typed; numbers stay text until submitted.
@@ -584,8 +619,11 @@ fn CategoriesPanel(kb: KbId, can_edit: bool, changes: RwSignal<u32>) -> impl Int
             changes.update(|n| *n += 1);
         }
     });
+    // A deletion changes the list's counts, a renaming the names the other forms offer.
     Effect::new(move |_| {
-        if matches!(remove.value().get(), Some(Ok(()))) {
+        let removed = matches!(remove.value().get(), Some(Ok(())));
+        let renamed = matches!(rename.value().get(), Some(Ok(_)));
+        if removed || renamed {
             changes.update(|n| *n += 1);
         }
     });
