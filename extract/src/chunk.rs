@@ -83,7 +83,18 @@ impl Chunker {
         self.emit();
         // A section without text, left for one of its level or higher: its path is its text.
         let replaces_innermost = self.headings.last().is_some_and(|(l, _)| level <= *l);
-        if !self.emitted && replaces_innermost {
+        // Or left for a sub-heading whose path will be shortened: the shortened path would
+        // lose this heading's last words, so its own path is kept as a chunk.
+        let child_shortens = !self.headings.is_empty()
+            && !replaces_innermost
+            && self
+                .path
+                .chars()
+                .count()
+                .saturating_add(PATH_SEPARATOR.chars().count())
+                .saturating_add(text.chars().count())
+                > self.size / 2;
+        if !self.emitted && (replaces_innermost || child_shortens) {
             self.chunks.push(Chunk {
                 text: self.path.clone(),
                 headings: self.heading_texts(),

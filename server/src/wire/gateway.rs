@@ -214,9 +214,15 @@ mod tests {
                 },
             ],
         );
+        // The same objects, line by line (key order aside).
+        let parsed = |l: &[String]| -> Vec<serde_json::Value> {
+            l.iter()
+                .map(|l| serde_json::from_str(l).expect("a JSON line"))
+                .collect()
+        };
         assert_eq!(
-            lines,
-            [
+            parsed(&lines),
+            parsed(&[
                 r#"{"chunk":"💭 Thinking Process\n\n","type":"reasoning"}"#.to_owned(),
                 r#"{"chunk":"Two plus ","reasoning":true,"type":"reasoning"}"#.to_owned(),
                 r#"{"chunk":"two.","reasoning":true,"type":"reasoning"}"#.to_owned(),
@@ -225,7 +231,7 @@ mod tests {
                 format!(
                     r#"{{"agent_id":"{AGENT}","conversation_id":"{CONVERSATION}","done":true,"message_id":"{MESSAGE}","reasoning":"Two plus two.","session_id":"my-key","usage":{{"completion_tokens":5,"prompt_tokens":12,"total_tokens":17}}}}"#
                 ),
-            ]
+            ])
         );
     }
 
