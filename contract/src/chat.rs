@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::ids::{AgentId, ConversationId, MessageId};
+use super::ids::{AgentId, ConversationId, DocumentId, KbId, MessageId};
 use super::kinds::{MessageRole, MessageStatus};
 
 /// A conversation.
@@ -66,8 +66,28 @@ pub struct Usage {
     pub total_tokens: u64,
 }
 
+/// A passage of a knowledge base that an answer was given to cite: the answer refers to it as
+/// `[number]`. An agent with knowledge bases (and `/v1/query/`) retrieves the passages best
+/// matching the question, numbers them from 1 and gives them to the model with the question.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct Citation {
+    /// Its number in the answer's `[n]` references (from 1).
+    pub number: u32,
+    pub knowledge_base_id: KbId,
+    pub document_id: DocumentId,
+    /// The document's name.
+    pub filename: String,
+    /// The passage's position in the document (0-based).
+    pub chunk_index: u32,
+    /// The passage as the model read it.
+    pub text: String,
+    /// The retrieval score (higher is better; hybrid: the fused reciprocal-rank value).
+    pub score: f32,
+}
+
 /// A message.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Message {
     pub id: MessageId,
@@ -76,6 +96,10 @@ pub struct Message {
     pub content: String,
     pub reasoning: Option<String>,
     pub tool_calls: Vec<ToolCallRecord>,
+    /// The knowledge passages the answer was given (an assistant message of an agent with
+    /// knowledge bases, or of `/v1/query/`); its `[n]` references name them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub citations: Vec<Citation>,
     /// Images attached to a user message.
     pub images: u32,
     pub status: MessageStatus,
@@ -91,7 +115,7 @@ pub struct Message {
 }
 
 /// A page of messages, oldest first. `next_before` fetches the page before it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct MessagePage {
     pub data: Vec<Message>,
@@ -128,7 +152,7 @@ pub struct Feedback {
 }
 
 /// The events of `POST /api/chat` (SSE `event:` name = `type`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChatEvent {
@@ -142,6 +166,9 @@ pub enum ChatEvent {
     Delta { content: String },
     /// Part of the model's thinking.
     Reasoning { content: String },
+    /// The knowledge passages the answer was given, before its first word (agents with
+    /// knowledge bases only).
+    Citations { citations: Vec<Citation> },
     /// A tool was called and answered.
     ToolCall { call: ToolCallRecord },
     /// The turn ended; the stored answer.

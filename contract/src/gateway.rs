@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::chat::{ToolCallRecord, Usage};
+use super::chat::{Citation, ToolCallRecord, Usage};
 use super::error::ErrorBody;
 use super::ids::{AgentId, ConversationId, MessageId};
 
@@ -30,7 +30,7 @@ pub struct V1ChatRequest {
 }
 
 /// `POST /v1/chat` answer (non-streaming).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct V1ChatResponse {
     /// The answer; with reasoning on, preceded by the "💭 Thinking Process" block.
@@ -46,6 +46,10 @@ pub struct V1ChatResponse {
     pub message_id: MessageId,
     pub agent_id: AgentId,
     pub tool_calls: Vec<ToolCallRecord>,
+    /// The knowledge passages the answer was given (agents with knowledge bases); the answer
+    /// cites them as `[n]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub citations: Vec<Citation>,
     pub usage: Usage,
 }
 
@@ -53,13 +57,14 @@ pub struct V1ChatResponse {
 /// with reasoning on the "💭 Thinking Process" block before it), the agent's tool calls, then
 /// [`V1ChatDone`] or [`V1ChatError`]. Each line is a JSON object with its keys in alphabetical
 /// order (the server writes them through `serde_json::Value`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum V1ChatLine {
     Error(V1ChatError),
     Done(V1ChatDone),
     ToolCall(V1ChatToolCall),
+    Citations(V1ChatCitations),
     Reasoning(V1ChatReasoningChunk),
     Chunk(V1ChatChunk),
 }
@@ -97,6 +102,26 @@ pub struct V1ChatReasoningChunk {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+/// `type` of a [`V1ChatCitations`] line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum V1CitationsType {
+    #[default]
+    Citations,
+}
+
+/// The knowledge passages the answer was given, before its first chunk (agents with knowledge
+/// bases only): `{"citations": [...], "type": "citations"}`. A client that prints `chunk`s
+/// skips it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct V1ChatCitations {
+    pub citations: Vec<Citation>,
+    #[serde(rename = "type")]
+    pub kind: V1CitationsType,
 }
 
 /// An agent tool that ran: `{"tool_call": {...}}`.
@@ -319,6 +344,7 @@ mod tests {
             message_id: id(MESSAGE),
             agent_id: id(AGENT),
             tool_calls: Vec::new(),
+            citations: Vec::new(),
             usage: usage(),
         };
         let text = serde_json::to_string(&answer).expect("serialises");

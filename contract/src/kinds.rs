@@ -196,6 +196,8 @@ pub enum CallEndpoint {
     ChatCompletions,
     /// A conversation title written by the model.
     Title,
+    /// `POST /v1/query/`, Egret's RAG query (seed 000).
+    Query,
 }
 
 string_kind!(CallEndpoint, "call endpoint", {
@@ -203,6 +205,7 @@ string_kind!(CallEndpoint, "call endpoint", {
     ApiChat => "api_chat",
     ChatCompletions => "chat_completions",
     Title => "title",
+    Query => "query",
 });
 
 /// Where a background job stands. `queued` and `running` may repeat (a failed attempt goes

@@ -15,6 +15,7 @@ pub mod object;
 pub mod openai;
 pub mod orgs;
 pub mod providers;
+pub mod query;
 pub mod sso;
 pub mod usage;
 pub mod whole;

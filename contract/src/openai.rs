@@ -9,8 +9,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::chat::Usage;
-use super::ids::AgentId;
+use super::chat::{Citation, Usage};
 use super::kinds::MessageRole;
 
 /// `POST /v1/chat/completions`, as far as Aerie reads it (`services/chat/openai.rs`); any other
@@ -98,8 +97,11 @@ pub enum ModelObject {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ModelKind {
+    /// An agent of the organisation: its prompt, tools and knowledge bases come with it.
     #[default]
     Agent,
+    /// A model of one of the organisation's providers, called as it is.
+    Model,
 }
 
 /// Token counts, as OpenAI names them.
@@ -137,6 +139,10 @@ pub struct ChatCompletion {
     /// Always null.
     pub system_fingerprint: Option<String>,
     pub usage: CompletionUsage,
+    /// Aerie's addition (absent unless `model` names an agent with knowledge bases): the
+    /// knowledge passages the answer was given; the answer cites them as `[n]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citations: Option<Vec<Citation>>,
 }
 
 /// The one choice of a [`ChatCompletion`].
@@ -197,6 +203,10 @@ pub struct ChatCompletionChunk {
     )]
     #[cfg_attr(feature = "server", schema(value_type = Option<CompletionUsage>))]
     pub usage: Option<Option<CompletionUsage>>,
+    /// Aerie's addition, on the first chunk only (and only when `model` names an agent with
+    /// knowledge bases): the knowledge passages the answer was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citations: Option<Vec<Citation>>,
 }
 
 /// The one choice of a [`ChatCompletionChunk`].
@@ -229,7 +239,7 @@ pub struct Delta {
     pub tool_calls: Option<Vec<Value>>,
 }
 
-/// `GET /v1/models`: the caller's agents.
+/// `GET /v1/models`: the caller's agents, then their organisation's provider models.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ModelList {
@@ -237,20 +247,23 @@ pub struct ModelList {
     pub object: ListObject,
 }
 
-/// An agent, usable as `model` by its id or its name.
+/// Something `model` may name: an agent (by its id or its name), or a provider's model (by
+/// its id here: the upstream's model id, or `<provider name>/<model id>` when two providers
+/// offer the same model).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Model {
-    /// When the agent was created (Unix seconds).
+    /// When the agent or the provider was created (Unix seconds).
     pub created: i64,
     pub description: String,
-    pub id: AgentId,
+    /// What `model` takes: the agent's id, or the provider model's name.
+    pub id: String,
     pub kind: ModelKind,
-    /// The provider's model the agent runs on.
+    /// The provider's model (an agent: the one it runs on).
     pub model: String,
     pub name: String,
     pub object: ModelObject,
-    /// `aerie`.
+    /// `aerie` for agents; the provider's name for its models.
     pub owned_by: String,
 }
 
@@ -310,6 +323,7 @@ mod tests {
             object: ChunkObject::ChatCompletionChunk,
             system_fingerprint: None,
             usage,
+            citations: None,
         }
     }
 
@@ -348,6 +362,7 @@ mod tests {
             object: CompletionObject::ChatCompletion,
             system_fingerprint: None,
             usage: usage(),
+            citations: None,
         };
         let mut message = json!({"role": "assistant", "content": "It is 4.", "refusal": null});
         message["reasoning_content"] = Value::String("Two plus two.".to_owned());
@@ -456,13 +471,12 @@ mod tests {
 
     #[test]
     fn the_model_list_is_what_the_json_macro_built() {
-        let id: AgentId =
-            serde_json::from_str("\"0190a6c2-7d3e-7c1a-9b2f-3c4d5e6f7a8b\"").expect("an agent id");
+        let id = "0190a6c2-7d3e-7c1a-9b2f-3c4d5e6f7a8b".to_owned();
         let list = ModelList {
             data: vec![Model {
                 created: 1_700_000_000,
                 description: "Answers briefly.".to_owned(),
-                id,
+                id: id.clone(),
                 kind: ModelKind::Agent,
                 model: "fake-model".to_owned(),
                 name: "helper".to_owned(),

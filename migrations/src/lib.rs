@@ -12,6 +12,7 @@ mod m20260106_000001_audit_created_idx;
 mod m20260106_000016_conversation_session_keys;
 mod m20260110_000001_identity_proof;
 mod m20261204_000001_knowledge;
+mod m20261205_000001_message_citations;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260106_000016_conversation_session_keys::Migration),
             Box::new(m20260110_000001_identity_proof::Migration),
             Box::new(m20261204_000001_knowledge::Migration),
+            Box::new(m20261205_000001_message_citations::Migration),
         ]
     }
 }

@@ -19,8 +19,10 @@ use arrow_schema::{DataType, Field, Schema};
 use futures::TryStreamExt;
 use lancedb::DistanceType;
 use lancedb::index::Index;
-use lancedb::index::scalar::{FtsIndexBuilder, FullTextSearchQuery};
+use lancedb::index::scalar::{BitmapIndexBuilder, FtsIndexBuilder, FullTextSearchQuery};
+use lancedb::index::vector::IvfHnswSqIndexBuilder;
 use lancedb::query::{ExecutableQuery, QueryBase};
+use lancedb::table::{OptimizeAction, OptimizeOptions};
 use uuid::Uuid;
 
 /// Rank constant of reciprocal rank fusion (the value of Cormack et al., and LanceDB's).
@@ -91,6 +93,70 @@ pub struct Search<'a> {
 pub struct Store {
     db: lancedb::Connection,
     writers: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    index: IndexSettings,
+}
+
+/// The approximate vector index of a table's `vector` column.
+const VECTOR_INDEX: &str = "vector_idx";
+/// The bitmap index of `org_id`, built with the vector index: the organisation filter every
+/// search applies before ranking (a prefilter) is then read from the index, not from the rows.
+const ORG_INDEX: &str = "org_id_idx";
+
+/// When a table gets an approximate vector index, how it is kept up to date, and how searches
+/// use it.
+///
+/// Below [`threshold`](Self::threshold) rows a table has no vector index: every vector search
+/// compares the query with every row of the organisation (exact, and a few milliseconds at
+/// that size), and [`Store::add`] costs nothing more than the rows and the BM25 index. From it,
+/// `add` builds an IVF_HNSW_SQ index (cosine; an HNSW graph over 8-bit scalar-quantised
+/// vectors, one IVF partition until about a million rows) and a bitmap index of `org_id`. Rows
+/// added later are searched exactly beside the index until [`fold_at`](Self::fold_at) of them
+/// have accumulated; then they are folded into it as a new segment (LanceDB's index
+/// optimisation: no retraining, a graph over the new rows only), and once the index has more
+/// than [`max_segments`](Self::max_segments) segments they are merged into one (LanceDB also
+/// splits IVF partitions that outgrow their target size while doing so).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexSettings {
+    /// Rows from which a table gets its vector index.
+    pub threshold: usize,
+    /// Rows not yet in the index that an `add` folds into it.
+    pub fold_at: usize,
+    /// Segments the index may have before an `add` merges them.
+    pub max_segments: u32,
+    /// Candidates the HNSW search keeps (its `ef`); at least the rows it must return.
+    pub ef: usize,
+    /// The index proposes `refine_factor` × the rows asked for, re-ranked by their exact
+    /// (unquantised) cosine distance; the scores returned are exact.
+    pub refine_factor: u32,
+    /// Neighbours per vector in the HNSW graph (`m`).
+    pub edges: u32,
+    /// Candidates kept while building the graph.
+    pub ef_construction: u32,
+}
+
+impl Default for IndexSettings {
+    fn default() -> Self {
+        Self {
+            threshold: 10_000,
+            fold_at: 2_000,
+            max_segments: 4,
+            ef: 120,
+            refine_factor: 2,
+            edges: 20,
+            ef_construction: 150,
+        }
+    }
+}
+
+/// The state of a table's vector index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexState {
+    /// Rows the index covers.
+    pub indexed: usize,
+    /// Rows added since, searched exactly beside it.
+    pub unindexed: usize,
+    /// Segments (deltas) the index is made of.
+    pub segments: u32,
 }
 
 fn schema(dimensions: i32) -> Arc<Schema> {
@@ -203,7 +269,26 @@ impl Store {
         Ok(Self {
             db: lancedb::connect(uri).execute().await?,
             writers: Mutex::new(HashMap::new()),
+            index: IndexSettings::default(),
         })
+    }
+
+    /// This store with other vector index settings (the defaults suit the product; tests and
+    /// benchmarks change them).
+    pub fn with_index_settings(mut self, settings: IndexSettings) -> Self {
+        self.index = settings;
+        self
+    }
+
+    /// This store with tables indexed from `rows` rows (see [`IndexSettings::threshold`]).
+    pub fn with_index_threshold(mut self, rows: usize) -> Self {
+        self.index.threshold = rows;
+        self
+    }
+
+    /// The vector index settings of this store.
+    pub fn index_settings(&self) -> &IndexSettings {
+        &self.index
     }
 
     fn writer(&self, table: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -287,6 +372,83 @@ impl Store {
             .replace(true)
             .execute()
             .await?;
+        self.maintain_vector_index(&t, false).await
+    }
+
+    /// Brings the vector index of `table` up to date now: builds it if the table has reached
+    /// the threshold and has none, folds every row it does not cover into it, and merges its
+    /// segments if there are too many. [`Store::add`] does this by itself when enough rows have
+    /// accumulated; this is for a caller that wants no rows outside the index (after a bulk
+    /// load, say). A missing table, or one below the threshold, is left as it is.
+    pub async fn optimize(&self, table: &str) -> Result<()> {
+        let lock = self.writer(table);
+        let _writing = lock.lock().await;
+        match self.open_table(table).await? {
+            Some(t) => self.maintain_vector_index(&t, true).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The state of the vector index of `table` (`None`: no such table, or no index yet).
+    pub async fn index_state(&self, table: &str) -> Result<Option<IndexState>> {
+        let Some(t) = self.open_table(table).await? else {
+            return Ok(None);
+        };
+        Ok(t.index_stats(VECTOR_INDEX).await?.map(|s| IndexState {
+            indexed: s.num_indexed_rows,
+            unindexed: s.num_unindexed_rows,
+            segments: s.num_indices.unwrap_or(1),
+        }))
+    }
+
+    /// The writer's lock of the table is held.
+    async fn maintain_vector_index(&self, t: &lancedb::Table, all: bool) -> Result<()> {
+        let settings = &self.index;
+        let Some(stats) = t.index_stats(VECTOR_INDEX).await? else {
+            if t.count_rows(None).await? >= settings.threshold.max(1) {
+                self.build_vector_index(t).await?;
+            }
+            return Ok(());
+        };
+        let segments = stats.num_indices.unwrap_or(1);
+        let fold = stats.num_unindexed_rows >= settings.fold_at.max(1)
+            || (all && stats.num_unindexed_rows > 0);
+        if !(fold || (all && segments > 1)) {
+            return Ok(());
+        }
+        let mut options = if all || segments >= settings.max_segments {
+            // The new rows and every segment, into one.
+            OptimizeOptions::merge(segments as usize)
+        } else {
+            // A new segment of the new rows (or a merge, if LanceDB rebalances partitions).
+            OptimizeOptions::default()
+        };
+        // Not the BM25 index: `add` rebuilds it whole.
+        options.index_names = Some(vec![VECTOR_INDEX.to_owned(), ORG_INDEX.to_owned()]);
+        t.optimize(OptimizeAction::Index(options)).await?;
+        Ok(())
+    }
+
+    async fn build_vector_index(&self, t: &lancedb::Table) -> Result<()> {
+        let settings = &self.index;
+        t.create_index(&["org_id"], Index::Bitmap(BitmapIndexBuilder::default()))
+            .name(ORG_INDEX.to_owned())
+            .replace(true)
+            .execute()
+            .await?;
+        t.create_index(
+            &["vector"],
+            Index::IvfHnswSq(
+                IvfHnswSqIndexBuilder::default()
+                    .distance_type(DistanceType::Cosine)
+                    .num_edges(settings.edges)
+                    .ef_construction(settings.ef_construction),
+            ),
+        )
+        .name(VECTOR_INDEX.to_owned())
+        .replace(true)
+        .execute()
+        .await?;
         Ok(())
     }
 
@@ -355,10 +517,14 @@ impl Store {
         search: &Search<'_>,
         limit: usize,
     ) -> Result<Vec<Hit>> {
+        // Without an index LanceDB compares every row, and ignores `ef` and `refine_factor`.
+        let refine = self.index.refine_factor.max(1);
         let batches: Vec<RecordBatch> = t
             .query()
             .nearest_to(search.vector)?
             .distance_type(DistanceType::Cosine)
+            .ef(self.index.ef.max(limit * refine as usize))
+            .refine_factor(refine)
             .only_if(filter(search))
             .limit(limit)
             .execute()

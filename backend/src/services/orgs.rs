@@ -32,7 +32,8 @@ pub fn is_public(org: &organizations::Model) -> bool {
         .unwrap_or(false)
 }
 
-fn domains(org: &organizations::Model) -> Vec<String> {
+/// The organisation's `allowed_domains` (empty: every domain).
+pub fn domains(org: &organizations::Model) -> Vec<String> {
     serde_json::from_value(org.allowed_domains.clone()).unwrap_or_default()
 }
 

@@ -255,10 +255,14 @@ async fn discover(client: &LlmClient) -> Result<Vec<ProviderModel>> {
 }
 
 pub async fn list(ctx: &AppContext, actor: &Actor) -> Result<Vec<Provider>> {
-    let p = actor.principal()?;
+    of_org(ctx, actor.principal()?.org_id).await
+}
+
+/// The providers `org` may use: the configured one (if any), then its own by name.
+pub async fn of_org(ctx: &AppContext, org: OrgId) -> Result<Vec<Provider>> {
     let mut out: Vec<Provider> = configured(ctx).into_iter().collect();
     out.extend(
-        store::providers::list(ctx.db(), p.org_id)
+        store::providers::list(ctx.db(), org)
             .await?
             .iter()
             .map(to_dto),

@@ -52,6 +52,8 @@ pub struct FinishedAnswer {
     pub content: String,
     pub reasoning: Option<String>,
     pub tool_calls: Option<serde_json::Value>,
+    /// The knowledge passages the answer was given (a JSON array), if any.
+    pub citations: Option<serde_json::Value>,
     pub status: MessageStatus,
     pub error: Option<String>,
     pub model: Option<String>,
@@ -262,6 +264,7 @@ pub async fn insert_message<C: ConnectionTrait>(
         content: Set(new.content.to_owned()),
         reasoning: Set(None),
         tool_calls: Set(None),
+        citations: Set(None),
         images: Set(new.images),
         status: Set(new.status.as_str().to_owned()),
         error: Set(None),
@@ -337,6 +340,7 @@ pub async fn finish_answer<C: ConnectionTrait>(
         m.content = Set(answer.content);
         m.reasoning = Set(answer.reasoning);
         m.tool_calls = Set(answer.tool_calls);
+        m.citations = Set(answer.citations);
         m.status = Set(answer.status.as_str().to_owned());
         m.error = Set(answer.error);
         m.model = Set(answer.model);

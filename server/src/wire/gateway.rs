@@ -1,12 +1,12 @@
 //! `POST /v1/chat` (seed 002): one JSON answer, or with `"stream": true` `data:` lines — the
-//! answer's chunks (after the "💭 Thinking Process" block when reasoning is shown), the
+//! citations of the agent's knowledge (when it has some), the answer's chunks (after the "💭 Thinking Process" block when reasoning is shown), the
 //! agent's tool calls, then a `done` line or an error line with `done`.
 
 use aerie_backend::Error;
 use aerie_backend::services::chat::{TurnEvent, TurnHandle, TurnStream};
 use aerie_contract::gateway::{
-    V1ChatChunk, V1ChatDone, V1ChatError, V1ChatLine, V1ChatReasoningChunk, V1ChatResponse,
-    V1ChatToolCall, V1ChunkType,
+    V1ChatChunk, V1ChatCitations, V1ChatDone, V1ChatError, V1ChatLine, V1ChatReasoningChunk,
+    V1ChatResponse, V1ChatToolCall, V1ChunkType, V1CitationsType,
 };
 use aerie_contract::ids::{AgentId, ConversationId, MessageId};
 use aerie_contract::{ErrorBody, ErrorCode};
@@ -73,6 +73,7 @@ impl Answer {
                         message_id: self.message_id,
                         agent_id: self.agent_id,
                         tool_calls: message.tool_calls,
+                        citations: message.citations,
                         usage,
                     });
                 }
@@ -110,6 +111,12 @@ impl Answer {
                     out.push(reasoning("\n\n---\n\n".to_owned(), false));
                 }
                 out.push(V1ChatLine::Chunk(V1ChatChunk { chunk }));
+            }
+            TurnEvent::Citations(citations) => {
+                out.push(V1ChatLine::Citations(V1ChatCitations {
+                    citations,
+                    kind: V1CitationsType::Citations,
+                }));
             }
             TurnEvent::ToolCall(tool_call) => {
                 out.push(V1ChatLine::ToolCall(V1ChatToolCall { tool_call }));
@@ -181,6 +188,7 @@ mod tests {
             content: "It is 4.".to_owned(),
             reasoning: reasoning.map(str::to_owned),
             tool_calls: Vec::new(),
+            citations: Vec::new(),
             images: 0,
             status: MessageStatus::Complete,
             error: None,

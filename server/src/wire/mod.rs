@@ -7,10 +7,12 @@
 //! - [`gateway`]: `POST /v1/chat` (seed 002), one JSON answer or `data:` lines
 //!   (`aerie_contract::gateway`);
 //! - [`openai`]: `POST /v1/chat/completions` and `GET /v1/models`
-//!   (`aerie_contract::openai`).
+//!   (`aerie_contract::openai`);
+//! - [`query`]: Egret's `POST /v1/query/` (`aerie_contract::query`).
 
 pub mod gateway;
 pub mod openai;
+pub mod query;
 pub mod workspace;
 
 use std::convert::Infallible;

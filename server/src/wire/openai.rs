@@ -4,9 +4,11 @@
 
 use aerie_backend::Error;
 use aerie_backend::services::chat::engine::Outcome;
+use aerie_backend::services::chat::models::ProviderModel;
 use aerie_backend::services::chat::openai::Prepared;
 use aerie_backend::services::chat::{TurnEvent, TurnStream};
 use aerie_contract::agents::Agent;
+use aerie_contract::chat::Citation;
 use aerie_contract::openai::{
     AssistantMessage, ChatCompletion, ChatCompletionChunk, Choice, ChunkChoice, ChunkObject,
     CompletionObject, CompletionUsage, Delta, ListObject, Model, ModelKind, ModelList, ModelObject,
@@ -45,8 +47,8 @@ impl Reply {
         }
     }
 
-    /// The whole answer (without `stream`).
-    pub fn completion(self, out: Outcome) -> ChatCompletion {
+    /// The whole answer (without `stream`), with the citations of the agent's knowledge.
+    pub fn completion(self, out: Outcome, citations: Vec<Citation>) -> ChatCompletion {
         let tools_only = out.content.is_empty() && !out.client_tool_calls.is_empty();
         ChatCompletion {
             choices: vec![Choice {
@@ -67,21 +69,26 @@ impl Reply {
             object: CompletionObject::ChatCompletion,
             system_fingerprint: None,
             usage: out.usage.into(),
+            citations: Some(citations).filter(|c| !c.is_empty()),
         }
     }
 
     /// Streams a started completion. A failure before the model's first token is the
     /// request's error status, not a 200 stream.
     pub async fn stream(self, events: mpsc::Receiver<TurnEvent>) -> Result<Response, Error> {
-        let events = TurnStream::open(events).await?;
-        let head = self.chunk(
-            Delta {
-                content: Some(String::new()),
-                role: Some(MessageRole::Assistant),
-                ..Delta::default()
-            },
-            None,
-        );
+        let mut events = TurnStream::open(events).await?;
+        let citations = events.take_citations();
+        let head = ChatCompletionChunk {
+            citations: Some(citations).filter(|c| !c.is_empty()),
+            ..self.chunk(
+                Delta {
+                    content: Some(String::new()),
+                    role: Some(MessageRole::Assistant),
+                    ..Delta::default()
+                },
+                None,
+            )
+        };
         let head = futures::stream::once(std::future::ready(super::data_line(&head)));
         let done = futures::stream::once(std::future::ready(Event::default().data("[DONE]")));
         let lines = events
@@ -128,9 +135,11 @@ impl Reply {
             TurnEvent::Failed { code, detail } => {
                 vec![Line::Error(ErrorBody::with_detail(code, detail))]
             }
-            // The agent's own tools do not show in this format, and only conversation turns
-            // finish with a stored message.
-            TurnEvent::ToolCall(_) | TurnEvent::Finished { .. } => Vec::new(),
+            // The agent's own tools do not show in this format, only conversation turns
+            // finish with a stored message, and the citations ride on the first chunk.
+            TurnEvent::ToolCall(_) | TurnEvent::Finished { .. } | TurnEvent::Citations(_) => {
+                Vec::new()
+            }
         }
     }
 
@@ -148,26 +157,35 @@ impl Reply {
             object: ChunkObject::ChatCompletionChunk,
             system_fingerprint: None,
             usage: self.include_usage.then_some(None),
+            citations: None,
         }
     }
 }
 
-/// `GET /v1/models`: the caller's agents.
-pub fn models(agents: Vec<Agent>) -> ModelList {
+/// `GET /v1/models`: the caller's agents, then the organisation's provider models.
+pub fn models(agents: Vec<Agent>, provider_models: Vec<ProviderModel>) -> ModelList {
+    let agents = agents.into_iter().map(|a| Model {
+        created: a.created_at.timestamp(),
+        description: a.description,
+        id: a.id.0.to_string(),
+        kind: ModelKind::Agent,
+        model: a.model,
+        name: a.name,
+        object: ModelObject::Model,
+        owned_by: "aerie".to_owned(),
+    });
+    let provider_models = provider_models.into_iter().map(|m| Model {
+        created: m.provider.created_at.timestamp(),
+        description: format!("{} on {}", m.model, m.provider.name),
+        name: m.id.clone(),
+        id: m.id,
+        kind: ModelKind::Model,
+        model: m.model,
+        object: ModelObject::Model,
+        owned_by: m.provider.name,
+    });
     ModelList {
-        data: agents
-            .into_iter()
-            .map(|a| Model {
-                created: a.created_at.timestamp(),
-                description: a.description,
-                id: a.id,
-                kind: ModelKind::Agent,
-                model: a.model,
-                name: a.name,
-                object: ModelObject::Model,
-                owned_by: "aerie".to_owned(),
-            })
-            .collect(),
+        data: agents.chain(provider_models).collect(),
         object: ListObject::List,
     }
 }
@@ -272,7 +290,11 @@ mod tests {
             usage: USAGE,
             ..Outcome::default()
         };
-        let message = reply(false).completion(out).choices.remove(0).message;
+        let message = reply(false)
+            .completion(out, Vec::new())
+            .choices
+            .remove(0)
+            .message;
         assert_eq!(message.content, None);
         assert_eq!(message.tool_calls, Some(vec![call]));
         assert_eq!(message.reasoning_content, None);
@@ -282,7 +304,11 @@ mod tests {
             finish_reason: "stop".to_owned(),
             ..Outcome::default()
         };
-        let message = reply(false).completion(out).choices.remove(0).message;
+        let message = reply(false)
+            .completion(out, Vec::new())
+            .choices
+            .remove(0)
+            .message;
         assert_eq!(message.content.as_deref(), Some(""));
         assert_eq!(message.reasoning_content.as_deref(), Some("hm"));
         assert_eq!(message.tool_calls, None);

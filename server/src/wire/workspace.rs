@@ -1,5 +1,6 @@
 //! `POST /api/chat` (seed 004): the turn as Server-Sent Events named after their `type` —
-//! `start`, `delta`, `reasoning`, `tool_call`, then `done` or `error`. The answer is 200 before
+//! `start`, `citations` (an agent with knowledge bases), `delta`, `reasoning`, `tool_call`, then
+//! `done` or `error`. The answer is 200 before
 //! the model says anything; a failure, even before the first word, is an `error` event.
 
 use aerie_backend::services::chat::{TurnEvent, TurnHandle, TurnStream};
@@ -29,6 +30,7 @@ pub fn stream(turn: TurnHandle) -> Response {
 /// The `/api/chat` event of a turn event (none for what only the OpenAI format carries).
 fn chat_event(e: TurnEvent, message_id: MessageId) -> Option<ChatEvent> {
     Some(match e {
+        TurnEvent::Citations(citations) => ChatEvent::Citations { citations },
         TurnEvent::Answer(content) => ChatEvent::Delta { content },
         TurnEvent::Reasoning(content) => ChatEvent::Reasoning { content },
         TurnEvent::ToolCall(call) => ChatEvent::ToolCall { call },
@@ -48,6 +50,7 @@ fn named(e: &ChatEvent) -> Event {
         ChatEvent::Start { .. } => "start",
         ChatEvent::Delta { .. } => "delta",
         ChatEvent::Reasoning { .. } => "reasoning",
+        ChatEvent::Citations { .. } => "citations",
         ChatEvent::ToolCall { .. } => "tool_call",
         ChatEvent::Done { .. } => "done",
         ChatEvent::Error { .. } => "error",

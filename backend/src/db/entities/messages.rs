@@ -30,6 +30,7 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub feedback_comment: Option<String>,
     pub created_at: DateTimeWithTimeZone,
+    pub citations: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

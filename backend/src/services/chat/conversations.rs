@@ -9,7 +9,6 @@ use crate::db::entities::conversations;
 use crate::services::{agents, validate};
 use crate::store::{self, utc};
 use crate::{AppContext, Error, Result};
-use aerie_contract::agents::Agent;
 use aerie_contract::chat::{Conversation, NewConversation};
 use aerie_contract::ids::{AgentId, ConversationId, MessageId};
 
@@ -73,7 +72,7 @@ pub async fn get(ctx: &AppContext, actor: &Actor, id: ConversationId) -> Result<
 pub(super) async fn insert<C: sea_orm::ConnectionTrait>(
     db: &C,
     p: &Principal,
-    agent: &Agent,
+    agent: Option<AgentId>,
     title: String,
     source: &str,
     tracking_key: Option<String>,
@@ -83,7 +82,7 @@ pub(super) async fn insert<C: sea_orm::ConnectionTrait>(
         store::conversations::NewConversation {
             org: p.org_id,
             user: p.user_id,
-            agent: Some(agent.id),
+            agent,
             title,
             parent: None,
             branched_from: None,
@@ -150,7 +149,7 @@ pub async fn create(
         None => "New chat".to_owned(),
     };
     Ok(conversation_dto(
-        &insert(ctx.db(), p, &agent, title, "web", None).await?,
+        &insert(ctx.db(), p, Some(agent.id), title, "web", None).await?,
     ))
 }
 

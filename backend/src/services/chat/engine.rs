@@ -28,6 +28,9 @@ pub struct Turn<'a> {
     pub provider: &'a ResolvedProvider,
     /// The conversation so far (OpenAI message objects), without the agent's system prompt.
     pub messages: Vec<Value>,
+    /// Knowledge for the model (numbered passages and how to cite them): a system message
+    /// after the agent's prompt.
+    pub knowledge: Option<String>,
     /// Client parameters passed through (OpenAI API): sampling, `tools`, `response_format`…
     pub passthrough: Map<String, Value>,
     /// Whether the agent's tools run here (off when the client brings its own tools).
@@ -95,9 +98,12 @@ fn request_body(turn: &Turn<'_>, history: &[Value], stream: bool) -> Value {
         body.remove(k);
     }
     body.insert("model".into(), Value::String(turn.agent.model.clone()));
-    let mut messages = Vec::with_capacity(history.len() + 1);
+    let mut messages = Vec::with_capacity(history.len() + 2);
     if !turn.agent.system_prompt.trim().is_empty() {
         messages.push(json!({"role": "system", "content": turn.agent.system_prompt}));
+    }
+    if let Some(k) = &turn.knowledge {
+        messages.push(json!({"role": "system", "content": k}));
     }
     messages.extend(history.iter().cloned());
     body.insert("messages".into(), Value::Array(messages));

@@ -2,6 +2,7 @@
 //! which [`TurnStream`] turns into a `Stream` for a handler, after letting the first event
 //! decide the HTTP status.
 
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -12,12 +13,15 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::{Error, Result};
 use aerie_contract::ErrorCode;
-use aerie_contract::chat::{Message, ToolCallRecord, Usage};
+use aerie_contract::chat::{Citation, Message, ToolCallRecord, Usage};
 
 /// One event of a turn. A turn sends its pieces as the model produces them and ends with
 /// exactly one of `Finished`, `Completed` or `Failed`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TurnEvent {
+    /// The knowledge passages the model is given to cite, before anything else (only when the
+    /// turn retrieved some).
+    Citations(Vec<Citation>),
     /// Part of the answer.
     Answer(String),
     /// Part of the model's thinking (only when the turn shows reasoning).
@@ -36,19 +40,30 @@ pub enum TurnEvent {
 }
 
 /// The events of a turn, as a handler streams them: the receiver of a started turn, with
-/// its first event already received when [`TurnStream::open`] made it.
+/// its first events already received when [`TurnStream::open`] made it.
 pub struct TurnStream {
-    first: Option<TurnEvent>,
+    first: VecDeque<TurnEvent>,
     rest: ReceiverStream<TurnEvent>,
 }
 
 impl TurnStream {
-    /// Waits for the turn's first event: a failure before anything else is the request's
-    /// error (an HTTP status, not a 200 stream); otherwise the stream replays that event.
+    /// Waits for the turn's first event after its citations: a failure before anything else
+    /// is the request's error (an HTTP status, not a 200 stream); otherwise the stream replays
+    /// what was received.
     pub async fn open(mut events: mpsc::Receiver<TurnEvent>) -> Result<Self> {
-        let first = events.recv().await;
-        if let Some(TurnEvent::Failed { code, detail }) = first {
-            return Err(Error::detailed(code, detail));
+        let mut first = VecDeque::new();
+        loop {
+            match events.recv().await {
+                Some(TurnEvent::Failed { code, detail }) => {
+                    return Err(Error::detailed(code, detail));
+                }
+                Some(e @ TurnEvent::Citations(_)) => first.push_back(e),
+                Some(e) => {
+                    first.push_back(e);
+                    break;
+                }
+                None => break,
+            }
         }
         Ok(Self {
             first,
@@ -60,9 +75,20 @@ impl TurnStream {
     /// sends its `start` event first) and reports every failure inside the stream.
     pub fn new(events: mpsc::Receiver<TurnEvent>) -> Self {
         Self {
-            first: None,
+            first: VecDeque::new(),
             rest: ReceiverStream::new(events),
         }
+    }
+
+    /// Takes the citations received by [`TurnStream::open`] (for a format that sends them
+    /// with its first piece); empty when there are none.
+    pub fn take_citations(&mut self) -> Vec<Citation> {
+        let mut out = Vec::new();
+        while let Some(TurnEvent::Citations(c)) = self.first.front() {
+            out.extend(c.iter().cloned());
+            self.first.pop_front();
+        }
+        out
     }
 }
 
@@ -70,7 +96,7 @@ impl Stream for TurnStream {
     type Item = TurnEvent;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<TurnEvent>> {
-        if let Some(first) = self.first.take() {
+        if let Some(first) = self.first.pop_front() {
             return Poll::Ready(Some(first));
         }
         Pin::new(&mut self.rest).poll_next(cx)

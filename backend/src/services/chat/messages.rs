@@ -25,6 +25,11 @@ pub fn message_dto(m: &messages::Model) -> Result<Message> {
             .clone()
             .and_then(|v| serde_json::from_value(v).ok())
             .unwrap_or_default(),
+        citations: m
+            .citations
+            .clone()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default(),
         images: u32::try_from(m.images).unwrap_or(0),
         status: m.status()?,
         error: m.error.clone(),

@@ -9,6 +9,7 @@
 //!   decides the HTTP status.
 //! - [`in_flight`]: the turns running on this instance.
 //! - [`openai`]: `/v1/chat/completions` over the same engine, without a conversation.
+//! - [`models`]: what `model` names: an agent, or a provider's model.
 
 pub mod conversations;
 pub mod engine;
@@ -16,6 +17,7 @@ pub mod events;
 pub mod images;
 pub mod in_flight;
 pub mod messages;
+pub mod models;
 pub mod openai;
 mod think;
 pub mod titles;
@@ -28,4 +30,4 @@ pub use events::{TurnEvent, TurnStream};
 pub use in_flight::InFlight;
 pub use messages::{branch, feedback, message_dto, messages};
 pub use titles::regenerate_title;
-pub use turns::{TurnHandle, TurnRequest, cancel, start_turn};
+pub use turns::{Answerer, TurnHandle, TurnRequest, cancel, start_turn};

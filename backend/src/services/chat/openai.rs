@@ -1,7 +1,9 @@
 //! The OpenAI-compatible API (`/v1/chat/completions`, `/v1/models`): `model` names an agent
-//! (id or name); the agent's prompt comes first, the client's messages follow; sampling
-//! parameters, client tools and `response_format` pass through. Stateless, like OpenAI's: no
-//! conversation is stored, every call writes a usage record.
+//! (id or name) or a provider's model ([`models`](super::models)); the agent's prompt comes
+//! first, then the passages of its knowledge bases for the last user message (their citations
+//! go back with the answer), then the client's messages; sampling parameters, client tools and
+//! `response_format` pass through. Stateless, like OpenAI's: no conversation is stored, every
+//! call writes a usage record.
 
 use std::sync::Arc;
 
@@ -11,17 +13,24 @@ use tokio_util::sync::CancellationToken;
 
 use super::engine::{self, Outcome, Turn};
 use super::events::TurnEvent;
+use super::models;
 use crate::actor::{Actor, Principal};
-use crate::services::{agents, providers, usage};
+use crate::services::{knowledge, providers, usage};
 use crate::{AppContext, Error, Result};
 use aerie_contract::agents::Agent;
+use aerie_contract::chat::Citation;
+use aerie_contract::openai::ModelKind;
 use aerie_contract::{CallEndpoint, ErrorCode};
 
 /// A validated request, ready to run.
 pub struct Prepared {
     pub principal: Principal,
     pub agent: Arc<Agent>,
+    /// `model` named a stored agent (else a provider model).
+    pub kind: ModelKind,
     pub provider: providers::ResolvedProvider,
+    /// The passages of the agent's knowledge bases the model is given.
+    pub citations: Vec<Citation>,
     pub messages: Vec<Value>,
     pub passthrough: Map<String, Value>,
     pub stream: bool,
@@ -42,7 +51,7 @@ pub async fn prepare(
         _ => {
             return Err(Error::invalid(
                 "model",
-                "model field is required: an agent id or name (see GET /v1/models).",
+                "model field is required: an agent id or name, or a provider model (see GET /v1/models).",
             ));
         }
     };
@@ -88,21 +97,46 @@ pub async fn prepare(
         .and_then(|o| o.get("include_usage"))
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let agent = agents::resolve_model(ctx, &p, &model).await?;
-    let provider = providers::resolve(ctx, p.org_id, agent.provider_id).await?;
+    let target = models::resolve(ctx, &p, &model).await?;
+    let provider = providers::resolve(ctx, p.org_id, target.agent.provider_id).await?;
     usage::check_quota(ctx, p.org_id).await?;
+    let citations =
+        knowledge::agent_citations(ctx, p.org_id, &target.agent, &last_user_text(&messages))
+            .await?;
     let mut passthrough = body;
     passthrough.remove("user");
     Ok(Prepared {
         principal: p,
-        agent,
+        agent: target.agent,
+        kind: target.kind,
         provider,
+        citations,
         messages,
         passthrough,
         stream,
         include_usage,
         model,
     })
+}
+
+/// The text of the last user message (its text parts, for content arrays).
+fn last_user_text(messages: &[Value]) -> String {
+    let Some(m) = messages
+        .iter()
+        .rev()
+        .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+    else {
+        return String::new();
+    };
+    match m.get("content") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
 }
 
 fn turn<'a>(prep: &'a Prepared) -> Turn<'a> {
@@ -114,6 +148,7 @@ fn turn<'a>(prep: &'a Prepared) -> Turn<'a> {
         agent: &prep.agent,
         provider: &prep.provider,
         messages: prep.messages.clone(),
+        knowledge: knowledge::knowledge_instructions(&prep.citations),
         passthrough: prep.passthrough.clone(),
         run_agent_tools: !client_tools,
         show_reasoning: true,
@@ -124,7 +159,8 @@ fn record(ctx: &AppContext, prep: &Prepared, out: &Outcome) {
     super::turns::record_usage(
         ctx,
         &prep.principal,
-        Some(&prep.agent),
+        &prep.agent,
+        prep.kind == ModelKind::Agent,
         &prep.provider,
         out,
         CallEndpoint::ChatCompletions,
@@ -154,6 +190,9 @@ pub fn stream(ctx: &AppContext, prep: Prepared) -> mpsc::Receiver<TurnEvent> {
         let id = aerie_contract::ids::MessageId::new();
         let p = &prep.principal;
         ctx.in_flight().add(id, p.org_id, p.user_id, token.clone());
+        if !prep.citations.is_empty() {
+            let _ = tx.send(TurnEvent::Citations(prep.citations.clone())).await;
+        }
         let out = engine::run(&ctx, turn(&prep), Some(&tx), &token).await;
         ctx.in_flight().remove(id);
         record(&ctx, &prep, &out);
@@ -173,9 +212,4 @@ pub fn stream(ctx: &AppContext, prep: Prepared) -> mpsc::Receiver<TurnEvent> {
         let _ = tx.send(last).await;
     });
     rx
-}
-
-/// `GET /v1/models`: the caller's visible agents (`kind: agent`): id, name, created.
-pub async fn models(ctx: &AppContext, actor: &Actor) -> Result<Vec<Agent>> {
-    agents::list(ctx, actor).await
 }

@@ -71,6 +71,7 @@ pub async fn regenerate_title(
     let turn = Turn {
         agent: &titler,
         provider: &provider,
+        knowledge: None,
         messages: vec![json!({"role": "user", "content": format!(
             "Write a short title (at most 6 words, no quotes, no trailing punctuation) for this conversation:\n\n{transcript}"
         )})],
@@ -79,7 +80,7 @@ pub async fn regenerate_title(
         show_reasoning: false,
     };
     let out = engine::run(ctx, turn, None, &CancellationToken::new()).await;
-    record_usage(ctx, p, Some(&agent), &provider, &out, CallEndpoint::Title);
+    record_usage(ctx, p, &agent, true, &provider, &out, CallEndpoint::Title);
     if let Some((code, detail)) = out.error {
         return Err(Error::detailed(code, detail));
     }

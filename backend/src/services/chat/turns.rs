@@ -12,22 +12,25 @@ use super::engine::{self, Outcome, Turn};
 use super::events::TurnEvent;
 use super::images;
 use super::messages::message_dto;
+use super::models::Target;
 use super::titles::title_from;
 use crate::actor::{Actor, Principal};
 use crate::db::entities::{conversations as conversation_rows, messages};
-use crate::services::{agents, providers, usage};
+use crate::services::{agents, knowledge, providers, usage};
 use crate::store;
 use crate::{AppContext, Error, Result};
 use aerie_contract::agents::Agent;
-use aerie_contract::chat::{Message, ToolCallRecord};
+use aerie_contract::chat::{Citation, Message, ToolCallRecord};
 use aerie_contract::ids::{AgentId, ConversationId, MessageId};
 use aerie_contract::{CallEndpoint, ErrorCode, MessageRole, MessageStatus};
 
-/// Records a model call of a turn (or a title) in the usage log.
+/// Records a model call of a turn (or a title) in the usage log: `agent` answered (a stored
+/// agent when `linked`, else a provider model's stand-in, recorded without an agent).
 pub(super) fn record_usage(
     ctx: &AppContext,
     p: &Principal,
-    agent: Option<&Agent>,
+    agent: &Agent,
+    linked: bool,
     provider: &providers::ResolvedProvider,
     out: &Outcome,
     endpoint: CallEndpoint,
@@ -38,13 +41,12 @@ pub(super) fn record_usage(
             org: p.org_id,
             user: Some(p.user_id),
             api_key: p.api_key_id(),
-            agent: agent.map(|a| a.id),
+            agent: linked.then_some(agent.id),
             provider: Some(provider.id),
             model: out
                 .upstream_model
                 .clone()
-                .or_else(|| agent.map(|a| a.model.clone()))
-                .unwrap_or_default(),
+                .unwrap_or_else(|| agent.model.clone()),
             endpoint,
             input_tokens: out.usage.prompt_tokens,
             output_tokens: out.usage.completion_tokens,
@@ -66,6 +68,14 @@ pub struct TurnRequest {
     pub reasoning_enabled: Option<bool>,
     pub images: Vec<String>,
     pub endpoint: CallEndpoint,
+}
+
+/// What answers a turn and from which knowledge, when the request names a model instead of
+/// leaving it to the conversation's agent (`/v1/query/`).
+pub struct Answerer {
+    pub target: Target,
+    /// The passages the model is given (instead of the agent's own knowledge bases').
+    pub citations: Vec<Citation>,
 }
 
 /// A started turn: its ids, whether reasoning is shown, and its events (the last one is
@@ -113,14 +123,23 @@ struct Prepared {
     conversation: Option<conversation_rows::Model>,
     tracking_key: Option<String>,
     agent: Agent,
+    /// `agent` is stored (else a provider model's stand-in).
+    linked: bool,
     provider: providers::ResolvedProvider,
     images: Vec<String>,
     reasoning: bool,
+    citations: Vec<Citation>,
 }
 
 /// Validates the request and finds its conversation (if it continues one), agent and provider;
-/// checks the model takes the images and the organisation has quota left.
-async fn prepare(ctx: &AppContext, p: &Principal, req: &mut TurnRequest) -> Result<Prepared> {
+/// checks the model takes the images and the organisation has quota left; retrieves the
+/// passages of the agent's knowledge bases.
+async fn prepare(
+    ctx: &AppContext,
+    p: &Principal,
+    req: &mut TurnRequest,
+    answerer: Option<Answerer>,
+) -> Result<Prepared> {
     let images = checked_question(req)?;
     let tracking_key = conversations::tracking_key(req.tracking_key.take())?;
     let conversation = match (req.conversation_id, tracking_key.as_deref()) {
@@ -128,14 +147,23 @@ async fn prepare(ctx: &AppContext, p: &Principal, req: &mut TurnRequest) -> Resu
         (None, Some(key)) => conversations::find_by_tracking_key(ctx, p, key).await?,
         (None, None) => None,
     };
-    let agent_id = match (req.agent_id, conversation.as_ref().and_then(|c| c.agent_id)) {
-        (Some(a), _) => a,
-        (None, Some(a)) => AgentId(a),
-        (None, None) => {
-            return Err(Error::invalid("agent_id", "agent_id field is required."));
+    let (agent, linked, citations) = match answerer {
+        Some(a) => (
+            (*a.target.agent).clone(),
+            a.target.stored_agent().is_some(),
+            Some(a.citations),
+        ),
+        None => {
+            let id = match (req.agent_id, conversation.as_ref().and_then(|c| c.agent_id)) {
+                (Some(a), _) => a,
+                (None, Some(a)) => AgentId(a),
+                (None, None) => {
+                    return Err(Error::invalid("agent_id", "agent_id field is required."));
+                }
+            };
+            (agents::find_visible(ctx, p, id).await?, true, None)
         }
     };
-    let agent = agents::find_visible(ctx, p, agent_id).await?;
     let provider = providers::resolve(ctx, p.org_id, agent.provider_id).await?;
     if !images.is_empty() && !provider.models.is_empty() && !provider.vision(&agent.model) {
         return Err(Error::invalid(
@@ -148,13 +176,19 @@ async fn prepare(ctx: &AppContext, p: &Principal, req: &mut TurnRequest) -> Resu
     }
     usage::check_quota(ctx, p.org_id).await?;
     let reasoning = req.reasoning_enabled.unwrap_or(agent.reasoning_enabled);
+    let citations = match citations {
+        Some(c) => c,
+        None => knowledge::agent_citations(ctx, p.org_id, &agent, &req.message).await?,
+    };
     Ok(Prepared {
         conversation,
         tracking_key,
         agent,
+        linked,
         provider,
         images,
         reasoning,
+        citations,
     })
 }
 
@@ -190,7 +224,7 @@ async fn store_question(
             conversations::insert(
                 &txn,
                 p,
-                &prepared.agent,
+                prepared.linked.then_some(prepared.agent.id),
                 title_from(&req.message),
                 source,
                 tracking_key,
@@ -251,13 +285,19 @@ async fn store_question(
 }
 
 /// Validates and stores the question, then runs the turn in the background.
-pub async fn start_turn(
+pub async fn start_turn(ctx: &AppContext, actor: &Actor, req: TurnRequest) -> Result<TurnHandle> {
+    start_turn_with(ctx, actor, req, None).await
+}
+
+/// [`start_turn`], answered by `answerer` when given instead of the conversation's agent.
+pub(crate) async fn start_turn_with(
     ctx: &AppContext,
     actor: &Actor,
     mut req: TurnRequest,
+    answerer: Option<Answerer>,
 ) -> Result<TurnHandle> {
     let p = actor.principal()?.clone();
-    let mut prepared = prepare(ctx, &p, &mut req).await?;
+    let mut prepared = prepare(ctx, &p, &mut req, answerer).await?;
     let stored = store_question(ctx, &p, &req, &mut prepared).await?;
 
     // The model sees the history (memory), then the question with its images.
@@ -271,18 +311,10 @@ pub async fn start_turn(
         .add(message_id, p.org_id, p.user_id, token.clone());
     let ctx2 = ctx.clone();
     let endpoint = req.endpoint;
-    let Prepared {
-        agent,
-        provider,
-        reasoning,
-        ..
-    } = prepared;
+    let reasoning = prepared.reasoning;
     let answer = stored.answer;
     tokio::spawn(async move {
-        run_turn(
-            ctx2, p, agent, provider, history, answer, token, tx, endpoint, reasoning,
-        )
-        .await;
+        run_turn(ctx2, p, prepared, history, answer, token, tx, endpoint).await;
     });
     Ok(TurnHandle {
         conversation_id: stored.conversation_id,
@@ -299,6 +331,7 @@ fn finished_answer(
     out: &Outcome,
     agent: &Agent,
     reasoning: bool,
+    citations: &[Citation],
 ) -> store::conversations::FinishedAnswer {
     let status = match (&out.error, out.cancelled) {
         (Some(_), _) => MessageStatus::Error,
@@ -311,6 +344,8 @@ fn finished_answer(
         reasoning: Some(out.reasoning.clone()).filter(|r| reasoning && !r.is_empty()),
         tool_calls: (!tool_calls.is_empty())
             .then(|| serde_json::to_value(&tool_calls).unwrap_or_default()),
+        citations: (!citations.is_empty())
+            .then(|| serde_json::to_value(citations).unwrap_or_default()),
         status,
         error: out.error.as_ref().map(|(_, d)| d.clone()),
         model: Some(
@@ -328,19 +363,30 @@ fn finished_answer(
 async fn run_turn(
     ctx: AppContext,
     p: Principal,
-    agent: Agent,
-    provider: providers::ResolvedProvider,
+    prepared: Prepared,
     history: Vec<Value>,
     answer: messages::Model,
     token: CancellationToken,
     tx: mpsc::Sender<TurnEvent>,
     endpoint: CallEndpoint,
-    reasoning: bool,
 ) {
+    let Prepared {
+        agent,
+        linked,
+        provider,
+        reasoning,
+        citations,
+        ..
+    } = prepared;
     let message_id = MessageId(answer.id);
+    if !citations.is_empty() {
+        // A client that went away meanwhile is noticed by the engine's first send.
+        let _ = tx.send(TurnEvent::Citations(citations.clone())).await;
+    }
     let turn = Turn {
         agent: &agent,
         provider: &provider,
+        knowledge: knowledge::knowledge_instructions(&citations),
         messages: history,
         passthrough: serde_json::Map::new(),
         run_agent_tools: true,
@@ -349,12 +395,12 @@ async fn run_turn(
     // When the client goes away the engine stops the upstream and keeps what was generated.
     let out = engine::run(&ctx, turn, Some(&tx), &token).await;
     ctx.in_flight().remove(message_id);
-    record_usage(&ctx, &p, Some(&agent), &provider, &out, endpoint);
+    record_usage(&ctx, &p, &agent, linked, &provider, &out, endpoint);
     let stored = store::conversations::finish_answer(
         ctx.db(),
         p.org_id,
         answer,
-        finished_answer(&out, &agent, reasoning),
+        finished_answer(&out, &agent, reasoning, &citations),
     )
     .await
     .map_err(Error::from)

@@ -9,8 +9,10 @@
 mod documents;
 mod ingest;
 mod jobs;
+mod query;
 mod rag;
 mod reindex;
+mod retrieve;
 mod search;
 
 use std::collections::HashMap;
@@ -37,8 +39,12 @@ pub use documents::{
 };
 pub use ingest::{DOCUMENT_DELETE_KIND, DocumentDeleteJob, INGEST_KIND, IngestJob};
 pub use jobs::{DELETE_KIND, DeleteJob, files_dir, requeue_stalled_deletions};
-pub use rag::{context as rag_context, index as rag_index, query as rag_query};
+pub use query::{QueryStarted, query};
+pub use rag::{index as rag_index, query as rag_query};
 pub use reindex::{REINDEX_KIND, ReindexJob, reindex};
+pub use retrieve::{
+    AGENT_PASSAGES, for_agent as agent_citations, instructions as knowledge_instructions,
+};
 pub use search::search;
 
 /// The refusal for a member who sees a knowledge base but may not change it.
@@ -181,6 +187,29 @@ async fn find_visible(
     } else {
         Err(Error::NotFound)
     }
+}
+
+/// A category of knowledge base `kb` named by its slug or id (400 naming `category`
+/// otherwise; `what` is how the message calls the knowledge base).
+pub(crate) async fn category_by_key(
+    ctx: &AppContext,
+    org: OrgId,
+    kb: KbId,
+    key: &str,
+    what: &str,
+) -> Result<CategoryId> {
+    let cats = store::knowledge_categories::list(ctx.db(), org, &[kb]).await?;
+    cats.iter()
+        .find(|c| {
+            c.slug.eq_ignore_ascii_case(key) || uuid::Uuid::parse_str(key).is_ok_and(|u| u == c.id)
+        })
+        .map(|c| CategoryId(c.id))
+        .ok_or_else(|| {
+            Error::invalid(
+                "category",
+                format!("category names no category of this {what}."),
+            )
+        })
 }
 
 async fn find_editable(

@@ -4,15 +4,16 @@
 //! Knowledge bases are named by id or slug, within the caller's organisation.
 
 use super::documents::{self, Source, Upload};
+use super::retrieve;
 use super::search::{self, Query};
-use super::{find_visible, sees};
+use super::{category_by_key, find_visible, sees};
 use crate::actor::{Actor, Principal};
 use crate::db::entities::knowledge_bases;
 use crate::services::visibility::Viewer;
 use crate::{AppContext, Error, Result, store};
-use aerie_contract::ids::{CategoryId, KbId};
+use aerie_contract::ids::KbId;
 use aerie_contract::knowledge::{
-    Passage, RagContext, RagIndexRequest, RagIndexed, RagQueryRequest, SearchMode,
+    RagContext, RagIndexRequest, RagIndexed, RagQueryRequest, SearchMode,
 };
 
 /// Knowledge bases a query without one searches at most (the most recently created first).
@@ -48,22 +49,7 @@ pub async fn index(ctx: &AppContext, actor: &Actor, input: RagIndexRequest) -> R
     }
     let category = match input.category.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(c) => {
-            let cats = store::knowledge_categories::list(ctx.db(), p.org_id, &[kb_id]).await?;
-            let found = cats.iter().find(|m| {
-                m.slug.eq_ignore_ascii_case(c) || uuid::Uuid::parse_str(c).is_ok_and(|u| u == m.id)
-            });
-            Some(CategoryId(
-                found
-                    .ok_or_else(|| {
-                        Error::invalid(
-                            "category",
-                            "category names no category of this knowledge base.",
-                        )
-                    })?
-                    .id,
-            ))
-        }
+        Some(c) => Some(category_by_key(ctx, p.org_id, kb_id, c, "knowledge base").await?),
     };
     let files = input
         .documents
@@ -104,47 +90,22 @@ pub async fn query(ctx: &AppContext, actor: &Actor, input: RagQueryRequest) -> R
             all
         }
     };
-    let mut passages: Vec<Passage> = Vec::new();
-    for kb in &kbs {
-        passages.extend(
-            search::passages(
-                ctx,
-                p.org_id,
-                kb,
-                Query {
-                    text,
-                    top_k,
-                    category: None,
-                    documents: None,
-                    mode: SearchMode::Hybrid,
-                },
-            )
-            .await?,
-        );
-    }
-    passages.sort_by(|a, b| b.score.total_cmp(&a.score));
-    passages.truncate(top_k);
+    let passages = retrieve::search_many(
+        ctx,
+        p.org_id,
+        &kbs,
+        &Query {
+            text,
+            top_k,
+            category: None,
+            documents: None,
+            mode: SearchMode::Hybrid,
+        },
+    )
+    .await?;
     Ok(RagContext {
         query: text.to_owned(),
-        context: context(&passages),
+        context: retrieve::context(&retrieve::citations(passages.clone())),
         passages,
     })
-}
-
-/// The passages as a prompt carries them: numbered, each with its source.
-pub fn context(passages: &[Passage]) -> String {
-    passages
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            format!(
-                "[{}] {} (passage {})\n{}",
-                i + 1,
-                p.filename,
-                p.chunk_index + 1,
-                p.text.trim()
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n\n")
 }

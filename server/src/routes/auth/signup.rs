@@ -36,7 +36,11 @@ pub async fn signup_user(
 
 /// Join the waitlist (organisations in `waitlist` mode).
 #[utoipa::path(post, path = "/auth/pending-signup", tag = "signup", request_body = SignupRequest,
-    responses((status = 201, body = SignupResult), (status = 403, description = "No waitlist, or signups closed, for this organisation", body = ErrorBody)))]
+    responses(
+        (status = 201, body = SignupResult), (status = 400, body = ErrorBody),
+        (status = 403, description = "No waitlist, or signups closed, for this organisation", body = ErrorBody),
+        (status = 409, description = "The email address has an account", body = ErrorBody),
+    ))]
 pub async fn pending_signup(
     State(ctx): State<AppContext>,
     actor: Actor,

@@ -5,6 +5,7 @@ pub mod chat;
 pub mod domains;
 pub mod openai;
 pub mod orgs;
+pub mod query;
 pub mod rag;
 pub mod sessions;
 
@@ -26,5 +27,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(Family::DATA_PLANE.routes(domains::router()))
         .merge(Family::DATA_PLANE.routes(openai::router()))
         .merge(Family::DATA_PLANE.routes(rag::router()))
+        .merge(Family::DATA_PLANE.routes(query::router()))
         .merge(Family::GATEWAY.routes(chat::router()))
 }

@@ -1,9 +1,10 @@
 //! The OpenAI-compatible API: `POST /v1/chat/completions` (and without `/v1`'s trailing-slash
-//! variants) and `GET /v1/models` (and `/v1/models/`). `model` is an agent id or name; the
-//! body passes through to the agent's provider; answers and chunks are OpenAI's shapes.
+//! variants) and `GET /v1/models` (and `/v1/models/`). `model` is an agent id or name, or a
+//! provider's model; the body passes through to its provider; answers and chunks are OpenAI's
+//! shapes (with the citations of an agent's knowledge bases added).
 
 use aerie_backend::actor::Actor;
-use aerie_backend::services::chat::openai;
+use aerie_backend::services::chat::{models as targets, openai};
 use aerie_backend::{AppContext, AppState, Error};
 use aerie_contract::ErrorBody;
 use aerie_contract::openai::{
@@ -28,7 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Chat completion, OpenAI-compatible (streaming with `"stream": true`).
 #[utoipa::path(post, path = "/v1/chat/completions", tag = "openai",
-    request_body(content = ChatCompletionRequest, description = "An OpenAI chat completion request; `model` = agent id or name"),
+    request_body(content = ChatCompletionRequest, description = "An OpenAI chat completion request; `model` = an id from GET /v1/models (agent id or name, or a provider model)"),
     responses((status = 200, description = "A chat.completion; with `\"stream\": true`, SSE `data:` lines of chat.completion.chunk then `data: [DONE]`",
             content((ChatCompletion = "application/json"), (ChatCompletionChunk = "text/event-stream"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 402, body = ErrorBody),
@@ -42,13 +43,14 @@ pub async fn chat_completions(
     let reply = Reply::new(&prep);
     if !prep.stream {
         let out = openai::complete(&ctx, &prep).await?;
-        return Ok(Json(reply.completion(out)).into_response());
+        return Ok(Json(reply.completion(out, prep.citations)).into_response());
     }
     reply.stream(openai::stream(&ctx, prep)).await
 }
 
 async fn models_list(ctx: &AppContext, actor: &Actor) -> Result<Json<ModelList>, Error> {
-    Ok(Json(models(openai::models(ctx, actor).await?)))
+    let (agents, provider_models) = targets::list(ctx, actor).await?;
+    Ok(Json(models(agents, provider_models)))
 }
 
 /// Models (OpenAI list shape): your agents, usable as `model` by id or name.
