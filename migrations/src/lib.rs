@@ -13,6 +13,7 @@ mod m20260106_000016_conversation_session_keys;
 mod m20260110_000001_identity_proof;
 mod m20261204_000001_knowledge;
 mod m20261205_000001_message_citations;
+mod m20261205_000002_live_index_embedding;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260110_000001_identity_proof::Migration),
             Box::new(m20261204_000001_knowledge::Migration),
             Box::new(m20261205_000001_message_citations::Migration),
+            Box::new(m20261205_000002_live_index_embedding::Migration),
         ]
     }
 }

@@ -53,6 +53,8 @@ pub struct KnowledgeBaseChanges {
     pub embedding_provider: Option<Option<ProviderId>>,
     pub embedding_model: Option<String>,
     pub embedding_dimensions: Option<Option<i32>>,
+    /// The model of the live index generation (`Some(None)`: the settings' model).
+    pub index_embedding: Option<Option<Value>>,
 }
 
 /// The slug a public knowledge base is found by across organisations, or none.
@@ -183,6 +185,7 @@ pub async fn create<C: ConnectionTrait>(
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),
+        index_embedding: Set(None),
     }
     .insert(db)
     .await
@@ -214,6 +217,7 @@ pub async fn update<C: ConnectionTrait>(
         embedding_provider,
         embedding_model,
         embedding_dimensions,
+        index_embedding,
     } = changes;
     m.public_slug = Set(public_slug(visibility, &slug));
     if let Some(v) = new_slug {
@@ -246,6 +250,9 @@ pub async fn update<C: ConnectionTrait>(
     if let Some(v) = embedding_dimensions {
         m.embedding_dimensions = Set(v);
     }
+    if let Some(v) = index_embedding {
+        m.index_embedding = Set(v);
+    }
     m.updated_at = Set(ts(now));
     super::update_in_org(db, m, knowledge_bases::Column::OrgId, org).await
 }
@@ -267,17 +274,23 @@ pub async fn touch<C: ConnectionTrait>(
 }
 
 /// Makes `to` the live index generation of a live knowledge base whose live one is still
-/// `from` (a reindex completing); returns whether it switched.
+/// `from` (a reindex completing), built with the model `index_embedding`; returns whether it
+/// switched.
 pub async fn switch_generation<C: ConnectionTrait>(
     db: &C,
     org: OrgId,
     id: KbId,
     from: i32,
     to: i32,
+    index_embedding: Value,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     let res = knowledge_bases::Entity::update_many()
         .col_expr(knowledge_bases::Column::IndexGeneration, Expr::value(to))
+        .col_expr(
+            knowledge_bases::Column::IndexEmbedding,
+            Expr::value(index_embedding),
+        )
         .col_expr(knowledge_bases::Column::UpdatedAt, Expr::value(ts(now)))
         .filter(knowledge_bases::Column::Id.eq(id.0))
         .filter(knowledge_bases::Column::OrgId.eq(org.0))

@@ -780,3 +780,121 @@ async fn reindexing_builds_a_new_index_while_search_keeps_the_old_one(#[case] ki
         .await;
     assert_eq!(status, 403, "{err}");
 }
+
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn a_new_embedding_model_is_a_reindex_and_search_follows_the_live_index(
+    #[case] kind: DbKind,
+) {
+    let fake = aerie_bench::FakeUpstream::start().await;
+    let t = Kb::start(kind, |c| c.allow_private_provider_urls = true).await;
+    let kb = t.kb.clone();
+    let (status, provider) = t
+        .app
+        .authed(
+            Method::POST,
+            "/api/providers",
+            &t.owner,
+            Some(json!({"name": "embedder", "base_url": fake.base_url()})),
+        )
+        .await;
+    assert_eq!(status, 201, "{provider}");
+    let provider = provider["id"].as_str().expect("id").to_owned();
+    let (status, _) = t
+        .upload(
+            &t.owner,
+            &kb,
+            Form::new().part("file", part("heron.md", HERON_MD.as_bytes())),
+        )
+        .await;
+    assert_eq!(status, 201);
+    t.settled(&t.owner, &kb).await;
+    use aerie_backend::testing::store;
+    let org = store::orgs::find_by_slug_global(t.app.ctx.db(), "acme")
+        .await
+        .expect("db")
+        .expect("acme");
+    let id = aerie_contract::ids::KbId(uuid::Uuid::parse_str(&kb).expect("uuid"));
+    let row = |app: &TestApp| {
+        let db = app.ctx.db().clone();
+        let org = aerie_contract::ids::OrgId(org.id);
+        async move {
+            store::knowledge_bases::find_any(&db, org, id)
+                .await
+                .expect("db")
+                .expect("the knowledge base")
+        }
+    };
+    assert_eq!(row(&t.app).await.index_embedding, None);
+
+    // The built-in model (384 dimensions) → the provider's (8): accepted as a reindex. Until it
+    // switches, queries are embedded with the built-in model (a provider vector would not even
+    // fit the live table); after, with the provider's.
+    let (status, body) = t
+        .app
+        .authed(
+            Method::PATCH,
+            &format!("/api/knowledge/{kb}"),
+            &t.owner,
+            Some(json!({"embedding": {"provider_id": provider, "model": "fake-embed"}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["embedding"]["model"], "fake-embed");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (status, found) = t
+            .search(&t.owner, &kb, json!({"query": "grey heron migrates"}))
+            .await;
+        assert_eq!(status, 200, "{found}");
+        let names = filenames(&found);
+        assert!(
+            !names.is_empty() && names.iter().all(|n| n == "heron.md"),
+            "{found}"
+        );
+        let now = row(&t.app).await;
+        if now.index_generation == 1 {
+            assert_eq!(
+                now.index_embedding,
+                Some(json!({"provider_id": provider, "model": "fake-embed"}))
+            );
+            break;
+        }
+        assert_eq!(
+            now.index_embedding,
+            Some(json!({"provider_id": null, "model": ""})),
+            "the live index's model is recorded while the reindex runs"
+        );
+        assert!(Instant::now() < deadline, "the reindex never switched");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A document added now is embedded with the new model into the new generation.
+    let (status, _) = t
+        .upload(
+            &t.owner,
+            &kb,
+            Form::new().part("file", part("bakery.txt", BAKERY_TXT.as_bytes())),
+        )
+        .await;
+    assert_eq!(status, 201);
+    t.settled(&t.owner, &kb).await;
+    let (status, found) = t
+        .search(
+            &t.owner,
+            &kb,
+            json!({"query": "sourdough starter", "mode": "full_text"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(filenames(&found)[0], "bakery.txt", "{found}");
+    let (status, found) = t
+        .search(&t.owner, &kb, json!({"query": "sourdough starter"}))
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert!(
+        filenames(&found).contains(&"bakery.txt".to_owned()),
+        "{found}"
+    );
+}

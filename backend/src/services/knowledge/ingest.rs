@@ -13,7 +13,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::jobs::files_dir;
-use crate::db::entities::knowledge_bases;
+use crate::db::entities::{documents, knowledge_bases};
 use crate::services::embeddings::{self, EmbeddingModel};
 use crate::services::jobs::{JobFailure, JobHandler, JobRun};
 use crate::store::documents::StateChange;
@@ -42,6 +42,66 @@ pub fn table(kb: KbId, generation: i32) -> String {
 /// The prefix of every table of a knowledge base (its deletion drops them all).
 pub fn table_prefix(kb: KbId) -> String {
     format!("kb_{}_", kb.0.simple())
+}
+
+/// How `knowledge_bases.index_embedding` spells a model.
+#[derive(Debug, Serialize, Deserialize)]
+struct IndexModel {
+    provider_id: Option<uuid::Uuid>,
+    model: String,
+}
+
+/// The model as `knowledge_bases.index_embedding` stores it.
+pub(super) fn index_embedding(model: &EmbeddingModel) -> serde_json::Value {
+    let (provider_id, model) = match model {
+        EmbeddingModel::Local => (None, String::new()),
+        EmbeddingModel::Provider { id, model } => (Some(id.0), model.clone()),
+    };
+    serde_json::to_value(IndexModel { provider_id, model }).unwrap_or_default()
+}
+
+/// The model the live index generation was built with: the settings' model, unless a reindex
+/// to another one is under way (searches and ingestion into the live table use this one).
+pub fn live_model_of(kb: &knowledge_bases::Model) -> EmbeddingModel {
+    let recorded = kb
+        .index_embedding
+        .as_ref()
+        .and_then(|v| serde_json::from_value::<IndexModel>(v.clone()).ok());
+    match recorded {
+        None => model_of(kb),
+        Some(IndexModel {
+            provider_id: None, ..
+        }) => EmbeddingModel::Local,
+        Some(IndexModel {
+            provider_id: Some(id),
+            model,
+        }) => EmbeddingModel::Provider {
+            id: ProviderId(id),
+            model,
+        },
+    }
+}
+
+/// The chunks of document `doc` (of `org`) with their vectors, numbered in order.
+pub(super) fn to_chunks(
+    org: OrgId,
+    doc: &documents::Model,
+    texts: &[String],
+    vectors: Vec<Vec<f32>>,
+) -> Vec<aerie_vectors::Chunk> {
+    texts
+        .iter()
+        .zip(vectors)
+        .enumerate()
+        .map(|(i, (text, vector))| aerie_vectors::Chunk {
+            org: org.0,
+            document: doc.id,
+            category: doc.category_id,
+            index: u32::try_from(i).unwrap_or(u32::MAX),
+            text: text.clone(),
+            vector,
+        })
+        .collect()
 }
 
 /// The model a knowledge base's settings name.
@@ -215,25 +275,15 @@ impl IngestJob {
             },
         )
         .await?;
-        let vectors = embed_all(ctx, org, &model_of(&kb), &texts, job, Some(id)).await?;
-
-        let chunks: Vec<aerie_vectors::Chunk> = texts
-            .into_iter()
-            .zip(vectors)
-            .enumerate()
-            .map(|(i, (text, vector))| aerie_vectors::Chunk {
-                org: org.0,
-                document: id.0,
-                category: doc.category_id,
-                index: u32::try_from(i).unwrap_or(u32::MAX),
-                text,
-                vector,
-            })
-            .collect();
+        // Embedded with the live generation's model, which a reindex to another model keeps
+        // until it switches.
+        let mut model = live_model_of(&kb);
+        let vectors = embed_all(ctx, org, &model, &texts, job, Some(id)).await?;
+        let mut chunks = to_chunks(org, &doc, &texts, vectors);
         let count = u32::try_from(chunks.len()).unwrap_or(u32::MAX);
         let vectors = ctx.vectors().await.map_err(fail)?;
         // The generation may switch while we write (a reindex completing): write again into the
-        // live one until it holds still.
+        // live one until it holds still, embedding again if the new one has another model.
         let mut generation = kb.index_generation;
         for _ in 0..3 {
             let t = table(kb_id, generation);
@@ -251,6 +301,11 @@ impl IngestJob {
             {
                 Some(now) if now.index_generation != generation => {
                     generation = now.index_generation;
+                    if live_model_of(&now) != model {
+                        model = live_model_of(&now);
+                        let again = embed_all(ctx, org, &model, &texts, job, Some(id)).await?;
+                        chunks = to_chunks(org, &doc, &texts, again);
+                    }
                 }
                 _ => break,
             }

@@ -477,15 +477,14 @@ pub async fn update(
         || embedding_model
             .as_ref()
             .is_some_and(|m| *m != current.embedding.model);
-    if has_documents && new_embedding {
-        return Err(Error::state(
-            "embedding",
-            "This knowledge base holds documents embedded with its current model; remove them (or create another knowledge base) to change the embedding model.",
-        ));
-    }
     let rechunk = has_documents
-        && (chunk_size.is_some_and(|s| s != current_size(&current))
+        && (new_embedding
+            || chunk_size.is_some_and(|s| s != current_size(&current))
             || chunk_overlap.is_some_and(|o| o != current_overlap(&current)));
+    // A new model with documents: the live index keeps the model it was built with (searches
+    // embed with it) until the reindex to the new one switches.
+    let index_embedding = (has_documents && new_embedding && row.index_embedding.is_none())
+        .then(|| Some(ingest::index_embedding(&ingest::model_of(&row))));
     let changes = store::knowledge_bases::KnowledgeBaseChanges {
         slug,
         name,
@@ -497,6 +496,7 @@ pub async fn update(
         embedding_provider,
         embedding_model,
         embedding_dimensions,
+        index_embedding,
     };
     let generation = row.index_generation;
     let txn = db::begin_write(ctx.db()).await?;

@@ -1,11 +1,14 @@
 //! Reindexing (`POST /api/knowledge/{id}/reindex`, "Re-embed all chunks"; and a change of the
-//! chunking settings of a knowledge base that holds documents): the job `knowledge.reindex`
+//! chunking settings or the embedding model of a knowledge base that holds documents): the job
+//! `knowledge.reindex`
 //! cuts and embeds every ready document again, with the knowledge base's current settings, into
 //! the next index generation (`kb_<id>_<generation + 1>`). Searches keep using the live
 //! generation until the new one is complete; then one conditional update switches to it, the
 //! documents' chunk counts follow, and the old table is dropped. Documents ingested meanwhile
 //! are taken in a second pass, and an ingestion that finishes after the switch writes again into
-//! the new generation (`ingest.rs`). Idempotent: an attempt after a crash starts the new table
+//! the new generation (`ingest.rs`). The switch records the model the new generation was built
+//! with (searches embed their queries with it), and queues another reindex if the settings
+//! changed again while this one ran. Idempotent: an attempt after a crash starts the new table
 //! over (each document's chunks are replaced, never appended).
 
 use std::collections::HashMap;
@@ -15,7 +18,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::find_editable;
-use super::ingest::{chunks_of, embed_all, model_of, table};
+use super::ingest::{chunks_of, embed_all, index_embedding, model_of, table, to_chunks};
 use crate::actor::Actor;
 use crate::services::audit::{self, Event};
 use crate::services::jobs::{self, JobFailure, JobHandler, JobRun, NewJob};
@@ -145,19 +148,7 @@ impl JobHandler for ReindexJob {
                 };
                 let texts = chunks_of(ctx, org, &kb, id, &doc.filename).await?;
                 let vecs = embed_all(ctx, org, &model, &texts, &job, None).await?;
-                let chunks: Vec<aerie_vectors::Chunk> = texts
-                    .into_iter()
-                    .zip(vecs)
-                    .enumerate()
-                    .map(|(i, (text, vector))| aerie_vectors::Chunk {
-                        org: org.0,
-                        document: id.0,
-                        category: doc.category_id,
-                        index: u32::try_from(i).unwrap_or(u32::MAX),
-                        text,
-                        vector,
-                    })
-                    .collect();
+                let chunks = to_chunks(org, &doc, &texts, vecs);
                 counts.insert(id, u32::try_from(chunks.len()).unwrap_or(u32::MAX));
                 vectors
                     .delete_document(&target, org.0, id.0)
@@ -171,11 +162,34 @@ impl JobHandler for ReindexJob {
         }
         let now = Utc::now();
         let txn = db::begin_write(ctx.db()).await.map_err(Error::from)?;
-        if !store::knowledge_bases::switch_generation(&txn, org, kb_id, live, generation, now)
-            .await
-            .map_err(Error::from)?
+        if !store::knowledge_bases::switch_generation(
+            &txn,
+            org,
+            kb_id,
+            live,
+            generation,
+            index_embedding(&model),
+            now,
+        )
+        .await
+        .map_err(Error::from)?
         {
             return Ok(());
+        }
+        // Settings changed while this ran (their own reindex, queued for this same generation,
+        // will find it built): one more pass with the new ones.
+        let again = store::knowledge_bases::find(&txn, org, kb_id)
+            .await
+            .map_err(Error::from)?
+            .is_some_and(|now| {
+                model_of(&now) != model
+                    || now.chunk_size != kb.chunk_size
+                    || now.chunk_overlap != kb.chunk_overlap
+            });
+        if again {
+            enqueue(&txn, org, kb_id, generation.saturating_add(1))
+                .await
+                .map_err(JobFailure::from)?;
         }
         for (id, n) in &counts {
             store::documents::set_state(
@@ -193,6 +207,9 @@ impl JobHandler for ReindexJob {
             .map_err(Error::from)?;
         }
         txn.commit().await.map_err(Error::from)?;
+        if again {
+            jobs::wake(ctx);
+        }
         // Searches that read the old generation just before the switch finish first.
         tokio::select! {
             () = tokio::time::sleep(DROP_GRACE) => {}

@@ -1,5 +1,5 @@
 //! Searching a knowledge base: the query is embedded with the model of the knowledge base's live
-//! index and matched against its chunks by vector, by BM25, or both fused by reciprocal rank
+//! index (`ingest::live_model_of`) and matched against its chunks by vector, by BM25, or both fused by reciprocal rank
 //! (`aerie-vectors`). Every search is scoped to the caller's organisation twice: the knowledge
 //! base must be one the caller sees, and the vector store filters every row on the
 //! organisation. Passages of documents removed meanwhile are dropped.
@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use super::find_visible;
-use super::ingest::{model_of, table};
+use super::ingest::{live_model_of, table};
 use crate::actor::Actor;
 use crate::db::entities::knowledge_bases;
 use crate::services::embeddings;
@@ -130,7 +130,8 @@ pub(crate) async fn passages(
     let vector = match q.mode {
         SearchMode::FullText => Vec::new(),
         SearchMode::Vector | SearchMode::Hybrid => {
-            let mut v = embeddings::embed(ctx, org, &model_of(kb), vec![q.text.to_owned()]).await?;
+            let mut v =
+                embeddings::embed(ctx, org, &live_model_of(kb), vec![q.text.to_owned()]).await?;
             v.pop().ok_or_else(|| {
                 Error::Internal(anyhow::anyhow!("the embedding model answered no vector"))
             })?
