@@ -2,13 +2,18 @@
 // search.rs): upload a PDF and a Markdown file (each its own request), follow them to "ready"
 // (the list reads itself again while they are in progress), upload the PDF again (a duplicate),
 // search, delete one; a file the server cannot read shows the server's sentence next to it and
-// adds no document. The fixtures are the extractor's (extract/tests/fixtures). Stands on its own.
+// adds no document. Then an agent given the knowledge base in its form answers in the chat page
+// with the passages it was given listed as its sources, still there when the conversation is
+// read again. The fixtures are the extractor's (extract/tests/fixtures). Stands on its own.
 import { test, expect } from "@playwright/test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { ensureOwner, signInAsOwner, watchErrors } from "./owner";
 
 const FIXTURES = join(__dirname, "..", "..", "extract", "tests", "fixtures");
+// The fake OpenAI-compatible upstream started by playwright.config.ts: it answers
+// "echo: <last user message>".
+const UPSTREAM = `http://127.0.0.1:${process.env.AERIE_E2E_UPSTREAM_PORT ?? 3911}/v1`;
 // Says "heron migrates along the northern coast".
 const PDF = "heron.pdf";
 // A 1×1 PNG: a format the server does not read.
@@ -30,9 +35,9 @@ test.beforeAll(async ({ request }) => {
   await ensureOwner(request);
 });
 
-test("knowledge documents: upload, ingestion status, duplicate, search, delete, refusal", async ({ page, baseURL }) => {
+test("knowledge documents: upload, ingestion status, duplicate, search, delete, refusal, cited chat", async ({ page, baseURL }) => {
   // Ingestion embeds with the built-in model, on a debug build.
-  test.setTimeout(300_000);
+  test.setTimeout(360_000);
   const errors = watchErrors(page);
   await signInAsOwner(page);
   const api = { headers: { Origin: baseURL! } };
@@ -137,6 +142,85 @@ test("knowledge documents: upload, ingestion status, duplicate, search, delete, 
   await expect(documents.locator('tr[data-document="pixel.png"]')).toHaveCount(0);
   const after = await page.request.get(`/api/knowledge/${kbId}/documents`);
   expect((await after.json()).map((d: { filename: string }) => d.filename)).toEqual([PDF]);
+
+  // An agent answering from the knowledge base: a provider over the REST API, the agent in its
+  // form with the knowledge base ticked.
+  const provider = await page.request.post("/api/providers", {
+    ...api,
+    data: { name: "Documents upstream", base_url: UPSTREAM, api_key: "sk-test", models: [{ id: "fake-model" }] },
+  });
+  expect(provider.status(), await provider.text()).toBe(201);
+  const providerId: string = (await provider.json()).id;
+  const nav = page.getByRole("navigation", { name: "Main" });
+  await nav.getByRole("link", { name: "Agents" }).click();
+  await expect(page).toHaveURL(/\/agents$/);
+  await page.getByRole("button", { name: "New agent" }).click();
+  const agentEditor = page.getByRole("region", { name: "Agent editor" });
+  await agentEditor.getByLabel("Name", { exact: true }).fill("Heron guide");
+  await agentEditor.getByLabel("System prompt").fill("Answer from the passages and cite them as [n].");
+  await agentEditor.getByRole("combobox", { name: "Provider", exact: true }).selectOption({ label: "Documents upstream" });
+  await agentEditor.getByRole("combobox", { name: "Model", exact: true }).selectOption("fake-model");
+  await agentEditor.getByRole("group", { name: "Knowledge bases" }).getByLabel("Field notes").check();
+  await agentEditor.getByRole("button", { name: "Create agent" }).click();
+  await expect(agentEditor).toHaveCount(0);
+  const agentRow = page.locator('tr[data-agent="Heron guide"]');
+  await expect(agentRow).toContainText("fake-model");
+
+  // Chat with it: the answer streams in, its sources listed under it; a `[1]` in the text (the
+  // fake upstream echoes the question) is marked as a reference.
+  await agentRow.getByRole("link", { name: "Chat" }).click();
+  await expect(page).toHaveURL(/\/chat\?agent=/);
+  const agentId = new URL(page.url()).searchParams.get("agent")!;
+  const agent = await page.request.get(`/api/agents/${agentId}`);
+  expect((await agent.json()).knowledge_base_ids).toEqual([kbId]);
+  await expect(page.locator('select[name="agent"] option:checked')).toHaveText("Heron guide");
+  const question = "Where does the heron migrate? [1]";
+  await page.getByLabel("Message").fill(question);
+  await page.getByLabel("Message").press("Enter");
+  const answer = page.locator("article.msg-assistant").first();
+  await expect(answer).toHaveAttribute("data-status", "complete");
+  await expect(answer.locator(".answer")).toContainText("echo:");
+  await expect(answer.locator(".answer")).toContainText(question);
+  await expect(answer.locator(".answer .chat-cite").first()).toHaveText("[1]");
+  await expect(page).toHaveURL(/\/chat\/[0-9a-f-]{36}$/);
+  const conversationId = page.url().split("/").pop()!;
+  const checkSources = async () => {
+    const sources = answer.locator(".chat-sources");
+    await expect(sources.getByRole("heading", { name: "Sources" })).toBeVisible();
+    const items = sources.getByRole("list", { name: "Sources" }).getByRole("listitem");
+    await expect(items.first()).toBeVisible();
+    await expect(sources.locator("li.chat-source").first()).toHaveAttribute("data-citation", "1");
+    await expect(items.first().locator("summary")).toHaveText(/^\[1\] .+ · passage \d+$/);
+    const heron = sources.locator("li.chat-source").filter({ hasText: PDF });
+    await expect(heron.first()).toBeVisible();
+    // Folded: the passage shows once its summary is opened.
+    const text = heron.first().locator(".chat-source-text");
+    await expect(text).toBeHidden();
+    await heron.first().locator("summary").click();
+    await expect(text).toBeVisible();
+    await expect(text).not.toBeEmpty();
+  };
+  await checkSources();
+  await page.screenshot({ path: "screenshots/chat-sources.png", fullPage: true });
+
+  // The conversation as stored keeps them.
+  await page.reload();
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+  await expect(page.locator("article.msg")).toHaveCount(2);
+  await expect(answer).toHaveAttribute("data-status", "complete");
+  await expect(answer.locator(".answer")).toContainText(question);
+  await checkSources();
+  const stored = await page.request.get(`/api/conversations/${conversationId}/messages`);
+  expect(stored.status(), await stored.text()).toBe(200);
+  const messages: { role: string; citations?: { filename: string }[] }[] = (await stored.json()).data;
+  const cited = messages.find((m) => m.role === "assistant")?.citations ?? [];
+  expect(cited.map((c) => c.filename)).toContain(PDF);
+
+  // Cleaned up for the specs that follow: the conversation, the agent, its provider.
+  for (const path of [`/api/conversations/${conversationId}`, `/api/agents/${agentId}`, `/api/providers/${providerId}`]) {
+    const gone = await page.request.delete(path, api);
+    expect(gone.status(), `${path}: ${await gone.text()}`).toBe(204);
+  }
 
   const removed = await page.request.delete(`/api/knowledge/${kbId}`, api);
   expect(removed.status()).toBe(204);

@@ -86,6 +86,10 @@ const TABLE: &[(&str, &str, u8)] = &[
     ("POST", "/api/knowledge/{id}/reindex", PEOPLE),
     ("POST", "/v1/rag/index", DATA),
     ("POST", "/v1/rag/query", DATA),
+    // Egret's RAG query (seed 000): answers from a domain with citations (with and without
+    // the trailing slash)
+    ("POST", "/v1/query/", DATA),
+    ("POST", "/v1/query", DATA),
     ("GET", "/v1/domains/", ANYONE_WIDENED),
     ("GET", "/v1/domains/{slug}/", ANYONE_WIDENED),
     ("GET", "/v1/domains/{slug}/categories/", ANYONE_WIDENED),

@@ -10,6 +10,7 @@ mod support;
 
 mod agents;
 mod anonymous_writes;
+mod answers;
 mod chat;
 mod cli;
 mod conform;

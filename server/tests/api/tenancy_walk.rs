@@ -43,6 +43,9 @@ enum Kind {
     Document,
     /// An organisation's slug (`/v1/orgs/{slug}/`).
     OrgSlug,
+    /// A knowledge base's slug (the `domain` of `/v1/query/`; in bodies only, no path names
+    /// one yet).
+    KnowledgeBaseSlug,
     /// A single sign-on kind, e.g. `github` (`/auth/{provider}/…`).
     SsoProtocol,
 }
@@ -299,6 +302,8 @@ const BODIES: &[(&str, Bodies)] = &[
         }));
         out
     }),
+    ("POST /v1/query/", query_bodies),
+    ("POST /v1/query", query_bodies),
     ("POST /api/chat/{msgId}/feedback", |_| {
         vec![body(json!({"rating": "up", "comment": "walk"}))]
     }),
@@ -433,6 +438,34 @@ const BODIES: &[(&str, Bodies)] = &[
         vec![body(json!({"title": "Walk"}))]
     }),
 ];
+
+/// `POST /v1/query/` (and without the slash): B's own domain, A's domains by slug and by id,
+/// and A's agents as the model.
+fn query_bodies(s: &Seed) -> Vec<Body> {
+    let own = s.b.one(Kind::KnowledgeBaseSlug);
+    let mut out = vec![
+        body(json!({"query": "secret knowledge handbook vault code", "domain": own})),
+        // A `session_id` is the caller's own tracking key (as on `/v1/chat`): naming one of
+        // A's conversations starts a session of B's.
+        body(json!({"query": "walk", "domain": own,
+                    "session_id": s.a.one(Kind::Conversation)})),
+    ];
+    // A's domains by slug, and by id (a domain is named by its slug only).
+    out.extend(
+        s.a.all(Kind::KnowledgeBaseSlug)
+            .into_iter()
+            .chain(s.a.all(Kind::KnowledgeBase))
+            .map(|d| naming(&["domain"], json!({"query": "walk", "domain": d}))),
+    );
+    // A's agents as the model.
+    out.extend(s.a.all(Kind::Agent).into_iter().map(|a| {
+        naming(
+            &["model"],
+            json!({"query": "walk", "domain": own, "model": a}),
+        )
+    }));
+    out
+}
 
 /// One documented operation the walk calls.
 #[derive(Debug)]
@@ -977,6 +1010,11 @@ async fn seed_acme(app: &TestApp, upstream: &str, idp: &str) -> Acme {
         )
         .await;
         a.add(Kind::KnowledgeBase, label, &id(&kb));
+        a.add(
+            Kind::KnowledgeBaseSlug,
+            label,
+            kb["slug"].as_str().expect("slug"),
+        );
         let category = expect(
             app,
             Method::POST,
@@ -1173,6 +1211,11 @@ async fn seed_globex(app: &TestApp, upstream: &str) -> (Org, Vec<Caller>) {
     )
     .await;
     b.add(Kind::KnowledgeBase, "organisation", &id(&kb));
+    b.add(
+        Kind::KnowledgeBaseSlug,
+        "organisation",
+        kb["slug"].as_str().expect("slug"),
+    );
     let category = expect(
         app,
         Method::POST,

@@ -1,7 +1,9 @@
 //! The chat page (`/chat`, `/chat/{id}`): conversations on the left, the agent picker on top,
 //! the selected conversation's messages and the composer. Answers stream in from
-//! `POST /api/chat` ([`stream`]) and are rendered as sanitized Markdown.
+//! `POST /api/chat` ([`stream`]) and are rendered as sanitized Markdown, followed by the
+//! knowledge passages they were given to cite ([`sources`]).
 
+pub mod sources;
 pub mod stream;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +16,7 @@ use leptos_router::{LazyRoute, lazy_route};
 use super::{SignedIn, error_of};
 use crate::contract::ErrorBody;
 use crate::contract::agents::Agent;
-use crate::contract::chat::{ChatEvent, ChatTurn, Conversation, Message, ToolCallRecord};
+use crate::contract::chat::{ChatEvent, ChatTurn, Citation, Conversation, Message, ToolCallRecord};
 use crate::contract::ids::{AgentId, ConversationId, MessageId};
 use crate::contract::kinds::{MessageRole, MessageStatus};
 use crate::fns::agents::list_agents;
@@ -24,6 +26,7 @@ use crate::fns::chat::{
 };
 use crate::ui::components::{EmptyState, ErrorAlert, LoadError};
 use crate::ui::{markdown, routes};
+use sources::Sources;
 
 /// The `/chat/:id?` route: the page's code is its own wasm file, fetched with the page (`ui::App`).
 pub struct ChatRoute;
@@ -58,6 +61,8 @@ struct Entry {
     content: ArcRwSignal<String>,
     reasoning: ArcRwSignal<String>,
     tool_calls: ArcRwSignal<Vec<ToolCallRecord>>,
+    /// The knowledge passages the answer was given to cite.
+    citations: ArcRwSignal<Vec<Citation>>,
     status: ArcRwSignal<MessageStatus>,
     error: ArcRwSignal<Option<String>>,
     feedback: ArcRwSignal<Option<i16>>,
@@ -73,6 +78,7 @@ impl Entry {
             content: ArcRwSignal::new(content.to_owned()),
             reasoning: ArcRwSignal::new(String::new()),
             tool_calls: ArcRwSignal::new(Vec::new()),
+            citations: ArcRwSignal::new(Vec::new()),
             status: ArcRwSignal::new(status),
             error: ArcRwSignal::new(None),
             feedback: ArcRwSignal::new(None),
@@ -85,12 +91,16 @@ impl Entry {
         e
     }
 
-    /// Takes the stored state of the message.
+    /// Takes the stored state of the message. Citations streamed before are kept when the
+    /// stored message comes without any.
     fn apply(&self, m: &Message) {
         self.id.set(Some(m.id));
         self.content.set(m.content.clone());
         self.reasoning.set(m.reasoning.clone().unwrap_or_default());
         self.tool_calls.set(m.tool_calls.clone());
+        if !m.citations.is_empty() {
+            self.citations.set(m.citations.clone());
+        }
         self.status.set(m.status);
         self.error.set(m.error.clone());
         self.feedback.set(m.feedback);
@@ -245,6 +255,7 @@ impl Chat {
             ChatEvent::Reasoning { content } => {
                 answer.reasoning.update(|r| r.push_str(&content));
             }
+            ChatEvent::Citations { citations } => answer.citations.set(citations),
             ChatEvent::ToolCall { call } => answer.tool_calls.update(|t| t.push(call)),
             ChatEvent::Done { message, .. } => answer.apply(&message),
             ChatEvent::Error { message, .. } => answer.fail(message),
@@ -671,6 +682,7 @@ fn AnswerBody(entry: Entry) -> impl IntoView {
         content,
         reasoning,
         tool_calls,
+        citations,
         status,
         error,
         ..
@@ -709,11 +721,15 @@ fn AnswerBody(entry: Entry) -> impl IntoView {
         MessageStatus::Complete => None,
     }
     };
-    let md = move || markdown::render(&content.get());
+    let md = {
+        let citations = citations.clone();
+        move || citations.with(|c| sources::mark_citations(&markdown::render(&content.get()), c))
+    };
     view! {
         {reasoning_view}
         {tools_view}
         <div class="md answer" inner_html=md></div>
+        <Sources citations/>
         {status_view}
     }
 }
