@@ -16,7 +16,7 @@ use reqwest::multipart::Form;
 use rstest::rstest;
 use serde_json::{Value, json};
 
-use crate::documents::{BAKERY_TXT, HERON_MD, model_dir, part};
+use crate::documents::{BAKERY_TXT, HERON_MD, model_dir, part, settled_in, upload_to};
 use crate::support::chat::{Chat, data_json, parse_sse};
 use crate::support::{PASSWORD, TestApp, assert_contract_body};
 
@@ -107,44 +107,15 @@ async fn upload(
     if let Some(c) = category {
         form = form.text("category_id", c.to_owned());
     }
-    let res = app
-        .client
-        .post(app.url(&format!("/api/knowledge/{kb}/documents")))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
-    let status = res.status().as_u16();
-    let up: Value = res.json().await.unwrap_or(Value::Null);
+    let (status, up) = upload_to(app, token, kb, form).await;
     assert_eq!(status, 201, "{up}");
     up[0]["document"]["id"].as_str().expect("id").to_owned()
 }
 
 /// Waits until every document of `kb` is ready (none may fail).
 async fn ready(app: &TestApp, token: &str, kb: &str) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let (status, docs) = app
-            .authed(
-                Method::GET,
-                &format!("/api/knowledge/{kb}/documents"),
-                token,
-                None,
-            )
-            .await;
-        assert_eq!(status, 200, "{docs}");
-        let docs = docs.as_array().expect("documents");
-        assert!(docs.iter().all(|d| d["status"] != "failed"), "{docs:?}");
-        if docs.iter().all(|d| d["status"] == "ready") {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "ingestion did not finish: {docs:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let docs = settled_in(app, token, kb).await;
+    assert!(docs.iter().all(|d| d["status"] == "ready"), "{docs:?}");
 }
 
 /// `POST path` as `token`, reading the whole body as server-sent events: `(status, content

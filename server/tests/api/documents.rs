@@ -74,50 +74,16 @@ impl Kb {
     }
 
     pub async fn upload(&self, token: &str, kb: &str, form: Form) -> (u16, Value) {
-        let res = self
-            .app
-            .client
-            .post(self.app.url(&format!("/api/knowledge/{kb}/documents")))
-            .bearer_auth(token)
-            .multipart(form)
-            .send()
-            .await
-            .expect("request");
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
+        upload_to(&self.app, token, kb, form).await
     }
 
     pub async fn documents(&self, token: &str, kb: &str) -> Vec<Value> {
-        let (status, docs) = self
-            .app
-            .authed(
-                Method::GET,
-                &format!("/api/knowledge/{kb}/documents"),
-                token,
-                None,
-            )
-            .await;
-        assert_eq!(status, 200, "{docs}");
-        docs.as_array().expect("array").clone()
+        documents_of(&self.app, token, kb).await
     }
 
     /// Waits until no document of `kb` is queued or processing; returns them.
     pub async fn settled(&self, token: &str, kb: &str) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let docs = self.documents(token, kb).await;
-            if docs
-                .iter()
-                .all(|d| d["status"] == "ready" || d["status"] == "failed")
-            {
-                return docs;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "ingestion did not finish: {docs:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        settled_in(&self.app, token, kb).await
     }
 
     pub async fn search(&self, token: &str, kb: &str, body: Value) -> (u16, Value) {
@@ -129,6 +95,53 @@ impl Kb {
                 Some(body),
             )
             .await
+    }
+}
+
+/// `POST /api/knowledge/{kb}/documents` with `form` as `token`: status and JSON.
+pub async fn upload_to(app: &TestApp, token: &str, kb: &str, form: Form) -> (u16, Value) {
+    let res = app
+        .client
+        .post(app.url(&format!("/api/knowledge/{kb}/documents")))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .expect("request");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// The documents of `kb`, as `token` lists them.
+pub async fn documents_of(app: &TestApp, token: &str, kb: &str) -> Vec<Value> {
+    let (status, docs) = app
+        .authed(
+            Method::GET,
+            &format!("/api/knowledge/{kb}/documents"),
+            token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{docs}");
+    docs.as_array().expect("array").clone()
+}
+
+/// Waits until no document of `kb` is queued or processing; returns them.
+pub async fn settled_in(app: &TestApp, token: &str, kb: &str) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let docs = documents_of(app, token, kb).await;
+        if docs
+            .iter()
+            .all(|d| d["status"] == "ready" || d["status"] == "failed")
+        {
+            return docs;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ingestion did not finish: {docs:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
