@@ -7,8 +7,6 @@
 //! 000/001) answers a question about one domain, streamed or not, within a session, refusing
 //! what seed 001 says it refuses. Another organisation's documents never reach an answer.
 
-use std::time::{Duration, Instant};
-
 use aerie_backend::config::DbKind;
 use aerie_bench::FakeUpstream;
 use reqwest::Method;
