@@ -19,8 +19,10 @@ import { ensureOwner, signInAsOwner, watchErrors } from "./owner";
 
 const BUDGET = 250_000;
 // Today's figures (bytes) with a little room (bench/split_sizes.py: 363,970 and 526,392 on
-// docs/plans/wasm-split.md §4.3's build); lower them as the pages shrink.
-const CEILING: Record<string, number> = { "/login": 375_000, "/chat": 540_000 };
+// docs/plans/wasm-split.md §4.3's build); lower them as the pages shrink. Raised on 2026-12-04
+// to 375,283 and 556,205 measured + room, after the knowledge documents page and cited answers
+// (issue 13: document and citation types in the shared contract, the chat page's Sources).
+const CEILING: Record<string, number> = { "/login": 380_000, "/chat": 560_000 };
 
 test.skip(!process.env.AERIE_E2E_RELEASE, "the budget applies to the release build (AERIE_E2E_RELEASE=1)");
 
