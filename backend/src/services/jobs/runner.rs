@@ -105,6 +105,17 @@ impl JobRun {
     pub fn progress(&self, progress: Value) {
         self.progress.send_replace(Some(progress));
     }
+
+    /// The payload of a job of one organisation, read as `T`; a payload that does not read or
+    /// a job without an organisation fails for good.
+    pub fn org_payload<T: serde::de::DeserializeOwned>(&self) -> Result<(T, OrgId), JobFailure> {
+        let payload = serde_json::from_value(self.payload.clone())
+            .map_err(|e| JobFailure::Fatal(format!("payload: {e}")))?;
+        let org = self
+            .org
+            .ok_or_else(|| JobFailure::Fatal("the job names no organisation".to_owned()))?;
+        Ok((payload, org))
+    }
 }
 
 /// Why the runner stopped a job before its handler returned.

@@ -335,11 +335,7 @@ impl JobHandler for IngestJob {
     }
 
     async fn run(&self, job: JobRun) -> Result<(), JobFailure> {
-        let Payload { document_id } = serde_json::from_value(job.payload.clone())
-            .map_err(|e| JobFailure::Fatal(format!("payload: {e}")))?;
-        let org = job
-            .org
-            .ok_or_else(|| JobFailure::Fatal("the job names no organisation".to_owned()))?;
+        let (Payload { document_id }, org) = job.org_payload()?;
         let result = self.ingest(&job, org, document_id).await;
         let gives_up = match &result {
             Err(JobFailure::Fatal(_)) => true,
@@ -384,11 +380,7 @@ impl JobHandler for DocumentDeleteJob {
     }
 
     async fn run(&self, job: JobRun) -> Result<(), JobFailure> {
-        let Payload { document_id } = serde_json::from_value(job.payload.clone())
-            .map_err(|e| JobFailure::Fatal(format!("payload: {e}")))?;
-        let org = job
-            .org
-            .ok_or_else(|| JobFailure::Fatal("the job names no organisation".to_owned()))?;
+        let (Payload { document_id }, org) = job.org_payload()?;
         let ctx = &self.ctx;
         let Some(doc) = store::documents::find_any(ctx.db(), org, document_id)
             .await

@@ -68,11 +68,7 @@ impl JobHandler for DeleteJob {
     }
 
     async fn run(&self, job: JobRun) -> Result<(), JobFailure> {
-        let Payload { kb_id } = serde_json::from_value(job.payload.clone())
-            .map_err(|e| JobFailure::Fatal(format!("payload: {e}")))?;
-        let org = job
-            .org
-            .ok_or_else(|| JobFailure::Fatal("the job names no organisation".to_owned()))?;
+        let (Payload { kb_id }, org) = job.org_payload()?;
         let db = self.ctx.db();
         let Some(kb) = store::knowledge_bases::find_any(db, org, kb_id)
             .await

@@ -98,11 +98,7 @@ impl JobHandler for ReindexJob {
     }
 
     async fn run(&self, job: JobRun) -> Result<(), JobFailure> {
-        let Payload { kb_id, generation } = serde_json::from_value(job.payload.clone())
-            .map_err(|e| JobFailure::Fatal(format!("payload: {e}")))?;
-        let org = job
-            .org
-            .ok_or_else(|| JobFailure::Fatal("the job names no organisation".to_owned()))?;
+        let (Payload { kb_id, generation }, org) = job.org_payload()?;
         let ctx = &self.ctx;
         let Some(kb) = store::knowledge_bases::find(ctx.db(), org, kb_id)
             .await
