@@ -176,7 +176,7 @@ pub fn models(agents: Vec<Agent>, provider_models: Vec<ProviderModel>) -> ModelL
     });
     let provider_models = provider_models.into_iter().map(|m| Model {
         created: m.provider.created_at.timestamp(),
-        description: format!("{} on {}", m.model, m.provider.name),
+        description: m.description(),
         name: m.id.clone(),
         id: m.id,
         kind: ModelKind::Model,

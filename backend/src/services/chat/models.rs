@@ -26,6 +26,13 @@ pub struct ProviderModel {
     pub provider: Provider,
 }
 
+impl ProviderModel {
+    /// How `GET /v1/models` and its stand-in agent describe it.
+    pub fn description(&self) -> String {
+        format!("{} on {}", self.model, self.provider.name)
+    }
+}
+
 /// What a `model` named.
 #[derive(Clone, Debug)]
 pub struct Target {
@@ -77,7 +84,7 @@ fn stand_in(p: &Principal, m: &ProviderModel) -> Agent {
     Agent {
         id: AgentId(uuid::Uuid::nil()),
         name: m.id.clone(),
-        description: format!("{} on {}", m.model, m.provider.name),
+        description: m.description(),
         system_prompt: String::new(),
         provider_id: Some(m.provider.id).filter(|id| *id != providers::CONFIGURED),
         model: m.model.clone(),
