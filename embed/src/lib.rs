@@ -7,8 +7,9 @@
 //!
 //! What sentence-transformers does, done here the same way: WordPiece tokens truncated to the
 //! model's `max_seq_length` (256), the BERT encoder, mean pooling over the real tokens (the
-//! attention mask), then L2 normalisation. Inputs are sorted by length and cut into batches so
-//! that padding stays short. Calls are blocking and CPU-bound: run them off the async threads
+//! attention mask), then L2 normalisation. The encoder is this crate's own (`bert.rs`): a
+//! batch's texts are packed end to end without padding, and attention and GELU are fused,
+//! vectorised operations (`fastmath.rs`). Calls are blocking and CPU-bound: run them off the async threads
 //! (`tokio::task::spawn_blocking`).
 //!
 //! This crate changes rarely and holds the heavy dependencies (candle, tokenizers), so that a
@@ -16,17 +17,20 @@
 
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, Tensor};
+mod bert;
+mod fastmath;
+
+use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use tokenizers::{Tokenizer, TruncationParams};
 
 /// The model's name, as knowledge bases record it.
 pub const MODEL_NAME: &str = "all-MiniLM-L6-v2";
 
-/// Texts embedded per forward pass (sentence-transformers' default; 8 and 16 measured the same
-/// on 2 cores, bench/README.md).
-pub const BATCH: usize = 32;
+/// Texts embedded per forward pass. The encoder packs a batch's tokens without padding, so the
+/// size matters little: 4, 8, 16 and 32 measured within 4 % of each other on 2 cores
+/// (bench/README.md); 8 keeps the buffers small.
+pub const BATCH: usize = 8;
 
 /// Why the model could not be loaded or run.
 #[derive(Debug, thiserror::Error)]
@@ -48,9 +52,8 @@ type Numbered = Vec<(usize, Vec<f32>)>;
 
 /// A loaded sentence-embedding model.
 pub struct Embedder {
-    model: BertModel,
+    model: bert::Bert,
     tokenizer: Tokenizer,
-    device: Device,
     dimensions: usize,
     max_tokens: usize,
 }
@@ -76,7 +79,7 @@ impl Embedder {
         };
         let config_text = std::fs::read_to_string(dir.join("config.json"))
             .map_err(|e| fail(format!("config.json: {e}")))?;
-        let config: Config =
+        let config: bert::Config =
             serde_json::from_str(&config_text).map_err(|e| fail(format!("config.json: {e}")))?;
         // sentence-transformers' own limit (256 for this model), never more than the model's.
         let max_tokens = std::fs::read_to_string(dir.join("sentence_bert_config.json"))
@@ -94,10 +97,8 @@ impl Embedder {
                 ..Default::default()
             }))
             .map_err(|e| fail(format!("tokenizer.json: {e}")))?;
-        tokenizer.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::BatchLongest,
-            ..Default::default()
-        }));
+        // No padding: the encoder takes each text at its own length (src/bert.rs).
+        tokenizer.with_padding(None);
         let device = Device::Cpu;
         let weights = dir.join("model.safetensors");
         if !weights.is_file() {
@@ -108,11 +109,10 @@ impl Embedder {
         #[expect(unsafe_code, reason = "memory-mapping the weights, as candle does")]
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &device) }
             .map_err(|e| fail(format!("model.safetensors: {e}")))?;
-        let model = BertModel::load(vb, &config).map_err(|e| fail(format!("weights: {e}")))?;
+        let model = bert::Bert::load(vb, &config).map_err(|e| fail(format!("weights: {e}")))?;
         Ok(Self {
             model,
             tokenizer,
-            device,
             dimensions: config.hidden_size,
             max_tokens,
         })
@@ -130,11 +130,11 @@ impl Embedder {
 
     /// Unit-length vectors of `texts`, in their order.
     pub fn embed<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        // Longest first, so that each batch pads to texts of similar length.
+        // Longest first, so that the workers' batches cost about the same.
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(texts[i].as_ref().len()));
         let batches: Vec<&[usize]> = order.chunks(BATCH).collect();
-        // candle runs much of a forward pass on one thread: batches go to one worker per core.
+        // The encoder runs on the calling thread (bert.rs): batches go to one worker per core.
         let workers = std::thread::available_parallelism()
             .map_or(1, usize::from)
             .min(batches.len())
@@ -177,44 +177,31 @@ impl Embedder {
             .tokenizer
             .encode_batch(texts.to_vec(), true)
             .map_err(inference)?;
-        let rows = encodings.len();
-        let width = encodings.first().map_or(0, |e| e.get_ids().len());
-        let mut ids = Vec::with_capacity(rows * width);
-        let mut mask = Vec::with_capacity(rows * width);
-        for e in &encodings {
-            ids.extend_from_slice(e.get_ids());
-            mask.extend_from_slice(e.get_attention_mask());
-        }
-        let ids = Tensor::from_vec(ids, (rows, width), &self.device).map_err(inference)?;
-        let mask = Tensor::from_vec(mask, (rows, width), &self.device).map_err(inference)?;
-        let types = ids.zeros_like().map_err(inference)?;
-        let hidden = self
-            .model
-            .forward(&ids, &types, Some(&mask))
-            .map_err(inference)?;
-        // Mean over the real tokens: sum(hidden · mask) / sum(mask).
-        let mask = mask
-            .to_dtype(DType::F32)
-            .and_then(|m| m.unsqueeze(2))
-            .map_err(inference)?;
-        let summed = hidden
-            .broadcast_mul(&mask)
-            .and_then(|h| h.sum(1))
-            .map_err(inference)?;
-        let counts = mask
-            .sum(1)
-            .and_then(|c| c.clamp(1e-9f32, f32::MAX))
-            .map_err(inference)?;
-        let mean = summed.broadcast_div(&counts).map_err(inference)?;
-        let norms = mean
-            .sqr()
-            .and_then(|s| s.sum_keepdim(1))
-            .and_then(|s| s.sqrt())
-            .and_then(|n| n.clamp(1e-12f32, f32::MAX))
-            .map_err(inference)?;
-        mean.broadcast_div(&norms)
-            .and_then(|v| v.to_vec2::<f32>())
-            .map_err(inference)
+        let lengths: Vec<usize> = encodings.iter().map(|e| e.get_ids().len()).collect();
+        let ids: Vec<u32> = encodings
+            .iter()
+            .flat_map(|e| e.get_ids().iter().copied())
+            .collect();
+        let hidden = self.model.forward(&ids, &lengths).map_err(inference)?;
+        // Mean over each text's tokens, then unit length (sentence-transformers' Pooling and
+        // Normalize modules, with their epsilons).
+        let mut rows = hidden.chunks_exact(self.dimensions.max(1));
+        Ok(lengths
+            .iter()
+            .map(|&n| {
+                let mut mean = vec![0.0f32; self.dimensions];
+                for row in rows.by_ref().take(n) {
+                    for (m, x) in mean.iter_mut().zip(row) {
+                        *m += x;
+                    }
+                }
+                let count = (n as f32).max(1e-9);
+                mean.iter_mut().for_each(|m| *m /= count);
+                let norm = mean.iter().map(|m| m * m).sum::<f32>().sqrt().max(1e-12);
+                mean.iter_mut().for_each(|m| *m /= norm);
+                mean
+            })
+            .collect())
     }
 }
 
