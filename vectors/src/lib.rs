@@ -324,39 +324,7 @@ impl Store {
                 "chunks' vectors are empty or of different lengths".to_owned(),
             ));
         }
-        let dims_i32 =
-            i32::try_from(dims).map_err(|_| VectorError::Invalid("vectors too long".to_owned()))?;
-        let schema = schema(dims_i32);
-        let batch = RecordBatch::try_new(
-            schema.clone(),
-            vec![
-                Arc::new(StringArray::from_iter_values(
-                    chunks.iter().map(|c| c.org.hyphenated().to_string()),
-                )),
-                Arc::new(StringArray::from_iter_values(
-                    chunks.iter().map(|c| c.document.hyphenated().to_string()),
-                )),
-                Arc::new(StringArray::from_iter(
-                    chunks
-                        .iter()
-                        .map(|c| c.category.map(|u| u.hyphenated().to_string())),
-                )),
-                Arc::new(UInt32Array::from_iter_values(
-                    chunks.iter().map(|c| c.index),
-                )),
-                Arc::new(StringArray::from_iter_values(
-                    chunks.iter().map(|c| c.text.as_str()),
-                )),
-                Arc::new(
-                    FixedSizeListArray::from_iter_primitive::<Float32Type, _, _>(
-                        chunks
-                            .iter()
-                            .map(|c| Some(c.vector.iter().copied().map(Some).collect::<Vec<_>>())),
-                        dims_i32,
-                    ),
-                ),
-            ],
-        )?;
+        let batch = record_batch(&chunks, dims)?;
         let lock = self.writer(table);
         let _writing = lock.lock().await;
         let t = match self.open_table(table).await? {
@@ -544,17 +512,72 @@ impl Store {
         if search.text.trim().is_empty() {
             return Ok(Vec::new());
         }
-        let batches: Vec<RecordBatch> = t
-            .query()
-            .full_text_search(FullTextSearchQuery::new(search.text.to_owned()))
-            .only_if(filter(search))
-            .limit(limit)
-            .execute()
-            .await?
-            .try_collect()
-            .await?;
-        hits(&batches, ("_score", |s| s))
+        let found = async {
+            t.query()
+                .full_text_search(FullTextSearchQuery::new(search.text.to_owned()))
+                .only_if(filter(search))
+                .limit(limit)
+                .execute()
+                .await?
+                .try_collect::<Vec<RecordBatch>>()
+                .await
+        }
+        .await;
+        match found {
+            Ok(batches) => hits(&batches, ("_score", |s| s)),
+            // `add` creates a table, then its BM25 index: a search in between finds no index.
+            // Its chunks have no lexical side yet (the vector side still sees them); checked
+            // only on failure, so a normal search pays nothing for it.
+            Err(_) if !has_text_index(t).await? => Ok(Vec::new()),
+            Err(e) => Err(e.into()),
+        }
     }
+}
+
+/// The rows of `chunks`, whose vectors all have `dims` values, in the tables' schema.
+fn record_batch(chunks: &[Chunk], dims: usize) -> Result<RecordBatch> {
+    let dims_i32 =
+        i32::try_from(dims).map_err(|_| VectorError::Invalid("vectors too long".to_owned()))?;
+    let schema = schema(dims_i32);
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from_iter_values(
+                chunks.iter().map(|c| c.org.hyphenated().to_string()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                chunks.iter().map(|c| c.document.hyphenated().to_string()),
+            )),
+            Arc::new(StringArray::from_iter(
+                chunks
+                    .iter()
+                    .map(|c| c.category.map(|u| u.hyphenated().to_string())),
+            )),
+            Arc::new(UInt32Array::from_iter_values(
+                chunks.iter().map(|c| c.index),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                chunks.iter().map(|c| c.text.as_str()),
+            )),
+            Arc::new(
+                FixedSizeListArray::from_iter_primitive::<Float32Type, _, _>(
+                    chunks
+                        .iter()
+                        .map(|c| Some(c.vector.iter().copied().map(Some).collect::<Vec<_>>())),
+                    dims_i32,
+                ),
+            ),
+        ],
+    )?;
+    Ok(batch)
+}
+
+/// Whether `t` has its BM25 index on `text`.
+async fn has_text_index(t: &lancedb::Table) -> Result<bool> {
+    Ok(t.list_indices()
+        .await?
+        .iter()
+        .any(|i| i.columns.iter().any(|c| c == "text")))
 }
 
 /// English BM25: lower-cased, ASCII-folded, stemmed (Snowball), without stop words.
@@ -566,4 +589,67 @@ fn full_text_params() -> Result<FtsIndexBuilder> {
         .ascii_folding(true)
         .stem(true)
         .remove_stop_words(true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The moment inside `Store::add` between creating a table and building its BM25 index:
+    /// a search then finds the chunks by vector, no lexical hits, and no error (it was a 500 of
+    /// every chat turn and search that met a knowledge base's first document mid-ingestion).
+    #[tokio::test]
+    async fn a_table_without_its_text_index_yet_is_searched_by_vector_alone() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path().to_str().expect("utf-8"))
+            .await
+            .expect("open");
+        let (org, document) = (Uuid::from_u128(7), Uuid::from_u128(8));
+        let chunk = Chunk {
+            org,
+            document,
+            category: None,
+            index: 0,
+            text: "walking in the hills".to_owned(),
+            vector: vec![0.6, 0.8],
+        };
+        let batch = record_batch(std::slice::from_ref(&chunk), 2).expect("batch");
+        store
+            .db
+            .create_table("kb_new", batch)
+            .execute()
+            .await
+            .expect("create");
+        let search = Search {
+            org,
+            vector: &[0.6, 0.8],
+            text: "walking",
+            limit: 5,
+            category: None,
+            documents: None,
+        };
+        let text = store
+            .search("kb_new", &search, Mode::FullText)
+            .await
+            .expect("full text");
+        assert!(text.is_empty(), "{text:?}");
+        let hybrid = store
+            .search("kb_new", &search, Mode::Hybrid)
+            .await
+            .expect("hybrid");
+        assert_eq!(hybrid.len(), 1, "{hybrid:?}");
+        assert_eq!(hybrid[0].document, document);
+
+        // Once `add` has run, the same table answers lexically too.
+        store.add("kb_new", vec![]).await.expect("no-op");
+        store
+            .add("kb_new", vec![Chunk { index: 1, ..chunk }])
+            .await
+            .expect("add");
+        let text = store
+            .search("kb_new", &search, Mode::FullText)
+            .await
+            .expect("full text");
+        assert_eq!(text.len(), 2, "{text:?}");
+    }
 }

@@ -859,8 +859,10 @@ async fn chat(app: &TestApp, jwt: &str, body: Value) -> (String, String, String)
         .send()
         .await
         .expect("chat");
-    assert_eq!(res.status(), 200);
-    let events = parse_sse(&res.text().await.expect("body"));
+    let status = res.status();
+    let text = res.text().await.expect("body");
+    assert_eq!(status, 200, "{text}");
+    let events = parse_sse(&text);
     assert_eq!(
         events.last().map(|e| e.0.as_str()),
         Some("done"),
@@ -1340,6 +1342,10 @@ async fn acme_view(
 #[case::postgres(DbKind::Postgres)]
 #[tokio::test]
 async fn a_second_organisation_walks_every_operation_and_finds_nothing(#[case] kind: DbKind) {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("warn")
+        .with_test_writer()
+        .try_init();
     let fake = FakeUpstream::start().await;
     let app = TestApp::spawn_with(
         kind,
