@@ -196,7 +196,7 @@ impl Bert {
             bail!("hidden_act must be \"gelu\" (BERT's exact GELU)");
         }
         let h = config.hidden_size;
-        if config.num_attention_heads == 0 || h % config.num_attention_heads != 0 {
+        if config.num_attention_heads == 0 || !h.is_multiple_of(config.num_attention_heads) {
             bail!("hidden_size must be a multiple of num_attention_heads");
         }
         let vb = if vb.contains_tensor("embeddings.word_embeddings.weight") {
@@ -279,7 +279,7 @@ fn attention(qkv: &[f32], lengths: &[usize], heads: usize, hidden: usize) -> Res
     let rows: usize = lengths.iter().sum();
     let width = 3 * hidden;
     // What keeps every access of `scores_of` and `weigh_values` inside its buffer.
-    if heads == 0 || hidden % heads != 0 || qkv.len() != rows * width {
+    if heads == 0 || !hidden.is_multiple_of(heads) || qkv.len() != rows * width {
         bail!(
             "attention input of {} values does not match the model",
             qkv.len()
