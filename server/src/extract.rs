@@ -105,8 +105,8 @@ impl<T: serde::Serialize> IntoResponse for AppJson<T> {
     }
 }
 
-/// A `multipart/form-data` upload of documents: every part named `file` (its filename and
-/// bytes) and an optional `category_id` text part; other parts are refused so a typo is not
+/// A `multipart/form-data` upload of documents: every part named `file` (a file part: its
+/// filename and bytes) and an optional `category_id` text part; other parts are refused so a typo is not
 /// silently ignored. The request may be as large as `upload_max_request_bytes` (413 past it):
 /// the route turns the general body limit off (`DefaultBodyLimit::disable`) and this
 /// extractor applies the upload limit instead.
@@ -157,7 +157,14 @@ impl FromRequest<aerie_backend::AppState> for Uploads {
             let name = field.name().unwrap_or_default().to_owned();
             match name.as_str() {
                 "file" => {
-                    let filename = field.file_name().unwrap_or_default().to_owned();
+                    // A file part carries a filename (browsers, curl -F, every HTTP library's
+                    // file upload); a plain text field named `file` is not a document.
+                    let Some(filename) = field.file_name().map(str::to_owned) else {
+                        return Err(Rejection(ErrorBody::invalid_field(
+                            "file",
+                            "Each `file` part must be a file upload: its Content-Disposition needs a filename.",
+                        )));
+                    };
                     let bytes = field
                         .bytes()
                         .await

@@ -291,6 +291,19 @@ async fn documents_are_read_ingested_and_found_with_their_source(#[case] kind: D
     // Malformed requests.
     let (status, err) = t.upload(&t.owner, &kb, Form::new().text("note", "x")).await;
     assert_eq!(status, 400, "{err}");
+    // A text field named `file` is not a file (no filename in its Content-Disposition).
+    let (status, err) = t
+        .upload(&t.owner, &kb, Form::new().text("file", "AAA"))
+        .await;
+    assert_eq!(
+        (status, &err["error"]["param"]),
+        (400, &json!("file")),
+        "{err}"
+    );
+    assert!(
+        err["detail"].as_str().expect("detail").contains("filename"),
+        "{err}"
+    );
     let (status, err) = t
         .upload(&t.owner, &kb, Form::new().text("category_id", "not-a-uuid"))
         .await;

@@ -49,7 +49,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[allow(dead_code)]
 pub struct DocumentUpload {
     /// One or more files (plain text, Markdown, HTML, PDF, DOCX, CSV or JSON; the type is read
-    /// from the content). At most 20 MiB each and 50 MiB in all by default.
+    /// from the content). At most 20 MiB each and 50 MiB in all by default. Each is a file
+    /// part: its Content-Disposition names a filename.
     #[schema(value_type = Vec<String>, format = Binary)]
     file: Vec<Vec<u8>>,
     /// File them under this category of the knowledge base.
