@@ -86,16 +86,23 @@ impl Linear {
 
     /// Rows of `x` times the weights, plus the bias.
     #[expect(unsafe_code, reason = "gemm takes raw pointers and strides")]
-    fn forward(&self, x: &[f32]) -> Vec<f32> {
+    fn forward(&self, x: &[f32]) -> Result<Vec<f32>> {
         let rows = x.len() / self.inputs.max(1);
+        if x.len() != rows * self.inputs
+            || self.weight.len() != self.outputs * self.inputs
+            || self.bias.len() != self.outputs
+        {
+            bail!(
+                "a linear layer got {} values for {} inputs",
+                x.len(),
+                self.inputs
+            );
+        }
         let mut y = Vec::with_capacity(rows * self.outputs);
         for _ in 0..rows {
             y.extend_from_slice(&self.bias);
         }
-        if rows > 0
-            && x.len() == rows * self.inputs
-            && self.weight.len() == self.outputs * self.inputs
-        {
+        if rows > 0 {
             // SAFETY: `y` holds `rows × outputs`, `x` `rows × inputs` and the weights
             // `outputs × inputs` values (checked above), each read or written with the strides
             // of its row-major shape; `y` is the only one written and aliases neither.
@@ -123,7 +130,7 @@ impl Linear {
                 );
             }
         }
-        y
+        Ok(y)
     }
 }
 
@@ -259,13 +266,13 @@ impl Bert {
             }
         }
         for layer in &self.layers {
-            let qkv = layer.qkv.forward(&x);
+            let qkv = layer.qkv.forward(&x)?;
             let context = attention(&qkv, lengths, self.heads, h)?;
-            let mut attended = layer.attention_out.forward(&context);
+            let mut attended = layer.attention_out.forward(&context)?;
             layer.attention_norm.add_and_normalise(&mut attended, &x);
-            let mut inner = layer.up.forward(&attended);
+            let mut inner = layer.up.forward(&attended)?;
             fastmath::gelu(&mut inner);
-            x = layer.down.forward(&inner);
+            x = layer.down.forward(&inner)?;
             layer.output_norm.add_and_normalise(&mut x, &attended);
         }
         Ok(x)

@@ -7,7 +7,8 @@
 //!
 //! Accuracy: `exp` has a relative error below 2e-7 on its whole range (a degree-7 polynomial
 //! after range reduction by ln 2); `erf` is Abramowitz & Stegun 7.1.26, absolute error below
-//! 1.5e-7 in exact arithmetic and below 1e-6 in `f32`. Both are far below what the model's vectors are held to (embed/tests/reference.rs).
+//! 1.5e-7 in exact arithmetic and below 1e-6 in `f32`. Both are far below what the model's
+//! vectors are held to (embed/tests/reference.rs).
 
 const LOG2_E: f32 = std::f32::consts::LOG2_E;
 /// ln 2 split in two, so that `n · ln 2` is exact in its high part (Cody and Waite).

@@ -9,8 +9,8 @@
 //! model's `max_seq_length` (256), the BERT encoder, mean pooling over the real tokens (the
 //! attention mask), then L2 normalisation. The encoder is this crate's own (`bert.rs`): a
 //! batch's texts are packed end to end without padding, and attention and GELU are fused,
-//! vectorised operations (`fastmath.rs`). Calls are blocking and CPU-bound: run them off the async threads
-//! (`tokio::task::spawn_blocking`).
+//! vectorised operations (`fastmath.rs`). Calls are blocking and CPU-bound: run them off the
+//! async threads (`tokio::task::spawn_blocking`).
 //!
 //! This crate changes rarely and holds the heavy dependencies (candle, tokenizers), so that a
 //! change elsewhere in the workspace never recompiles them (docs/ARCHITECTURE.md).
