@@ -8,6 +8,8 @@ import { join } from "node:path";
 const port = Number(process.env.AERIE_E2E_PORT ?? 3901);
 const bin = process.env.AERIE_BIN ?? "aerie";
 const dataDir = mkdtempSync(join(tmpdir(), "aerie-e2e-"));
+// The operator's shell commands (`aerie plans …`) in the specs act on the same folder.
+process.env.AERIE_E2E_DATA_DIR = dataDir;
 // The test-only fake OpenAI-compatible upstream (bench/src/bin/fake-upstream.rs) the chat test
 // connects a provider to: it answers "echo: <last user message>" in slow chunks.
 const upstreamPort = Number(process.env.AERIE_E2E_UPSTREAM_PORT ?? 3911);

@@ -84,8 +84,12 @@ pub struct Config {
     pub allow_private_sso_networks: String,
     /// Days audit events are kept; housekeeping deletes older ones. 0 keeps them forever.
     pub audit_retention_days: u32,
-    /// Tokens each organisation may use per calendar month; 0 means unlimited.
+    /// A cap on the tokens each organisation may use per billing period, on top of its plan's
+    /// credits; 0 means no cap (the plan's credits govern, docs/BILLING.md).
     pub monthly_token_quota: i64,
+    /// The output a model call is reserved for (and stopped at, when streamed) when neither
+    /// the client nor the agent sets `max_tokens`.
+    pub max_output_tokens: u64,
     /// Single sign-on providers for a single-organisation install, applied to that organisation
     /// at start-up and after first-run setup (each is skipped unless its client id, issuer or
     /// metadata URL is set). Google:
@@ -170,7 +174,8 @@ impl Default for Config {
             allow_private_sso_urls: false,
             allow_private_sso_networks: String::new(),
             audit_retention_days: 400,
-            monthly_token_quota: 10_000_000,
+            monthly_token_quota: 0,
+            max_output_tokens: 4096,
             google_client_id: String::new(),
             google_client_secret: Redacted::default(),
             microsoft_client_id: String::new(),

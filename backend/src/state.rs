@@ -13,6 +13,7 @@ use super::secrets::Secrets;
 use super::services::agents::AgentCache;
 use super::services::auth::authenticate::KeyCache;
 use super::services::auth::limits::LoginLimits;
+use super::services::billing::Billing;
 use super::services::chat::InFlight;
 use super::services::embeddings::LocalModel;
 use super::services::jobs::JobsRuntime;
@@ -34,6 +35,7 @@ struct Inner {
     provider_clients: ClientCache,
     agent_cache: AgentCache,
     usage: Usage,
+    billing: Billing,
     in_flight: InFlight,
     tools: ToolRuntime,
     sso: SsoRuntime,
@@ -67,6 +69,7 @@ impl AppContext {
             provider_clients: ClientCache::default(),
             agent_cache: AgentCache::default(),
             usage: Usage::default(),
+            billing: Billing::default(),
             in_flight: InFlight::default(),
             tools: {
                 super::llm::ensure_tls();
@@ -155,6 +158,11 @@ impl AppContext {
     }
 
     /// Chat turns running on this instance.
+    /// Cached plans, terms and prices of the credit meter.
+    pub fn billing(&self) -> &Billing {
+        &self.0.billing
+    }
+
     pub fn in_flight(&self) -> &InFlight {
         &self.0.in_flight
     }

@@ -35,11 +35,12 @@ pub struct Profile {
     pub organization: String,
     /// The organisation's plan (`community`, ...).
     pub subscription_tier: String,
-    /// Tokens the organisation may use this calendar month (UTC); `null`: unlimited.
+    /// Tokens the organisation may use this billing period: the operator's token cap, else what
+    /// the plan's credits buy at the default price; `null`: unlimited.
     pub monthly_token_quota: Option<i64>,
     pub used_monthly_tokens: i64,
     /// `null` when unlimited.
     pub remaining_monthly_tokens: Option<i64>,
-    /// When the monthly quota resets.
+    /// When the period's quota resets (`current_period_end` of `/v1/billings/subscription/`).
     pub quota_resets_at: DateTime<Utc>,
 }

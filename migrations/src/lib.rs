@@ -14,6 +14,7 @@ mod m20260110_000001_identity_proof;
 mod m20261204_000001_knowledge;
 mod m20261205_000001_message_citations;
 mod m20261205_000002_live_index_embedding;
+mod m20261206_000001_billing;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_knowledge::Migration),
             Box::new(m20261205_000001_message_citations::Migration),
             Box::new(m20261205_000002_live_index_embedding::Migration),
+            Box::new(m20261206_000001_billing::Migration),
         ]
     }
 }

@@ -20,6 +20,7 @@ use utoipa::{Modify, OpenApi};
         (name = "operations", description = "Metrics for operators"),
         (name = "auth", description = "First-run setup, login and tokens"),
         (name = "api_keys", description = "API keys: create, list, expire, rotate, revoke"),
+        (name = "billing", description = "Plans, the subscription and its credit quota (402 when a call does not fit)"),
         (name = "signup", description = "Signup, invitations, waitlist and signup settings"),
         (name = "organizations", description = "Organisations and their settings"),
         (name = "users", description = "User administration"),

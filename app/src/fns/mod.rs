@@ -5,6 +5,7 @@ pub mod admin;
 pub mod agents;
 pub mod api_keys;
 pub mod auth;
+pub mod billing;
 pub mod chat;
 pub mod knowledge;
 pub mod providers;

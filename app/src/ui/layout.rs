@@ -21,6 +21,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <NavLink href=routes::HOME label="Home"/>
                     <SignedInLinks/>
                     <NavLink href=routes::API_KEYS label="API keys"/>
+                    <NavLink href=routes::BILLING label="Billing"/>
                     <NavLink href=routes::USERS label="Users"/>
                     <NavLink href=routes::GROUPS label="Groups"/>
                     <NavLink href=routes::ORGANIZATION label="Organisation"/>

@@ -18,6 +18,7 @@ use pages::agents::AgentsRoute;
 use pages::api_keys::ApiKeysRoute;
 use pages::auth::signup::{InviteRoute, SignupRoute};
 use pages::auth::{link::LinkAccountRoute, login::LoginRoute, setup::SetupRoute};
+use pages::billing::BillingRoute;
 use pages::chat::ChatRoute;
 use pages::knowledge::KnowledgeRoute;
 use pages::providers::ProvidersRoute;
@@ -69,6 +70,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signup") view={Lazy::<SignupRoute>::new()}/>
                     <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()}/>
                     <Route path=path!("/keys") view={Lazy::<ApiKeysRoute>::new()}/>
+                    <Route path=path!("/billing") view={Lazy::<BillingRoute>::new()}/>
                     <Route path=path!("/organization") view={Lazy::<OrganizationRoute>::new()}/>
                     <Route path=path!("/users") view={Lazy::<UsersRoute>::new()}/>
                     <Route path=path!("/groups") view={Lazy::<GroupsRoute>::new()}/>

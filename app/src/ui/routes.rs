@@ -8,6 +8,7 @@ pub const LOGIN: &str = "/login";
 pub const LINK_ACCOUNT: &str = "/link-account";
 pub const SETUP: &str = "/setup";
 pub const API_KEYS: &str = "/keys";
+pub const BILLING: &str = "/billing";
 pub const ORGANIZATION: &str = "/organization";
 pub const USERS: &str = "/users";
 pub const GROUPS: &str = "/groups";

@@ -1,21 +1,20 @@
 //! Usage records: one per model call, written in batches by one writer task so the request
-//! path never waits for the database; the monthly token quota per organisation; `/v1/logs` and
-//! `/v1/auth/profile`.
+//! path never waits for the database; `/v1/logs` and `/v1/auth/profile` (the credits and
+//! token quota are [`billing`]'s).
 
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
 
-use chrono::{DateTime, Datelike, TimeZone, Utc};
+use chrono::Utc;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::actor::{Actor, Principal};
 use crate::db::entities::usage_records;
+use crate::services::billing;
 use crate::store::{self, utc};
 use crate::{AppContext, Error, Result};
 use aerie_contract::ids::{AgentId, ApiKeyId, OrgId, ProviderId, UsageId, UserId};
 use aerie_contract::usage::{Profile, UsageLog};
-use aerie_contract::{CallEndpoint, CallStatus, ErrorCode};
+use aerie_contract::{CallEndpoint, CallStatus};
 
 /// One model call, as the chat engine reports it.
 #[derive(Clone, Debug)]
@@ -38,37 +37,10 @@ enum Cmd {
     Flush(oneshot::Sender<()>),
 }
 
-/// The batching writer and the quota counters.
+/// The batching writer.
 #[derive(Default)]
 pub struct Usage {
     sink: OnceLock<mpsc::UnboundedSender<Cmd>>,
-    used: Mutex<HashMap<OrgId, Counter>>,
-}
-
-#[derive(Clone, Copy)]
-struct Counter {
-    month: DateTime<Utc>,
-    used: i64,
-    loaded: Instant,
-}
-
-const RELOAD: Duration = Duration::from_secs(30);
-
-fn month_start(now: DateTime<Utc>) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
-        .single()
-        .unwrap_or(now)
-}
-
-fn next_month(now: DateTime<Utc>) -> DateTime<Utc> {
-    let (y, m) = if now.month() == 12 {
-        (now.year() + 1, 1)
-    } else {
-        (now.year(), now.month() + 1)
-    };
-    Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0)
-        .single()
-        .unwrap_or(now)
 }
 
 fn sink(ctx: &AppContext) -> &mpsc::UnboundedSender<Cmd> {
@@ -105,14 +77,8 @@ async fn writer(ctx: AppContext, mut rx: mpsc::UnboundedReceiver<Cmd>) {
     }
 }
 
-/// Queues a usage record and counts its tokens against the organisation's quota.
+/// Queues a usage record.
 pub fn record(ctx: &AppContext, call: Call) {
-    let tokens = i64::try_from(call.input_tokens + call.output_tokens).unwrap_or(i64::MAX);
-    if let Ok(mut used) = ctx.usage().used.lock()
-        && let Some(c) = used.get_mut(&call.org)
-    {
-        c.used = c.used.saturating_add(tokens);
-    }
     let row = store::usage::NewUsageRecord {
         id: UsageId::new(),
         org: call.org,
@@ -138,62 +104,6 @@ pub async fn flush(ctx: &AppContext) {
     let (tx, rx) = oneshot::channel();
     if sink(ctx).send(Cmd::Flush(tx)).is_ok() {
         let _ = rx.await;
-    }
-}
-
-/// Tokens the organisation used this month (cached for 30 s, plus what was recorded since).
-async fn used_this_month(ctx: &AppContext, org: OrgId) -> Result<i64> {
-    let now = Utc::now();
-    let month = month_start(now);
-    if let Ok(used) = ctx.usage().used.lock()
-        && let Some(c) = used.get(&org)
-        && c.month == month
-        && c.loaded.elapsed() < RELOAD
-    {
-        return Ok(c.used);
-    }
-    flush(ctx).await;
-    let used = store::usage::tokens_since(ctx.db(), org, month).await?;
-    if let Ok(mut map) = ctx.usage().used.lock() {
-        map.insert(
-            org,
-            Counter {
-                month,
-                used,
-                loaded: Instant::now(),
-            },
-        );
-    }
-    Ok(used)
-}
-
-fn quota(ctx: &AppContext) -> Option<i64> {
-    let q = ctx.config().monthly_token_quota;
-    (q > 0).then_some(q)
-}
-
-/// Refuses (402) a model call when the organisation's monthly tokens are used up. The body's
-/// `detail` is seed 001's sentence on every family; the reset date and how to raise the limit
-/// are in `why` and `fix`.
-pub async fn check_quota(ctx: &AppContext, org: OrgId) -> Result<()> {
-    let Some(total) = quota(ctx) else {
-        return Ok(());
-    };
-    let used = used_this_month(ctx, org).await?;
-    if used >= total {
-        return Err(quota_exhausted(total, used, Utc::now()));
-    }
-    Ok(())
-}
-
-fn quota_exhausted(total: i64, used: i64, now: DateTime<Utc>) -> Error {
-    Error::Explained {
-        code: ErrorCode::QuotaExhausted,
-        why: format!(
-            "Your organisation used {used} of its {total} tokens for this month; the quota resets on {} (UTC).",
-            next_month(now).format("%Y-%m-%d")
-        ),
-        fix: "Wait for the reset, or ask the operator to raise AERIE_MONTHLY_TOKEN_QUOTA (0 means unlimited); GET /v1/auth/profile shows the balance.".to_owned(),
     }
 }
 
@@ -229,7 +139,8 @@ pub async fn logs(ctx: &AppContext, actor: &Actor, limit: Option<u64>) -> Result
         .collect()
 }
 
-/// Email, plan and the organisation's token balance for this month.
+/// Email, plan and the organisation's token balance for this period (the same row
+/// `GET /v1/billings/subscription/` reads).
 pub async fn profile(ctx: &AppContext, actor: &Actor) -> Result<Profile> {
     let p = actor.principal()?;
     let (user, _) = store::users::find_member(ctx.db(), p.org_id, p.user_id)
@@ -238,16 +149,16 @@ pub async fn profile(ctx: &AppContext, actor: &Actor) -> Result<Profile> {
     let org = store::orgs::find(ctx.db(), p.org_id)
         .await?
         .ok_or(Error::Unauthenticated)?;
-    let used = used_this_month(ctx, p.org_id).await?;
-    let total = quota(ctx);
+    let standing = billing::standing(ctx, p.org_id).await?;
+    let (total, used, remaining) = billing::token_balance(ctx, &standing).await?;
     Ok(Profile {
         email: user.email,
         name: user.name,
         organization: org.name,
-        subscription_tier: org.plan,
+        subscription_tier: standing.plan.slug,
         monthly_token_quota: total,
         used_monthly_tokens: used,
-        remaining_monthly_tokens: total.map(|t| (t - used).max(0)),
-        quota_resets_at: next_month(Utc::now()),
+        remaining_monthly_tokens: remaining,
+        quota_resets_at: standing.key.end,
     })
 }

@@ -6,6 +6,7 @@
 pub mod agents;
 pub mod api_keys;
 pub mod audit;
+pub mod billing;
 pub mod conversations;
 pub mod documents;
 pub mod groups;

@@ -92,6 +92,7 @@ pub async fn insert<C: ConnectionTrait>(
         settings: Set(serde_json::json!({})),
         created_at: Set(ts(now)),
         updated_at: Set(ts(now)),
+        period_anchor: Set(None),
     }
     .insert(db)
     .await
@@ -115,6 +116,23 @@ pub async fn list_global<C: ConnectionTrait>(db: &C) -> Result<Vec<organizations
         .order_by_asc(organizations::Column::CreatedAt)
         .all(db)
         .await
+}
+
+/// Moves `org` to the plan `plan` (a slug of `plans`).
+pub async fn set_plan<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    plan: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    use sea_orm::sea_query::Expr;
+    let result = organizations::Entity::update_many()
+        .col_expr(organizations::Column::Plan, Expr::value(plan))
+        .col_expr(organizations::Column::UpdatedAt, Expr::value(ts(now)))
+        .filter(organizations::Column::Id.eq(org.0))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
 }
 
 /// Saves changes to `org` (the model must be that organisation).

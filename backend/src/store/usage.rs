@@ -85,25 +85,3 @@ pub async fn recent_for_user<C: ConnectionTrait>(
         .all(db)
         .await
 }
-
-/// Tokens (in + out) the organisation used since `since`.
-pub async fn tokens_since<C: ConnectionTrait>(
-    db: &C,
-    org: OrgId,
-    since: DateTime<Utc>,
-) -> Result<i64, DbErr> {
-    let total: Option<i64> = usage_records::Entity::find()
-        .select_only()
-        .column_as(
-            sea_orm::sea_query::Expr::cust(
-                "CAST(COALESCE(SUM(input_tokens + output_tokens), 0) AS BIGINT)",
-            ),
-            "total",
-        )
-        .filter(usage_records::Column::OrgId.eq(org.0))
-        .filter(usage_records::Column::CreatedAt.gte(ts(since)))
-        .into_tuple()
-        .one(db)
-        .await?;
-    Ok(total.unwrap_or(0))
-}

@@ -1,6 +1,7 @@
 //! The command line. `aerie` alone runs `aerie serve`.
 
 mod admin;
+mod billing;
 mod dev;
 mod jobs;
 mod keys;
@@ -68,6 +69,15 @@ pub enum Command {
     /// List and cancel background jobs (every organisation's).
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// List, create and change plans (credits, limits, features).
+    #[command(subcommand)]
+    Plans(PlansCommand),
+    /// List and set model prices (credits per million tokens).
+    #[command(subcommand)]
+    Prices(PricesCommand),
+    /// Manage an organisation.
+    #[command(subcommand)]
+    Org(OrgCommand),
 }
 
 #[derive(Debug, Args, Default)]
@@ -142,6 +152,86 @@ pub enum JobsCommand {
     },
 }
 
+/// A limit: a number, or `unlimited`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limit(pub Option<i64>);
+
+impl std::str::FromStr for Limit {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("unlimited") {
+            return Ok(Limit(None));
+        }
+        match s.replace('_', "").parse::<i64>() {
+            Ok(n) if n >= 0 => Ok(Limit(Some(n))),
+            _ => Err(format!(
+                "`{s}` is not a number of zero or more, nor `unlimited`"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlansCommand {
+    /// Every plan.
+    List,
+    /// Create a plan, or change the given fields of an existing one.
+    Set {
+        /// The plan's slug (lower-case letters, digits, dashes).
+        slug: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// What it costs, as customers read it (e.g. "$20 per user per month").
+        #[arg(long)]
+        price_label: Option<String>,
+        /// Credits per month, or `unlimited`.
+        #[arg(long)]
+        credits: Option<Limit>,
+        /// Tokens per user per month, or `unlimited`.
+        #[arg(long)]
+        tokens_per_user: Option<Limit>,
+        /// Requests per minute per key and per user, or `unlimited`.
+        #[arg(long)]
+        requests_per_minute: Option<Limit>,
+        /// Tokens per minute per key and per user, or `unlimited`.
+        #[arg(long)]
+        tokens_per_minute: Option<Limit>,
+        /// Feature flags, comma-separated.
+        #[arg(long)]
+        features: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PricesCommand {
+    /// Every model price (`*` prices the models without one).
+    List,
+    /// Set a model's price in credits per million tokens.
+    Set {
+        /// The model name as providers call it, or `*` for every model without a price.
+        model: String,
+        /// Credits per million input (prompt) tokens.
+        #[arg(long)]
+        input: i64,
+        /// Credits per million output (generated) tokens.
+        #[arg(long)]
+        output: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Move an organisation to a plan (a running server applies it within 10 seconds).
+    Plan {
+        /// The organisation's slug.
+        org: String,
+        /// The plan's slug.
+        plan: String,
+    },
+}
+
 /// Exit code for commands whose domain has not landed yet (sysexits' EX_UNAVAILABLE).
 pub const EXIT_UNAVAILABLE: u8 = 69;
 
@@ -192,5 +282,8 @@ async fn dispatch(cli: Cli) -> Result<(), StartupError> {
         Command::Admin(cmd) => admin::run(load(None)?, cmd).await,
         Command::Keys(cmd) => keys::run(load(None)?, cmd).await,
         Command::Jobs(cmd) => jobs::run(load(None)?, cmd).await,
+        Command::Plans(cmd) => billing::plans(load(None)?, cmd).await,
+        Command::Prices(cmd) => billing::prices(load(None)?, cmd).await,
+        Command::Org(cmd) => billing::org(load(None)?, cmd).await,
     }
 }

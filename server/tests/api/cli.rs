@@ -758,3 +758,205 @@ async fn a_document_killed_mid_ingestion_completes_after_a_restart_without_dupli
     let stored = store.count(&table, org).await.expect("count");
     assert_eq!(u64::try_from(stored).expect("fits"), chunks);
 }
+
+/// The operator's plan, price and subscription editors (docs/BILLING.md).
+#[test]
+fn plans_prices_and_an_organisations_plan_from_the_shell() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path();
+    let (code, _, err) = run(aerie(data).args([
+        "admin",
+        "create",
+        "--email",
+        "ops@acme.test",
+        "--org",
+        "Acme",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(aerie(data).args(["plans", "list"]));
+    assert_eq!(code, 0, "{err}");
+    for slug in ["community", "pro", "enterprise"] {
+        assert!(out.contains(slug), "{out}");
+    }
+    let (code, out, err) = run(aerie(data).args([
+        "plans",
+        "set",
+        "team",
+        "--name",
+        "Team",
+        "--credits",
+        "5_000",
+        "--requests-per-minute",
+        "unlimited",
+        "--features",
+        "chat, agents",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("team") && out.contains("5000") && out.contains("chat,agents"),
+        "{out}"
+    );
+    // Bad input is one clear line.
+    let (code, _, err) = run(aerie(data).args(["plans", "set", "Bad Slug", "--credits", "1"]));
+    assert_eq!(code, 1);
+    assert_one_clear_line(&err, "slug");
+    let (code, _, err) = run(aerie(data).args(["plans", "set", "team", "--credits=-5"]));
+    assert_ne!(code, 0);
+    assert!(err.contains("unlimited"), "{err}");
+
+    let (code, _, err) = run(aerie(data).args([
+        "prices", "set", "gpt-4o", "--input", "2500", "--output", "10000",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = run(aerie(data).args(["prices", "list"]));
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[1].starts_with('*'), "the default price first: {out}");
+    assert!(out.contains("gpt-4o") && out.contains("10000"), "{out}");
+
+    let (code, out, err) = run(aerie(data).args(["org", "plan", "acme", "team"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Team"), "{out}");
+    let (code, _, err) = run(aerie(data).args(["org", "plan", "acme", "nope"]));
+    assert_eq!(code, 1);
+    assert_one_clear_line(&err, "nope");
+}
+
+/// Two `aerie` processes sharing one PostgreSQL hold one balance: 200 concurrent calls split
+/// between them against credits for 50 worst cases never hold more than the period grants, and
+/// every call that ran is charged its usage (docs/BILLING.md).
+#[tokio::test]
+async fn two_processes_on_one_postgres_never_overspend() {
+    use aerie_bench::{FakeUpstream, Reply};
+    use serde_json::{Value, json};
+
+    let db = aerie_backend::testing::TestDb::migrated(aerie_backend::config::DbKind::Postgres)
+        .await
+        .expect("pg db");
+    let fake = FakeUpstream::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let serve = |dir: &Path| {
+        let mut cmd = aerie(dir);
+        cmd.env("DATABASE_URL", &db.url)
+            .env("AERIE_LISTEN", "127.0.0.1:0")
+            .env("AERIE_ALLOW_PRIVATE_PROVIDER_URLS", "true")
+            .env("AERIE_MAX_OUTPUT_TOKENS", "20")
+            .arg("serve");
+        cmd
+    };
+    // A credit per token, and credits for exactly 50 worst cases of the call below: its prompt
+    // is "hi" (2 bytes) in one message with no system prompt or tools, so its worst case is
+    // 2 + 8 (the message) + 8 (the request) input tokens and 20 output tokens = 38 credits.
+    let cli = |args: &[&str]| {
+        let (code, out, err) = run(aerie(dir.path()).env("DATABASE_URL", &db.url).args(args));
+        assert_eq!(code, 0, "{args:?}: {out} {err}");
+    };
+    cli(&[
+        "prices", "set", "*", "--input", "1000000", "--output", "1000000",
+    ]);
+    cli(&["plans", "set", "community", "--credits", "1900"]);
+    let a = start(&mut serve(dir.path()));
+    let b = start(&mut serve(dir.path()));
+    let http = crate::support::http();
+    let post = |base: &str, path: &str, token: Option<&str>, body: Value| {
+        let mut req = http.post(format!("{base}{path}")).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move {
+            let res = req.send().await.expect("request");
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, body) = post(
+        &a.url,
+        "/auth/setup",
+        None,
+        json!({"email": "owner@acme.test",
+        "password": "plum-orbit-cascade-42", "name": "Olive", "organization_name": "Acme"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, login) = post(
+        &a.url,
+        "/auth/jwt/create/",
+        None,
+        json!({"email": "owner@acme.test", "password": "plum-orbit-cascade-42"}),
+    )
+    .await;
+    let jwt = login["access"].as_str().expect("access").to_owned();
+    let (status, provider) = post(
+        &a.url,
+        "/api/providers",
+        Some(&jwt),
+        json!({"name": "fake", "base_url": fake.base_url(), "api_key": "sk-upstream"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{provider}");
+    let (status, agent) = post(
+        &a.url,
+        "/api/agents",
+        Some(&jwt),
+        json!({"name": "plain",
+        "model": "fake-model", "provider_id": provider["id"], "visibility": "organization"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{agent}");
+    let (status, key) = post(
+        &b.url,
+        "/v1/billings/api-keys/",
+        Some(&jwt),
+        json!({"name": "k"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{key}");
+    let key = key["key"].as_str().expect("key").to_owned();
+
+    for _ in 0..200 {
+        fake.push(Reply::Delay {
+            ms: 300,
+            then: Box::new(Reply::text("ok")),
+        });
+    }
+    let ask = json!({"model": "plain", "messages": [{"role": "user", "content": "hi"}]});
+    let calls = (0..200).map(|i| {
+        let base = if i % 2 == 0 { &a.url } else { &b.url };
+        post(base, "/v1/chat/completions", Some(&key), ask.clone())
+    });
+    let results = futures::future::join_all(calls).await;
+    let (mut ok, mut refused, mut charged) = (0, 0, 0);
+    for (status, body) in &results {
+        match status {
+            200 => {
+                ok += 1;
+                charged += body["usage"]["total_tokens"].as_i64().expect("usage");
+            }
+            402 => refused += 1,
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert!(ok >= 50, "every worst case that fits runs: {ok}");
+    assert!(refused > 0, "{ok} ran");
+    assert_eq!(
+        fake.requests().len(),
+        ok,
+        "no refused call reached the model"
+    );
+    let res = http
+        .get(format!("{}/v1/billings/subscription/", a.url))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("subscription");
+    let s: Value = res.json().await.expect("json");
+    let q = &s["current_quota"];
+    assert_eq!(q["credits_total"], 1900, "{s}");
+    assert_eq!(q["credits_reserved"], 0, "{s}");
+    assert_eq!(
+        q["credits_used"], charged,
+        "every call that ran is charged: {s}"
+    );
+    terminate(a);
+    terminate(b);
+}

@@ -101,6 +101,9 @@ const TABLE: &[(&str, &str, u8)] = &[
     ("POST", "/v1/billings/api-keys/", PEOPLE),
     ("PATCH", "/v1/billings/api-keys/{id}/update/", PEOPLE),
     ("POST", "/v1/billings/api-keys/{id}/rotate/", PEOPLE),
+    // plans are public (seed 000); the subscription takes an API key too
+    ("GET", "/v1/billings/plans/", ANYONE),
+    ("GET", "/v1/billings/subscription/", DATA),
     // chat and conversations
     ("POST", "/api/chat", DATA),
     ("POST", "/api/chat/{msgId}/cancel", DATA),

@@ -91,6 +91,8 @@ pub(crate) const PUBLIC_OPERATIONS: &[&str] = &[
     "GET /v1/domains/",
     "GET /v1/domains/{slug}/",
     "GET /v1/domains/{slug}/categories/",
+    // Seed 000 "Public": the plans on offer.
+    "GET /v1/billings/plans/",
     // Open only when no metrics password is configured (`metrics_basic` otherwise).
     "GET /metrics",
 ];

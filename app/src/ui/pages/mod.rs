@@ -3,6 +3,7 @@ pub mod agents;
 pub mod api_keys;
 pub mod api_reference;
 pub mod auth;
+pub mod billing;
 pub mod chat;
 pub mod home;
 pub mod knowledge;

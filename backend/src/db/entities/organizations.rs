@@ -16,6 +16,7 @@ pub struct Model {
     pub settings: Json,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
+    pub period_anchor: Option<DateTimeWithTimeZone>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -26,6 +27,8 @@ pub enum Relation {
     ApiKeys,
     #[sea_orm(has_many = "super::conversations::Entity")]
     Conversations,
+    #[sea_orm(has_many = "super::credit_periods::Entity")]
+    CreditPeriods,
     #[sea_orm(has_many = "super::documents::Entity")]
     Documents,
     #[sea_orm(has_many = "super::groups::Entity")]
@@ -63,6 +66,12 @@ impl Related<super::api_keys::Entity> for Entity {
 impl Related<super::conversations::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Conversations.def()
+    }
+}
+
+impl Related<super::credit_periods::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::CreditPeriods.def()
     }
 }
 

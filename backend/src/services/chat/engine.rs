@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::events::TurnEvent;
 use super::think::ThinkSplitter;
 use crate::llm::LlmError;
+use crate::services::billing::{Hold, Meter};
 use crate::services::providers::ResolvedProvider;
 use crate::{AppContext, Error, tools};
 use aerie_contract::agents::Agent;
@@ -37,6 +38,18 @@ pub struct Turn<'a> {
     pub run_agent_tools: bool,
     /// Whether reasoning is sent as it comes (it is kept in the [`Outcome`] either way).
     pub show_reasoning: bool,
+    /// Meters every model call of the turn (credits, docs/BILLING.md): each round reserves its
+    /// worst case before the call and settles after it.
+    pub meter: Option<Meter>,
+    /// The first call's hold, reserved before anything was stored (so a refusal is a clean 402).
+    pub hold: Option<Hold>,
+}
+
+impl Turn<'_> {
+    /// The first upstream request (what [`Meter::reserve`] sizes before the turn starts).
+    pub fn first_request(&self, stream: bool) -> Value {
+        request_body(self, &self.messages, stream)
+    }
 }
 
 /// How a turn ended: everything generated, also when it failed or was cancelled.
@@ -53,6 +66,8 @@ pub struct Outcome {
     pub latency_ms: u64,
     pub cancelled: bool,
     pub error: Option<(ErrorCode, String)>,
+    /// How many usage objects the provider sent (a round without one is counted by us).
+    pub usage_reports: usize,
 }
 
 impl Outcome {
@@ -165,7 +180,58 @@ struct Round {
     reasoning: String,
     calls: Vec<PendingCall>,
     finish_reason: String,
-    had_usage: bool,
+}
+
+/// Where the outcome stood when a round began.
+struct Mark {
+    usage: Usage,
+    reports: usize,
+    content: usize,
+    reasoning: usize,
+}
+
+impl Mark {
+    fn of(out: &Outcome) -> Self {
+        Self {
+            usage: out.usage,
+            reports: out.usage_reports,
+            content: out.content.len(),
+            reasoning: out.reasoning.len(),
+        }
+    }
+
+    /// The round's tokens `(input, output)`: the provider's usage when it reported one; else,
+    /// once the provider accepted the request, the prompt and what it produced (also when the
+    /// round was cancelled or broke off mid-stream), counted and added to the outcome; nothing
+    /// when the request never reached it.
+    fn round_usage(&self, body: &Value, accepted: bool, out: &mut Outcome) -> (u64, u64) {
+        if out.usage_reports > self.reports {
+            return (
+                out.usage
+                    .prompt_tokens
+                    .saturating_sub(self.usage.prompt_tokens),
+                out.usage
+                    .completion_tokens
+                    .saturating_sub(self.usage.completion_tokens),
+            );
+        }
+        let produced = out.content.len() > self.content || out.reasoning.len() > self.reasoning;
+        if !accepted && !produced {
+            return (0, 0);
+        }
+        let messages = body
+            .get("messages")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let input = estimate_tokens(&messages_text(messages));
+        let output = estimate_tokens(out.content.get(self.content..).unwrap_or_default())
+            + estimate_tokens(out.reasoning.get(self.reasoning..).unwrap_or_default());
+        out.usage.prompt_tokens += input;
+        out.usage.completion_tokens += output;
+        out.usage.total_tokens = out.usage.prompt_tokens + out.usage.completion_tokens;
+        (input, output)
+    }
 }
 
 /// Sends an event; false when nobody listens any more.
@@ -187,13 +253,35 @@ pub async fn run(
 ) -> Outcome {
     let started = Instant::now();
     let mut out = Outcome::default();
+    let mut turn = turn;
+    let mut first_hold = turn.hold.take();
     let mut history = turn.messages.clone();
     for round_no in 0..=MAX_TOOL_ROUNDS {
         let body = request_body(&turn, &history, tx.is_some());
-        let round = match tx {
-            Some(tx) => streamed_round(&turn, &body, tx, cancel, &mut out).await,
-            None => single_round(&turn, &body, cancel, &mut out).await,
+        let hold = match (first_hold.take(), &turn.meter) {
+            (Some(h), _) => Some(h),
+            (None, Some(meter)) => match meter.reserve(&body).await {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    out.error = Some((e.code(), e.body().detail));
+                    break;
+                }
+            },
+            (None, None) => None,
         };
+        let cap = hold.as_ref().map(Hold::output_cap);
+        let mark = Mark::of(&out);
+        let mut accepted = false;
+        let round = match tx {
+            Some(tx) => {
+                streamed_round(&turn, &body, tx, cancel, cap, &mut accepted, &mut out).await
+            }
+            None => single_round(&turn, &body, cancel, &mut accepted, &mut out).await,
+        };
+        let (input, output) = mark.round_usage(&body, accepted, &mut out);
+        if let Some(hold) = hold {
+            hold.settle(input, output).await;
+        }
         let round = match round {
             Ok(r) => r,
             Err(e) => {
@@ -203,12 +291,6 @@ pub async fn run(
                 break;
             }
         };
-        if !round.had_usage {
-            out.usage.prompt_tokens += estimate_tokens(&messages_text(&history));
-            out.usage.completion_tokens +=
-                estimate_tokens(&round.content) + estimate_tokens(&round.reasoning);
-            out.usage.total_tokens = out.usage.prompt_tokens + out.usage.completion_tokens;
-        }
         out.finish_reason = round.finish_reason.clone();
         if round.calls.is_empty() {
             break;
@@ -275,18 +357,22 @@ pub async fn run(
     out
 }
 
-/// One non-streaming call. `Err(None)`: cancelled.
+/// One non-streaming call. `Err(None)`: cancelled. `accepted`: the provider answered.
 async fn single_round(
     turn: &Turn<'_>,
     body: &Value,
     cancel: &CancellationToken,
+    accepted: &mut bool,
     out: &mut Outcome,
 ) -> Result<Round, Option<Error>> {
     let answer = tokio::select! {
         r = turn.provider.client.complete(body) => r.map_err(|e| Some(Error::from(e)))?,
         () = cancel.cancelled() => { out.cancelled = true; return Err(None); }
     };
-    let had_usage = add_usage(&mut out.usage, answer.get("usage"));
+    *accepted = true;
+    if add_usage(&mut out.usage, answer.get("usage")) {
+        out.usage_reports += 1;
+    }
     if let Some(m) = answer.get("model").and_then(Value::as_str) {
         out.upstream_model = Some(m.to_owned());
     }
@@ -344,29 +430,33 @@ async fn single_round(
             .and_then(Value::as_str)
             .unwrap_or("stop")
             .to_owned(),
-        had_usage,
     })
 }
 
-/// One streaming call, sending deltas as they arrive. `Err(None)`: cancelled.
+/// One streaming call, sending deltas as they arrive. `Err(None)`: cancelled. `accepted`: the
+/// provider opened the stream. The stream is stopped (`finish_reason` `length`) once the
+/// generated text counts `cap` tokens: the call was reserved for no more.
 async fn streamed_round(
     turn: &Turn<'_>,
     body: &Value,
     tx: &mpsc::Sender<TurnEvent>,
     cancel: &CancellationToken,
+    cap: Option<u64>,
+    accepted: &mut bool,
     out: &mut Outcome,
 ) -> Result<Round, Option<Error>> {
     let mut stream = tokio::select! {
         r = turn.provider.client.stream(body) => r.map_err(|e| Some(Error::from(e)))?,
         () = cancel.cancelled() => { out.cancelled = true; return Err(None); }
     };
+    *accepted = true;
     let mut round = Round {
         content: String::new(),
         reasoning: String::new(),
         calls: Vec::new(),
         finish_reason: "stop".to_owned(),
-        had_usage: false,
     };
+    let mut generated_chars: u64 = 0;
     let mut splitter = ThinkSplitter::default();
     loop {
         let next = tokio::select! {
@@ -379,7 +469,7 @@ async fn streamed_round(
             Some(Err(e)) => return Err(Some(Error::from(e))),
         };
         if add_usage(&mut out.usage, chunk.get("usage")) {
-            round.had_usage = true;
+            out.usage_reports += 1;
         }
         if out.upstream_model.is_none()
             && let Some(m) = chunk.get("model").and_then(Value::as_str)
@@ -435,10 +525,12 @@ async fn streamed_round(
         for e in events {
             match &e {
                 TurnEvent::Answer(t) => {
+                    generated_chars += t.chars().count() as u64;
                     round.content.push_str(t);
                     out.content.push_str(t);
                 }
                 TurnEvent::Reasoning(t) => {
+                    generated_chars += t.chars().count() as u64;
                     round.reasoning.push_str(t);
                     out.reasoning.push_str(t);
                     if !turn.show_reasoning {
@@ -453,6 +545,11 @@ async fn streamed_round(
                 cancel.cancel();
                 return Err(None);
             }
+        }
+        if cap.is_some_and(|cap| generated_chars.div_ceil(4) >= cap) {
+            // Dropping the stream closes the upstream request.
+            round.finish_reason = "length".to_owned();
+            break;
         }
     }
     for (is_reasoning, piece) in splitter.finish() {

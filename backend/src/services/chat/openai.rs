@@ -15,7 +15,7 @@ use super::engine::{self, Outcome, Turn};
 use super::events::TurnEvent;
 use super::models;
 use crate::actor::{Actor, Principal};
-use crate::services::{knowledge, providers, usage};
+use crate::services::{billing, knowledge, providers};
 use crate::{AppContext, Error, Result};
 use aerie_contract::agents::Agent;
 use aerie_contract::chat::Citation;
@@ -37,6 +37,9 @@ pub struct Prepared {
     pub include_usage: bool,
     /// The `model` as the client sent it (echoed back).
     pub model: String,
+    /// The credit meter of the completion's model calls and the first call's hold.
+    meter: Option<billing::Meter>,
+    hold: Option<billing::Hold>,
 }
 
 /// Checks the request and resolves its agent and provider.
@@ -99,13 +102,13 @@ pub async fn prepare(
         .unwrap_or(false);
     let target = models::resolve(ctx, &p, &model).await?;
     let provider = providers::resolve(ctx, p.org_id, target.agent.provider_id).await?;
-    usage::check_quota(ctx, p.org_id).await?;
     let citations =
         knowledge::agent_citations(ctx, p.org_id, &target.agent, &last_user_text(&messages))
             .await?;
     let mut passthrough = body;
     passthrough.remove("user");
-    Ok(Prepared {
+    let meter = billing::Meter::new(ctx, p.org_id, &target.agent.model);
+    let mut prep = Prepared {
         principal: p,
         agent: target.agent,
         kind: target.kind,
@@ -116,7 +119,15 @@ pub async fn prepare(
         stream,
         include_usage,
         model,
-    })
+        meter: None,
+        hold: None,
+    };
+    let hold = meter
+        .reserve(&turn(&prep, None).first_request(stream))
+        .await?;
+    prep.meter = Some(meter);
+    prep.hold = Some(hold);
+    Ok(prep)
 }
 
 /// The text of the last user message (its text parts, for content arrays).
@@ -139,7 +150,7 @@ fn last_user_text(messages: &[Value]) -> String {
     }
 }
 
-fn turn<'a>(prep: &'a Prepared) -> Turn<'a> {
+fn turn(prep: &Prepared, hold: Option<billing::Hold>) -> Turn<'_> {
     let client_tools = prep
         .passthrough
         .get("tools")
@@ -152,6 +163,8 @@ fn turn<'a>(prep: &'a Prepared) -> Turn<'a> {
         passthrough: prep.passthrough.clone(),
         run_agent_tools: !client_tools,
         show_reasoning: true,
+        meter: prep.meter.clone(),
+        hold,
     }
 }
 
@@ -169,8 +182,9 @@ fn record(ctx: &AppContext, prep: &Prepared, out: &Outcome) {
 
 /// Runs a non-streaming completion. A failure before any output is an error; the usage is
 /// recorded either way.
-pub async fn complete(ctx: &AppContext, prep: &Prepared) -> Result<Outcome> {
-    let out = engine::run(ctx, turn(prep), None, &CancellationToken::new()).await;
+pub async fn complete(ctx: &AppContext, prep: &mut Prepared) -> Result<Outcome> {
+    let hold = prep.hold.take();
+    let out = engine::run(ctx, turn(prep, hold), None, &CancellationToken::new()).await;
     record(ctx, prep, &out);
     if let Some((code, detail)) = &out.error {
         return Err(Error::detailed(*code, detail.clone()));
@@ -181,7 +195,7 @@ pub async fn complete(ctx: &AppContext, prep: &Prepared) -> Result<Outcome> {
 /// Starts a streaming completion in the background. Its pieces arrive on the receiver, then
 /// [`TurnEvent::Completed`] (with the usage) or [`TurnEvent::Failed`]. Dropping the receiver
 /// stops the upstream.
-pub fn stream(ctx: &AppContext, prep: Prepared) -> mpsc::Receiver<TurnEvent> {
+pub fn stream(ctx: &AppContext, mut prep: Prepared) -> mpsc::Receiver<TurnEvent> {
     let (tx, rx) = mpsc::channel(64);
     let ctx = ctx.clone();
     tokio::spawn(async move {
@@ -193,7 +207,8 @@ pub fn stream(ctx: &AppContext, prep: Prepared) -> mpsc::Receiver<TurnEvent> {
         if !prep.citations.is_empty() {
             let _ = tx.send(TurnEvent::Citations(prep.citations.clone())).await;
         }
-        let out = engine::run(&ctx, turn(&prep), Some(&tx), &token).await;
+        let hold = prep.hold.take();
+        let out = engine::run(&ctx, turn(&prep, hold), Some(&tx), &token).await;
         ctx.in_flight().remove(id);
         record(&ctx, &prep, &out);
         let last = match out.error {

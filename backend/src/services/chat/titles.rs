@@ -8,7 +8,7 @@ use super::conversations::{owned, rename};
 use super::engine::{self, Turn};
 use super::turns::record_usage;
 use crate::actor::Actor;
-use crate::services::{agents, providers, usage};
+use crate::services::{agents, billing, providers};
 use crate::store;
 use crate::{AppContext, Error, Result};
 use aerie_contract::agents::Agent;
@@ -50,7 +50,6 @@ pub async fn regenerate_title(
             "The conversation has no messages to title yet.",
         ));
     }
-    usage::check_quota(ctx, p.org_id).await?;
     let provider = providers::resolve(ctx, p.org_id, agent.provider_id).await?;
     let transcript: String = history
         .iter()
@@ -78,6 +77,15 @@ pub async fn regenerate_title(
         passthrough: serde_json::Map::new(),
         run_agent_tools: false,
         show_reasoning: false,
+        meter: None,
+        hold: None,
+    };
+    let hold = billing::Meter::new(ctx, p.org_id, &titler.model)
+        .reserve(&turn.first_request(false))
+        .await?;
+    let turn = Turn {
+        hold: Some(hold),
+        ..turn
     };
     let out = engine::run(ctx, turn, None, &CancellationToken::new()).await;
     record_usage(ctx, p, &agent, true, &provider, &out, CallEndpoint::Title);

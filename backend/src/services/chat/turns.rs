@@ -16,7 +16,7 @@ use super::models::Target;
 use super::titles::title_from;
 use crate::actor::{Actor, Principal};
 use crate::db::entities::{conversations as conversation_rows, messages};
-use crate::services::{agents, knowledge, providers, usage};
+use crate::services::{agents, billing, knowledge, providers, usage};
 use crate::store;
 use crate::{AppContext, Error, Result};
 use aerie_contract::agents::Agent;
@@ -129,11 +129,50 @@ struct Prepared {
     images: Vec<String>,
     reasoning: bool,
     citations: Vec<Citation>,
+    /// The turn's credit meter and its first call's hold (taken before anything is stored).
+    meter: Option<billing::Meter>,
+    hold: Option<billing::Hold>,
+}
+
+impl Prepared {
+    /// The engine's request for this turn over `history`.
+    fn turn(&mut self, history: Vec<Value>) -> Turn<'_> {
+        Turn {
+            agent: &self.agent,
+            provider: &self.provider,
+            knowledge: knowledge::knowledge_instructions(&self.citations),
+            messages: history,
+            passthrough: serde_json::Map::new(),
+            run_agent_tools: true,
+            show_reasoning: self.reasoning,
+            meter: self.meter.clone(),
+            hold: self.hold.take(),
+        }
+    }
+
+    /// Holds the credits of the turn's first model call, sized on the conversation so far.
+    async fn reserve(&mut self, ctx: &AppContext, p: &Principal, question: Value) -> Result<()> {
+        let mut history = match &self.conversation {
+            Some(c) => store::conversations::messages(ctx.db(), p.org_id, ConversationId(c.id))
+                .await?
+                .iter()
+                .filter_map(history_message)
+                .collect(),
+            None => Vec::new(),
+        };
+        history.push(question);
+        let meter = billing::Meter::new(ctx, p.org_id, &self.agent.model);
+        let hold = meter
+            .reserve(&self.turn(history).first_request(true))
+            .await?;
+        self.meter = Some(meter);
+        self.hold = Some(hold);
+        Ok(())
+    }
 }
 
 /// Validates the request and finds its conversation (if it continues one), agent and provider;
-/// checks the model takes the images and the organisation has quota left; retrieves the
-/// passages of the agent's knowledge bases.
+/// checks the model takes the images; retrieves the passages of the agent's knowledge bases.
 async fn prepare(
     ctx: &AppContext,
     p: &Principal,
@@ -174,7 +213,6 @@ async fn prepare(
             ),
         ));
     }
-    usage::check_quota(ctx, p.org_id).await?;
     let reasoning = req.reasoning_enabled.unwrap_or(agent.reasoning_enabled);
     let citations = match citations {
         Some(c) => c,
@@ -189,6 +227,8 @@ async fn prepare(
         images,
         reasoning,
         citations,
+        meter: None,
+        hold: None,
     })
 }
 
@@ -298,6 +338,15 @@ pub(crate) async fn start_turn_with(
 ) -> Result<TurnHandle> {
     let p = actor.principal()?.clone();
     let mut prepared = prepare(ctx, &p, &mut req, answerer).await?;
+    // A refused reservation is a 402 before anything is stored; a failure after it releases
+    // the hold (dropped).
+    prepared
+        .reserve(
+            ctx,
+            &p,
+            images::user_message(&req.message, &prepared.images),
+        )
+        .await?;
     let stored = store_question(ctx, &p, &req, &mut prepared).await?;
 
     // The model sees the history (memory), then the question with its images.
@@ -363,13 +412,22 @@ fn finished_answer(
 async fn run_turn(
     ctx: AppContext,
     p: Principal,
-    prepared: Prepared,
+    mut prepared: Prepared,
     history: Vec<Value>,
     answer: messages::Model,
     token: CancellationToken,
     tx: mpsc::Sender<TurnEvent>,
     endpoint: CallEndpoint,
 ) {
+    let message_id = MessageId(answer.id);
+    if !prepared.citations.is_empty() {
+        // A client that went away meanwhile is noticed by the engine's first send.
+        let _ = tx
+            .send(TurnEvent::Citations(prepared.citations.clone()))
+            .await;
+    }
+    // When the client goes away the engine stops the upstream and keeps what was generated.
+    let out = engine::run(&ctx, prepared.turn(history), Some(&tx), &token).await;
     let Prepared {
         agent,
         linked,
@@ -378,22 +436,6 @@ async fn run_turn(
         citations,
         ..
     } = prepared;
-    let message_id = MessageId(answer.id);
-    if !citations.is_empty() {
-        // A client that went away meanwhile is noticed by the engine's first send.
-        let _ = tx.send(TurnEvent::Citations(citations.clone())).await;
-    }
-    let turn = Turn {
-        agent: &agent,
-        provider: &provider,
-        knowledge: knowledge::knowledge_instructions(&citations),
-        messages: history,
-        passthrough: serde_json::Map::new(),
-        run_agent_tools: true,
-        show_reasoning: reasoning,
-    };
-    // When the client goes away the engine stops the upstream and keeps what was generated.
-    let out = engine::run(&ctx, turn, Some(&tx), &token).await;
     ctx.in_flight().remove(message_id);
     record_usage(&ctx, &p, &agent, linked, &provider, &out, endpoint);
     let stored = store::conversations::finish_answer(

@@ -1,11 +1,14 @@
 //! Egret's API-key management (seed 000): people only (JWT or session; an API key answers 401,
-//! see `server/src/middleware/credentials.rs`), trailing slashes as documented.
+//! see `server/src/middleware/credentials.rs`), trailing slashes as documented. Its plans
+//! (public) and the subscription with its credit quota (a person or an API key) are families of
+//! their own (`routes/v1/mod.rs`).
 
 use aerie_backend::actor::Actor;
-use aerie_backend::services::api_keys;
+use aerie_backend::services::{api_keys, billing};
 use aerie_backend::{AppContext, AppState, Error};
 use aerie_contract::ErrorBody;
 use aerie_contract::api_keys::{ApiKey, ApiKeyWithSecret, NewApiKey, UpdateApiKey};
+use aerie_contract::billing::{Plan, Subscription};
 use aerie_contract::ids::ApiKeyId;
 use axum::Json;
 use axum::extract::State;
@@ -20,6 +23,34 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_api_keys, create_api_key))
         .routes(routes!(update_api_key))
         .routes(routes!(rotate_api_key))
+}
+
+/// `GET /v1/billings/plans/` (public).
+pub fn plans_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_plans))
+}
+
+/// `GET /v1/billings/subscription/` (a person or an API key).
+pub fn subscription_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_subscription))
+}
+
+/// The plans on offer: credits per month, rate limits and features of each.
+#[utoipa::path(get, path = "/v1/billings/plans/", tag = "billing",
+    responses((status = 200, body = [Plan])))]
+pub async fn list_plans(State(ctx): State<AppContext>) -> Result<Json<Vec<Plan>>, Error> {
+    Ok(Json(billing::plans(&ctx).await?))
+}
+
+/// Your organisation's plan and this period's credit quota (`current_quota.credits_remaining`;
+/// a call that does not fit answers 402).
+#[utoipa::path(get, path = "/v1/billings/subscription/", tag = "billing",
+    responses((status = 200, body = Subscription), (status = 401, body = ErrorBody)))]
+pub async fn get_subscription(
+    State(ctx): State<AppContext>,
+    actor: Actor,
+) -> Result<Json<Subscription>, Error> {
+    Ok(Json(billing::subscription(&ctx, &actor).await?))
 }
 
 /// List your API keys (prefix, name, dates; never the secret).

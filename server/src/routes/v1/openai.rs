@@ -39,10 +39,10 @@ pub async fn chat_completions(
     actor: Actor,
     AppJson(body): AppJson<Map<String, Value>>,
 ) -> Result<Response, Error> {
-    let prep = openai::prepare(&ctx, &actor, body).await?;
+    let mut prep = openai::prepare(&ctx, &actor, body).await?;
     let reply = Reply::new(&prep);
     if !prep.stream {
-        let out = openai::complete(&ctx, &prep).await?;
+        let out = openai::complete(&ctx, &mut prep).await?;
         return Ok(Json(reply.completion(out, prep.citations)).into_response());
     }
     reply.stream(openai::stream(&ctx, prep)).await

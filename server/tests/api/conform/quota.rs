@@ -3,6 +3,7 @@
 use aerie_backend::config::DbKind;
 use chrono::{Datelike, TimeZone, Utc};
 use rstest::rstest;
+use sea_orm_migration::sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::support::chat::{Chat, data_json, parse_sse};
@@ -44,15 +45,21 @@ async fn post_any(app: &TestApp, path: &str, token: &str, body: Option<Value>) -
 }
 
 /// A 402 from any family carries seed 001's exact sentence in `detail` (and so in
-/// `error.message`); the reset date and the way to raise the limit are in `why` and `fix`.
+/// `error.message`); the reset date and the way to raise the limit are in `why` and `fix`:
+/// the operator's token cap (`AERIE_MONTHLY_TOKEN_QUOTA`) or the plan's credits.
 #[rstest]
-#[case::sqlite(DbKind::Sqlite)]
-#[case::postgres(DbKind::Postgres)]
+#[case::sqlite_tokens(DbKind::Sqlite, "tokens")]
+#[case::postgres_tokens(DbKind::Postgres, "tokens")]
+#[case::sqlite_credits(DbKind::Sqlite, "credits")]
+#[case::postgres_credits(DbKind::Postgres, "credits")]
 #[tokio::test]
-async fn quota_402_says_seed_001s_sentence_on_every_family(#[case] kind: DbKind) {
-    let t = Chat::start_with(kind, |c| c.monthly_token_quota = 12).await;
+async fn quota_402_says_seed_001s_sentence_on_every_family(
+    #[case] kind: DbKind,
+    #[case] exhausted: &str,
+) {
+    let t = Chat::start_with(kind, |c| c.monthly_token_quota = 1_000_000).await;
     let before = next_reset();
-    // One turn uses up the month's tokens.
+    // One turn, then the period is used up (as many turns would leave it).
     let (status, turn) = t
         .post(
             "/v1/chat",
@@ -65,6 +72,17 @@ async fn quota_402_says_seed_001s_sentence_on_every_family(#[case] kind: DbKind)
         .or_else(|| turn["session_id"].as_str())
         .expect("conversation")
         .to_owned();
+    let used_up = if exhausted == "tokens" {
+        "UPDATE credit_periods SET tokens_used = tokens_granted"
+    } else {
+        "UPDATE credit_periods SET credits_used = credits_granted"
+    };
+    t.app
+        .ctx
+        .db()
+        .execute_unprepared(used_up)
+        .await
+        .expect("sql");
     let ask = json!({"model": "helper", "messages": [{"role": "user", "content": "hi"}]});
     let calls: Vec<(String, Option<Value>)> = vec![
         (
@@ -104,8 +122,13 @@ async fn quota_402_says_seed_001s_sentence_on_every_family(#[case] kind: DbKind)
                 "{path}: the reset date is in `why`: {body}"
             );
             let fix = body["error"]["fix"].as_str().unwrap_or_default();
+            let unlock = if exhausted == "tokens" {
+                "AERIE_MONTHLY_TOKEN_QUOTA"
+            } else {
+                "GET /v1/billings/plans/"
+            };
             assert!(
-                fix.contains("AERIE_MONTHLY_TOKEN_QUOTA"),
+                fix.contains(unlock),
                 "{path}: how to raise the limit is in `fix`: {body}"
             );
         }

@@ -1,0 +1,241 @@
+//! Plans, model prices and credit periods (docs/BILLING.md). The reservation and its settlement
+//! are single conditional UPDATEs, so concurrent calls — of one process or of several sharing
+//! the database — can never hold more than the period grants.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+
+use super::ts;
+use crate::db::entities::{credit_periods, model_prices, plans};
+use aerie_contract::ids::OrgId;
+
+/// Every plan, in the operator's order.
+pub async fn plans_global<C: ConnectionTrait>(db: &C) -> Result<Vec<plans::Model>, DbErr> {
+    plans::Entity::find()
+        .order_by_asc(plans::Column::Position)
+        .order_by_asc(plans::Column::Slug)
+        .all(db)
+        .await
+}
+
+pub async fn plan_global<C: ConnectionTrait>(
+    db: &C,
+    slug: &str,
+) -> Result<Option<plans::Model>, DbErr> {
+    plans::Entity::find_by_id(slug.to_owned()).one(db).await
+}
+
+/// Every model price (the row `*` prices the models without one).
+pub async fn prices_global<C: ConnectionTrait>(db: &C) -> Result<Vec<model_prices::Model>, DbErr> {
+    model_prices::Entity::find().all(db).await
+}
+
+/// One billing period of `org`, as the grants of its terms say now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeriodKey {
+    pub org: OrgId,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// Credits of the period (`None`: unlimited).
+    pub credits_granted: Option<i64>,
+    /// Tokens of the period (`None`: no token cap).
+    pub tokens_granted: Option<i64>,
+}
+
+/// `org`'s row for the period starting at `start`.
+pub async fn period<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    start: DateTime<Utc>,
+) -> Result<Option<credit_periods::Model>, DbErr> {
+    credit_periods::Entity::find_by_id((org.0, ts(start)))
+        .one(db)
+        .await
+}
+
+/// Creates the period's row unless it exists (the first call of a period does this).
+pub async fn open_period<C: ConnectionTrait>(
+    db: &C,
+    key: &PeriodKey,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    credit_periods::Entity::insert(credit_periods::ActiveModel {
+        org_id: Set(key.org.0),
+        period_start: Set(ts(key.start)),
+        period_end: Set(ts(key.end)),
+        credits_granted: Set(key.credits_granted),
+        credits_used: Set(0),
+        credits_reserved: Set(0),
+        tokens_granted: Set(key.tokens_granted),
+        tokens_used: Set(0),
+        tokens_reserved: Set(0),
+        updated_at: Set(ts(now)),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            credit_periods::Column::OrgId,
+            credit_periods::Column::PeriodStart,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Holds `credits` and `tokens` in the period when what is left covers them, in one statement
+/// (it also records the grants the terms give now). False: refused, or the period has no row
+/// yet.
+pub async fn reserve<C: ConnectionTrait>(
+    db: &C,
+    key: &PeriodKey,
+    credits: i64,
+    tokens: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    use credit_periods::Column as C;
+    let mut fits = Condition::all()
+        .add(C::OrgId.eq(key.org.0))
+        .add(C::PeriodStart.eq(ts(key.start)));
+    if let Some(granted) = key.credits_granted {
+        fits = fits.add(
+            Expr::col(C::CreditsUsed)
+                .add(Expr::col(C::CreditsReserved))
+                .lte(granted.saturating_sub(credits)),
+        );
+    }
+    if let Some(granted) = key.tokens_granted {
+        fits = fits.add(
+            Expr::col(C::TokensUsed)
+                .add(Expr::col(C::TokensReserved))
+                .lte(granted.saturating_sub(tokens)),
+        );
+    }
+    let result = credit_periods::Entity::update_many()
+        .col_expr(
+            C::CreditsReserved,
+            Expr::col(C::CreditsReserved).add(credits),
+        )
+        .col_expr(C::TokensReserved, Expr::col(C::TokensReserved).add(tokens))
+        .col_expr(C::CreditsGranted, Expr::value(key.credits_granted))
+        .col_expr(C::TokensGranted, Expr::value(key.tokens_granted))
+        .col_expr(C::UpdatedAt, Expr::value(ts(now)))
+        .filter(fits)
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// What a finished (or abandoned) call gives back and charges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settlement {
+    pub reserved_credits: i64,
+    pub reserved_tokens: i64,
+    pub charged_credits: i64,
+    pub charged_tokens: i64,
+}
+
+/// Releases a reservation and charges what the call used, in one statement.
+pub async fn settle<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    start: DateTime<Utc>,
+    s: Settlement,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    use credit_periods::Column as C;
+    credit_periods::Entity::update_many()
+        .col_expr(
+            C::CreditsReserved,
+            Expr::col(C::CreditsReserved).sub(s.reserved_credits),
+        )
+        .col_expr(
+            C::TokensReserved,
+            Expr::col(C::TokensReserved).sub(s.reserved_tokens),
+        )
+        .col_expr(
+            C::CreditsUsed,
+            Expr::col(C::CreditsUsed).add(s.charged_credits),
+        )
+        .col_expr(
+            C::TokensUsed,
+            Expr::col(C::TokensUsed).add(s.charged_tokens),
+        )
+        .col_expr(C::UpdatedAt, Expr::value(ts(now)))
+        .filter(C::OrgId.eq(org.0))
+        .filter(C::PeriodStart.eq(ts(start)))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Inserts or replaces a plan (every column but `created_at` of an existing one).
+pub async fn save_plan<C: ConnectionTrait>(
+    db: &C,
+    plan: plans::Model,
+) -> Result<plans::Model, DbErr> {
+    use plans::Column as P;
+    let slug = plan.slug.clone();
+    plans::Entity::insert(plans::ActiveModel {
+        slug: Set(plan.slug),
+        name: Set(plan.name),
+        price_label: Set(plan.price_label),
+        monthly_credits: Set(plan.monthly_credits),
+        monthly_tokens_per_user: Set(plan.monthly_tokens_per_user),
+        requests_per_minute: Set(plan.requests_per_minute),
+        tokens_per_minute: Set(plan.tokens_per_minute),
+        features: Set(plan.features),
+        position: Set(plan.position),
+        created_at: Set(plan.created_at),
+        updated_at: Set(plan.updated_at),
+    })
+    .on_conflict(
+        OnConflict::column(P::Slug)
+            .update_columns([
+                P::Name,
+                P::PriceLabel,
+                P::MonthlyCredits,
+                P::MonthlyTokensPerUser,
+                P::RequestsPerMinute,
+                P::TokensPerMinute,
+                P::Features,
+                P::Position,
+                P::UpdatedAt,
+            ])
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    plan_global(db, &slug)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("plan".to_owned()))
+}
+
+/// Sets the price of `model` (`*`: of every model without one).
+pub async fn save_price<C: ConnectionTrait>(
+    db: &C,
+    model: &str,
+    input_per_mtok: i64,
+    output_per_mtok: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    use model_prices::Column as M;
+    model_prices::Entity::insert(model_prices::ActiveModel {
+        model: Set(model.to_owned()),
+        input_per_mtok: Set(input_per_mtok),
+        output_per_mtok: Set(output_per_mtok),
+        updated_at: Set(ts(now)),
+    })
+    .on_conflict(
+        OnConflict::column(M::Model)
+            .update_columns([M::InputPerMtok, M::OutputPerMtok, M::UpdatedAt])
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,333 @@
+//! Plans, the subscription and credits (docs/BILLING.md): the public plan list; the
+//! subscription, `/v1/auth/profile` and the usage log agree to the token; concurrent requests
+//! never overspend and every call that ran is charged; a client that drops its stream is
+//! charged for what the provider produced; a stream stops at its reserved output.
+
+use std::time::Duration;
+
+use aerie_backend::config::DbKind;
+use aerie_bench::Reply;
+use futures::StreamExt;
+use rstest::rstest;
+use sea_orm_migration::sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+
+use crate::support::chat::Chat;
+
+/// Runs `sql` on the app's database (the operator's plan and price editors come later; the
+/// tests set their terms directly).
+async fn sql(t: &Chat, sql: &str) {
+    t.app.ctx.db().execute_unprepared(sql).await.expect("sql");
+}
+
+async fn subscription(t: &Chat) -> Value {
+    let (status, s) = t.get("/v1/billings/subscription/").await;
+    assert_eq!(status, 200, "{s}");
+    s
+}
+
+async fn wait_until<F, Fut>(mut cond: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..100 {
+        if cond().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn plans_are_public() {
+    let t = Chat::start(DbKind::Sqlite).await;
+    let res = t
+        .app
+        .client
+        .get(t.app.url("/v1/billings/plans/"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200);
+    let plans: Value = res.json().await.expect("json");
+    let slugs: Vec<&str> = plans
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|p| p["slug"].as_str())
+        .collect();
+    assert_eq!(slugs, ["community", "pro", "enterprise"]);
+    assert_eq!(plans[0]["monthly_credits"], 10_000);
+    assert_eq!(
+        plans[2]["monthly_credits"],
+        Value::Null,
+        "enterprise: unlimited"
+    );
+    // The subscription needs a credential.
+    let res = t
+        .app
+        .client
+        .get(t.app.url("/v1/billings/subscription/"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 401);
+}
+
+/// The subscription, the profile and the usage log tell the same numbers after calls on every
+/// chat family.
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn subscription_profile_and_usage_agree_to_the_token(#[case] kind: DbKind) {
+    let t = Chat::start_with(kind, |c| c.monthly_token_quota = 1_000_000).await;
+    let s = subscription(&t).await;
+    assert_eq!(s["plan"]["slug"], "community");
+    assert_eq!(s["status"], "active");
+    assert_eq!(s["current_quota"]["credits_total"], 10_000);
+    assert_eq!(s["current_quota"]["credits_used"], 0);
+    assert_eq!(s["current_quota"]["credits_remaining"], 10_000);
+    // A credit per token makes the arithmetic visible.
+    sql(&t, "UPDATE model_prices SET input_per_mtok = 1000000, output_per_mtok = 1000000 WHERE model = '*'").await;
+    let (status, body) = t
+        .post(
+            "/v1/chat",
+            json!({"agent_id": t.agent_id, "message": "one two three"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = t
+        .post(
+            "/v1/chat/completions",
+            json!({"model": "helper", "messages": [{"role": "user", "content": "four five"}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, events) = t
+        .post_sse(
+            "/api/chat",
+            json!({"agent_id": t.agent_id, "message": "six"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{events:?}");
+
+    let (_, logs) = t.get("/v1/logs").await;
+    let logged: i64 = logs
+        .as_array()
+        .expect("logs")
+        .iter()
+        .map(|r| r["input_tokens"].as_i64().unwrap_or(0) + r["output_tokens"].as_i64().unwrap_or(0))
+        .sum();
+    assert!(logged > 0);
+    let s = subscription(&t).await;
+    let q = &s["current_quota"];
+    assert_eq!(q["tokens_used"], logged, "{s}");
+    assert_eq!(q["credits_used"], logged, "a credit per token: {s}");
+    assert_eq!(q["credits_reserved"], 0);
+    assert_eq!(q["credits_remaining"], 10_000 - logged);
+    assert_eq!(q["tokens_remaining"], 1_000_000 - logged);
+    let (status, profile) = t.get("/v1/auth/profile").await;
+    assert_eq!(status, 200, "{profile}");
+    assert_eq!(profile["subscription_tier"], "community");
+    assert_eq!(profile["used_monthly_tokens"], logged);
+    assert_eq!(profile["remaining_monthly_tokens"], 1_000_000 - logged);
+    assert_eq!(profile["quota_resets_at"], s["current_period_end"]);
+}
+
+/// 200 concurrent requests against credits for 50 worst cases: the period never holds more than
+/// it grants, the refused ones never reach the model, and every one that ran is charged exactly
+/// its usage.
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn concurrent_requests_never_overspend_and_all_that_ran_are_charged(#[case] kind: DbKind) {
+    let t = Chat::start_with(kind, |c| c.max_output_tokens = 20).await;
+    // A credit per token, and an agent without a system prompt or tools: the call below asks
+    // "hi" (2 bytes, one message), so its worst case is 2 + 8 (the message) + 8 (the request)
+    // input tokens and 20 output tokens = 38 credits (docs/BILLING.md). The period grants the
+    // probe's 2 credits (a one-word question, a one-word answer) and 50 worst cases.
+    sql(&t, "UPDATE model_prices SET input_per_mtok = 1000000, output_per_mtok = 1000000 WHERE model = '*'").await;
+    sql(
+        &t,
+        "UPDATE plans SET monthly_credits = 1902 WHERE slug = 'community'",
+    )
+    .await;
+    let (status, agent) = t
+        .app
+        .authed(
+            reqwest::Method::POST,
+            "/api/agents",
+            &t.jwt,
+            Some(
+                json!({"name": "plain", "model": "fake-model", "provider_id": t.provider_id,
+                        "visibility": "organization"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{agent}");
+    let ask = json!({"model": "plain", "messages": [{"role": "user", "content": "hi"}]});
+    // The worst case, read off the period while a call holds it.
+    t.fake.push(Reply::Delay {
+        ms: 400,
+        then: Box::new(Reply::text("warm")),
+    });
+    let first = {
+        let (t2, ask) = (&t, ask.clone());
+        async move { t2.post("/v1/chat/completions", ask).await }
+    };
+    let probe = async {
+        for _ in 0..100 {
+            let held = subscription(&t).await["current_quota"]["credits_reserved"]
+                .as_i64()
+                .unwrap_or(0);
+            if held > 0 {
+                return held;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        0
+    };
+    let ((status, _), worst) = tokio::join!(first, probe);
+    assert_eq!(status, 200);
+    assert_eq!(worst, 38, "the documented worst case");
+    let used = subscription(&t).await["current_quota"]["credits_used"]
+        .as_i64()
+        .unwrap_or(0);
+    assert_eq!(used, 2, "the probe is charged its usage");
+    let granted = 1902;
+    let before = t.fake.requests().len();
+    for _ in 0..200 {
+        t.fake.push(Reply::Delay {
+            ms: 300,
+            then: Box::new(Reply::text("ok")),
+        });
+    }
+    let calls = (0..200).map(|_| t.post("/v1/chat/completions", ask.clone()));
+    let results = futures::future::join_all(calls).await;
+    let mut charged = 0;
+    let (mut ok, mut refused) = (0, 0);
+    for (status, body) in &results {
+        match status {
+            200 => {
+                ok += 1;
+                charged += body["usage"]["total_tokens"].as_i64().expect("usage");
+            }
+            402 => {
+                refused += 1;
+                assert_eq!(
+                    body["detail"],
+                    "Credit quota exhausted. Upgrade your plan or wait for your quota to reset."
+                );
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(ok + refused, 200);
+    assert!(ok >= 50, "every worst case that fits runs: {ok}");
+    assert!(
+        refused > 0,
+        "credits for 50 worst cases cannot run 200 calls at once"
+    );
+    assert_eq!(
+        t.fake.requests().len() - before,
+        ok,
+        "no refused call reached the model"
+    );
+    let q = subscription(&t).await["current_quota"].clone();
+    assert_eq!(q["credits_reserved"], 0, "every hold settled: {q}");
+    assert_eq!(
+        q["credits_used"],
+        used + charged,
+        "charged exactly what ran: {q}"
+    );
+    assert!(q["credits_used"].as_i64().unwrap_or(0) <= granted, "{q}");
+}
+
+/// A client that drops its stream before the end (no usage chunk, no `[DONE]`) is charged for
+/// the prompt and the text streamed so far, not nothing.
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn a_dropped_stream_is_charged_for_what_was_produced(#[case] kind: DbKind) {
+    let t = Chat::start(kind).await;
+    sql(&t, "UPDATE model_prices SET input_per_mtok = 1000000, output_per_mtok = 1000000 WHERE model = '*'").await;
+    let slow: Vec<String> = (0..40).map(|i| format!("word{i} ")).collect();
+    for path in ["/v1/chat/completions", "/api/chat"] {
+        let before = subscription(&t).await["current_quota"]["credits_used"]
+            .as_i64()
+            .unwrap_or(0);
+        t.fake.push(Reply::StreamSlow {
+            chunks: slow.clone(),
+            interval_ms: 50,
+        });
+        let body = if path == "/api/chat" {
+            json!({"agent_id": t.agent_id, "message": "tell me a long story"})
+        } else {
+            json!({"model": "helper", "stream": true,
+                   "messages": [{"role": "user", "content": "tell me a long story"}]})
+        };
+        let res = t
+            .app
+            .client
+            .post(t.app.url(path))
+            .bearer_auth(&t.key)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 200);
+        let mut stream = res.bytes_stream();
+        let mut text = String::new();
+        while text.matches("word").count() < 3 {
+            let chunk = stream.next().await.expect("more").expect("bytes");
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        drop(stream);
+        let charged = wait_until(|| async {
+            let q = subscription(&t).await["current_quota"].clone();
+            q["credits_reserved"] == 0 && q["credits_used"].as_i64().unwrap_or(0) > before
+        })
+        .await;
+        let q = subscription(&t).await["current_quota"].clone();
+        assert!(charged, "{path}: the dropped call was charged: {q}");
+        let cost = q["credits_used"].as_i64().unwrap_or(0) - before;
+        // The prompt (system prompt and question, about 4 characters a token) and at least the
+        // three words the client saw; never the whole answer it did not wait for.
+        assert!(cost >= 10, "{path}: {cost}");
+        assert!(cost < 10 + 40 * 2, "{path}: {cost}");
+    }
+}
+
+/// A stream is stopped at the output its call was reserved for.
+#[tokio::test]
+async fn a_stream_stops_at_its_reserved_output() {
+    let t = Chat::start_with(DbKind::Sqlite, |c| c.max_output_tokens = 8).await;
+    let long: String = (0..200).map(|i| format!("w{i} ")).collect();
+    t.fake.push(Reply::NoUsage {
+        content: long.clone(),
+    });
+    let (status, events) = t
+        .post_sse(
+            "/v1/chat/completions",
+            json!({"model": "helper", "stream": true,
+                   "messages": [{"role": "user", "content": "go"}]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let chunks = crate::support::chat::data_json(&events);
+    let text: String = chunks
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+        .collect();
+    assert!(text.len() < long.len(), "cut short: {}", text.len());
+    let finish = chunks
+        .iter()
+        .filter_map(|c| c["choices"][0]["finish_reason"].as_str())
+        .next_back();
+    assert_eq!(finish, Some("length"));
+}
