@@ -409,10 +409,11 @@ async fn embeddings(body: Bytes) -> Response {
             json!({"object": "embedding", "index": index, "embedding": v})
         })
         .collect();
+    let words: usize = inputs.iter().map(|t| t.split_whitespace().count()).sum();
     json_response(
         StatusCode::OK,
         &json!({"object": "list", "data": data, "model": request["model"],
-                "usage": {"prompt_tokens": 0, "total_tokens": 0}}),
+                "usage": {"prompt_tokens": words, "total_tokens": words}}),
     )
 }
 

@@ -93,6 +93,14 @@ impl From<LlmError> for Error {
 
 /// The vectors of an OpenAI embeddings answer (`data[].embedding`, ordered by `index`); exactly
 /// `expected` of them, all of one length.
+/// A provider's embeddings of some inputs, in their order, and the tokens it counted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Embedded {
+    pub vectors: Vec<Vec<f32>>,
+    /// `usage.prompt_tokens`, when the provider reports it.
+    pub prompt_tokens: Option<u64>,
+}
+
 fn embedding_vectors(answer: &Value, expected: usize) -> Result<Vec<Vec<f32>>, LlmError> {
     let protocol = |what: &str| LlmError::Protocol(format!("the embeddings answer {what}"));
     let items = answer
@@ -239,11 +247,7 @@ impl LlmClient {
     }
 
     /// Vectors of `inputs` from the provider's `POST {base}/embeddings`, in their order.
-    pub async fn embeddings(
-        &self,
-        model: &str,
-        inputs: &[String],
-    ) -> Result<Vec<Vec<f32>>, LlmError> {
+    pub async fn embeddings(&self, model: &str, inputs: &[String]) -> Result<Embedded, LlmError> {
         let body = serde_json::json!({"model": model, "input": inputs, "encoding_format": "float"});
         let embeddings = self.client.embeddings();
         let call = embeddings.create_byot::<&Value, Value>(&body);
@@ -251,7 +255,12 @@ impl LlmClient {
             Ok(result) => result.map_err(LlmError::from_openai)?,
             Err(_) => return Err(LlmError::Timeout(self.timeout.as_secs())),
         };
-        embedding_vectors(&answer, inputs.len())
+        Ok(Embedded {
+            vectors: embedding_vectors(&answer, inputs.len())?,
+            prompt_tokens: answer
+                .pointer("/usage/prompt_tokens")
+                .and_then(Value::as_u64),
+        })
     }
 
     /// The model ids the provider lists (`GET {base}/models`).

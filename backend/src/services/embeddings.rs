@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use tokio::sync::{OnceCell, Semaphore};
 
-use super::providers;
+use super::chat::engine::estimate_tokens;
+use super::{billing, providers};
 use crate::{AppContext, Error, Result};
 use aerie_contract::ErrorCode;
 use aerie_contract::ids::{OrgId, ProviderId};
@@ -101,9 +102,20 @@ pub async fn embed(
         }
         EmbeddingModel::Provider { id, model } => {
             let provider = providers::resolve(ctx, org, Some(*id)).await?;
+            // Each request is a metered model call (docs/BILLING.md): its worst case (every
+            // byte a token) is held before it, and it settles to the provider's count, else
+            // ours; a request that fails is released.
+            let meter = billing::Meter::new(ctx, org, model);
             let mut out = Vec::with_capacity(texts.len());
             for batch in texts.chunks(PROVIDER_BATCH) {
-                out.extend(provider.client.embeddings(model, batch).await?);
+                let worst = batch.iter().map(|t| t.len() as u64 + 1).sum();
+                let hold = meter.reserve_tokens(worst, 0).await?;
+                let answer = provider.client.embeddings(model, batch).await?;
+                let tokens = answer
+                    .prompt_tokens
+                    .unwrap_or_else(|| batch.iter().map(|t| estimate_tokens(t)).sum());
+                hold.settle(tokens, 0).await;
+                out.extend(answer.vectors);
             }
             Ok(out)
         }

@@ -119,4 +119,17 @@ async fn a_providers_embeddings_come_back_in_order() {
             > aerie_embed::cosine(&vectors[0], &vectors[1])
     );
     assert!(!t.app.ctx.local_model().loaded());
+    // A provider's embeddings are model calls: they cost credits (docs/BILLING.md), and hold
+    // nothing once answered.
+    let (status, s) = t.get("/v1/billings/subscription/").await;
+    assert_eq!(status, 200, "{s}");
+    assert!(
+        s["current_quota"]["credits_used"].as_i64().unwrap_or(0) > 0,
+        "{s}"
+    );
+    assert!(
+        s["current_quota"]["tokens_used"].as_i64().unwrap_or(0) >= 3,
+        "{s}"
+    );
+    assert_eq!(s["current_quota"]["credits_reserved"], 0, "{s}");
 }
