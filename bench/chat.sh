@@ -136,6 +136,9 @@ EMAIL=bench@example.com
 PASSWORD=quartz-meadow-lantern-58
 api POST /auth/setup "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\",\"name\":\"Bench\",\"organization\":\"Bench\"}" >/dev/null
 JWT="$(api POST /auth/jwt/create/ "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}" | field access)"
+# Credits are metered on every call (docs/BILLING.md); the benchmark's organisation is on the
+# unlimited plan so that no rate limit or quota cuts a run short (the metering still runs).
+AERIE_DATA_DIR="$WORK/data" "$BIN" org plan "$(api GET /api/organisation | field slug)" enterprise >/dev/null
 # Provider ids are embedded JSON-encoded (whatever their type).
 PROVIDER_ID="$(api POST /api/providers "{\"name\":\"fake\",\"base_url\":\"$UPSTREAM/v1\",\"api_key\":\"sk-fake\",\"models\":[{\"id\":\"fake-model\"}]}" | field id --json)"
 api POST /api/agents "{\"name\":\"bench-agent\",\"model\":\"fake-model\",\"provider_id\":$PROVIDER_ID,\"system_prompt\":\"You are terse.\"}" >/dev/null

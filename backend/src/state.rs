@@ -18,6 +18,7 @@ use super::services::chat::InFlight;
 use super::services::embeddings::LocalModel;
 use super::services::jobs::JobsRuntime;
 use super::services::providers::ClientCache;
+use super::services::rate_limits::RateLimits;
 use super::services::sso::runtime::SsoRuntime;
 use super::services::usage::Usage;
 use super::tools::ToolRuntime;
@@ -36,6 +37,7 @@ struct Inner {
     agent_cache: AgentCache,
     usage: Usage,
     billing: Billing,
+    rate_limits: RateLimits,
     in_flight: InFlight,
     tools: ToolRuntime,
     sso: SsoRuntime,
@@ -70,6 +72,7 @@ impl AppContext {
             agent_cache: AgentCache::default(),
             usage: Usage::default(),
             billing: Billing::default(),
+            rate_limits: RateLimits::default(),
             in_flight: InFlight::default(),
             tools: {
                 super::llm::ensure_tls();
@@ -161,6 +164,11 @@ impl AppContext {
     /// Cached plans, terms and prices of the credit meter.
     pub fn billing(&self) -> &Billing {
         &self.0.billing
+    }
+
+    /// The rate limits' Redis connection.
+    pub fn rate_limits(&self) -> &RateLimits {
+        &self.0.rate_limits
     }
 
     pub fn in_flight(&self) -> &InFlight {

@@ -10,6 +10,8 @@
 //!   `organizations.period_anchor`, its creation when NULL). A model call reserves its worst case
 //!   in `*_reserved` with one conditional UPDATE and settles it into `*_used`; the row of a new
 //!   period is created by the first call in it, so nothing has to run at midnight.
+//! - `rate_windows`: requests and tokens per subject (`key:<id>`, `user:<id>`) and minute, for
+//!   the plan's rate limits when no Redis is configured; housekeeping deletes old windows.
 
 use sea_orm_migration::sea_orm::{self, JsonValue};
 use sea_orm_migration::{prelude::*, schema::*};
@@ -62,6 +64,15 @@ enum CreditPeriods {
     TokensUsed,
     TokensReserved,
     UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum RateWindows {
+    Table,
+    Subject,
+    WindowStart,
+    Requests,
+    Tokens,
 }
 
 /// The plans that exist from the start: `(slug, name, price label, monthly credits,
@@ -247,6 +258,30 @@ impl MigrationTrait for Migration {
         )
         .await?;
 
+        m.create_table(
+            Table::create()
+                .table(RateWindows::Table)
+                .col(string_len(RateWindows::Subject, 64))
+                .col(timestamp_with_time_zone(RateWindows::WindowStart))
+                .col(big_integer(RateWindows::Requests).default(0))
+                .col(big_integer(RateWindows::Tokens).default(0))
+                .primary_key(
+                    Index::create()
+                        .col(RateWindows::Subject)
+                        .col(RateWindows::WindowStart),
+                )
+                .take(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_rate_windows_window_start")
+                .table(RateWindows::Table)
+                .col(RateWindows::WindowStart)
+                .take(),
+        )
+        .await?;
+
         m.alter_table(
             Table::alter()
                 .table(Organizations::Table)
@@ -265,6 +300,7 @@ impl MigrationTrait for Migration {
         )
         .await?;
         for t in [
+            RateWindows::Table.into_iden(),
             CreditPeriods::Table.into_iden(),
             ModelPrices::Table.into_iden(),
             Plans::Table.into_iden(),

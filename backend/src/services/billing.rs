@@ -17,11 +17,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike, Months, TimeZone, Utc};
-use sea_orm::DatabaseConnection;
 use serde_json::Value;
 
 use crate::actor::Actor;
 use crate::db::entities::{credit_periods, plans};
+use crate::services::rate_limits;
 use crate::store::{self, billing::PeriodKey, billing::Settlement, utc};
 use crate::{AppContext, Error, Result};
 use aerie_contract::ErrorCode;
@@ -250,12 +250,23 @@ pub fn worst_case(body: &Value, default_output: u64) -> (u64, u64) {
     (input, output)
 }
 
+/// The plan's requests and tokens per minute of `org` (`None`: unlimited).
+pub(crate) async fn rate_limits_of(
+    ctx: &AppContext,
+    org: OrgId,
+) -> Result<(Option<i32>, Option<i64>)> {
+    let t = terms(ctx, org).await?;
+    Ok((t.plan.requests_per_minute, t.plan.tokens_per_minute))
+}
+
 /// Meters the model calls of one organisation on one model.
 #[derive(Clone)]
 pub struct Meter {
     ctx: AppContext,
     org: OrgId,
     model: String,
+    /// The rate-limit counters the calls' tokens go to (`rate_limits::admit`).
+    subjects: Vec<String>,
 }
 
 impl Meter {
@@ -264,7 +275,14 @@ impl Meter {
             ctx: ctx.clone(),
             org,
             model: model.to_owned(),
+            subjects: Vec::new(),
         }
+    }
+
+    /// Counts the calls' tokens against these rate-limit subjects too.
+    pub fn with_subjects(mut self, subjects: Vec<String>) -> Self {
+        self.subjects = subjects;
+        self
     }
 
     /// Holds the worst case of the upstream request `body`; 402 when the period cannot cover it.
@@ -291,7 +309,8 @@ impl Meter {
             return Err(refusal(ctx, &key, credits, tokens).await);
         }
         Ok(Hold {
-            db: ctx.db().clone(),
+            ctx: ctx.clone(),
+            subjects: self.subjects.clone(),
             org: self.org,
             start: key.start,
             price,
@@ -345,7 +364,8 @@ async fn refusal(ctx: &AppContext, key: &PeriodKey, credits: i64, tokens: i64) -
 
 /// Credits and tokens held for one model call until it settles.
 pub struct Hold {
-    db: DatabaseConnection,
+    ctx: AppContext,
+    subjects: Vec<String>,
     org: OrgId,
     start: DateTime<Utc>,
     price: Price,
@@ -380,14 +400,17 @@ impl Hold {
         }
     }
 
-    /// Releases the hold and charges `input` and `output` tokens at the model's price.
+    /// Releases the hold and charges `input` and `output` tokens at the model's price (and
+    /// counts them against the caller's tokens per minute).
     pub async fn settle(mut self, input: u64, output: u64) {
         self.settled = true;
         let s = self.settlement(input, output);
-        if let Err(e) = store::billing::settle(&self.db, self.org, self.start, s, Utc::now()).await
+        if let Err(e) =
+            store::billing::settle(self.ctx.db(), self.org, self.start, s, Utc::now()).await
         {
             tracing::error!(error = %e, org = %self.org.0, "settling a credit hold failed");
         }
+        rate_limits::add_tokens(&self.ctx, &self.subjects, input.saturating_add(output)).await;
     }
 }
 
@@ -397,7 +420,7 @@ impl Drop for Hold {
         if self.settled {
             return;
         }
-        let (db, org, start) = (self.db.clone(), self.org, self.start);
+        let (db, org, start) = (self.ctx.db().clone(), self.org, self.start);
         let s = self.settlement(0, 0);
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {

@@ -37,6 +37,8 @@ pub async fn run_once(ctx: &AppContext) -> Result<Purged> {
             store::audit::purge_before(ctx.db(), cutoff).await?
         }
     };
+    let rate_windows = super::rate_limits::purge(ctx).await?;
+    tracing::debug!(rate_windows, "purged old rate-limit windows");
     let knowledge_deletions = super::knowledge::requeue_stalled_deletions(ctx).await?;
     if knowledge_deletions > 0 {
         tracing::warn!(

@@ -14,6 +14,7 @@ pub mod knowledge;
 pub mod maintenance;
 pub mod orgs;
 pub mod providers;
+pub mod rate_limits;
 pub mod sso;
 pub mod system;
 pub mod usage;

@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 use super::ts;
-use crate::db::entities::{credit_periods, model_prices, plans};
+use crate::db::entities::{credit_periods, model_prices, plans, rate_windows};
 use aerie_contract::ids::OrgId;
 
 /// Every plan, in the operator's order.
@@ -238,4 +238,67 @@ pub async fn save_price<C: ConnectionTrait>(
     .exec_without_returning(db)
     .await?;
     Ok(())
+}
+
+/// Counts one request of `subject` in the window starting at `window` and answers the
+/// window's `(requests, tokens)` after it, in one statement.
+pub async fn hit_window<C: ConnectionTrait>(
+    db: &C,
+    subject: &str,
+    window: DateTime<Utc>,
+) -> Result<(i64, i64), DbErr> {
+    bump_window(db, subject, window, 1, 0).await
+}
+
+/// Adds `tokens` to `subject`'s window starting at `window`.
+pub async fn add_window_tokens<C: ConnectionTrait>(
+    db: &C,
+    subject: &str,
+    window: DateTime<Utc>,
+    tokens: i64,
+) -> Result<(), DbErr> {
+    bump_window(db, subject, window, 0, tokens).await.map(drop)
+}
+
+async fn bump_window<C: ConnectionTrait>(
+    db: &C,
+    subject: &str,
+    window: DateTime<Utc>,
+    requests: i64,
+    tokens: i64,
+) -> Result<(i64, i64), DbErr> {
+    use rate_windows::Column as R;
+    let row = rate_windows::Entity::insert(rate_windows::ActiveModel {
+        subject: Set(subject.to_owned()),
+        window_start: Set(ts(window)),
+        requests: Set(requests),
+        tokens: Set(tokens),
+    })
+    .on_conflict(
+        OnConflict::columns([R::Subject, R::WindowStart])
+            .value(
+                R::Requests,
+                Expr::col((rate_windows::Entity, R::Requests)).add(requests),
+            )
+            .value(
+                R::Tokens,
+                Expr::col((rate_windows::Entity, R::Tokens)).add(tokens),
+            )
+            .to_owned(),
+    )
+    .exec_with_returning(db)
+    .await?;
+    Ok((row.requests, row.tokens))
+}
+
+/// Deletes the windows that started before `before`.
+pub async fn purge_windows_global<C: ConnectionTrait>(
+    db: &C,
+    before: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    Ok(rate_windows::Entity::delete_many()
+        .filter(rate_windows::Column::WindowStart.lt(ts(before)))
+        .exec(db)
+        .await?
+        .rows_affected)
 }

@@ -153,7 +153,7 @@ async fn concurrent_requests_never_overspend_and_all_that_ran_are_charged(#[case
     sql(&t, "UPDATE model_prices SET input_per_mtok = 1000000, output_per_mtok = 1000000 WHERE model = '*'").await;
     sql(
         &t,
-        "UPDATE plans SET monthly_credits = 1902 WHERE slug = 'community'",
+        "UPDATE plans SET monthly_credits = 1902, requests_per_minute = NULL, tokens_per_minute = NULL WHERE slug = 'community'",
     )
     .await;
     let (status, agent) = t
@@ -330,4 +330,121 @@ async fn a_stream_stops_at_its_reserved_output() {
         .filter_map(|c| c["choices"][0]["finish_reason"].as_str())
         .next_back();
     assert_eq!(finish, Some("length"));
+}
+
+/// Where the rate-limit counters live.
+#[derive(Clone, Copy, Debug)]
+enum Counters {
+    Database(DbKind),
+    Redis,
+}
+
+async fn limited(counters: Counters) -> Chat {
+    match counters {
+        Counters::Database(kind) => Chat::start(kind).await,
+        Counters::Redis => {
+            Chat::start_with(DbKind::Sqlite, |c| {
+                c.redis_url = aerie_backend::config::Redacted("redis://127.0.0.1:6379".to_owned());
+            })
+            .await
+        }
+    }
+}
+
+/// `POST /v1/chat/completions` with `token`: status, `Retry-After`, body.
+async fn ask(t: &Chat, token: &str) -> (u16, Option<u64>, Value) {
+    let res = t
+        .app
+        .client
+        .post(t.app.url("/v1/chat/completions"))
+        .bearer_auth(token)
+        .json(&json!({"model": "helper", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .expect("request");
+    let status = res.status().as_u16();
+    let retry = res
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    (status, retry, res.json().await.unwrap_or(Value::Null))
+}
+
+fn minute() -> i64 {
+    chrono::Utc::now().timestamp() / 60
+}
+
+/// The plan's requests per minute hold per API key and per user, counted in the database or
+/// in Redis: past them, 429 with `Retry-After` until the minute ends, and no call reaches the
+/// model.
+#[rstest]
+#[case::sqlite(Counters::Database(DbKind::Sqlite))]
+#[case::postgres(Counters::Database(DbKind::Postgres))]
+#[case::redis(Counters::Redis)]
+#[tokio::test]
+async fn requests_per_minute_answer_429_with_retry_after(#[case] counters: Counters) {
+    let t = limited(counters).await;
+    sql(
+        &t,
+        "UPDATE plans SET requests_per_minute = 3 WHERE slug = 'community'",
+    )
+    .await;
+    // A minute that ends during the test starts a fresh window: then try once more.
+    for attempt in 0..2 {
+        let started = minute();
+        let before = t.fake.requests().len();
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            statuses.push(ask(&t, &t.key).await.0);
+        }
+        let (status, retry, body) = ask(&t, &t.key).await;
+        // The same user with a JWT: the user's own count is past the limit too.
+        let (jwt_status, _, _) = ask(&t, &t.jwt).await;
+        if minute() != started && attempt == 0 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        assert_eq!(statuses, [200, 200, 200], "{counters:?}");
+        assert_eq!(status, 429, "{counters:?}: {body}");
+        crate::support::assert_contract_body(&body, "RATE-001");
+        assert!(retry.is_some_and(|s| (1..=60).contains(&s)), "{retry:?}");
+        assert_eq!(jwt_status, 429, "{counters:?}: per user too");
+        assert_eq!(
+            t.fake.requests().len() - before,
+            3,
+            "refused calls never reach the model"
+        );
+        return;
+    }
+}
+
+/// The plan's tokens per minute: once a minute's calls used them, the next call waits.
+#[rstest]
+#[case::sqlite(Counters::Database(DbKind::Sqlite))]
+#[case::redis(Counters::Redis)]
+#[tokio::test]
+async fn tokens_per_minute_answer_429(#[case] counters: Counters) {
+    let t = limited(counters).await;
+    sql(
+        &t,
+        "UPDATE plans SET tokens_per_minute = 5 WHERE slug = 'community'",
+    )
+    .await;
+    for attempt in 0..2 {
+        let started = minute();
+        let first = ask(&t, &t.key).await.0;
+        let (second, retry, _) = ask(&t, &t.key).await;
+        if minute() != started && attempt == 0 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        assert_eq!(first, 200, "{counters:?}");
+        assert_eq!(
+            second, 429,
+            "{counters:?}: the first call's tokens used the minute up"
+        );
+        assert!(retry.is_some());
+        return;
+    }
 }

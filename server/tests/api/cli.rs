@@ -854,7 +854,17 @@ async fn two_processes_on_one_postgres_never_overspend() {
     cli(&[
         "prices", "set", "*", "--input", "1000000", "--output", "1000000",
     ]);
-    cli(&["plans", "set", "community", "--credits", "1900"]);
+    cli(&[
+        "plans",
+        "set",
+        "community",
+        "--credits",
+        "1900",
+        "--requests-per-minute",
+        "unlimited",
+        "--tokens-per-minute",
+        "unlimited",
+    ]);
     let a = start(&mut serve(dir.path()));
     let b = start(&mut serve(dir.path()));
     let http = crate::support::http();

@@ -21,6 +21,7 @@ pub mod model_prices;
 pub mod organizations;
 pub mod plans;
 pub mod providers;
+pub mod rate_windows;
 pub mod refresh_tokens;
 pub mod sessions;
 pub mod sso_flows;

@@ -19,6 +19,7 @@ pub use super::model_prices::Entity as ModelPrices;
 pub use super::organizations::Entity as Organizations;
 pub use super::plans::Entity as Plans;
 pub use super::providers::Entity as Providers;
+pub use super::rate_windows::Entity as RateWindows;
 pub use super::refresh_tokens::Entity as RefreshTokens;
 pub use super::sessions::Entity as Sessions;
 pub use super::sso_flows::Entity as SsoFlows;

@@ -15,7 +15,7 @@ use super::engine::{self, Outcome, Turn};
 use super::events::TurnEvent;
 use super::models;
 use crate::actor::{Actor, Principal};
-use crate::services::{billing, knowledge, providers};
+use crate::services::{billing, knowledge, providers, rate_limits};
 use crate::{AppContext, Error, Result};
 use aerie_contract::agents::Agent;
 use aerie_contract::chat::Citation;
@@ -107,7 +107,8 @@ pub async fn prepare(
             .await?;
     let mut passthrough = body;
     passthrough.remove("user");
-    let meter = billing::Meter::new(ctx, p.org_id, &target.agent.model);
+    let subjects = rate_limits::admit(ctx, &p).await?;
+    let meter = billing::Meter::new(ctx, p.org_id, &target.agent.model).with_subjects(subjects);
     let mut prep = Prepared {
         principal: p,
         agent: target.agent,

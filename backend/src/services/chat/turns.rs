@@ -16,7 +16,7 @@ use super::models::Target;
 use super::titles::title_from;
 use crate::actor::{Actor, Principal};
 use crate::db::entities::{conversations as conversation_rows, messages};
-use crate::services::{agents, billing, knowledge, providers, usage};
+use crate::services::{agents, billing, knowledge, providers, rate_limits, usage};
 use crate::store;
 use crate::{AppContext, Error, Result};
 use aerie_contract::agents::Agent;
@@ -150,8 +150,10 @@ impl Prepared {
         }
     }
 
-    /// Holds the credits of the turn's first model call, sized on the conversation so far.
+    /// Admits the turn under the caller's rate limits and holds the credits of its first model
+    /// call, sized on the conversation so far.
     async fn reserve(&mut self, ctx: &AppContext, p: &Principal, question: Value) -> Result<()> {
+        let subjects = rate_limits::admit(ctx, p).await?;
         let mut history = match &self.conversation {
             Some(c) => store::conversations::messages(ctx.db(), p.org_id, ConversationId(c.id))
                 .await?
@@ -161,7 +163,7 @@ impl Prepared {
             None => Vec::new(),
         };
         history.push(question);
-        let meter = billing::Meter::new(ctx, p.org_id, &self.agent.model);
+        let meter = billing::Meter::new(ctx, p.org_id, &self.agent.model).with_subjects(subjects);
         let hold = meter
             .reserve(&self.turn(history).first_request(true))
             .await?;

@@ -1,0 +1,190 @@
+//! Requests and tokens per minute, per API key and per user, from the organisation's plan
+//! (docs/BILLING.md). Counted per one-minute window — in Redis when `AERIE_REDIS_URL` is set,
+//! else in the database (`rate_windows`) — so every instance sharing them enforces one limit.
+//! A chat request is admitted (and counted) before its first model call; the tokens of every
+//! call are added when it settles. Past a limit: 429 with `Retry-After` (the window's end).
+
+use chrono::{DateTime, TimeZone, Utc};
+use redis::aio::MultiplexedConnection;
+
+use crate::actor::Principal;
+use crate::services::billing;
+use crate::store;
+use crate::{AppContext, Error, Result};
+
+/// Windows live this long in Redis (two windows: the current one and the one just ended).
+const REDIS_TTL_SECS: i64 = 120;
+
+/// The Redis connection of the counters, opened on first use.
+#[derive(Default)]
+pub struct RateLimits {
+    redis: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+}
+
+/// The counters a caller's requests and tokens go to: its user, and its API key when it used
+/// one.
+pub fn subjects(p: &Principal) -> Vec<String> {
+    let mut s = vec![format!("user:{}", p.user_id.0)];
+    if let Some(k) = p.api_key_id() {
+        s.push(format!("key:{}", k.0));
+    }
+    s
+}
+
+/// The minute containing `now`, and the seconds until it ends.
+pub fn window(now: DateTime<Utc>) -> (DateTime<Utc>, u64) {
+    let secs = now.timestamp();
+    let start = secs - secs.rem_euclid(60);
+    let at = Utc.timestamp_opt(start, 0).single().unwrap_or(now);
+    (at, u64::try_from(start + 60 - secs).unwrap_or(60))
+}
+
+async fn redis(ctx: &AppContext) -> Option<MultiplexedConnection> {
+    let url = ctx.config().redis_url.0.as_str();
+    if url.is_empty() {
+        return None;
+    }
+    let mut guard = ctx.rate_limits().redis.lock().await;
+    if let Some(c) = guard.as_ref() {
+        return Some(c.clone());
+    }
+    let opened = async {
+        redis::Client::open(url)?
+            .get_multiplexed_async_connection()
+            .await
+    };
+    match opened.await {
+        Ok(c) => {
+            *guard = Some(c.clone());
+            Some(c)
+        }
+        Err(e) => {
+            // Logged without the URL (it may hold a password); the database counts meanwhile.
+            tracing::warn!(error = %e, "Redis is unreachable; rate limits are counted in the database");
+            None
+        }
+    }
+}
+
+async fn forget_redis(ctx: &AppContext) {
+    *ctx.rate_limits().redis.lock().await = None;
+}
+
+fn keys(subject: &str, window: DateTime<Utc>) -> (String, String) {
+    let w = window.timestamp();
+    (
+        format!("aerie:rl:{subject}:{w}:r"),
+        format!("aerie:rl:{subject}:{w}:t"),
+    )
+}
+
+/// Counts a request; answers the window's `(requests, tokens)`.
+async fn hit(ctx: &AppContext, subject: &str, window: DateTime<Utc>) -> Result<(i64, i64)> {
+    if let Some(mut conn) = redis(ctx).await {
+        let (rk, tk) = keys(subject, window);
+        let counted: redis::RedisResult<(i64, Option<i64>)> = redis::pipe()
+            .atomic()
+            .cmd("INCR")
+            .arg(&rk)
+            .cmd("EXPIRE")
+            .arg(&rk)
+            .arg(REDIS_TTL_SECS)
+            .ignore()
+            .cmd("GET")
+            .arg(&tk)
+            .query_async(&mut conn)
+            .await;
+        match counted {
+            Ok((requests, tokens)) => return Ok((requests, tokens.unwrap_or(0))),
+            Err(e) => {
+                tracing::warn!(error = %e, "counting a request in Redis failed; counting it in the database");
+                forget_redis(ctx).await;
+            }
+        }
+    }
+    Ok(store::billing::hit_window(ctx.db(), subject, window).await?)
+}
+
+async fn add(ctx: &AppContext, subject: &str, window: DateTime<Utc>, tokens: i64) -> Result<()> {
+    if let Some(mut conn) = redis(ctx).await {
+        let (_, tk) = keys(subject, window);
+        let added: redis::RedisResult<()> = redis::pipe()
+            .atomic()
+            .cmd("INCRBY")
+            .arg(&tk)
+            .arg(tokens)
+            .ignore()
+            .cmd("EXPIRE")
+            .arg(&tk)
+            .arg(REDIS_TTL_SECS)
+            .ignore()
+            .query_async(&mut conn)
+            .await;
+        match added {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, "adding tokens in Redis failed; adding them in the database");
+                forget_redis(ctx).await;
+            }
+        }
+    }
+    Ok(store::billing::add_window_tokens(ctx.db(), subject, window, tokens).await?)
+}
+
+/// Admits a chat request of `p` under its plan's limits, counting it; 429 past a limit. Answers
+/// the subjects its calls' tokens are added to (none when the plan has no limits).
+pub async fn admit(ctx: &AppContext, p: &Principal) -> Result<Vec<String>> {
+    let (rpm, tpm) = billing::rate_limits_of(ctx, p.org_id).await?;
+    if rpm.is_none() && tpm.is_none() {
+        return Ok(Vec::new());
+    }
+    let (start, retry_after_secs) = window(Utc::now());
+    let subjects = subjects(p);
+    for subject in &subjects {
+        let (requests, tokens) = hit(ctx, subject, start).await?;
+        let over_requests = rpm.is_some_and(|limit| requests > i64::from(limit));
+        let over_tokens = tpm.is_some_and(|limit| tokens >= limit);
+        if over_requests || over_tokens {
+            return Err(Error::RateLimited { retry_after_secs });
+        }
+    }
+    Ok(subjects)
+}
+
+/// Adds a settled call's tokens to its subjects' current windows.
+pub async fn add_tokens(ctx: &AppContext, subjects: &[String], tokens: u64) {
+    if subjects.is_empty() || tokens == 0 {
+        return;
+    }
+    let (start, _) = window(Utc::now());
+    let tokens = i64::try_from(tokens).unwrap_or(i64::MAX);
+    for subject in subjects {
+        if let Err(e) = add(ctx, subject, start, tokens).await {
+            tracing::error!(error = %e, "counting a call's tokens for its rate limit failed");
+        }
+    }
+}
+
+/// Deletes the database's windows older than ten minutes (housekeeping).
+pub async fn purge(ctx: &AppContext) -> Result<u64> {
+    let before = Utc::now() - chrono::Duration::minutes(10);
+    Ok(store::billing::purge_windows_global(ctx.db(), before).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_window_is_the_minute_around_now(secs in 0i64..4_000_000_000, nanos in 0u32..1_000_000_000) {
+            let now = Utc.timestamp_opt(secs, nanos).single().expect("time");
+            let (start, retry) = window(now);
+            prop_assert!(start <= now);
+            prop_assert_eq!(start.timestamp() % 60, 0);
+            prop_assert!(now.timestamp() - start.timestamp() < 60);
+            prop_assert!((1..=60).contains(&retry));
+        }
+    }
+}
