@@ -7,8 +7,9 @@ import { join } from "node:path";
 // Playwright. scripts/test sets AERIE_BIN and AERIE_SITE_ROOT after `cargo leptos build`.
 const port = Number(process.env.AERIE_E2E_PORT ?? 3901);
 const bin = process.env.AERIE_BIN ?? "aerie";
-const dataDir = mkdtempSync(join(tmpdir(), "aerie-e2e-"));
-// The operator's shell commands (`aerie plans …`) in the specs act on the same folder.
+// Workers load this file again: they reuse the folder the main process made (the operator's
+// shell commands in the specs, `aerie plans …`, act on the server's folder).
+const dataDir = process.env.AERIE_E2E_DATA_DIR || mkdtempSync(join(tmpdir(), "aerie-e2e-"));
 process.env.AERIE_E2E_DATA_DIR = dataDir;
 // The test-only fake OpenAI-compatible upstream (bench/src/bin/fake-upstream.rs) the chat test
 // connects a provider to: it answers "echo: <last user message>" in slow chunks.
