@@ -52,6 +52,7 @@ test("every page loads directly, fetches its own code and hydrates without error
     ["/", "Aerie"],
     ["/api-reference", "API reference · Aerie"],
     ["/keys", "API keys · Aerie"],
+    ["/billing", "Billing · Aerie"],
     ["/organization", "Organisation · Aerie"],
     ["/users", "Users · Aerie"],
     ["/groups", "Groups · Aerie"],
