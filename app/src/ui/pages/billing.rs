@@ -96,26 +96,28 @@ fn SubscriptionCard(s: Subscription) -> impl IntoView {
     }
 }
 
-/// Used and held credits as a bar out of the period's total (none when unlimited).
+/// Used credits as a `<meter>` out of the period's total (none when unlimited). No inline style:
+/// the Content-Security-Policy allows none.
 #[component]
 fn CreditsGauge(q: Quota) -> impl IntoView {
     let Some(total) = q.credits_total.filter(|t| *t > 0) else {
         return view! { <p data-testid="credits-unlimited">"Credits: unlimited."</p> }.into_any();
     };
-    let pct = |n: i64| (n.clamp(0, total) as f64 / total as f64 * 100.0).min(100.0);
-    let (used, held) = (pct(q.credits_used), pct(q.credits_reserved));
     let label = format!(
         "{} of {} credits used",
         grouped(q.credits_used),
         grouped(total)
     );
+    let used = q.credits_used.clamp(0, total);
+    let held = q.credits_reserved.max(0);
     view! {
-        <div class="gauge" role="meter" aria-label=label.clone()
-            aria-valuemin="0" aria-valuemax=total.to_string() aria-valuenow=q.credits_used.to_string()>
-            <div class="gauge-used" style=format!("width: {used:.1}%")></div>
-            <div class="gauge-held" style=format!("width: {held:.1}%")></div>
-        </div>
-        <p class="gauge-label">{label}</p>
+        <meter class="gauge" aria-label=label.clone() min="0" max=total.to_string()
+            low=(total / 2).to_string() high=(total - total / 10).to_string() optimum="0"
+            value=used.to_string()></meter>
+        <p class="gauge-label">
+            {label}
+            {(held > 0).then(|| format!(", {} held by calls in progress", grouped(held)))}
+        </p>
     }
     .into_any()
 }
