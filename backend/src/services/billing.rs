@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Datelike, Months, TimeZone, Utc};
 use serde_json::Value;
 
-use crate::actor::Actor;
+use crate::actor::{Actor, Principal};
 use crate::db::entities::{credit_periods, plans};
 use crate::services::rate_limits;
 use crate::store::{self, billing::PeriodKey, billing::Settlement, utc};
@@ -279,10 +279,14 @@ impl Meter {
         }
     }
 
-    /// Counts the calls' tokens against these rate-limit subjects too.
-    pub fn with_subjects(mut self, subjects: Vec<String>) -> Self {
-        self.subjects = subjects;
-        self
+    /// Admits a request of `p` under its rate limits (429 past them) and meters its calls on
+    /// `model`, counting their tokens against the same limits.
+    pub async fn for_request(ctx: &AppContext, p: &Principal, model: &str) -> Result<Self> {
+        let subjects = rate_limits::admit(ctx, p).await?;
+        Ok(Self {
+            subjects,
+            ..Self::new(ctx, p.org_id, model)
+        })
     }
 
     /// Holds the worst case of the upstream request `body`; 402 when the period cannot cover it.

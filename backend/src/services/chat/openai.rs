@@ -15,7 +15,7 @@ use super::engine::{self, Outcome, Turn};
 use super::events::TurnEvent;
 use super::models;
 use crate::actor::{Actor, Principal};
-use crate::services::{billing, knowledge, providers, rate_limits};
+use crate::services::{billing, knowledge, providers};
 use crate::{AppContext, Error, Result};
 use aerie_contract::agents::Agent;
 use aerie_contract::chat::Citation;
@@ -107,8 +107,7 @@ pub async fn prepare(
             .await?;
     let mut passthrough = body;
     passthrough.remove("user");
-    let subjects = rate_limits::admit(ctx, &p).await?;
-    let meter = billing::Meter::new(ctx, p.org_id, &target.agent.model).with_subjects(subjects);
+    let meter = billing::Meter::for_request(ctx, &p, &target.agent.model).await?;
     let mut prep = Prepared {
         principal: p,
         agent: target.agent,

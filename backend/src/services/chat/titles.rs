@@ -8,7 +8,7 @@ use super::conversations::{owned, rename};
 use super::engine::{self, Turn};
 use super::turns::record_usage;
 use crate::actor::Actor;
-use crate::services::{agents, billing, providers, rate_limits};
+use crate::services::{agents, billing, providers};
 use crate::store;
 use crate::{AppContext, Error, Result};
 use aerie_contract::agents::Agent;
@@ -80,9 +80,8 @@ pub async fn regenerate_title(
         meter: None,
         hold: None,
     };
-    let subjects = rate_limits::admit(ctx, p).await?;
-    let hold = billing::Meter::new(ctx, p.org_id, &titler.model)
-        .with_subjects(subjects)
+    let hold = billing::Meter::for_request(ctx, p, &titler.model)
+        .await?
         .reserve(&turn.first_request(false))
         .await?;
     let turn = Turn {

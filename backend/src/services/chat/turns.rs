@@ -16,7 +16,7 @@ use super::models::Target;
 use super::titles::title_from;
 use crate::actor::{Actor, Principal};
 use crate::db::entities::{conversations as conversation_rows, messages};
-use crate::services::{agents, billing, knowledge, providers, rate_limits, usage};
+use crate::services::{agents, billing, knowledge, providers, usage};
 use crate::store;
 use crate::{AppContext, Error, Result};
 use aerie_contract::agents::Agent;
@@ -153,7 +153,6 @@ impl Prepared {
     /// Admits the turn under the caller's rate limits and holds the credits of its first model
     /// call, sized on the conversation so far.
     async fn reserve(&mut self, ctx: &AppContext, p: &Principal, question: Value) -> Result<()> {
-        let subjects = rate_limits::admit(ctx, p).await?;
         let mut history = match &self.conversation {
             Some(c) => store::conversations::messages(ctx.db(), p.org_id, ConversationId(c.id))
                 .await?
@@ -163,7 +162,7 @@ impl Prepared {
             None => Vec::new(),
         };
         history.push(question);
-        let meter = billing::Meter::new(ctx, p.org_id, &self.agent.model).with_subjects(subjects);
+        let meter = billing::Meter::for_request(ctx, p, &self.agent.model).await?;
         let hold = meter
             .reserve(&self.turn(history).first_request(true))
             .await?;
