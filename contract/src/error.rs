@@ -146,6 +146,12 @@ codes! {
         "Domain not allowed",
         "The queried domain is not in your organisation's allowed_domains list.",
         "Remove the domain restriction or add the domain in the organisation settings."),
+    /// The caller's organisation is suspended by the instance operator.
+    OrganizationSuspended => (403, "AUTH-009", "permission_error",
+        "This organisation is suspended.",
+        "Organisation suspended",
+        "The instance operator suspended this organisation: its API keys, sessions and chats are refused until it is resumed.",
+        "Ask the instance operator to resume the organisation (`aerie org resume <slug>`)."),
     /// The requested resource does not exist (or belongs to another organisation).
     NotFound => (404, "RES-001", "not_found_error",
         "The requested resource was not found.",

@@ -267,6 +267,38 @@ string_kind!(SignupMode, "signup mode", {
     Closed => "closed",
 });
 
+/// Whether an organisation may be used (`suspended`: the instance operator stopped it; its keys,
+/// sessions and chats are refused until it is resumed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum OrgStatus {
+    Active,
+    Suspended,
+}
+
+string_kind!(OrgStatus, "organisation status", {
+    Active => "active",
+    Suspended => "suspended",
+});
+
+/// The operator's decision on an organisation's claim to an email domain for single sign-on:
+/// only an approved claim routes, provisions or links people of that domain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DomainClaimStatus {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+string_kind!(DomainClaimStatus, "domain claim status", {
+    Pending => "pending",
+    Approved => "approved",
+    Rejected => "rejected",
+});
+
 /// The kinds of identity provider: `oidc` is any OpenID Connect issuer (Keycloak, Okta,
 /// Authentik…).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -350,6 +382,8 @@ mod tests {
         round_trips(SignupMode::ALL);
         round_trips(SsoKind::ALL);
         round_trips(DocumentStatus::ALL);
+        round_trips(OrgStatus::ALL);
+        round_trips(DomainClaimStatus::ALL);
     }
 
     #[test]

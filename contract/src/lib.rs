@@ -14,6 +14,7 @@ pub mod kinds;
 pub mod knowledge;
 pub mod object;
 pub mod openai;
+pub mod operator;
 pub mod orgs;
 pub mod providers;
 pub mod query;
@@ -23,8 +24,8 @@ pub mod whole;
 
 pub use error::{ErrorBody, ErrorCode, ErrorInfo};
 pub use kinds::{
-    ApiKeyStatus, CallEndpoint, CallStatus, DocumentStatus, JobStatus, MessageRole, MessageStatus,
-    Role, SignupMode, SsoKind, UnknownValue, UserStatus,
+    ApiKeyStatus, CallEndpoint, CallStatus, DocumentStatus, DomainClaimStatus, JobStatus,
+    MessageRole, MessageStatus, OrgStatus, Role, SignupMode, SsoKind, UnknownValue, UserStatus,
 };
 
 /// Distinguishes an absent field (`None`, with `#[serde(default)]`) from an explicit `null`

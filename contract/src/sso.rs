@@ -165,6 +165,11 @@ pub struct SsoPolicy {
     /// `email_domains`. Off: newcomers need an invitation (which SSO then accepts).
     #[serde(default)]
     pub jit_provisioning: bool,
+    /// Of `email_domains`, those the instance operator has not approved (yet, or at all): they
+    /// restrict who may sign in, but route, link and provision nobody until approved. Answered,
+    /// never stored; ignored in a request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub awaiting_approval: Vec<String>,
 }
 
 /// A login button.

@@ -54,6 +54,7 @@ test("every page loads directly, fetches its own code and hydrates without error
     ["/keys", "API keys · Aerie"],
     ["/billing", "Billing · Aerie"],
     ["/organization", "Organisation · Aerie"],
+    ["/operator", "Operator · Aerie"],
     ["/users", "Users · Aerie"],
     ["/groups", "Groups · Aerie"],
     ["/profile", "Profile · Aerie"],

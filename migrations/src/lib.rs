@@ -15,6 +15,7 @@ mod m20261204_000001_knowledge;
 mod m20261205_000001_message_citations;
 mod m20261205_000002_live_index_embedding;
 mod m20261206_000001_billing;
+mod m20261207_000001_tenants;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_message_citations::Migration),
             Box::new(m20261205_000002_live_index_embedding::Migration),
             Box::new(m20261206_000001_billing::Migration),
+            Box::new(m20261207_000001_tenants::Migration),
         ]
     }
 }

@@ -23,6 +23,7 @@ use utoipa::{Modify, OpenApi};
         (name = "billing", description = "Plans, the subscription and its credit quota (402 when a call does not fit)"),
         (name = "signup", description = "Signup, invitations, waitlist and signup settings"),
         (name = "organizations", description = "Organisations and their settings"),
+        (name = "operator", description = "The instance operator: every organisation's lifecycle, and approval of the email domains organisations claim for single sign-on"),
         (name = "users", description = "User administration"),
         (name = "groups", description = "Groups and their members"),
     )

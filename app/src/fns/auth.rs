@@ -19,6 +19,9 @@ pub struct SessionUser {
     pub email: String,
     /// The role in the current organisation.
     pub role: Role,
+    /// The instance operator (the menu shows the operator's page).
+    #[serde(default)]
+    pub operator: bool,
 }
 
 impl From<User> for SessionUser {
@@ -28,8 +31,24 @@ impl From<User> for SessionUser {
             name: user.name,
             email: user.email,
             role: user.role,
+            operator: false,
         }
     }
+}
+
+/// `user` with whether they operate the instance.
+#[cfg(feature = "ssr")]
+async fn with_operator(
+    ctx: &crate::backend::AppContext,
+    user: crate::contract::auth::User,
+) -> Result<SessionUser, ErrorBody> {
+    let operator = crate::backend::services::operator::is_operator_user(ctx, user.id)
+        .await
+        .map_err(super::ssr::err)?;
+    Ok(SessionUser {
+        operator,
+        ..user.into()
+    })
 }
 
 #[server(prefix = "/_server", endpoint = "setup_status")]
@@ -57,10 +76,12 @@ pub async fn run_setup(
         name: Some(name),
         organization_name: Some(organization_name),
     };
-    crate::backend::services::auth::sessions::setup_and_sign_in(&ctx, &actor, &session, request)
-        .await
-        .map(SessionUser::from)
-        .map_err(super::ssr::err)
+    let user = crate::backend::services::auth::sessions::setup_and_sign_in(
+        &ctx, &actor, &session, request,
+    )
+    .await
+    .map_err(super::ssr::err)?;
+    with_operator(&ctx, user).await
 }
 
 #[server(prefix = "/_server", endpoint = "login")]
@@ -69,10 +90,10 @@ pub async fn login(email: String, password: String) -> Result<SessionUser, Error
     let (ctx, actor) = super::ssr::context().await?;
     let session = super::ssr::session().await?;
     let creds = Credentials { email, password };
-    crate::backend::services::auth::sessions::login(&ctx, &actor, &session, creds)
+    let user = crate::backend::services::auth::sessions::login(&ctx, &actor, &session, creds)
         .await
-        .map(SessionUser::from)
-        .map_err(super::ssr::err)
+        .map_err(super::ssr::err)?;
+    with_operator(&ctx, user).await
 }
 
 #[server(prefix = "/_server", endpoint = "logout")]
@@ -91,12 +112,10 @@ pub async fn current_user() -> Result<Option<SessionUser>, ErrorBody> {
     if actor.principal().is_err() {
         return Ok(None);
     }
-    Ok(Some(
-        crate::backend::services::auth::sessions::current_user(&ctx, &actor)
-            .await
-            .map_err(super::ssr::err)?
-            .into(),
-    ))
+    let user = crate::backend::services::auth::sessions::current_user(&ctx, &actor)
+        .await
+        .map_err(super::ssr::err)?;
+    with_operator(&ctx, user).await.map(Some)
 }
 
 /// What an invitation is for (the invitation page).

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod billing;
 pub mod chat;
 pub mod knowledge;
+pub mod operator;
 pub mod providers;
 pub mod sso;
 pub mod system;

@@ -143,6 +143,7 @@ pub async fn put_sso_policy(
         sso_only: sso_only.is_some(),
         email_domains: domain_list(&email_domains),
         jit_provisioning: jit_provisioning.is_some(),
+        awaiting_approval: Vec::new(),
     };
     crate::backend::services::sso::put_policy(&ctx, &actor, policy)
         .await

@@ -75,6 +75,7 @@ fn SignedInLinks() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || session.user.get().and_then(Result::ok).flatten().map(|user| {
                 let admin = is_admin(&user);
+                let operator = user.operator;
                 view! {
                     <NavLink href=routes::CHAT label="Chat"/>
                     <NavLink href=routes::AGENTS label="Agents"/>
@@ -83,6 +84,7 @@ fn SignedInLinks() -> impl IntoView {
                         <NavLink href=routes::PROVIDERS label="Providers"/>
                         <NavLink href=routes::SSO_SETTINGS label="SSO"/>
                     })}
+                    {operator.then(|| view! { <NavLink href=routes::OPERATOR label="Operator"/> })}
                 }
             })}
         </Transition>

@@ -21,6 +21,7 @@ use pages::auth::{link::LinkAccountRoute, login::LoginRoute, setup::SetupRoute};
 use pages::billing::BillingRoute;
 use pages::chat::ChatRoute;
 use pages::knowledge::KnowledgeRoute;
+use pages::operator::OperatorRoute;
 use pages::providers::ProvidersRoute;
 use pages::sso::SsoSettingsRoute;
 use pages::{api_reference::ApiReferenceRoute, home::HomeRoute, not_found::NotFound};
@@ -72,6 +73,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/keys") view={Lazy::<ApiKeysRoute>::new()}/>
                     <Route path=path!("/billing") view={Lazy::<BillingRoute>::new()}/>
                     <Route path=path!("/organization") view={Lazy::<OrganizationRoute>::new()}/>
+                    <Route path=path!("/operator") view={Lazy::<OperatorRoute>::new()}/>
                     <Route path=path!("/users") view={Lazy::<UsersRoute>::new()}/>
                     <Route path=path!("/groups") view={Lazy::<GroupsRoute>::new()}/>
                     <Route path=path!("/profile") view={Lazy::<ProfileRoute>::new()}/>

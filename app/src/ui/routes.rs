@@ -10,6 +10,7 @@ pub const SETUP: &str = "/setup";
 pub const API_KEYS: &str = "/keys";
 pub const BILLING: &str = "/billing";
 pub const ORGANIZATION: &str = "/organization";
+pub const OPERATOR: &str = "/operator";
 pub const USERS: &str = "/users";
 pub const GROUPS: &str = "/groups";
 pub const PROFILE: &str = "/profile";

@@ -20,7 +20,13 @@ impl SessionState {
         state
     }
 
-    /// Re-reads the signed-in user (after sign-in or sign-out).
+    /// Records who just signed in, as the sign-in answered: no second request, and nothing for
+    /// a page opened meanwhile to be rebuilt by when it comes back.
+    pub fn signed_in(&self, user: SessionUser) {
+        self.user.set(Some(Ok(Some(user))));
+    }
+
+    /// Re-reads the signed-in user (after sign-out or a change to the profile).
     pub fn refresh(&self) {
         self.version.update(|v| *v += 1);
     }

@@ -125,6 +125,13 @@ pub async fn plans(ctx: &AppContext) -> Result<Vec<Plan>> {
         .collect())
 }
 
+/// Forgets the cached terms of `org` (its plan changed, or it was deleted).
+pub(crate) fn forget(ctx: &AppContext, org: OrgId) {
+    if let Ok(mut cache) = ctx.billing().terms.lock() {
+        cache.remove(&org);
+    }
+}
+
 async fn terms(ctx: &AppContext, org: OrgId) -> Result<Terms> {
     if let Ok(cache) = ctx.billing().terms.lock()
         && let Some((t, at)) = cache.get(&org)
@@ -528,7 +535,7 @@ pub async fn subscription(ctx: &AppContext, actor: &Actor) -> Result<Subscriptio
 pub mod cli {
     use chrono::Utc;
 
-    use super::{Price, plan_dto};
+    use super::{Price, forget, plan_dto};
     use crate::db::entities::plans;
     use crate::store::{self, ts};
     use crate::{AppContext, Error, Result};
@@ -689,9 +696,7 @@ pub mod cli {
             .await?
             .ok_or_else(|| Error::invalid("plan", format!("No plan has the slug {plan_slug}.")))?;
         store::orgs::set_plan(ctx.db(), OrgId(org.id), &plan.slug, Utc::now()).await?;
-        if let Ok(mut cache) = ctx.billing().terms.lock() {
-            cache.remove(&OrgId(org.id));
-        }
+        forget(ctx, OrgId(org.id));
         Ok((org.name, plan_dto(&plan)))
     }
 }

@@ -12,6 +12,7 @@ pub mod groups;
 pub mod jobs;
 pub mod knowledge;
 pub mod maintenance;
+pub mod operator;
 pub mod orgs;
 pub mod providers;
 pub mod rate_limits;

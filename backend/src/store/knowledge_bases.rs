@@ -76,6 +76,18 @@ pub async fn list<C: ConnectionTrait>(
         .await
 }
 
+/// The ids of every knowledge base of `org`, deleted ones included (deleting the organisation
+/// removes their vectors and files).
+pub async fn ids_any<C: ConnectionTrait>(db: &C, org: OrgId) -> Result<Vec<uuid::Uuid>, DbErr> {
+    knowledge_bases::Entity::find()
+        .select_only()
+        .column(knowledge_bases::Column::Id)
+        .filter(knowledge_bases::Column::OrgId.eq(org.0))
+        .into_tuple::<uuid::Uuid>()
+        .all(db)
+        .await
+}
+
 /// A live knowledge base of `org`.
 pub async fn find<C: ConnectionTrait>(
     db: &C,

@@ -19,6 +19,7 @@ pub mod providers;
 pub mod refresh_tokens;
 pub mod sessions;
 pub mod sso;
+pub mod sso_domains;
 pub mod usage;
 pub mod users;
 

@@ -93,6 +93,7 @@ pub async fn insert<C: ConnectionTrait>(
         created_at: Set(ts(now)),
         updated_at: Set(ts(now)),
         period_anchor: Set(None),
+        suspended_at: Set(None),
     }
     .insert(db)
     .await
@@ -116,6 +117,107 @@ pub async fn list_global<C: ConnectionTrait>(db: &C) -> Result<Vec<organizations
         .order_by_asc(organizations::Column::CreatedAt)
         .all(db)
         .await
+}
+
+/// Suspends `org` (`Some(at)`) or resumes it (`None`); says whether that changed anything (an
+/// unknown organisation, or one already in that state, is left as it is).
+pub async fn set_suspended<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    use sea_orm::sea_query::Expr;
+    let in_other_state = match at {
+        Some(_) => organizations::Column::SuspendedAt.is_null(),
+        None => organizations::Column::SuspendedAt.is_not_null(),
+    };
+    let result = organizations::Entity::update_many()
+        .col_expr(organizations::Column::SuspendedAt, Expr::value(at.map(ts)))
+        .col_expr(organizations::Column::UpdatedAt, Expr::value(ts(now)))
+        .filter(organizations::Column::Id.eq(org.0))
+        .filter(in_other_state)
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Whether `org` is suspended (an unknown organisation is not).
+pub async fn is_suspended<C: ConnectionTrait>(db: &C, org: OrgId) -> Result<bool, DbErr> {
+    Ok(organizations::Entity::find_by_id(org.0)
+        .select_only()
+        .column(organizations::Column::SuspendedAt)
+        .into_tuple::<Option<chrono::DateTime<chrono::FixedOffset>>>()
+        .one(db)
+        .await?
+        .flatten()
+        .is_some())
+}
+
+/// Deletes `org` and everything it holds in the database; says whether it existed. Foreign keys
+/// cascade to most of it; the rows that name the organisation without one (refresh tokens,
+/// linked identities, jobs, its audit trail) and the accounts of people who belonged to it
+/// alone are deleted here.
+pub async fn delete<C: ConnectionTrait>(db: &C, org: OrgId) -> Result<bool, DbErr> {
+    use crate::db::entities::{audit_events, identities, jobs, memberships, refresh_tokens, users};
+    use sea_orm::sea_query::Query;
+    let elsewhere = Query::select()
+        .column(memberships::Column::UserId)
+        .from(memberships::Entity)
+        .and_where(memberships::Column::OrgId.ne(org.0))
+        .to_owned();
+    let alone: Vec<Uuid> = memberships::Entity::find()
+        .select_only()
+        .column(memberships::Column::UserId)
+        .filter(memberships::Column::OrgId.eq(org.0))
+        .filter(memberships::Column::UserId.not_in_subquery(elsewhere))
+        .into_tuple()
+        .all(db)
+        .await?;
+    refresh_tokens::Entity::delete_many()
+        .filter(refresh_tokens::Column::OrgId.eq(org.0))
+        .exec(db)
+        .await?;
+    identities::Entity::delete_many()
+        .filter(identities::Column::OrgId.eq(org.0))
+        .exec(db)
+        .await?;
+    jobs::Entity::delete_many()
+        .filter(jobs::Column::OrgId.eq(org.0))
+        .exec(db)
+        .await?;
+    audit_events::Entity::delete_many()
+        .filter(audit_events::Column::OrgId.eq(org.0))
+        .exec(db)
+        .await?;
+    let result = organizations::Entity::delete_many()
+        .filter(organizations::Column::Id.eq(org.0))
+        .exec(db)
+        .await?;
+    if !alone.is_empty() {
+        users::Entity::delete_many()
+            .filter(users::Column::Id.is_in(alone))
+            .exec(db)
+            .await?;
+    }
+    Ok(result.rows_affected == 1)
+}
+
+/// How many people belong to each organisation, by id.
+pub async fn member_counts_global<C: ConnectionTrait>(db: &C) -> Result<HashMap<Uuid, u64>, DbErr> {
+    use crate::db::entities::memberships;
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    Ok(memberships::Entity::find()
+        .select_only()
+        .column(memberships::Column::OrgId)
+        .column_as(Expr::col(memberships::Column::Id).count(), "n")
+        .group_by(memberships::Column::OrgId)
+        .into_tuple::<(Uuid, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
+        .collect())
 }
 
 /// Moves `org` to the plan `plan` (a slug of `plans`).

@@ -58,6 +58,55 @@ pub async fn find_member<C: ConnectionTrait>(
         .map(|u| (u, membership)))
 }
 
+/// Whether `user` is the instance operator.
+pub async fn is_operator_global<C: ConnectionTrait>(db: &C, user: UserId) -> Result<bool, DbErr> {
+    Ok(users::Entity::find_by_id(user.0)
+        .one(db)
+        .await?
+        .is_some_and(|u| u.is_operator))
+}
+
+/// Makes `user` an instance operator or not; says whether the user exists.
+pub async fn set_operator_global<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    operator: bool,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    use sea_orm::sea_query::Expr;
+    let result = users::Entity::update_many()
+        .col_expr(users::Column::IsOperator, Expr::value(operator))
+        .col_expr(users::Column::UpdatedAt, Expr::value(ts(now)))
+        .filter(users::Column::Id.eq(user.0))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// A user and their membership of `org`, and whether `org` is suspended (authentication reads
+/// the three in two statements).
+pub async fn find_member_standing<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    user: UserId,
+) -> Result<Option<(users::Model, memberships::Model, bool)>, DbErr> {
+    use crate::db::entities::organizations;
+    let found = memberships::Entity::find()
+        .filter(memberships::Column::OrgId.eq(org.0))
+        .filter(memberships::Column::UserId.eq(user.0))
+        .find_also_related(organizations::Entity)
+        .one(db)
+        .await?;
+    let Some((membership, org)) = found else {
+        return Ok(None);
+    };
+    let suspended = org.is_none_or(|o| o.suspended_at.is_some());
+    Ok(users::Entity::find_by_id(user.0)
+        .one(db)
+        .await?
+        .map(|u| (u, membership, suspended)))
+}
+
 /// The organisation a user signs in to by default: their oldest membership.
 pub async fn first_membership_global<C: ConnectionTrait>(
     db: &C,
@@ -108,6 +157,7 @@ pub async fn insert_member<C: ConnectionTrait>(
         created_at: Set(ts(now)),
         updated_at: Set(ts(now)),
         deleted_at: Set(None),
+        is_operator: Set(false),
     }
     .insert(db)
     .await?;

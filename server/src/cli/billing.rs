@@ -1,12 +1,11 @@
-//! `aerie plans …`, `aerie prices …`, `aerie org plan …`: the operator's plan, price and
-//! subscription editors, from the server's shell (docs/BILLING.md).
+//! `aerie plans …`, `aerie prices …`: the operator's plan and price editors, from the server's shell (docs/BILLING.md).
 
 use aerie_backend::AppContext;
 use aerie_backend::config::Config;
 use aerie_backend::services::billing::{self, Price, cli};
 use aerie_contract::billing::Plan;
 
-use super::{Limit, OrgCommand, PlansCommand, PricesCommand};
+use super::{Limit, PlansCommand, PricesCommand};
 use crate::startup::{StartupError, build_state};
 
 fn limit<T: ToString>(v: Option<T>) -> String {
@@ -46,7 +45,7 @@ fn narrow(l: Option<Limit>) -> Result<Option<Option<i32>>, aerie_backend::Error>
 }
 
 /// Runs `f` on the service context, then closes the database.
-async fn with_context<F, Fut>(config: Config, f: F) -> Result<(), StartupError>
+pub(super) async fn with_context<F, Fut>(config: Config, f: F) -> Result<(), StartupError>
 where
     F: FnOnce(AppContext) -> Fut,
     Fut: Future<Output = Result<(), aerie_backend::Error>>,
@@ -130,19 +129,6 @@ pub async fn prices(config: Config, cmd: PricesCommand) -> Result<(), StartupErr
                 println!(
                     "{model}: {input} credits per million input tokens, {output} per million output tokens."
                 );
-            }
-        }
-        Ok(())
-    })
-    .await
-}
-
-pub async fn org(config: Config, cmd: OrgCommand) -> Result<(), StartupError> {
-    with_context(config, |ctx| async move {
-        match cmd {
-            OrgCommand::Plan { org, plan } => {
-                let (name, plan) = cli::subscribe(&ctx, &org, &plan).await?;
-                println!("{name} ({org}) is on the {} plan.", plan.name);
             }
         }
         Ok(())

@@ -7,6 +7,7 @@ mod jobs;
 mod keys;
 mod migrate;
 mod serve;
+mod tenants;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -75,9 +76,15 @@ pub enum Command {
     /// List and set model prices (credits per million tokens).
     #[command(subcommand)]
     Prices(PricesCommand),
-    /// Manage an organisation.
+    /// The instance operator's organisations: list, create, suspend, resume, delete, plan.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Grant or revoke the instance operator's role.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+    /// Approve or reject the email domains organisations claim for single sign-on.
+    #[command(subcommand)]
+    Domains(DomainsCommand),
 }
 
 #[derive(Debug, Args, Default)]
@@ -223,6 +230,37 @@ pub enum PricesCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum OrgCommand {
+    /// List every organisation with its plan, status and members.
+    List,
+    /// Create an organisation and print the invitation link for its first owner.
+    Create {
+        /// The organisation's name (its address is made from it).
+        name: String,
+        /// The email of its first owner (a new account).
+        #[arg(long)]
+        owner: String,
+        /// A plan's slug (`aerie plans list`); the default plan when absent.
+        #[arg(long)]
+        plan: Option<String>,
+    },
+    /// Suspend an organisation: its keys, sessions and chats stop at once.
+    Suspend {
+        /// The organisation's slug.
+        org: String,
+    },
+    /// Resume a suspended organisation.
+    Resume {
+        /// The organisation's slug.
+        org: String,
+    },
+    /// Delete a suspended organisation and everything it holds.
+    Delete {
+        /// The organisation's slug.
+        org: String,
+        /// Confirms the deletion: the organisation's slug again.
+        #[arg(long)]
+        confirm: String,
+    },
     /// Move an organisation to a plan (a running server applies it within 10 seconds).
     Plan {
         /// The organisation's slug.
@@ -230,6 +268,27 @@ pub enum OrgCommand {
         /// The plan's slug.
         plan: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Make the person with this email an instance operator.
+    Grant { email: String },
+    /// Take the instance operator's role from the person with this email.
+    Revoke { email: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DomainsCommand {
+    /// List the organisations' claims to email domains (pending ones with --pending).
+    List {
+        #[arg(long)]
+        pending: bool,
+    },
+    /// Approve a claim: the domain then routes, provisions and links through its organisation.
+    Approve { domain: String },
+    /// Reject a claim: the domain routes nobody to its organisation.
+    Reject { domain: String },
 }
 
 /// Exit code for commands whose domain has not landed yet (sysexits' EX_UNAVAILABLE).
@@ -284,6 +343,8 @@ async fn dispatch(cli: Cli) -> Result<(), StartupError> {
         Command::Jobs(cmd) => jobs::run(load(None)?, cmd).await,
         Command::Plans(cmd) => billing::plans(load(None)?, cmd).await,
         Command::Prices(cmd) => billing::prices(load(None)?, cmd).await,
-        Command::Org(cmd) => billing::org(load(None)?, cmd).await,
+        Command::Org(cmd) => tenants::org(load(None)?, cmd).await,
+        Command::Operator(cmd) => tenants::operator(load(None)?, cmd).await,
+        Command::Domains(cmd) => tenants::domains(load(None)?, cmd).await,
     }
 }

@@ -134,6 +134,14 @@ const TABLE: &[(&str, &str, u8)] = &[
     ("DELETE", "/api/me/identities/{id}", PEOPLE),
     // organisation, members, groups
     ("GET", "/api/organisation", PEOPLE),
+    // the instance operator: people only (and only the operator, 403 for anyone else)
+    ("GET", "/api/operator/organizations", PEOPLE),
+    ("POST", "/api/operator/organizations", PEOPLE),
+    ("DELETE", "/api/operator/organizations/{id}", PEOPLE),
+    ("POST", "/api/operator/organizations/{id}/suspend", PEOPLE),
+    ("POST", "/api/operator/organizations/{id}/resume", PEOPLE),
+    ("GET", "/api/operator/sso-domains", PEOPLE),
+    ("POST", "/api/operator/sso-domains/{domain}", PEOPLE),
     ("PATCH", "/api/organisation", PEOPLE),
     ("GET", "/api/organisation/groups", PEOPLE),
     ("POST", "/api/organisation/groups", PEOPLE),

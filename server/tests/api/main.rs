@@ -30,6 +30,7 @@ mod metrics;
 mod migrations;
 mod openai_compat;
 mod openapi;
+mod operator;
 mod orgs;
 mod races;
 mod rate_limits;

@@ -8,6 +8,7 @@ pub mod chat;
 pub mod home;
 pub mod knowledge;
 pub mod not_found;
+pub mod operator;
 pub mod providers;
 pub mod sso;
 

@@ -526,6 +526,14 @@ fn PolicyFields(policy: SsoPolicy, save: ServerAction<PutSsoPolicy>) -> impl Int
                       identity providers; single sign-on may link or create their accounts.">
                 <input name="email_domains" value=policy.email_domains.join(", ") placeholder="example.com, example.org"/>
             </Field>
+            {(!policy.awaiting_approval.is_empty()).then(|| view! {
+                <p class="muted" data-testid="awaiting-approval">
+                    {format!(
+                        "Awaiting the instance operator's approval: {}. Until approved, these domains only restrict who may sign in; they route, link and create nobody.",
+                        policy.awaiting_approval.join(", ")
+                    )}
+                </p>
+            })}
             <CheckField label=" Create accounts at first sign-in (just-in-time provisioning) for these domains">
                 <input type="checkbox" name="jit_provisioning" value="true" checked=policy.jit_provisioning/>
             </CheckField>

@@ -24,6 +24,7 @@ pub mod providers;
 pub mod rate_windows;
 pub mod refresh_tokens;
 pub mod sessions;
+pub mod sso_domain_claims;
 pub mod sso_flows;
 pub mod sso_providers;
 pub mod sso_replays;

@@ -17,6 +17,7 @@ pub struct Model {
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
     pub period_anchor: Option<DateTimeWithTimeZone>,
+    pub suspended_at: Option<DateTimeWithTimeZone>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -43,6 +44,8 @@ pub enum Relation {
     Memberships,
     #[sea_orm(has_many = "super::providers::Entity")]
     Providers,
+    #[sea_orm(has_many = "super::sso_domain_claims::Entity")]
+    SsoDomainClaims,
     #[sea_orm(has_many = "super::sso_flows::Entity")]
     SsoFlows,
     #[sea_orm(has_many = "super::sso_providers::Entity")]
@@ -114,6 +117,12 @@ impl Related<super::memberships::Entity> for Entity {
 impl Related<super::providers::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Providers.def()
+    }
+}
+
+impl Related<super::sso_domain_claims::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::SsoDomainClaims.def()
     }
 }
 

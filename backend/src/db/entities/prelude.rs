@@ -22,6 +22,7 @@ pub use super::providers::Entity as Providers;
 pub use super::rate_windows::Entity as RateWindows;
 pub use super::refresh_tokens::Entity as RefreshTokens;
 pub use super::sessions::Entity as Sessions;
+pub use super::sso_domain_claims::Entity as SsoDomainClaims;
 pub use super::sso_flows::Entity as SsoFlows;
 pub use super::sso_providers::Entity as SsoProviders;
 pub use super::sso_replays::Entity as SsoReplays;

@@ -185,18 +185,28 @@ async fn by_bearer(ctx: &AppContext, token: &str) -> Result<Identity> {
     }
 }
 
+/// What a credential naming `user` of `org` is worth: their principal if they are an active
+/// member of an organisation that is not suspended.
+enum Standing {
+    Member(Principal),
+    /// The organisation is suspended: every credential of it is refused with 403 `AUTH-009`.
+    Suspended,
+    /// No such member, or the account is not active.
+    Nobody,
+}
+
 async fn member(
     ctx: &AppContext,
     org: OrgId,
     user: UserId,
     credential: Credential,
-) -> Result<Option<Principal>> {
+) -> Result<Standing> {
     Ok(
-        match store::users::find_member(ctx.db(), org, user).await? {
-            Some((u, m)) if u.status()? == UserStatus::Active => {
-                Some(super::principal_of(&m, credential)?)
-            }
-            _ => None,
+        match store::users::find_member_standing(ctx.db(), org, user).await? {
+            Some((u, _, _)) if u.status()? != UserStatus::Active => Standing::Nobody,
+            Some((_, _, true)) => Standing::Suspended,
+            Some((_, m, false)) => Standing::Member(super::principal_of(&m, credential)?),
+            None => Standing::Nobody,
         },
     )
 }
@@ -210,9 +220,11 @@ async fn by_session(
     };
     Ok(Some(
         match member(ctx, auth.org_id, auth.user_id, Credential::Session).await? {
-            Some(p) => Identity::User(p),
+            Standing::Member(p) => Identity::User(p),
+            // Refused while suspended; the session works again once the organisation resumes.
+            Standing::Suspended => Identity::Rejected(ErrorCode::OrganizationSuspended),
             // The account was disabled or removed: the session is worthless.
-            None => {
+            Standing::Nobody => {
                 let _ = session.flush().await;
                 Identity::Anonymous
             }
@@ -226,8 +238,9 @@ async fn by_jwt(ctx: &AppContext, token: &str) -> Result<Identity> {
     };
     Ok(
         match member(ctx, OrgId(claims.org), UserId(claims.sub), Credential::Jwt).await? {
-            Some(p) => Identity::User(p),
-            None => Identity::Rejected(ErrorCode::TokenNotValid),
+            Standing::Member(p) => Identity::User(p),
+            Standing::Suspended => Identity::Rejected(ErrorCode::OrganizationSuspended),
+            Standing::Nobody => Identity::Rejected(ErrorCode::TokenNotValid),
         },
     )
 }
@@ -246,15 +259,19 @@ async fn by_api_key(ctx: &AppContext, key: &str) -> Result<Identity> {
             let Some(row) = store::api_keys::find_by_prefix_global(ctx.db(), prefix).await? else {
                 return Ok(rejected);
             };
-            if row.revoked_at.is_some() {
+            // The secret first: a caller who knows only a prefix learns nothing of its key.
+            if row.revoked_at.is_some() || !crypto::hashes_match(&presented, &row.secret_hash) {
                 return Ok(rejected);
             }
             let (org, id) = (OrgId(row.org_id), ApiKeyId(row.id));
-            let Some(principal) =
-                member(ctx, org, UserId(row.user_id), Credential::ApiKey(id)).await?
-            else {
-                return Ok(rejected);
-            };
+            let principal =
+                match member(ctx, org, UserId(row.user_id), Credential::ApiKey(id)).await? {
+                    Standing::Member(p) => p,
+                    Standing::Suspended => {
+                        return Ok(Identity::Rejected(ErrorCode::OrganizationSuspended));
+                    }
+                    Standing::Nobody => return Ok(rejected),
+                };
             let entry = CachedKey {
                 secret_hash: row.secret_hash,
                 expires_at: row.expires_at.map(utc),
@@ -304,8 +321,8 @@ async fn dev_identity(ctx: &AppContext) -> Result<Identity> {
     };
     Ok(
         match member(ctx, org, UserId(owner.user_id), Credential::Dev).await? {
-            Some(p) => Identity::User(p),
-            None => Identity::Dev,
+            Standing::Member(p) => Identity::User(p),
+            Standing::Suspended | Standing::Nobody => Identity::Dev,
         },
     )
 }

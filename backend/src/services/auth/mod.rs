@@ -120,6 +120,8 @@ pub async fn setup(ctx: &AppContext, actor: &Actor, input: SetupRequest) -> Resu
         now,
     )
     .await?;
+    // The first owner operates the instance (docs/TENANTS.md).
+    store::users::set_operator_global(&txn, UserId(user.id), true, now).await?;
     let acting = Actor::user(
         Principal {
             user_id: UserId(user.id),
@@ -190,9 +192,20 @@ pub async fn check_password(
             let owner = principal.role == Role::Owner;
             let acting = Actor::user(principal, actor.ip);
             // SSO-only organisations refuse passwords, except their owners' (break-glass).
-            let sso_only = store::orgs::find(ctx.db(), org)
-                .await?
-                .is_some_and(|o| super::sso::policy_of(&o).sso_only);
+            let org_row = store::orgs::find(ctx.db(), org).await?;
+            if org_row.as_ref().is_some_and(|o| o.suspended_at.is_some()) {
+                audit::record(
+                    ctx.db(),
+                    Some(org),
+                    &acting,
+                    Event::new("login.refused")
+                        .target("user", user.id)
+                        .details(serde_json::json!({ "method": method, "reason": "suspended" })),
+                )
+                .await?;
+                return Err(Error::Code(ErrorCode::OrganizationSuspended));
+            }
+            let sso_only = org_row.is_some_and(|o| super::sso::policy_of(&o).sso_only);
             if sso_only && !owner {
                 audit::record(
                     ctx.db(),
@@ -328,8 +341,12 @@ pub async fn refresh_tokens(
     if utc(token.expires_at) <= now {
         return Err(Error::RefreshTokenInvalid);
     }
-    match store::users::find_member(ctx.db(), org, UserId(token.user_id)).await? {
-        Some((user, _)) if user.status() == Ok(UserStatus::Active) => {}
+    match store::users::find_member_standing(ctx.db(), org, UserId(token.user_id)).await? {
+        // Suspended: no new tokens, but the family survives for when it resumes.
+        Some((user, _, true)) if user.status() == Ok(UserStatus::Active) => {
+            return Err(Error::Code(ErrorCode::OrganizationSuspended));
+        }
+        Some((user, _, false)) if user.status() == Ok(UserStatus::Active) => {}
         _ => {
             store::refresh_tokens::revoke_family(ctx.db(), org, token.family_id, now).await?;
             return Err(Error::RefreshTokenInvalid);

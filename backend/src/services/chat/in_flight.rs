@@ -41,6 +41,22 @@ impl InFlight {
         }
     }
 
+    /// Cancels every turn of `org` (its suspension): each stores what it has and ends its
+    /// stream. Answers how many.
+    pub fn cancel_org(&self, org: OrgId) -> usize {
+        let Ok(m) = self.turns.lock() else {
+            return 0;
+        };
+        let mut n = 0;
+        for (o, _, token) in m.values() {
+            if *o == org {
+                token.cancel();
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// Cancels every turn (shutdown): each stores what it has and ends its stream.
     pub fn cancel_all(&self) {
         if let Ok(m) = self.turns.lock() {

@@ -8,6 +8,7 @@
 
 mod documents;
 mod ingest;
+pub(crate) use ingest::table_prefix;
 mod jobs;
 mod query;
 mod rag;

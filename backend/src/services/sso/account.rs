@@ -92,9 +92,18 @@ pub(crate) async fn complete_login(
         profile,
         method,
         policy: policy_of(&org_row),
+        approved: super::policy::approved_domains(ctx, org).await?,
         config: stored_config(row),
         org_row,
     };
+    if attempt.org_row.suspended_at.is_some() {
+        return Err(attempt
+            .refuse(
+                "organisation_suspended",
+                "This organisation is suspended by the instance operator: nobody can sign in to it until it is resumed.",
+            )
+            .await);
+    }
     if let Some(identity) =
         store::sso::find_identity(ctx.db(), org, SsoProviderId(row.id), &profile.subject).await?
     {
@@ -133,6 +142,8 @@ struct Attempt<'a> {
     method: SsoKind,
     org_row: organizations::Model,
     policy: SsoPolicy,
+    /// The policy's domains the operator approved: only these provision or are vouched for.
+    approved: Vec<String>,
     config: StoredConfig,
 }
 
@@ -240,7 +251,7 @@ impl Attempt<'_> {
     /// member here, active, not an owner, not above the provider's last editor, and the
     /// provider is authoritative for the email's domain; else the person must prove it.
     async fn existing_account(&self, existing: users::Model, email: &str) -> Result<Account> {
-        let vouched = self.config.vouches_for(email, &self.policy);
+        let vouched = self.config.vouches_for(email, &self.approved);
         let Some((user, membership)) =
             store::users::find_member(self.ctx.db(), self.org(), UserId(existing.id)).await?
         else {
@@ -311,7 +322,7 @@ impl Attempt<'_> {
         let now = Utc::now();
         let domain_listed = email
             .rsplit_once('@')
-            .is_some_and(|(_, d)| self.policy.email_domains.iter().any(|x| x == d));
+            .is_some_and(|(_, d)| self.approved.iter().any(|x| x == d));
         let invitation =
             store::invitations::find_pending_for_email(self.ctx.db(), org, email, now).await?;
         let role = match &invitation {
@@ -330,7 +341,7 @@ impl Attempt<'_> {
         };
         // An invitation or a seat goes only to an address the provider vouches for.
         if self.profile.email_verified != Some(true)
-            && !self.config.vouches_for(email, &self.policy)
+            && !self.config.vouches_for(email, &self.approved)
         {
             return Err(self
                 .refuse(

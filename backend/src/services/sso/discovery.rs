@@ -6,24 +6,35 @@ use super::policy::policy_of;
 use crate::db::entities::{organizations, sso_providers};
 use crate::store;
 use crate::{AppContext, Result};
-use aerie_contract::SsoKind;
 use aerie_contract::ids::{OrgId, SsoProviderId};
 use aerie_contract::sso::{LoginOptions, LoginProvider};
+use aerie_contract::{DomainClaimStatus, SsoKind};
 
 /// Where a login through this provider (of `kind`) starts.
 pub(super) fn login_url(kind: SsoKind, row: &sso_providers::Model) -> String {
     format!("/auth/{kind}/login?provider={}", row.id)
 }
 
-/// The organisation whose SSO policy claims this email's domain.
+/// The organisation whose SSO policy claims this email's domain, with the instance operator's
+/// approval (a claim awaiting it routes nobody).
 pub async fn org_for_email(ctx: &AppContext, email: &str) -> Result<Option<organizations::Model>> {
     let Some(domain) = email.rsplit_once('@').map(|(_, d)| d.trim().to_lowercase()) else {
         return Ok(None);
     };
-    Ok(store::orgs::list_global(ctx.db())
-        .await?
-        .into_iter()
-        .find(|org| policy_of(org).email_domains.contains(&domain)))
+    let Some(claim) = store::sso_domains::find_global(ctx.db(), &domain).await? else {
+        return Ok(None);
+    };
+    if claim.status() != Ok(DomainClaimStatus::Approved) {
+        return Ok(None);
+    }
+    let Some(org) = store::orgs::find(ctx.db(), OrgId(claim.org_id)).await? else {
+        return Ok(None);
+    };
+    // The policy still names it (a claim is dropped with the domain, but read both).
+    Ok(policy_of(&org)
+        .email_domains
+        .contains(&domain)
+        .then_some(org))
 }
 
 /// `GET /auth/sso/discover?email=…|org=…`: the organisation a person signs in to and its

@@ -13,6 +13,7 @@ use crate::services::audit::{self, Event};
 use crate::services::validate;
 use crate::store;
 use crate::{AppContext, Error, Result};
+use aerie_contract::DomainClaimStatus;
 use aerie_contract::ids::OrgId;
 use aerie_contract::sso::{SsoPolicy, SsoProviderInput};
 
@@ -33,12 +34,12 @@ impl StoredConfig {
     }
 
     /// Whether the provider is authoritative for this email's domain (and the organisation
-    /// still claims the domain).
-    pub fn vouches_for(&self, email: &str, policy: &SsoPolicy) -> bool {
+    /// still claims the domain, with the operator's approval: `approved`).
+    pub fn vouches_for(&self, email: &str, approved: &[String]) -> bool {
         let domain = email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
         !domain.is_empty()
             && self.trusted_email_domains.iter().any(|d| d == domain)
-            && policy.email_domains.iter().any(|d| d == domain)
+            && approved.iter().any(|d| d == domain)
     }
 }
 
@@ -67,13 +68,36 @@ pub(super) async fn org_policy(ctx: &AppContext, org: OrgId) -> Result<SsoPolicy
     Ok(policy_of(&row))
 }
 
+/// The domains of `org`'s policy the instance operator approved: only these route the login
+/// page, provision accounts or let a provider vouch for an email.
+pub(crate) async fn approved_domains(ctx: &AppContext, org: OrgId) -> Result<Vec<String>> {
+    Ok(store::sso_domains::list(ctx.db(), org)
+        .await?
+        .into_iter()
+        .filter(|c| c.status() == Ok(DomainClaimStatus::Approved))
+        .map(|c| c.domain)
+        .collect())
+}
+
+/// `policy` as answered: with the domains still awaiting the operator's approval.
+async fn answered(ctx: &AppContext, org: OrgId, mut policy: SsoPolicy) -> Result<SsoPolicy> {
+    let approved = approved_domains(ctx, org).await?;
+    policy.awaiting_approval = policy
+        .email_domains
+        .iter()
+        .filter(|d| !approved.contains(d))
+        .cloned()
+        .collect();
+    Ok(policy)
+}
+
 /// `GET /api/sso/policy`.
 pub async fn get_policy(ctx: &AppContext, actor: &Actor) -> Result<SsoPolicy> {
     let p = actor.require_role(Role::Admin)?;
     let org = store::orgs::find(ctx.db(), p.org_id)
         .await?
         .ok_or(Error::NotFound)?;
-    Ok(policy_of(&org))
+    answered(ctx, p.org_id, policy_of(&org)).await
 }
 
 /// `PUT /api/sso/policy`. Turning on SSO-only needs an enabled provider, so nobody is locked
@@ -85,6 +109,7 @@ pub async fn put_policy(ctx: &AppContext, actor: &Actor, input: SsoPolicy) -> Re
         sso_only: input.sso_only,
         email_domains: domains,
         jit_provisioning: input.jit_provisioning,
+        awaiting_approval: Vec::new(),
     };
     if policy.sso_only
         && !store::sso::list(ctx.db(), p.org_id)
@@ -104,8 +129,25 @@ pub async fn put_policy(ctx: &AppContext, actor: &Actor, input: SsoPolicy) -> Re
     let before = policy_of(&org);
     let settings = settings_with(&org, &policy)?;
     let now = Utc::now();
+    // A claim the operator makes is approved at once; anyone else's waits for the operator.
+    let operator =
+        p.credential.is_person() && store::users::is_operator_global(ctx.db(), p.user_id).await?;
+    let claim = if operator {
+        DomainClaimStatus::Approved
+    } else {
+        DomainClaimStatus::Pending
+    };
     let txn = crate::db::begin_write(ctx.db()).await?;
     store::orgs::update_settings(&txn, p.org_id, org, settings, now).await?;
+    store::sso_domains::sync(
+        &txn,
+        p.org_id,
+        &policy.email_domains,
+        claim,
+        Some(p.user_id),
+        now,
+    )
+    .await?;
     audit::record(
         &txn,
         Some(p.org_id),
@@ -116,21 +158,21 @@ pub async fn put_policy(ctx: &AppContext, actor: &Actor, input: SsoPolicy) -> Re
     )
     .await?;
     txn.commit().await?;
-    Ok(policy)
+    answered(ctx, p.org_id, policy).await
 }
 
-/// Another organisation may not claim a domain already routed elsewhere.
+/// Another organisation may not claim a domain another one holds (pending or approved; a
+/// rejected claim holds nothing).
 async fn refuse_domains_claimed_elsewhere(
     ctx: &AppContext,
     org: &organizations::Model,
     policy: &SsoPolicy,
 ) -> Result<()> {
-    for other in store::orgs::list_global(ctx.db()).await? {
-        if other.id == org.id {
-            continue;
-        }
-        let taken = policy_of(&other).email_domains;
-        if let Some(d) = policy.email_domains.iter().find(|d| taken.contains(d)) {
+    for d in &policy.email_domains {
+        if let Some(claim) = store::sso_domains::find_global(ctx.db(), d).await?
+            && claim.org_id != org.id
+            && claim.status() != Ok(DomainClaimStatus::Rejected)
+        {
             return Err(Error::state(
                 "email_domains",
                 format!("{d} is already claimed by another organisation."),

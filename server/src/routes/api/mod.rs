@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod chat;
 pub mod conversations;
 pub mod knowledge;
+pub mod operator;
 pub mod orgs;
 pub mod providers;
 pub mod sso;
@@ -29,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(providers::router())
         .merge(sso::router())
         .merge(orgs::router())
+        .merge(operator::router())
         .merge(users::router());
     Family::DATA_PLANE
         .routes(data_plane)

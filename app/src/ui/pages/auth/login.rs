@@ -36,8 +36,8 @@ pub fn LoginPage() -> impl IntoView {
     let action = ServerAction::<Login>::new();
     let navigate = use_navigate();
     Effect::new(move |_| {
-        if let Some(Ok(_)) = action.value().get() {
-            session.refresh();
+        if let Some(Ok(user)) = action.value().get() {
+            session.signed_in(user);
             navigate(routes::API_KEYS, Default::default());
         }
     });
