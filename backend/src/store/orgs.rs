@@ -142,18 +142,6 @@ pub async fn set_suspended<C: ConnectionTrait>(
     Ok(result.rows_affected == 1)
 }
 
-/// Whether `org` is suspended (an unknown organisation is not).
-pub async fn is_suspended<C: ConnectionTrait>(db: &C, org: OrgId) -> Result<bool, DbErr> {
-    Ok(organizations::Entity::find_by_id(org.0)
-        .select_only()
-        .column(organizations::Column::SuspendedAt)
-        .into_tuple::<Option<chrono::DateTime<chrono::FixedOffset>>>()
-        .one(db)
-        .await?
-        .flatten()
-        .is_some())
-}
-
 /// Deletes `org` and everything it holds in the database; says whether it existed. Foreign keys
 /// cascade to most of it; the rows that name the organisation without one (refresh tokens,
 /// linked identities, jobs, its audit trail) and the accounts of people who belonged to it

@@ -822,6 +822,86 @@ fn plans_prices_and_an_organisations_plan_from_the_shell() {
     assert_one_clear_line(&err, "nope");
 }
 
+/// The operator's organisation commands (docs/TENANTS.md): create with an owner's invitation,
+/// list, suspend, resume, delete (suspended first, confirmed by its slug), and the operator's
+/// role and the SSO domain claims.
+#[test]
+fn organisations_from_the_shell() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path();
+    let (code, _, err) = run(aerie(data).args([
+        "admin",
+        "create",
+        "--email",
+        "ops@acme.test",
+        "--org",
+        "Acme",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(aerie(data).args([
+        "org",
+        "create",
+        "Beta Works",
+        "--owner",
+        "bea@beta.test",
+        "--plan",
+        "pro",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("beta-works") && out.contains("pro"), "{out}");
+    assert!(out.contains("/invite/inv_"), "the owner's link: {out}");
+    let (code, out, _) = run(aerie(data).args(["org", "list"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("acme") && out.contains("beta-works"), "{out}");
+
+    let (code, _, err) =
+        run(aerie(data).args(["org", "delete", "beta-works", "--confirm", "beta-works"]));
+    assert_eq!(code, 1, "an active organisation is not deleted");
+    assert_one_clear_line(&err, "Suspend");
+    let (code, out, err) = run(aerie(data).args(["org", "suspend", "beta-works"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("suspended"), "{out}");
+    let (code, out, _) = run(aerie(data).args(["org", "list"]));
+    assert_eq!(code, 0);
+    let beta = out
+        .lines()
+        .find(|l| l.starts_with("beta-works"))
+        .expect("listed");
+    assert!(beta.contains("suspended"), "{out}");
+    let (code, out, err) = run(aerie(data).args(["org", "resume", "beta-works"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("active"), "{out}");
+    run(aerie(data).args(["org", "suspend", "beta-works"]));
+    let (code, _, err) =
+        run(aerie(data).args(["org", "delete", "beta-works", "--confirm", "beta"]));
+    assert_eq!(code, 1);
+    assert_one_clear_line(&err, "confirm");
+    let (code, _, err) =
+        run(aerie(data).args(["org", "delete", "beta-works", "--confirm", "beta-works"]));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = run(aerie(data).args(["org", "list"]));
+    assert_eq!(code, 0);
+    assert!(!out.contains("beta-works"), "{out}");
+    let (code, _, err) = run(aerie(data).args(["org", "suspend", "nope"]));
+    assert_eq!(code, 1);
+    assert_one_clear_line(&err, "nope");
+
+    let (code, _, err) = run(aerie(data).args(["operator", "grant", "nobody@acme.test"]));
+    assert_eq!(code, 1);
+    assert_one_clear_line(&err, "nobody@acme.test");
+    let (code, out, err) = run(aerie(data).args(["operator", "revoke", "ops@acme.test"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("no longer"), "{out}");
+    let (code, _, err) = run(aerie(data).args(["operator", "grant", "ops@acme.test"]));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(aerie(data).args(["domains", "list", "--pending"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("DOMAIN"), "{out}");
+    let (code, _, err) = run(aerie(data).args(["domains", "approve", "unclaimed.test"]));
+    assert_eq!(code, 1);
+    assert_one_clear_line(&err, "not found");
+}
+
 /// Two `aerie` processes sharing one PostgreSQL hold one balance: 200 concurrent calls split
 /// between them against credits for 50 worst cases never hold more than the period grants, and
 /// every call that ran is charged its usage (docs/BILLING.md).

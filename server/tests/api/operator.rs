@@ -720,3 +720,185 @@ async fn sso_domain_claims_route_nobody_until_the_operator_approves_them(#[case]
     assert_eq!(body["error"]["param"], "status");
     assert_eq!(t.routed("x@b-corp.test").await, Value::Null);
 }
+
+/// "Chats stop at once": a turn streaming when its organisation is suspended ends there (what
+/// it produced is stored and charged), and the next request of the same key is refused.
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn suspension_stops_a_running_turn(#[case] kind: DbKind) {
+    use aerie_backend::services::operator::{self, Operator};
+    use aerie_bench::Reply;
+    use futures::StreamExt;
+
+    let t = crate::support::chat::Chat::start(kind).await;
+    let words: Vec<String> = (0..60).map(|i| format!("word{i} ")).collect();
+    t.fake.push(Reply::StreamSlow {
+        chunks: words,
+        interval_ms: 50,
+    });
+    let res = t
+        .app
+        .client
+        .post(t.app.url("/api/chat"))
+        .bearer_auth(&t.key)
+        .json(&json!({"agent_id": t.agent_id, "message": "tell me a long story"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200);
+    let mut stream = res.bytes_stream();
+    let mut text = String::new();
+    while text.matches("word").count() < 3 {
+        let chunk = stream.next().await.expect("more").expect("bytes");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let (_, me) = t
+        .app
+        .authed(Method::GET, "/api/organisation", &t.jwt, None)
+        .await;
+    let org: aerie_contract::ids::OrgId = serde_json::from_value(me["id"].clone()).expect("id");
+    // From the command line: the operator may not suspend their own organisation on the API.
+    operator::suspend(&t.app.ctx, &Operator::cli(), org)
+        .await
+        .expect("suspend");
+    // The stream ends soon, long before the upstream's 60 words (3 s at 50 ms each).
+    let rest = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(chunk) = stream.next().await {
+            text.push_str(&String::from_utf8_lossy(&chunk.expect("bytes")));
+        }
+    })
+    .await;
+    assert!(rest.is_ok(), "the stream did not end: {text}");
+    assert!(
+        !text.contains("word59"),
+        "the whole answer streamed after the suspension: {text}"
+    );
+    let (status, body) = t.get("/api/agents").await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "AUTH-009");
+}
+
+/// Deleting an organisation deletes the accounts of the people who belonged to it alone: their
+/// email can be invited again, anywhere.
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn a_deleted_organisations_people_can_be_invited_again(#[case] kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
+    let owner = app.setup().await;
+    let (op, _) = app.login(&owner, PASSWORD).await;
+    let (status, created) = app
+        .authed(
+            Method::POST,
+            "/api/operator/organizations",
+            &op,
+            Some(json!({"name": "Umbrella", "owner_email": "una@umbrella.test"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let token = created["owner_invite_url"]
+        .as_str()
+        .and_then(|u| u.rsplit('/').next())
+        .expect("token")
+        .to_owned();
+    let res = app
+        .client
+        .post(app.url("/auth/signup"))
+        .json(&json!({"email": "una@umbrella.test", "password": PASSWORD, "invite_token": token}))
+        .send()
+        .await
+        .expect("signup");
+    assert!(
+        res.status().is_success(),
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    let id = created["organization"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (status, _) = app
+        .authed(
+            Method::POST,
+            &format!("/api/operator/organizations/{id}/suspend"),
+            &op,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = app
+        .authed(
+            Method::DELETE,
+            &format!("/api/operator/organizations/{id}"),
+            &op,
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    // Her account went with it: she can be the owner of a new organisation.
+    let (status, again) = app
+        .authed(
+            Method::POST,
+            "/api/operator/organizations",
+            &op,
+            Some(json!({"name": "Umbrella Two", "owner_email": "una@umbrella.test"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{again}");
+    // The operator's own people are untouched.
+    let (status, _) = app.authed(Method::GET, "/api/users", &op, None).await;
+    assert_eq!(status, 200);
+}
+
+/// A claim the operator rejected holds nothing: another organisation may claim the domain,
+/// and it waits for the operator like any claim.
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn a_rejected_claim_frees_its_domain(#[case] kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
+    let owner = app.setup().await;
+    let (op, _) = app.login(&owner, PASSWORD).await;
+    let bob = app.second_org().await;
+    let (globex, _) = app.login(&bob, PASSWORD).await;
+    let policy =
+        json!({"email_domains": ["contested.test"], "jit_provisioning": false, "sso_only": false});
+    let (status, body) = app
+        .authed(
+            Method::PUT,
+            "/api/sso/policy",
+            &globex,
+            Some(policy.clone()),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // While Globex's claim is pending, nobody else may claim the domain.
+    let (status, body) = app
+        .authed(Method::PUT, "/api/sso/policy", &op, Some(policy.clone()))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    let (status, body) = app
+        .authed(
+            Method::POST,
+            "/api/operator/sso-domains/contested.test",
+            &op,
+            Some(json!({"status": "rejected"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // Rejected, it is the operator's to claim (and, theirs, approved at once).
+    let (status, body) = app
+        .authed(Method::PUT, "/api/sso/policy", &op, Some(policy))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("awaiting_approval").is_none(), "{body}");
+    let (status, found) = app
+        .get_json("/auth/sso/discover?email=someone@contested.test")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(found["organization"], "acme", "{found}");
+}
