@@ -41,6 +41,23 @@ pub struct Principal {
     pub org_id: OrgId,
     pub role: Role,
     pub credential: Credential,
+    /// The rate limits of the API key the caller used, when it has its own (none otherwise).
+    pub key_limits: KeyLimits,
+}
+
+/// An API key's own rate limits, in place of its plan's for the calls made with it (`None`:
+/// the plan's).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyLimits {
+    pub requests_per_minute: Option<i32>,
+    pub tokens_per_minute: Option<i64>,
+}
+
+impl KeyLimits {
+    /// Whether the key sets either limit.
+    pub fn any(self) -> bool {
+        self.requests_per_minute.is_some() || self.tokens_per_minute.is_some()
+    }
 }
 
 impl Principal {
@@ -173,6 +190,7 @@ mod tests {
                 org_id: OrgId::new(),
                 role,
                 credential,
+                key_limits: KeyLimits::default(),
             },
             None,
         )

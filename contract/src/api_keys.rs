@@ -20,6 +20,13 @@ pub struct ApiKey {
     pub revoked_at: Option<DateTime<Utc>>,
     /// As of the answer.
     pub status: ApiKeyStatus,
+    /// The key's own limit of requests per minute, in place of the plan's for the calls made
+    /// with it (absent: the plan's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_minute: Option<i32>,
+    /// The key's own limit of tokens per minute (absent: the plan's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_per_minute: Option<i64>,
 }
 
 /// A key with its secret, answered exactly once (create, rotate).
@@ -49,14 +56,25 @@ pub struct NewApiKey {
     /// RFC 3339 time or date (`2027-01-31`), or a duration from now (`30d`, `12h`); absent: never.
     #[serde(default)]
     pub expires_at: Option<String>,
+    /// The key's own requests per minute (absent: the plan's). Above the plan's takes an admin.
+    #[serde(default)]
+    pub requests_per_minute: Option<i32>,
+    /// The key's own tokens per minute (absent: the plan's). Above the plan's takes an admin.
+    #[serde(default)]
+    pub tokens_per_minute: Option<i64>,
 }
 
-/// `PATCH /v1/billings/api-keys/{id}/update/`: `{"expires_at": "..."}` sets, `null` clears.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// `PATCH /v1/billings/api-keys/{id}/update/`: each field present changes (`"expires_at":
+/// "..."` sets, `null` clears; a limit's `null` goes back to the plan's), absent ones stay.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct UpdateApiKey {
     #[serde(default, deserialize_with = "super::present")]
     pub expires_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "super::present")]
+    pub requests_per_minute: Option<Option<i32>>,
+    #[serde(default, deserialize_with = "super::present")]
+    pub tokens_per_minute: Option<Option<i64>>,
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ mod m20261205_000001_message_citations;
 mod m20261205_000002_live_index_embedding;
 mod m20261206_000001_billing;
 mod m20261207_000001_tenants;
+mod m20261207_000002_api_key_limits;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000002_live_index_embedding::Migration),
             Box::new(m20261206_000001_billing::Migration),
             Box::new(m20261207_000001_tenants::Migration),
+            Box::new(m20261207_000002_api_key_limits::Migration),
         ]
     }
 }

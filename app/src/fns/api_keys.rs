@@ -14,13 +14,57 @@ pub async fn list_keys() -> Result<Vec<ApiKey>, ErrorBody> {
         .map_err(super::ssr::err)
 }
 
-/// `expires_at` empty means never.
+/// A limit typed into the form: empty is none (the plan's), else a whole number.
+#[cfg(feature = "ssr")]
+fn limit<T: std::str::FromStr>(field: &'static str, raw: &str) -> Result<Option<T>, ErrorBody> {
+    let raw = raw.trim().replace([',', '_', ' '], "");
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    raw.parse().map(Some).map_err(|_| {
+        super::ssr::err(crate::backend::Error::invalid(
+            field,
+            format!("{field} must be a whole number (empty: the plan's)."),
+        ))
+    })
+}
+
+/// `expires_at` empty means never; an empty limit is the plan's.
 #[server(prefix = "/_server", endpoint = "keys_create")]
-pub async fn create_key(name: String, expires_at: String) -> Result<ApiKeyWithSecret, ErrorBody> {
+pub async fn create_key(
+    name: String,
+    expires_at: String,
+    #[server(default)] requests_per_minute: String,
+    #[server(default)] tokens_per_minute: String,
+) -> Result<ApiKeyWithSecret, ErrorBody> {
     use crate::contract::api_keys::NewApiKey;
     let (ctx, actor) = super::ssr::context().await?;
-    let expires_at = Some(expires_at).filter(|e| !e.trim().is_empty());
-    crate::backend::services::api_keys::create(&ctx, &actor, NewApiKey { name, expires_at })
+    let input = NewApiKey {
+        name,
+        expires_at: Some(expires_at).filter(|e| !e.trim().is_empty()),
+        requests_per_minute: limit("requests_per_minute", &requests_per_minute)?,
+        tokens_per_minute: limit("tokens_per_minute", &tokens_per_minute)?,
+    };
+    crate::backend::services::api_keys::create(&ctx, &actor, input)
+        .await
+        .map_err(super::ssr::err)
+}
+
+/// Sets a key's own limits; an empty one goes back to the plan's.
+#[server(prefix = "/_server", endpoint = "keys_limits")]
+pub async fn set_key_limits(
+    id: ApiKeyId,
+    requests_per_minute: String,
+    tokens_per_minute: String,
+) -> Result<ApiKey, ErrorBody> {
+    use crate::contract::api_keys::UpdateApiKey;
+    let (ctx, actor) = super::ssr::context().await?;
+    let input = UpdateApiKey {
+        expires_at: None,
+        requests_per_minute: Some(limit("requests_per_minute", &requests_per_minute)?),
+        tokens_per_minute: Some(limit("tokens_per_minute", &tokens_per_minute)?),
+    };
+    crate::backend::services::api_keys::update(&ctx, &actor, id, input)
         .await
         .map_err(super::ssr::err)
 }

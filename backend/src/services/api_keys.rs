@@ -33,7 +33,56 @@ fn dto(row: &api_keys::Model) -> ApiKey {
         last_used_at: row.last_used_at.map(utc),
         expires_at: row.expires_at.map(utc),
         revoked_at: row.revoked_at.map(utc),
+        requests_per_minute: row.requests_per_minute,
+        tokens_per_minute: row.tokens_per_minute,
     }
+}
+
+/// A key's own rate limits, checked: at least 1, and no higher than the plan's unless the
+/// caller administers the organisation (a member's key cannot lift the plan's limit).
+async fn checked_limits(
+    ctx: &AppContext,
+    p: &Principal,
+    requests_per_minute: Option<i32>,
+    tokens_per_minute: Option<i64>,
+) -> Result<()> {
+    if requests_per_minute.is_some_and(|n| n < 1) {
+        return Err(Error::invalid(
+            "requests_per_minute",
+            "requests_per_minute must be at least 1 (leave it out for the plan's).",
+        ));
+    }
+    if tokens_per_minute.is_some_and(|n| n < 1) {
+        return Err(Error::invalid(
+            "tokens_per_minute",
+            "tokens_per_minute must be at least 1 (leave it out for the plan's).",
+        ));
+    }
+    if p.role.is_admin() || (requests_per_minute.is_none() && tokens_per_minute.is_none()) {
+        return Ok(());
+    }
+    let (plan_rpm, plan_tpm) = super::billing::rate_limits_of(ctx, p.org_id).await?;
+    if let (Some(n), Some(plan)) = (requests_per_minute, plan_rpm)
+        && n > plan
+    {
+        return Err(Error::invalid(
+            "requests_per_minute",
+            format!(
+                "requests_per_minute cannot exceed the plan's {plan}; an admin can set a higher limit."
+            ),
+        ));
+    }
+    if let (Some(n), Some(plan)) = (tokens_per_minute, plan_tpm)
+        && n > plan
+    {
+        return Err(Error::invalid(
+            "tokens_per_minute",
+            format!(
+                "tokens_per_minute cannot exceed the plan's {plan}; an admin can set a higher limit."
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Parses an expiry: RFC 3339, a date (the key works through that day, UTC), or a duration
@@ -92,6 +141,7 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: NewApiKey) -> Result
         .as_deref()
         .map(|e| parse_expiry(e, now))
         .transpose()?;
+    checked_limits(ctx, p, input.requests_per_minute, input.tokens_per_minute).await?;
     let parts = crypto::new_api_key();
     let hash = crypto::keyed_hash(&ctx.secrets().token_pepper, parts.key.expose_secret());
     let row = store::api_keys::insert(
@@ -103,6 +153,8 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: NewApiKey) -> Result
             prefix: &parts.prefix,
             secret_hash: &hash,
             expires_at,
+            requests_per_minute: input.requests_per_minute,
+            tokens_per_minute: input.tokens_per_minute,
         },
         now,
     )
@@ -114,7 +166,9 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: NewApiKey) -> Result
         Event::new("api_key.created")
             .target("api_key", row.id)
             .details(
-                serde_json::json!({ "name": name, "prefix": row.prefix, "expires_at": expires_at }),
+                serde_json::json!({ "name": name, "prefix": row.prefix, "expires_at": expires_at,
+                    "requests_per_minute": row.requests_per_minute,
+                    "tokens_per_minute": row.tokens_per_minute }),
             ),
     )
     .await?;
@@ -131,38 +185,76 @@ pub async fn list(ctx: &AppContext, actor: &Actor) -> Result<Vec<ApiKey>> {
     Ok(rows.iter().map(dto).collect())
 }
 
-/// Sets (`"expires_at": "..."`) or clears (`"expires_at": null`) a key's expiry.
-pub async fn update_expiry(
+/// Changes a key: its expiry (`"expires_at": "..."` sets, `null` clears) and its own rate
+/// limits (`null`: back to the plan's). Fields left out stay as they are.
+pub async fn update(
     ctx: &AppContext,
     actor: &Actor,
     id: ApiKeyId,
     input: UpdateApiKey,
 ) -> Result<ApiKey> {
     let p = actor.principal()?;
-    let Some(requested) = input.expires_at else {
+    if input == UpdateApiKey::default() {
         return Err(Error::invalid(
             "expires_at",
-            "expires_at field is required (null clears it).",
+            "Send expires_at, requests_per_minute or tokens_per_minute (null clears each).",
         ));
-    };
+    }
     let row = owned(ctx, p, id).await?;
     if row.revoked_at.is_some() {
         return Err(Error::state("id", "This key is revoked; create a new one."));
     }
-    let expires_at = requested
-        .as_deref()
-        .map(|e| parse_expiry(e, Utc::now()))
-        .transpose()?;
-    let row = store::api_keys::set_expiry(ctx.db(), p.org_id, row, expires_at).await?;
+    let expires_at = match &input.expires_at {
+        Some(requested) => Some(
+            requested
+                .as_deref()
+                .map(|e| parse_expiry(e, Utc::now()))
+                .transpose()?,
+        ),
+        None => None,
+    };
+    checked_limits(
+        ctx,
+        p,
+        input.requests_per_minute.flatten(),
+        input.tokens_per_minute.flatten(),
+    )
+    .await?;
+    let changes = store::api_keys::KeyChanges {
+        expires_at,
+        requests_per_minute: input.requests_per_minute,
+        tokens_per_minute: input.tokens_per_minute,
+    };
+    let row = store::api_keys::apply(ctx.db(), p.org_id, row, changes).await?;
     // After the write: cleared before it, a concurrent request could cache the old row again.
     ctx.key_cache().clear();
+    let mut details = serde_json::Map::new();
+    if let Some(at) = expires_at {
+        details.insert("expires_at".to_owned(), serde_json::json!(at));
+    }
+    if input.requests_per_minute.is_some() || input.tokens_per_minute.is_some() {
+        details.insert(
+            "requests_per_minute".to_owned(),
+            serde_json::json!(row.requests_per_minute),
+        );
+        details.insert(
+            "tokens_per_minute".to_owned(),
+            serde_json::json!(row.tokens_per_minute),
+        );
+    }
     audit::record(
         ctx.db(),
         Some(p.org_id),
         actor,
-        Event::new("api_key.expiry_changed")
-            .target("api_key", row.id)
-            .details(serde_json::json!({ "expires_at": expires_at })),
+        Event::new(
+            if input.requests_per_minute.is_some() || input.tokens_per_minute.is_some() {
+                "api_key.limits_changed"
+            } else {
+                "api_key.expiry_changed"
+            },
+        )
+        .target("api_key", row.id)
+        .details(serde_json::Value::Object(details)),
     )
     .await?;
     Ok(dto(&row))

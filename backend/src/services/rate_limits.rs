@@ -3,6 +3,8 @@
 //! else in the database (`rate_windows`) — so every instance sharing them enforces one limit.
 //! A chat request is admitted (and counted) before its first model call; the tokens of every
 //! call are added when it settles. Past a limit: 429 with `Retry-After` (the window's end).
+//! An API key may have limits of its own (`api_keys.requests_per_minute`, `tokens_per_minute`),
+//! which replace the plan's for the calls made with it.
 
 use chrono::{DateTime, TimeZone, Utc};
 use redis::aio::MultiplexedConnection;
@@ -134,13 +136,29 @@ async fn add(ctx: &AppContext, subject: &str, window: DateTime<Utc>, tokens: i64
 /// Admits a chat request of `p` under its plan's limits, counting it; 429 past a limit. Answers
 /// the subjects its calls' tokens are added to (none when the plan has no limits).
 pub async fn admit(ctx: &AppContext, p: &Principal) -> Result<Vec<String>> {
-    let (rpm, tpm) = billing::rate_limits_of(ctx, p.org_id).await?;
-    if rpm.is_none() && tpm.is_none() {
+    let plan = billing::rate_limits_of(ctx, p.org_id).await?;
+    let key = p.key_limits;
+    // A key with limits of its own is held to them instead of the plan's, and its calls are not
+    // checked against the person's counter (they still count on it, for the person's other
+    // calls).
+    let key_limits = (
+        key.requests_per_minute.or(plan.0),
+        key.tokens_per_minute.or(plan.1),
+    );
+    let limited = |(rpm, tpm): (Option<i32>, Option<i64>)| rpm.is_some() || tpm.is_some();
+    if !limited(plan) && !limited(key_limits) {
         return Ok(Vec::new());
     }
     let (start, retry_after_secs) = window(Utc::now());
     let subjects = subjects(p);
     for subject in &subjects {
+        let (rpm, tpm) = if subject.starts_with("key:") {
+            key_limits
+        } else if key.any() {
+            (None, None)
+        } else {
+            plan
+        };
         let (requests, tokens) = hit(ctx, subject, start).await?;
         let over_requests = rpm.is_some_and(|limit| requests > i64::from(limit));
         let over_tokens = tpm.is_some_and(|limit| tokens >= limit);

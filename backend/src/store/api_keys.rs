@@ -70,6 +70,8 @@ pub struct NewKey<'a> {
     pub prefix: &'a str,
     pub secret_hash: &'a str,
     pub expires_at: Option<DateTime<Utc>>,
+    pub requests_per_minute: Option<i32>,
+    pub tokens_per_minute: Option<i64>,
 }
 
 pub async fn insert<C: ConnectionTrait>(
@@ -90,6 +92,8 @@ pub async fn insert<C: ConnectionTrait>(
         last_used_at: Set(None),
         expires_at: Set(new.expires_at.map(ts)),
         revoked_at: Set(None),
+        requests_per_minute: Set(new.requests_per_minute),
+        tokens_per_minute: Set(new.tokens_per_minute),
     }
     .insert(db)
     .await
@@ -110,14 +114,33 @@ async fn update<C: ConnectionTrait>(
     super::update_in_org(db, active, api_keys::Column::OrgId, org).await
 }
 
-/// Sets (or clears) a key's expiry.
-pub async fn set_expiry<C: ConnectionTrait>(
+/// What [`apply`] changes (`None`: unchanged; an inner `None` clears).
+#[derive(Default)]
+pub struct KeyChanges {
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+    pub requests_per_minute: Option<Option<i32>>,
+    pub tokens_per_minute: Option<Option<i64>>,
+}
+
+/// Saves `changes` to a key of `org`.
+pub async fn apply<C: ConnectionTrait>(
     db: &C,
     org: OrgId,
     key: api_keys::Model,
-    expires_at: Option<DateTime<Utc>>,
+    changes: KeyChanges,
 ) -> Result<api_keys::Model, DbErr> {
-    update(db, org, key, |k| k.expires_at = Set(expires_at.map(ts))).await
+    update(db, org, key, |k| {
+        if let Some(at) = changes.expires_at {
+            k.expires_at = Set(at.map(ts));
+        }
+        if let Some(rpm) = changes.requests_per_minute {
+            k.requests_per_minute = Set(rpm);
+        }
+        if let Some(tpm) = changes.tokens_per_minute {
+            k.tokens_per_minute = Set(tpm);
+        }
+    })
+    .await
 }
 
 /// Replaces a key's prefix and secret hash; it has not been used since.

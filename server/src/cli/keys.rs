@@ -36,7 +36,12 @@ pub async fn run(config: Config, cmd: KeysCommand) -> Result<(), StartupError> {
             KeysCommand::Create { user, name, expires } => {
                 let actor = api_keys::cli::actor_for_email(ctx, &user).await?;
                 let created =
-                    api_keys::create(ctx, &actor, NewApiKey { name, expires_at: expires }).await?;
+                    api_keys::create(ctx, &actor, NewApiKey {
+                        name,
+                        expires_at: expires,
+                        requests_per_minute: None,
+                        tokens_per_minute: None,
+                    }).await?;
                 println!("{}", created.key);
                 eprintln!(
                     "Created API key {} ({}) for {user}. The key above is shown once: store it now.",

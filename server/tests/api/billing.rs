@@ -8,6 +8,7 @@ use std::time::Duration;
 use aerie_backend::config::DbKind;
 use aerie_bench::Reply;
 use futures::StreamExt;
+use reqwest::Method;
 use rstest::rstest;
 use sea_orm_migration::sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
@@ -414,6 +415,116 @@ async fn requests_per_minute_answer_429_with_retry_after(#[case] counters: Count
             t.fake.requests().len() - before,
             3,
             "refused calls never reach the model"
+        );
+        return;
+    }
+}
+
+/// A key's own limits replace the plan's for the calls made with it: a tighter key stops
+/// before the plan would, an admin's wider key goes past it (its calls still count on the
+/// person, whose other calls then wait), a member cannot lift the plan's limit, and `null`
+/// goes back to the plan's.
+#[rstest]
+#[case::sqlite(Counters::Database(DbKind::Sqlite))]
+#[case::postgres(Counters::Database(DbKind::Postgres))]
+#[case::redis(Counters::Redis)]
+#[tokio::test]
+async fn a_keys_own_limits_replace_the_plans(#[case] counters: Counters) {
+    let t = limited(counters).await;
+    sql(
+        &t,
+        "UPDATE plans SET requests_per_minute = 3 WHERE slug = 'community'",
+    )
+    .await;
+    let key = |name: &str, rpm: Value| json!({"name": name, "requests_per_minute": rpm});
+    // A member may tighten their key, not lift it above the plan.
+    let member = t.app.join(&t.jwt, "mo@acme.test", "member").await;
+    let (status, body) = t
+        .app
+        .authed(
+            Method::POST,
+            "/api/api-keys",
+            &member,
+            Some(key("too wide", json!(10))),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["param"], "requests_per_minute", "{body}");
+    let (status, body) = t
+        .app
+        .authed(
+            Method::POST,
+            "/api/api-keys",
+            &member,
+            Some(key("zero", json!(0))),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    for attempt in 0..2 {
+        let started = minute();
+        let (status, tight) = t
+            .app
+            .authed(
+                Method::POST,
+                "/api/api-keys",
+                &t.jwt,
+                Some(key("tight", json!(1))),
+            )
+            .await;
+        assert_eq!(status, 201, "{tight}");
+        assert_eq!(tight["requests_per_minute"], 1);
+        let (status, wide) = t
+            .app
+            .authed(
+                Method::POST,
+                "/api/api-keys",
+                &t.jwt,
+                Some(key("wide", json!(10))),
+            )
+            .await;
+        assert_eq!(status, 201, "{wide}");
+        let tight_key = tight["key"].as_str().expect("key").to_owned();
+        let wide_key = wide["key"].as_str().expect("key").to_owned();
+        let tight_statuses = [ask(&t, &tight_key).await.0, ask(&t, &tight_key).await.0];
+        let mut wide_statuses = Vec::new();
+        for _ in 0..5 {
+            wide_statuses.push(ask(&t, &wide_key).await.0);
+        }
+        let (person, _, _) = ask(&t, &t.jwt).await;
+        if minute() != started && attempt == 0 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        assert_eq!(
+            tight_statuses,
+            [200, 429],
+            "{counters:?}: the tight key stops at 1"
+        );
+        assert_eq!(
+            wide_statuses, [200; 5],
+            "{counters:?}: the wide key passes the plan's 3"
+        );
+        assert_eq!(
+            person, 429,
+            "{counters:?}: the key's calls count on the person"
+        );
+        // Back to the plan's.
+        let id = wide["id"].as_str().expect("id");
+        let (status, body) = t
+            .app
+            .authed(
+                Method::PATCH,
+                &format!("/v1/billings/api-keys/{id}/update/"),
+                &t.jwt,
+                Some(json!({"requests_per_minute": null})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("requests_per_minute").is_none(), "{body}");
+        assert_eq!(
+            ask(&t, &wide_key).await.0,
+            429,
+            "{counters:?}: the plan's again"
         );
         return;
     }

@@ -1,4 +1,5 @@
-//! API keys: create (the secret is shown once, with a copy button), rotate, revoke.
+//! API keys: create (the secret is shown once, with a copy button), rotate, revoke, and each
+//! key's own rate limits (empty: the plan's; docs/BILLING.md).
 
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
@@ -6,7 +7,7 @@ use leptos_router::{LazyRoute, lazy_route};
 use super::SignedIn;
 use crate::contract::api_keys::{ApiKey, ApiKeyWithSecret};
 use crate::contract::kinds::ApiKeyStatus;
-use crate::fns::api_keys::{CreateKey, RevokeKey, RotateKey, list_keys};
+use crate::fns::api_keys::{CreateKey, RevokeKey, RotateKey, SetKeyLimits, list_keys};
 use crate::ui::components::{
     CopyButton, DataTable, EmptyState, ErrorAlert, Field, Loaded, PageCard, time,
 };
@@ -39,6 +40,7 @@ fn KeysManager() -> impl IntoView {
     let create = ServerAction::<CreateKey>::new();
     let rotate = ServerAction::<RotateKey>::new();
     let revoke = ServerAction::<RevokeKey>::new();
+    let limits = ServerAction::<SetKeyLimits>::new();
     // Bumped after every successful change, so the list re-reads.
     let changes = RwSignal::new(0u32);
     let keys = Resource::new(move || changes.get(), |_| list_keys());
@@ -61,6 +63,11 @@ fn KeysManager() -> impl IntoView {
             changes.update(|n| *n += 1);
         }
     });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = limits.value().get() {
+            changes.update(|n| *n += 1);
+        }
+    });
     let error = move || {
         [create.value().get(), rotate.value().get()]
             .into_iter()
@@ -68,6 +75,7 @@ fn KeysManager() -> impl IntoView {
             .find_map(Result::err)
             .map(|e| e.detail)
             .or_else(|| revoke.value().get().and_then(Result::err).map(|e| e.detail))
+            .or_else(|| limits.value().get().and_then(Result::err).map(|e| e.detail))
     };
 
     view! {
@@ -86,6 +94,12 @@ fn KeysManager() -> impl IntoView {
                         <option value="365d">"In a year"</option>
                     </select>
                 </Field>
+                <Field label="Requests per minute">
+                    <input name="requests_per_minute" inputmode="numeric" size="8" placeholder="plan's"/>
+                </Field>
+                <Field label="Tokens per minute">
+                    <input name="tokens_per_minute" inputmode="numeric" size="10" placeholder="plan's"/>
+                </Field>
                 <button class="button" type="submit">"Create key"</button>
             </ActionForm>
             <ErrorAlert message=error/>
@@ -96,7 +110,7 @@ fn KeysManager() -> impl IntoView {
                 {if list.is_empty() {
                     view! { <EmptyState>"No keys yet."</EmptyState> }.into_any()
                 } else {
-                    view! { <KeyTable list rotate revoke/> }.into_any()
+                    view! { <KeyTable list rotate revoke limits/> }.into_any()
                 }}
             </Loaded>
         </section>
@@ -123,10 +137,11 @@ fn KeyTable(
     list: Vec<ApiKey>,
     rotate: ServerAction<RotateKey>,
     revoke: ServerAction<RevokeKey>,
+    limits: ServerAction<SetKeyLimits>,
 ) -> impl IntoView {
     view! {
         <DataTable class="ops keys"
-            headers=&["Name", "Key", "Created", "Last used", "Expires", "State", ""]>
+            headers=&["Name", "Key", "Created", "Last used", "Expires", "Limits", "State", ""]>
             {list.into_iter().map(|k| {
                 let state = k.status;
                 let active = state == ApiKeyStatus::Active;
@@ -138,6 +153,7 @@ fn KeyTable(
                         <td>{time::absolute(k.created_at)}</td>
                         <td>{time::absolute_or(k.last_used_at, "—")}</td>
                         <td>{time::absolute_or(k.expires_at, "—")}</td>
+                        <td><KeyLimits key=k.clone() limits active/></td>
                         <td><span class=format!("state state-{state}")>{state.as_str()}</span></td>
                         <td class="actions">
                             <Show when=move || active>
@@ -151,5 +167,47 @@ fn KeyTable(
                 }
             }).collect_view()}
         </DataTable>
+    }
+}
+
+/// A key's own limits, and (while it is active) a form to change them.
+#[component]
+fn KeyLimits(key: ApiKey, limits: ServerAction<SetKeyLimits>, active: bool) -> impl IntoView {
+    let shown = match (key.requests_per_minute, key.tokens_per_minute) {
+        (None, None) => "Plan's".to_owned(),
+        (rpm, tpm) => [
+            rpm.map(|n| format!("{n} req/min")),
+            tpm.map(|n| format!("{n} tok/min")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · "),
+    };
+    let rpm = key
+        .requests_per_minute
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    let tpm = key
+        .tokens_per_minute
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    view! {
+        <span data-testid="key-limits">{shown}</span>
+        {active.then(|| view! {
+            <details class="limits">
+                <summary>"Change"</summary>
+                <ActionForm action=limits attr:class="inline-form">
+                    <input type="hidden" name="id" value=key.id.to_string()/>
+                    <Field label="Requests per minute">
+                        <input name="requests_per_minute" inputmode="numeric" size="8" value=rpm.clone() placeholder="plan's"/>
+                    </Field>
+                    <Field label="Tokens per minute">
+                        <input name="tokens_per_minute" inputmode="numeric" size="10" value=tpm.clone() placeholder="plan's"/>
+                    </Field>
+                    <button class="button secondary" type="submit">"Save limits"</button>
+                </ActionForm>
+            </details>
+        })}
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 
 use super::jwt;
-use crate::actor::{Actor, Credential, Identity, Principal};
+use crate::actor::{Actor, Credential, Identity, KeyLimits, Principal};
 use crate::store::{self, utc};
 use crate::{AppContext, Result, crypto};
 use aerie_contract::ErrorCode;
@@ -266,7 +266,13 @@ async fn by_api_key(ctx: &AppContext, key: &str) -> Result<Identity> {
             let (org, id) = (OrgId(row.org_id), ApiKeyId(row.id));
             let principal =
                 match member(ctx, org, UserId(row.user_id), Credential::ApiKey(id)).await? {
-                    Standing::Member(p) => p,
+                    Standing::Member(p) => Principal {
+                        key_limits: KeyLimits {
+                            requests_per_minute: row.requests_per_minute,
+                            tokens_per_minute: row.tokens_per_minute,
+                        },
+                        ..p
+                    },
                     Standing::Suspended => {
                         return Ok(Identity::Rejected(ErrorCode::OrganizationSuspended));
                     }

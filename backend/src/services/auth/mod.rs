@@ -53,6 +53,7 @@ pub fn principal_of(membership: &memberships::Model, credential: Credential) -> 
         org_id: OrgId(membership.org_id),
         role: membership.role()?,
         credential,
+        key_limits: crate::actor::KeyLimits::default(),
     })
 }
 
@@ -128,6 +129,7 @@ pub async fn setup(ctx: &AppContext, actor: &Actor, input: SetupRequest) -> Resu
             org_id,
             role: Role::Owner,
             credential: Credential::Cli,
+            key_limits: crate::actor::KeyLimits::default(),
         },
         actor.ip,
     );

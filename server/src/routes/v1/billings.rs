@@ -77,7 +77,8 @@ pub async fn create_api_key(
     ))
 }
 
-/// Set (`"expires_at": "2027-01-31"`) or clear (`"expires_at": null`) a key's expiry.
+/// Change a key: set (`"expires_at": "2027-01-31"`) or clear (`null`) its expiry, and its own
+/// requests and tokens per minute (`null`: the plan's; above the plan's takes an admin).
 #[utoipa::path(patch, path = "/v1/billings/api-keys/{id}/update/", tag = "api_keys", request_body = UpdateApiKey,
     params(("id" = ApiKeyId, Path, description = "Key id")),
     responses((status = 200, body = ApiKey), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -88,9 +89,7 @@ pub async fn update_api_key(
     AppPath(id): AppPath<ApiKeyId>,
     AppJson(input): AppJson<UpdateApiKey>,
 ) -> Result<Json<ApiKey>, Error> {
-    Ok(Json(
-        api_keys::update_expiry(&ctx, &actor, id, input).await?,
-    ))
+    Ok(Json(api_keys::update(&ctx, &actor, id, input).await?))
 }
 
 /// Rotate a key: a new secret is returned once and the old one stops working.
