@@ -90,6 +90,10 @@ pub struct Config {
     /// The output a model call is reserved for (and stopped at, when streamed) when neither
     /// the client nor the agent sets `max_tokens`.
     pub max_output_tokens: u64,
+    /// Anyone may sign up and create a new organisation of their own, as its owner
+    /// (`POST /auth/signup` with `new_organization`; docs/TENANTS.md). Off: only the operator
+    /// creates organisations.
+    pub org_signup: bool,
     /// Single sign-on providers for a single-organisation install, applied to that organisation
     /// at start-up and after first-run setup (each is skipped unless its client id, issuer or
     /// metadata URL is set). Google:
@@ -176,6 +180,7 @@ impl Default for Config {
             audit_retention_days: 400,
             monthly_token_quota: 0,
             max_output_tokens: 4096,
+            org_signup: false,
             google_client_id: String::new(),
             google_client_secret: Redacted::default(),
             microsoft_client_id: String::new(),

@@ -75,6 +75,10 @@ pub struct SignupRequest {
     /// The organisation to join (its slug); defaults to the instance's first one.
     #[serde(default)]
     pub organization: Option<String>,
+    /// Instead of joining: create an organisation with this name, as its owner (only where the
+    /// operator allows it, `AERIE_ORG_SIGNUP`).
+    #[serde(default)]
+    pub new_organization: Option<String>,
 }
 
 /// `POST /auth/signup` and `POST /auth/pending-signup` answer.

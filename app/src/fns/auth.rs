@@ -144,6 +144,7 @@ pub async fn sign_up(
         name: Some(name).filter(|n| !n.trim().is_empty()),
         invite_token: Some(invite_token).filter(|t| !t.is_empty()),
         organization: None,
+        new_organization: None,
     };
     crate::backend::services::auth::sessions::sign_up(&ctx, &actor, &session, input)
         .await

@@ -902,3 +902,63 @@ async fn a_rejected_claim_frees_its_domain(#[case] kind: DbKind) {
     assert_eq!(status, 200);
     assert_eq!(found["organization"], "acme", "{found}");
 }
+
+/// Self-service: where the operator allows it (`AERIE_ORG_SIGNUP`), a newcomer signs up and
+/// creates an organisation of their own as its owner; elsewhere, and for a taken address or a
+/// request that also joins one, the answer says why and nothing is created.
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn people_create_their_own_organisation_where_the_operator_allows_it(#[case] kind: DbKind) {
+    let signup = |email: &str, org: &str| json!({"email": email, "password": PASSWORD, "name": "Nia", "new_organization": org});
+    // Off by default.
+    let closed = TestApp::spawn(kind).await;
+    closed.setup().await;
+    let (status, body) = closed
+        .post_json("/auth/signup", signup("nia@newco.test", "NewCo"))
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert_contract_body(&body, "AUTH-005");
+
+    let app = TestApp::spawn_with(kind, |c| c.org_signup = true, axum::Router::new()).await;
+    let owner = app.setup().await;
+    let (op, _) = app.login(&owner, PASSWORD).await;
+    let (status, body) = app
+        .post_json("/auth/signup", signup("nia@newco.test", "NewCo"))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["user"]["role"], "owner", "{body}");
+    assert_eq!(body["status"], "active", "{body}");
+    let (nia, _) = app.login("nia@newco.test", PASSWORD).await;
+    let (status, org) = app
+        .authed(Method::GET, "/api/organisation", &nia, None)
+        .await;
+    assert_eq!(status, 200, "{org}");
+    assert_eq!(org["name"], "NewCo");
+    assert_eq!(org["slug"], "newco");
+    // The operator sees it; the newcomer is no operator.
+    let (_, list) = app
+        .authed(Method::GET, "/api/operator/organizations", &op, None)
+        .await;
+    assert!(list.to_string().contains("newco"), "{list}");
+    let (status, _) = app
+        .authed(Method::GET, "/api/operator/organizations", &nia, None)
+        .await;
+    assert_eq!(status, 403);
+    // A taken address, and creating while joining, are refused; nothing is created.
+    let (status, body) = app
+        .post_json("/auth/signup", signup("otto@newco.test", "NewCo"))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["param"], "new_organization", "{body}");
+    let mut both = signup("otto@newco.test", "Otto Ltd");
+    both["organization"] = json!("newco");
+    let (status, body) = app.post_json("/auth/signup", both).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["param"], "new_organization", "{body}");
+    let (_, list) = app
+        .authed(Method::GET, "/api/operator/organizations", &op, None)
+        .await;
+    assert_eq!(list.as_array().map(Vec::len), Some(2), "{list}");
+}

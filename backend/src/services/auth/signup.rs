@@ -56,6 +56,27 @@ pub async fn signup(
         validate::PERSON_NAME_MAX,
     )?;
     ctx.login_limits().check(actor.ip, &email)?;
+    if let Some(org_name) = input
+        .new_organization
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        if input
+            .invite_token
+            .as_deref()
+            .is_some_and(|t| !t.trim().is_empty())
+            || input.organization.is_some()
+            || waitlist_only
+        {
+            return Err(Error::invalid(
+                "new_organization",
+                "Either create an organisation or join one, not both.",
+            ));
+        }
+        let org_name = org_name.to_owned();
+        return own_organization(ctx, actor, &email, &name, input.password, &org_name).await;
+    }
 
     let invite = match input
         .invite_token
@@ -152,6 +173,71 @@ pub async fn signup(
         .unwrap_or(user);
     Ok(SignupResult {
         status,
+        user: user_dto(&user, &membership)?,
+    })
+}
+
+/// Self-service: a new organisation with the person who signs up as its owner, where the
+/// operator allows it (`AERIE_ORG_SIGNUP`; docs/TENANTS.md).
+async fn own_organization(
+    ctx: &AppContext,
+    actor: &Actor,
+    email: &str,
+    name: &str,
+    password: String,
+    org_name: &str,
+) -> Result<SignupResult> {
+    if !ctx.config().org_signup {
+        return Err(Error::Refused(
+            "This instance does not let people create organisations; ask its operator for one.",
+        ));
+    }
+    let org_name = validate::name("new_organization", org_name, validate::PERSON_NAME_MAX)?;
+    let slug = validate::slugify_or(&org_name, "organisation");
+    if store::orgs::find_by_slug_global(ctx.db(), &slug)
+        .await?
+        .is_some()
+    {
+        return Err(Error::state(
+            "new_organization",
+            format!("An organisation with the address {slug} exists; choose another name."),
+        ));
+    }
+    if store::users::find_by_email_global(ctx.db(), email)
+        .await?
+        .is_some()
+    {
+        return Err(Error::Conflict { field: "email" });
+    }
+    let hash = password::hash(password).await?;
+    let now = Utc::now();
+    let txn = crate::db::begin_write(ctx.db()).await?;
+    let org = store::orgs::insert(&txn, &slug, &org_name, now).await?;
+    let org_id = OrgId(org.id);
+    let (user, membership) = store::users::insert_member(
+        &txn,
+        org_id,
+        store::users::NewUser {
+            email,
+            name,
+            password_hash: Some(hash),
+            role: crate::actor::Role::Owner,
+        },
+        now,
+    )
+    .await?;
+    audit::record(
+        &txn,
+        Some(org_id),
+        actor,
+        Event::new("signup.organization_created")
+            .target("organization", org.id)
+            .details(serde_json::json!({ "email": email, "slug": slug })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(SignupResult {
+        status: UserStatus::Active,
         user: user_dto(&user, &membership)?,
     })
 }
