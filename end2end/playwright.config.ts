@@ -67,6 +67,8 @@ export default defineConfig({
         AERIE_ALLOW_PRIVATE_PROVIDER_URLS: "true",
         // So are the test identity providers.
         AERIE_ALLOW_PRIVATE_SSO_URLS: "true",
+        // Newcomers may create an organisation of their own (operator.spec.ts).
+        AERIE_ORG_SIGNUP: "true",
       },
     },
     {

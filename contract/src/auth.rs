@@ -16,6 +16,9 @@ pub struct SetupStatus {
     pub oauth_providers: Vec<SsoKind>,
     /// Interface languages available.
     pub locales: Vec<String>,
+    /// Anyone may sign up and create an organisation of their own (`AERIE_ORG_SIGNUP`).
+    #[serde(default)]
+    pub organization_signup: bool,
 }
 
 /// `POST /auth/setup`: the first organisation and its owner.

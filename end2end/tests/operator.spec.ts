@@ -1,6 +1,6 @@
 // The instance operator's page: create an organisation whose owner joins by the invitation
 // link, suspend it (its owner can no longer sign in, and their open session stops), resume it,
-// then suspend and delete it (docs/TENANTS.md). The owner of the first organisation is the
+// then suspend and delete it; a newcomer creates an organisation of their own (docs/TENANTS.md). The owner of the first organisation is the
 // operator. Runs after identity.spec.ts; stands on its own otherwise.
 import { test, expect } from "@playwright/test";
 import { ensureOwner, signInAsOwner, watchErrors } from "./owner";
@@ -68,5 +68,24 @@ test("operator: create an organisation, its owner joins, suspend, resume, delete
   await expect(row).toHaveCount(0);
   // The operator's own organisation is untouched.
   await expect(page.locator("tr[data-org]")).not.toHaveCount(0);
+
+  // Self-service (AERIE_ORG_SIGNUP, set in playwright.config.ts): a newcomer creates an
+  // organisation of their own on the sign-up page and lands in it as its owner.
+  const newcomer = await browser.newContext();
+  const nia = await newcomer.newPage();
+  await nia.goto("/signup");
+  await expect(nia.locator("html")).toHaveAttribute("data-hydrated", "true");
+  await nia.getByLabel("Email").fill("nia@nimbus.test");
+  await nia.getByLabel("Your name").fill("Nia");
+  await nia.getByLabel("Password").fill("silver-harbour-lantern-58");
+  await nia.getByLabel("New organisation").fill("Nimbus Labs");
+  await nia.getByRole("button", { name: "Join" }).click();
+  await expect(nia).toHaveURL(/\/keys$/);
+  const org = await nia.request.get("/api/organisation");
+  expect((await org.json()).name).toBe("Nimbus Labs");
+  await newcomer.close();
+  await page.reload();
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+  await expect(page.locator('tr[data-org="nimbus-labs"] .state')).toHaveText("active");
   expect(errors).toEqual([]);
 });

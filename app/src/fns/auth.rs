@@ -127,13 +127,15 @@ pub async fn get_invite(token: String) -> Result<crate::contract::orgs::InviteIn
         .map_err(super::ssr::err)
 }
 
-/// Joins (by invitation when `invite_token` is set) and, when the account is active, signs in.
+/// Joins (by invitation when `invite_token` is set) or, with `new_organization`, creates an
+/// organisation of one's own where the operator allows it; signs in when the account is active.
 #[server(prefix = "/_server", endpoint = "signup")]
 pub async fn sign_up(
     email: String,
     password: String,
     name: String,
     invite_token: String,
+    #[server(default)] new_organization: String,
 ) -> Result<crate::contract::orgs::SignupResult, ErrorBody> {
     use crate::contract::orgs::SignupRequest;
     let (ctx, actor) = super::ssr::context().await?;
@@ -144,7 +146,7 @@ pub async fn sign_up(
         name: Some(name).filter(|n| !n.trim().is_empty()),
         invite_token: Some(invite_token).filter(|t| !t.is_empty()),
         organization: None,
-        new_organization: None,
+        new_organization: Some(new_organization).filter(|n| !n.trim().is_empty()),
     };
     crate::backend::services::auth::sessions::sign_up(&ctx, &actor, &session, input)
         .await

@@ -71,6 +71,7 @@ pub async fn setup_status(ctx: &AppContext) -> Result<SetupStatus> {
         bootstrapped: store::orgs::count_global(ctx.db()).await? > 0,
         oauth_providers: super::sso::configured_kinds(ctx).await?,
         locales: LOCALES.iter().map(|l| (*l).to_owned()).collect(),
+        organization_signup: ctx.config().org_signup,
     })
 }
 

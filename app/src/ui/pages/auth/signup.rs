@@ -8,7 +8,7 @@ use leptos_router::{LazyRoute, lazy_route};
 
 use super::setup::PASSWORD_HINT;
 use crate::contract::kinds::UserStatus;
-use crate::fns::auth::{SignUp, get_invite};
+use crate::fns::auth::{SignUp, get_invite, get_setup_status};
 use crate::ui::components::{Alert, Field, Notice, PageCard};
 use crate::ui::routes;
 use crate::ui::session::use_session;
@@ -39,7 +39,7 @@ pub fn InvitePage() -> impl IntoView {
                 {move || invite.get().map(|r| match r {
                     Ok(info) => view! {
                         <p>{format!("Join {} as {}. Choose your name and a password.", info.organization.name, info.role)}</p>
-                        <JoinForm email=info.email.clone() token=token() email_locked=true/>
+                        <JoinForm email=info.email.clone() token=token() email_locked=true offer_org=false/>
                     }.into_any(),
                     Err(_) => view! {
                         <p class="error">"This invitation is invalid, already used or expired. Ask for a new one."</p>
@@ -66,17 +66,24 @@ impl LazyRoute for SignupRoute {
 
 #[component]
 pub fn SignupPage() -> impl IntoView {
+    // Whether the operator lets newcomers create an organisation of their own.
+    let status = Resource::new(|| (), |_| get_setup_status());
     view! {
         <Title text="Sign up"/>
         <PageCard title="Create your account" class="card narrow">
-            <JoinForm email=String::new() token=String::new() email_locked=false/>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || status.get().map(|s| {
+                    let offer_org = s.map(|s| s.organization_signup).unwrap_or(false);
+                    view! { <JoinForm email=String::new() token=String::new() email_locked=false offer_org/> }
+                })}
+            </Suspense>
             <p class="muted">"Already have an account? " <a href=routes::LOGIN>"Sign in"</a></p>
         </PageCard>
     }
 }
 
 #[component]
-fn JoinForm(email: String, token: String, email_locked: bool) -> impl IntoView {
+fn JoinForm(email: String, token: String, email_locked: bool, offer_org: bool) -> impl IntoView {
     let session = use_session();
     let action = ServerAction::<SignUp>::new();
     let navigate = use_navigate();
@@ -98,6 +105,12 @@ fn JoinForm(email: String, token: String, email_locked: bool) -> impl IntoView {
             <Field label="Password" hint=PASSWORD_HINT>
                 <input type="password" name="password" required minlength="12" autocomplete="new-password"/>
             </Field>
+            {offer_org.then(|| view! {
+                <Field label="New organisation"
+                    hint="Optional: name an organisation to create it, with you as its owner; leave empty to join this one.">
+                    <input name="new_organization" maxlength="120" autocomplete="organization"/>
+                </Field>
+            })}
             <button class="button" type="submit">"Join"</button>
         </ActionForm>
         {move || action.value().get().map(|r| match r {
