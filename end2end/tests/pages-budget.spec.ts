@@ -22,7 +22,10 @@ const BUDGET = 250_000;
 // docs/plans/wasm-split.md §4.3's build); lower them as the pages shrink. Raised on 2026-12-04
 // to 375,283 and 556,205 measured + room, after the knowledge documents page and cited answers
 // (issue 13: document and citation types in the shared contract, the chat page's Sources).
-const CEILING: Record<string, number> = { "/login": 380_000, "/chat": 560_000 };
+// Raised on 2026-12-05 to 382,206 and 567,823 measured + room, after issue 14's billing and
+// tenants (the shared contract's billing, operator and key-limit types, the menu's Billing and
+// Operator links, the signed-in gate's memo); issue 12's budget work should bring them down.
+const CEILING: Record<string, number> = { "/login": 386_000, "/chat": 572_000 };
 
 test.skip(!process.env.AERIE_E2E_RELEASE, "the budget applies to the release build (AERIE_E2E_RELEASE=1)");
 
