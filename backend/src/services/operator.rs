@@ -39,9 +39,7 @@ impl Operator {
     /// The caller, if they are the operator (a person: session, JWT); 403 otherwise.
     pub async fn check(ctx: &AppContext, actor: &Actor) -> Result<Self> {
         let p = actor.principal()?;
-        if !p.credential.is_person()
-            || !store::users::is_operator_global(ctx.db(), p.user_id).await?
-        {
+        if !is_operator(ctx, actor).await? {
             return Err(Error::detailed(
                 ErrorCode::Forbidden,
                 "Only the instance operator may do this.",
@@ -67,7 +65,7 @@ impl Operator {
     }
 }
 
-/// Whether `actor` is the instance operator (the dashboard shows the operator's page).
+/// Whether `actor` is the instance operator: a person (session, JWT), never an API key.
 pub async fn is_operator(ctx: &AppContext, actor: &Actor) -> Result<bool> {
     Ok(match actor.principal() {
         Ok(p) => {

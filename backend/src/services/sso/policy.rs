@@ -130,9 +130,7 @@ pub async fn put_policy(ctx: &AppContext, actor: &Actor, input: SsoPolicy) -> Re
     let settings = settings_with(&org, &policy)?;
     let now = Utc::now();
     // A claim the operator makes is approved at once; anyone else's waits for the operator.
-    let operator =
-        p.credential.is_person() && store::users::is_operator_global(ctx.db(), p.user_id).await?;
-    let claim = if operator {
+    let claim = if crate::services::operator::is_operator(ctx, actor).await? {
         DomainClaimStatus::Approved
     } else {
         DomainClaimStatus::Pending
