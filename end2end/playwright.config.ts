@@ -69,6 +69,9 @@ export default defineConfig({
         AERIE_ALLOW_PRIVATE_SSO_URLS: "true",
         // Newcomers may create an organisation of their own (operator.spec.ts).
         AERIE_ORG_SIGNUP: "true",
+        // The tests' own licensor key (usage-license.spec.ts signs with its private half).
+        AERIE_LICENSE_PUBLIC_KEY:
+          "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA9q86Y5TEyIWUWhid7QOZkadCwTqq7GJYtsz+f7AgecU=\n-----END PUBLIC KEY-----\n",
       },
     },
     {

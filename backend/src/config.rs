@@ -94,6 +94,14 @@ pub struct Config {
     /// (`POST /auth/signup` with `new_organization`; docs/TENANTS.md). Off: only the operator
     /// creates organisations.
     pub org_signup: bool,
+    /// The licensor's public key that licences are verified with (docs/LICENSING.md): an
+    /// Ed25519 key as PEM text (`-----BEGIN PUBLIC KEY-----…`), or the path of a file holding
+    /// it. Empty: licences cannot be applied and the instance runs the Community tier.
+    pub license_public_key: String,
+    /// The audience (`aud`) a licence must name to apply to this instance.
+    pub license_audience: String,
+    /// The issuer (`iss`) a licence must name; empty accepts any issuer the key signed for.
+    pub license_issuer: String,
     /// Single sign-on providers for a single-organisation install, applied to that organisation
     /// at start-up and after first-run setup (each is skipped unless its client id, issuer or
     /// metadata URL is set). Google:
@@ -181,6 +189,9 @@ impl Default for Config {
             monthly_token_quota: 0,
             max_output_tokens: 4096,
             org_signup: false,
+            license_public_key: String::new(),
+            license_audience: "aerie".to_owned(),
+            license_issuer: String::new(),
             google_client_id: String::new(),
             google_client_secret: Redacted::default(),
             microsoft_client_id: String::new(),

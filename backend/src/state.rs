@@ -17,6 +17,7 @@ use super::services::billing::Billing;
 use super::services::chat::InFlight;
 use super::services::embeddings::LocalModel;
 use super::services::jobs::JobsRuntime;
+use super::services::license::Licensing;
 use super::services::providers::ClientCache;
 use super::services::rate_limits::RateLimits;
 use super::services::sso::runtime::SsoRuntime;
@@ -37,6 +38,7 @@ struct Inner {
     agent_cache: AgentCache,
     usage: Usage,
     billing: Billing,
+    licensing: Licensing,
     rate_limits: RateLimits,
     in_flight: InFlight,
     tools: ToolRuntime,
@@ -72,6 +74,7 @@ impl AppContext {
             agent_cache: AgentCache::default(),
             usage: Usage::default(),
             billing: Billing::default(),
+            licensing: Licensing::default(),
             rate_limits: RateLimits::default(),
             in_flight: InFlight::default(),
             tools: {
@@ -160,10 +163,14 @@ impl AppContext {
         &self.0.usage
     }
 
-    /// Chat turns running on this instance.
     /// Cached plans, terms and prices of the credit meter.
     pub fn billing(&self) -> &Billing {
         &self.0.billing
+    }
+
+    /// The licence's verifying key and the cached licence.
+    pub fn licensing(&self) -> &Licensing {
+        &self.0.licensing
     }
 
     /// The rate limits' Redis connection.
@@ -171,6 +178,7 @@ impl AppContext {
         &self.0.rate_limits
     }
 
+    /// Chat turns running on this instance.
     pub fn in_flight(&self) -> &InFlight {
         &self.0.in_flight
     }

@@ -58,4 +58,19 @@ pub struct Subscription {
     /// When the quota resets (the next period starts).
     pub current_period_end: DateTime<Utc>,
     pub current_quota: Quota,
+    /// The caller's own tokens this period, when the plan limits tokens per person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub your_tokens: Option<PersonTokens>,
+}
+
+/// One person's tokens of the period (`Subscription::your_tokens`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct PersonTokens {
+    /// The plan's tokens per person per period.
+    pub tokens_total: i64,
+    /// Tokens of the person's finished calls this period.
+    pub tokens_used: i64,
+    /// What is left (calls in progress hold part of it).
+    pub tokens_remaining: i64,
 }

@@ -164,6 +164,12 @@ codes! {
         "Credit quota exhausted",
         "Your organisation used all credits of this period.",
         "Upgrade the plan or wait for the quota to reset; GET /v1/auth/profile shows the balance and the reset date."),
+    /// A feature of a higher licence tier than the instance's (the detail names the tier).
+    LicenseRequired => (402, "BILL-002", "permission_error",
+        "This feature needs a higher licence tier.",
+        "Licence tier too low",
+        "The feature belongs to a licence tier above the one this instance runs; GET /api/license/status shows the tier and its features.",
+        "Ask the instance operator to apply a licence of the named tier (POST /api/license/apply)."),
     /// Too many requests.
     RateLimited => (429, "RATE-001", "rate_limit_exceeded",
         "Too many requests. Slow down and retry after the time in the Retry-After header.",

@@ -23,8 +23,8 @@ pub struct Health {
     pub status: String,
     /// Aerie's version.
     pub version: String,
-    /// Licence tier of this instance.
-    pub tier: String,
+    /// Licence tier of this instance (`community` without a licence).
+    pub tier: crate::LicenseTier,
 }
 
 /// `GET /api/health/db` and `GET /api/health/redis` (seed 004): one dependency, checked now.

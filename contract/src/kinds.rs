@@ -198,6 +198,8 @@ pub enum CallEndpoint {
     Title,
     /// `POST /v1/query/`, Egret's RAG query (seed 000).
     Query,
+    /// Embeddings through a provider (a knowledge base's ingestion or search).
+    Embeddings,
 }
 
 string_kind!(CallEndpoint, "call endpoint", {
@@ -206,6 +208,7 @@ string_kind!(CallEndpoint, "call endpoint", {
     ChatCompletions => "chat_completions",
     Title => "title",
     Query => "query",
+    Embeddings => "embeddings",
 });
 
 /// Where a background job stands. `queued` and `running` may repeat (a failed attempt goes
@@ -394,3 +397,85 @@ mod tests {
         assert!(Role::Owner > Role::Admin && Role::Admin > Role::Member);
     }
 }
+
+/// The licence tier of the instance, from least to most (the order is the rank): `community`
+/// without a licence, else the tier the applied licence names (docs/LICENSING.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum LicenseTier {
+    Community,
+    Pro,
+    Enterprise,
+}
+
+string_kind!(LicenseTier, "licence tier", {
+    Community => "community",
+    Pro => "pro",
+    Enterprise => "enterprise",
+});
+
+impl LicenseTier {
+    /// The tier's name as people read it.
+    pub fn title(self) -> &'static str {
+        match self {
+            LicenseTier::Community => "Community",
+            LicenseTier::Pro => "Pro",
+            LicenseTier::Enterprise => "Enterprise",
+        }
+    }
+}
+
+/// A feature a licence tier unlocks. Community holds the platform itself (chat, agents,
+/// knowledge, keys, single sign-on, plans and usage charts); the values here are the ones above
+/// it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum LicenseFeature {
+    /// Every usage record of a period as CSV (`GET /api/usage.csv`): Pro and above.
+    UsageExport,
+}
+
+string_kind!(LicenseFeature, "licence feature", {
+    UsageExport => "usage_export",
+});
+
+impl LicenseFeature {
+    /// The lowest tier that includes the feature.
+    pub fn tier(self) -> LicenseTier {
+        match self {
+            LicenseFeature::UsageExport => LicenseTier::Pro,
+        }
+    }
+
+    /// What the feature is, for refusals and the licence card.
+    pub fn describe(self) -> &'static str {
+        match self {
+            LicenseFeature::UsageExport => "Exporting usage as CSV",
+        }
+    }
+}
+
+/// How usage is grouped (`GET /api/usage?group_by=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum UsageGroup {
+    /// One row per UTC day of the range, days without calls included.
+    #[default]
+    Day,
+    Model,
+    User,
+    Agent,
+    /// One row per API key (calls made without a key: a row of their own).
+    Key,
+}
+
+string_kind!(UsageGroup, "usage grouping", {
+    Day => "day",
+    Model => "model",
+    User => "user",
+    Agent => "agent",
+    Key => "key",
+});

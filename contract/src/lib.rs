@@ -12,6 +12,7 @@ pub mod health;
 pub mod ids;
 pub mod kinds;
 pub mod knowledge;
+pub mod license;
 pub mod object;
 pub mod openai;
 pub mod operator;
@@ -25,7 +26,8 @@ pub mod whole;
 pub use error::{ErrorBody, ErrorCode, ErrorInfo};
 pub use kinds::{
     ApiKeyStatus, CallEndpoint, CallStatus, DocumentStatus, DomainClaimStatus, JobStatus,
-    MessageRole, MessageStatus, OrgStatus, Role, SignupMode, SsoKind, UnknownValue, UserStatus,
+    LicenseFeature, LicenseTier, MessageRole, MessageStatus, OrgStatus, Role, SignupMode, SsoKind,
+    UnknownValue, UsageGroup, UserStatus,
 };
 
 /// Distinguishes an absent field (`None`, with `#[serde(default)]`) from an explicit `null`

@@ -68,3 +68,42 @@ pub struct DecideDomainClaim {
     /// `approved` or `rejected`.
     pub status: DomainClaimStatus,
 }
+
+/// `POST /api/operator/plans`: a plan as the operator defines it, created or replaced by its
+/// slug. `null` credits, tokens or limits mean unlimited.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct PlanInput {
+    /// 1 to 32 lower-case letters, digits or dashes; a new slug makes a new plan.
+    pub slug: String,
+    pub name: String,
+    /// What it costs, as people read it (`Free`, `$20 per user per month`).
+    #[serde(default)]
+    pub price_label: String,
+    pub monthly_credits: Option<i64>,
+    #[serde(default)]
+    pub monthly_tokens_per_user: Option<i64>,
+    #[serde(default)]
+    pub requests_per_minute: Option<i32>,
+    #[serde(default)]
+    pub tokens_per_minute: Option<i64>,
+    #[serde(default)]
+    pub features: Vec<String>,
+}
+
+/// A model's price in credits per million tokens (`*`: every model without its own).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ModelPrice {
+    pub model: String,
+    pub input_per_mtok: i64,
+    pub output_per_mtok: i64,
+}
+
+/// `POST /api/operator/organizations/{id}/plan`: move the organisation to a plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ChangePlan {
+    /// The plan's slug.
+    pub plan: String,
+}

@@ -46,3 +46,27 @@ export function watchErrors(page: Page): string[] {
   });
   return errors;
 }
+
+/** An agent on the fake upstream and an API key of the owner, made through the API (names
+ * unique to the calling spec): the owner's JWT headers, the key and the agent's id. */
+export async function agentWithKey(
+  request: APIRequestContext,
+  names: { provider: string; agent: string; key: string },
+) {
+  const upstream = `http://127.0.0.1:${process.env.AERIE_E2E_UPSTREAM_PORT ?? 3911}/v1`;
+  const login = await request.post("/auth/jwt/create/", { data: OWNER });
+  expect(login.status()).toBe(200);
+  const auth = { Authorization: `Bearer ${(await login.json()).access}` };
+  const provider = await request.post("/api/providers", {
+    headers: auth, data: { name: names.provider, base_url: upstream, api_key: "sk-e2e" },
+  });
+  expect(provider.status()).toBe(201);
+  const agent = await request.post("/api/agents", {
+    headers: auth,
+    data: { name: names.agent, model: "fake-model", provider_id: (await provider.json()).id, visibility: "organization" },
+  });
+  expect(agent.status()).toBe(201);
+  const created = await request.post("/v1/billings/api-keys/", { headers: auth, data: { name: names.key } });
+  expect(created.status()).toBe(201);
+  return { auth, key: (await created.json()).key as string, agentId: (await agent.json()).id as string };
+}

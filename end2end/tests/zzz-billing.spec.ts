@@ -4,9 +4,8 @@
 // refuses with seed 001's sentence.
 import { test, expect, type APIRequestContext } from "@playwright/test";
 import { execFileSync } from "node:child_process";
-import { OWNER, ensureOwner, signInAsOwner, watchErrors } from "./owner";
+import { agentWithKey, ensureOwner, signInAsOwner, watchErrors } from "./owner";
 
-const UPSTREAM = `http://127.0.0.1:${process.env.AERIE_E2E_UPSTREAM_PORT ?? 3911}/v1`;
 const SENTENCE = "Credit quota exhausted. Upgrade your plan or wait for your quota to reset.";
 // Plans, prices and the terms of an organisation are cached by the server for 10 s.
 const CACHE_MS = 11_000;
@@ -29,21 +28,9 @@ test("a used-up quota: the billing page shows zero and chat answers the 402 sent
   test.setTimeout(120_000);
   const errors = watchErrors(page);
   await ensureOwner(request);
-  const login = await request.post("/auth/jwt/create/", { data: OWNER });
-  expect(login.status()).toBe(200);
-  const auth = { Authorization: `Bearer ${(await login.json()).access}` };
-  const provider = await request.post("/api/providers", {
-    headers: auth, data: { name: "Billing upstream", base_url: UPSTREAM, api_key: "sk-billing" },
+  const { key, agentId } = await agentWithKey(request, {
+    provider: "Billing upstream", agent: "Billing agent", key: "billing-e2e",
   });
-  expect(provider.status()).toBe(201);
-  const agent = await request.post("/api/agents", {
-    headers: auth,
-    data: { name: "Billing agent", model: "fake-model", provider_id: (await provider.json()).id, visibility: "organization" },
-  });
-  expect(agent.status()).toBe(201);
-  const created = await request.post("/v1/billings/api-keys/", { headers: auth, data: { name: "billing-e2e" } });
-  expect(created.status()).toBe(201);
-  const key = (await created.json()).key as string;
 
   // Every call costs one credit (the cheapest price rounds up), and the plan leaves three.
   operator("prices", "set", "*", "--input", "1", "--output", "1");
@@ -76,7 +63,7 @@ test("a used-up quota: the billing page shows zero and chat answers the 402 sent
   await page.screenshot({ path: "screenshots/billing.png", fullPage: true });
 
   // Chat refuses with the sentence.
-  await page.goto(`/chat?agent=${(await agent.json()).id}`);
+  await page.goto(`/chat?agent=${agentId}`);
   await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
   const composer = page.getByLabel("Message");
   await composer.fill("one more, please");

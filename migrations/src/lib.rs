@@ -17,6 +17,7 @@ mod m20261205_000002_live_index_embedding;
 mod m20261206_000001_billing;
 mod m20261207_000001_tenants;
 mod m20261207_000002_api_key_limits;
+mod m20261208_000001_license_usage;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_billing::Migration),
             Box::new(m20261207_000001_tenants::Migration),
             Box::new(m20261207_000002_api_key_limits::Migration),
+            Box::new(m20261208_000001_license_usage::Migration),
         ]
     }
 }

@@ -24,6 +24,7 @@ use utoipa::{Modify, OpenApi};
         (name = "signup", description = "Signup, invitations, waitlist and signup settings"),
         (name = "organizations", description = "Organisations and their settings"),
         (name = "operator", description = "The instance operator: every organisation's lifecycle, and approval of the email domains organisations claim for single sign-on"),
+        (name = "license", description = "The instance's licence tier: status for anyone signed in; applied and removed by the operator"),
         (name = "users", description = "User administration"),
         (name = "groups", description = "Groups and their members"),
     )

@@ -309,7 +309,13 @@ impl Store {
         if !self.tables().await?.iter().any(|t| t == table) {
             return Ok(None);
         }
-        Ok(Some(self.db.open_table(table).execute().await?))
+        // Listed but not openable: a table whose first write is still being committed (a
+        // search racing a knowledge base's first ingestion), or one just dropped. Not there yet.
+        match self.db.open_table(table).execute().await {
+            Ok(t) => Ok(Some(t)),
+            Err(lancedb::Error::TableNotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Adds chunks to `table` (created on first use with the first chunk's vector length; every

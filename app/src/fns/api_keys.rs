@@ -17,16 +17,7 @@ pub async fn list_keys() -> Result<Vec<ApiKey>, ErrorBody> {
 /// A limit typed into the form: empty is none (the plan's), else a whole number.
 #[cfg(feature = "ssr")]
 fn limit<T: std::str::FromStr>(field: &'static str, raw: &str) -> Result<Option<T>, ErrorBody> {
-    let raw = raw.trim().replace([',', '_', ' '], "");
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    raw.parse().map(Some).map_err(|_| {
-        super::ssr::err(crate::backend::Error::invalid(
-            field,
-            format!("{field} must be a whole number (empty: the plan's)."),
-        ))
-    })
+    super::ssr::optional_number(field, raw, "the plan's")
 }
 
 /// `expires_at` empty means never; an empty limit is the plan's.

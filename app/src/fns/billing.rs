@@ -1,9 +1,13 @@
-//! The billing page: the organisation's plan and this period's credits, and the plans on offer.
+//! The billing page: the organisation's plan and this period's credits, the plans on offer, the
+//! usage charts, and the instance's licence (whether the CSV export is included).
 
 use leptos::prelude::*;
 
 use crate::contract::ErrorBody;
+use crate::contract::UsageGroup;
 use crate::contract::billing::{Plan, Subscription};
+use crate::contract::license::LicenseStatus;
+use crate::contract::usage::{UsagePeriod, UsageReport};
 
 #[server(prefix = "/_server", endpoint = "billing_subscription")]
 pub async fn get_subscription() -> Result<Subscription, ErrorBody> {
@@ -17,6 +21,34 @@ pub async fn get_subscription() -> Result<Subscription, ErrorBody> {
 pub async fn list_plans() -> Result<Vec<Plan>, ErrorBody> {
     let state = super::ssr::state()?;
     crate::backend::services::billing::plans(&state.ctx)
+        .await
+        .map_err(super::ssr::err)
+}
+
+/// The caller's organisation's usage (their own, for a member) over `period`, grouped.
+#[server(prefix = "/_server", endpoint = "billing_usage")]
+pub async fn get_usage(
+    period: UsagePeriod,
+    group_by: UsageGroup,
+) -> Result<UsageReport, ErrorBody> {
+    let (ctx, actor) = super::ssr::context().await?;
+    let today = chrono::Utc::now().date_naive();
+    let filter = crate::backend::services::usage::UsageFilter {
+        from: period
+            .days()
+            .and_then(|d| today.checked_sub_days(chrono::Days::new(d.saturating_sub(1)))),
+        to: Some(today),
+        user_id: None,
+    };
+    crate::backend::services::usage::report(&ctx, &actor, &filter, group_by)
+        .await
+        .map_err(super::ssr::err)
+}
+
+#[server(prefix = "/_server", endpoint = "license_status")]
+pub async fn get_license() -> Result<LicenseStatus, ErrorBody> {
+    let (ctx, actor) = super::ssr::context().await?;
+    crate::backend::services::license::status(&ctx, &actor)
         .await
         .map_err(super::ssr::err)
 }

@@ -44,6 +44,25 @@ pub(crate) mod ssr {
         body
     }
 
+    /// A whole number typed into a form field: empty is `None` (what `empty` says it means),
+    /// thousands separators are ignored, anything else is a 400 naming the field.
+    pub fn optional_number<T: std::str::FromStr>(
+        field: &'static str,
+        raw: &str,
+        empty: &str,
+    ) -> Result<Option<T>, ErrorBody> {
+        let raw = raw.trim().replace([',', '_', ' '], "");
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        raw.parse().map(Some).map_err(|_| {
+            err(crate::backend::Error::invalid(
+                field,
+                format!("{field} must be a whole number (empty: {empty})."),
+            ))
+        })
+    }
+
     /// The browser session of this request.
     pub async fn session() -> Result<tower_sessions::Session, ErrorBody> {
         leptos_axum::extract::<tower_sessions::Session>()

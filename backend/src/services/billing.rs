@@ -22,11 +22,11 @@ use serde_json::Value;
 use crate::actor::{Actor, Principal};
 use crate::db::entities::{credit_periods, plans};
 use crate::services::rate_limits;
-use crate::store::{self, billing::PeriodKey, billing::Settlement, utc};
+use crate::store::{self, billing::PeriodKey, billing::Settlement, billing::UserPeriodKey, utc};
 use crate::{AppContext, Error, Result};
 use aerie_contract::ErrorCode;
-use aerie_contract::billing::{Plan, Quota, Subscription};
-use aerie_contract::ids::OrgId;
+use aerie_contract::billing::{PersonTokens, Plan, Quota, Subscription};
+use aerie_contract::ids::{OrgId, UserId};
 
 /// How long plans, an organisation's terms and the price table are cached (changes made by
 /// another instance show after at most this long).
@@ -271,6 +271,9 @@ pub(crate) async fn rate_limits_of(
 pub struct Meter {
     ctx: AppContext,
     org: OrgId,
+    /// The person the calls are made for: their tokens count against the plan's tokens per
+    /// person (none for the organisation's own calls, e.g. ingestion).
+    user: Option<UserId>,
     model: String,
     /// The rate-limit counters the calls' tokens go to (`rate_limits::admit`).
     subjects: Vec<String>,
@@ -281,17 +284,19 @@ impl Meter {
         Self {
             ctx: ctx.clone(),
             org,
+            user: None,
             model: model.to_owned(),
             subjects: Vec::new(),
         }
     }
 
     /// Admits a request of `p` under its rate limits (429 past them) and meters its calls on
-    /// `model`, counting their tokens against the same limits.
+    /// `model`, counting their tokens against the same limits and the person's tokens.
     pub async fn for_request(ctx: &AppContext, p: &Principal, model: &str) -> Result<Self> {
         let subjects = rate_limits::admit(ctx, p).await?;
         Ok(Self {
             subjects,
+            user: Some(p.user_id),
             ..Self::new(ctx, p.org_id, model)
         })
     }
@@ -319,7 +324,7 @@ impl Meter {
         if !held {
             return Err(refusal(ctx, &key, credits, tokens).await);
         }
-        Ok(Hold {
+        let mut hold = Hold {
             ctx: ctx.clone(),
             subjects: self.subjects.clone(),
             org: self.org,
@@ -329,8 +334,54 @@ impl Meter {
             tokens,
             capped: key.credits_granted.is_some() || key.tokens_granted.is_some(),
             output_cap: output,
+            user: None,
             settled: false,
-        })
+        };
+        if let (Some(user), Some(granted)) = (self.user, t.plan.monthly_tokens_per_user) {
+            let ukey = UserPeriodKey {
+                org: self.org,
+                user,
+                start: key.start,
+                granted,
+            };
+            let mut held = store::billing::reserve_user(ctx.db(), &ukey, tokens, now).await?;
+            if !held {
+                store::billing::open_user_period(ctx.db(), &ukey, now).await?;
+                held = store::billing::reserve_user(ctx.db(), &ukey, tokens, now).await?;
+            }
+            if !held {
+                // Dropping `hold` releases the organisation's part.
+                return Err(user_refusal(ctx, &ukey, key.end, tokens).await);
+            }
+            hold.user = Some(ukey);
+            hold.capped = true;
+        }
+        Ok(hold)
+    }
+}
+
+/// Why a call does not fit the person's tokens of the period (402, seed 001's sentence).
+async fn user_refusal(
+    ctx: &AppContext,
+    key: &UserPeriodKey,
+    end: DateTime<Utc>,
+    tokens: i64,
+) -> Error {
+    let row = store::billing::user_period(ctx.db(), key.org, key.user, key.start)
+        .await
+        .ok()
+        .flatten();
+    let (used, reserved) = row
+        .as_ref()
+        .map_or((0, 0), |r| (r.tokens_used, r.tokens_reserved));
+    Error::Explained {
+        code: ErrorCode::QuotaExhausted,
+        why: format!(
+            "You used {used} of your {} tokens for this period ({reserved} more are held by your calls in progress) and this call may need up to {tokens}; your tokens reset on {} (UTC).",
+            key.granted,
+            end.format("%Y-%m-%d")
+        ),
+        fix: "Wait for the reset, ask for a smaller max_tokens, or ask the operator for a plan with more tokens per person; GET /v1/billings/subscription/ shows your balance.".to_owned(),
     }
 }
 
@@ -385,6 +436,8 @@ pub struct Hold {
     /// The period is limited: a charge never exceeds the hold.
     capped: bool,
     output_cap: u64,
+    /// The person's period the tokens are also held in (the plan limits tokens per person).
+    user: Option<UserPeriodKey>,
     settled: bool,
 }
 
@@ -412,16 +465,29 @@ impl Hold {
     }
 
     /// Releases the hold and charges `input` and `output` tokens at the model's price (and
-    /// counts them against the caller's tokens per minute).
-    pub async fn settle(mut self, input: u64, output: u64) {
+    /// counts them against the caller's tokens per minute); answers the credits charged.
+    pub async fn settle(mut self, input: u64, output: u64) -> i64 {
         self.settled = true;
         let s = self.settlement(input, output);
-        if let Err(e) =
-            store::billing::settle(self.ctx.db(), self.org, self.start, s, Utc::now()).await
-        {
+        let charged = s.charged_credits;
+        let now = Utc::now();
+        if let Err(e) = store::billing::settle(self.ctx.db(), self.org, self.start, s, now).await {
             tracing::error!(error = %e, org = %self.org.0, "settling a credit hold failed");
         }
+        if let Some(ukey) = &self.user
+            && let Err(e) = store::billing::settle_user(
+                self.ctx.db(),
+                ukey,
+                s.reserved_tokens,
+                s.charged_tokens,
+                now,
+            )
+            .await
+        {
+            tracing::error!(error = %e, org = %self.org.0, "settling a person's token hold failed");
+        }
         rate_limits::add_tokens(&self.ctx, &self.subjects, input.saturating_add(output)).await;
+        charged
     }
 }
 
@@ -431,13 +497,21 @@ impl Drop for Hold {
         if self.settled {
             return;
         }
-        let (db, org, start) = (self.ctx.db().clone(), self.org, self.start);
+        let (db, org, start, user) = (self.ctx.db().clone(), self.org, self.start, self.user);
         let s = self.settlement(0, 0);
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
                 rt.spawn(async move {
-                    if let Err(e) = store::billing::settle(&db, org, start, s, Utc::now()).await {
+                    let now = Utc::now();
+                    if let Err(e) = store::billing::settle(&db, org, start, s, now).await {
                         tracing::error!(error = %e, org = %org.0, "releasing a credit hold failed");
+                    }
+                    if let Some(ukey) = user
+                        && let Err(e) =
+                            store::billing::settle_user(&db, &ukey, s.reserved_tokens, 0, now)
+                                .await
+                    {
+                        tracing::error!(error = %e, org = %org.0, "releasing a person's token hold failed");
                     }
                 });
             }
@@ -521,22 +595,42 @@ pub(crate) async fn token_balance(
 pub async fn subscription(ctx: &AppContext, actor: &Actor) -> Result<Subscription> {
     let p = actor.principal()?;
     let s = standing(ctx, p.org_id).await?;
+    let your_tokens = match s.plan.monthly_tokens_per_user {
+        Some(total) => {
+            let row =
+                store::billing::user_period(ctx.db(), p.org_id, p.user_id, s.key.start).await?;
+            let (used, reserved) = row
+                .as_ref()
+                .map_or((0, 0), |r| (r.tokens_used, r.tokens_reserved));
+            Some(PersonTokens {
+                tokens_total: total,
+                tokens_used: used,
+                tokens_remaining: (total - used - reserved).max(0),
+            })
+        }
+        None => None,
+    };
     Ok(Subscription {
         plan: plan_dto(&s.plan),
         status: "active".to_owned(),
         current_period_start: s.key.start,
         current_period_end: s.key.end,
         current_quota: s.quota(),
+        your_tokens,
     })
 }
 
-/// The operator's editors, from the server's shell (`aerie plans …`, `aerie prices …`,
-/// `aerie org plan …`). A running server sees a change within its cache time (10 s).
-pub mod cli {
+/// The instance operator's editors of plans, prices and subscriptions: from the server's shell
+/// (`aerie plans …`, `aerie prices …`, `aerie org plan …`), `/api/operator/plans|prices` and the
+/// Operator page. Every change is audited. Other instances see a change within their cache
+/// time (10 s); this one at once.
+pub mod terms {
     use chrono::Utc;
 
     use super::{Price, forget, plan_dto};
     use crate::db::entities::plans;
+    use crate::services::audit::{self, Event};
+    use crate::services::operator::Operator;
     use crate::store::{self, ts};
     use crate::{AppContext, Error, Result};
     use aerie_contract::billing::Plan;
@@ -586,7 +680,7 @@ pub mod cli {
     }
 
     /// Creates the plan, or changes the fields given of an existing one.
-    pub async fn set_plan(ctx: &AppContext, change: PlanChange) -> Result<Plan> {
+    pub async fn set_plan(ctx: &AppContext, op: &Operator, change: PlanChange) -> Result<Plan> {
         check_slug(&change.slug)?;
         check_limit("monthly_credits", change.monthly_credits)?;
         check_limit("monthly_tokens_per_user", change.monthly_tokens_per_user)?;
@@ -634,7 +728,91 @@ pub mod cli {
             ..base
         };
         let saved = store::billing::save_plan(ctx.db(), plan).await?;
-        Ok(plan_dto(&saved))
+        forget_plans(ctx);
+        let dto = plan_dto(&saved);
+        audit::record(
+            ctx.db(),
+            None,
+            op.actor(),
+            Event::new("plan.saved")
+                .target("plan", &dto.slug)
+                .details(serde_json::to_value(&dto).unwrap_or_default()),
+        )
+        .await?;
+        Ok(dto)
+    }
+
+    /// This instance applies a plan or price change at once (others within their cache time).
+    fn forget_plans(ctx: &AppContext) {
+        if let Ok(mut cache) = ctx.billing().terms.lock() {
+            cache.clear();
+        }
+        if let Ok(mut cache) = ctx.billing().prices.lock() {
+            *cache = None;
+        }
+    }
+
+    /// The operator's `POST /api/operator/plans`: the whole plan, created or replaced by slug.
+    pub async fn save_plan(
+        ctx: &AppContext,
+        op: &Operator,
+        input: aerie_contract::operator::PlanInput,
+    ) -> Result<Plan> {
+        let slug = input.slug.trim();
+        let name = input.name.trim();
+        if name.is_empty() || name.chars().count() > 64 {
+            return Err(Error::invalid(
+                "name",
+                "A plan's name is 1 to 64 characters.",
+            ));
+        }
+        if input.price_label.chars().count() > 120 {
+            return Err(Error::invalid(
+                "price_label",
+                "A price label is at most 120 characters.",
+            ));
+        }
+        if input.features.len() > 64 || input.features.iter().any(|f| f.chars().count() > 64) {
+            return Err(Error::invalid(
+                "features",
+                "At most 64 features of at most 64 characters each.",
+            ));
+        }
+        set_plan(
+            ctx,
+            op,
+            PlanChange {
+                slug: slug.to_owned(),
+                name: Some(name.to_owned()),
+                price_label: Some(input.price_label.trim().to_owned()),
+                monthly_credits: Some(input.monthly_credits),
+                monthly_tokens_per_user: Some(input.monthly_tokens_per_user),
+                requests_per_minute: Some(input.requests_per_minute),
+                tokens_per_minute: Some(input.tokens_per_minute),
+                features: Some(
+                    input
+                        .features
+                        .iter()
+                        .map(|f| f.trim().to_owned())
+                        .filter(|f| !f.is_empty())
+                        .collect(),
+                ),
+            },
+        )
+        .await
+    }
+
+    /// Every price as the API lists it, `*` first.
+    pub async fn price_list(ctx: &AppContext) -> Result<Vec<aerie_contract::operator::ModelPrice>> {
+        Ok(prices(ctx)
+            .await?
+            .into_iter()
+            .map(|(model, p)| aerie_contract::operator::ModelPrice {
+                model,
+                input_per_mtok: p.input_per_mtok,
+                output_per_mtok: p.output_per_mtok,
+            })
+            .collect())
     }
 
     /// Every price: `(model, price)`, `*` first.
@@ -658,7 +836,12 @@ pub mod cli {
 
     /// Prices `model` (`*`: every model without a price of its own), in credits per million
     /// tokens.
-    pub async fn set_price(ctx: &AppContext, model: &str, price: Price) -> Result<()> {
+    pub async fn set_price(
+        ctx: &AppContext,
+        op: &Operator,
+        model: &str,
+        price: Price,
+    ) -> Result<()> {
         let model = model.trim();
         if model.is_empty() || model.chars().count() > 200 {
             return Err(Error::invalid(
@@ -677,6 +860,19 @@ pub mod cli {
             Utc::now(),
         )
         .await?;
+        forget_plans(ctx);
+        audit::record(
+            ctx.db(),
+            None,
+            op.actor(),
+            Event::new("price.saved")
+                .target("model", model)
+                .details(serde_json::json!({
+                    "input_per_mtok": price.input_per_mtok,
+                    "output_per_mtok": price.output_per_mtok,
+                })),
+        )
+        .await?;
         Ok(())
     }
 
@@ -684,6 +880,7 @@ pub mod cli {
     /// follows at its next call. Answers the organisation's name and the plan.
     pub async fn subscribe(
         ctx: &AppContext,
+        op: &Operator,
         org_slug: &str,
         plan_slug: &str,
     ) -> Result<(String, Plan)> {
@@ -692,12 +889,37 @@ pub mod cli {
             .ok_or_else(|| {
                 Error::invalid("org", format!("No organisation has the slug {org_slug}."))
             })?;
+        subscribe_org(ctx, op, OrgId(org.id), plan_slug).await?;
+        let plan = store::billing::plan_global(ctx.db(), plan_slug)
+            .await?
+            .ok_or(Error::NotFound)?;
+        Ok((org.name, plan_dto(&plan)))
+    }
+
+    /// Moves the organisation `org` to the plan `plan_slug` (404 for an unknown organisation, 400
+    /// for an unknown plan).
+    pub async fn subscribe_org(
+        ctx: &AppContext,
+        op: &Operator,
+        org: OrgId,
+        plan_slug: &str,
+    ) -> Result<Plan> {
+        store::orgs::find(ctx.db(), org)
+            .await?
+            .ok_or(Error::NotFound)?;
         let plan = store::billing::plan_global(ctx.db(), plan_slug)
             .await?
             .ok_or_else(|| Error::invalid("plan", format!("No plan has the slug {plan_slug}.")))?;
-        store::orgs::set_plan(ctx.db(), OrgId(org.id), &plan.slug, Utc::now()).await?;
-        forget(ctx, OrgId(org.id));
-        Ok((org.name, plan_dto(&plan)))
+        store::orgs::set_plan(ctx.db(), org, &plan.slug, Utc::now()).await?;
+        forget(ctx, org);
+        audit::record(
+            ctx.db(),
+            Some(org),
+            op.actor(),
+            Event::new("organization.plan_changed").details(serde_json::json!({"plan": plan.slug})),
+        )
+        .await?;
+        Ok(plan_dto(&plan))
     }
 }
 

@@ -13,10 +13,10 @@ use std::sync::Arc;
 use tokio::sync::{OnceCell, Semaphore};
 
 use super::chat::engine::estimate_tokens;
-use super::{billing, providers};
+use super::{billing, providers, usage};
 use crate::{AppContext, Error, Result};
-use aerie_contract::ErrorCode;
 use aerie_contract::ids::{OrgId, ProviderId};
+use aerie_contract::{CallEndpoint, CallStatus, ErrorCode};
 use aerie_embed::Embedder;
 
 /// Which model embeds a knowledge base's chunks and queries.
@@ -110,11 +110,30 @@ pub async fn embed(
             for batch in texts.chunks(PROVIDER_BATCH) {
                 let worst = batch.iter().map(|t| t.len() as u64 + 1).sum();
                 let hold = meter.reserve_tokens(worst, 0).await?;
+                let started = std::time::Instant::now();
                 let answer = provider.client.embeddings(model, batch).await?;
                 let tokens = answer
                     .prompt_tokens
                     .unwrap_or_else(|| batch.iter().map(|t| estimate_tokens(t)).sum());
-                hold.settle(tokens, 0).await;
+                let credits = hold.settle(tokens, 0).await;
+                usage::record(
+                    ctx,
+                    usage::Call {
+                        org,
+                        user: None,
+                        api_key: None,
+                        agent: None,
+                        provider: Some(provider.id),
+                        model: model.clone(),
+                        endpoint: CallEndpoint::Embeddings,
+                        input_tokens: tokens,
+                        output_tokens: 0,
+                        latency_ms: u64::try_from(started.elapsed().as_millis())
+                            .unwrap_or(u64::MAX),
+                        status: CallStatus::Ok,
+                        credits,
+                    },
+                );
                 out.extend(answer.vectors);
             }
             Ok(out)

@@ -6,6 +6,7 @@
 use chrono::{Duration, Utc};
 
 use super::audit::{self, Event};
+use super::license::{self, Seat};
 use super::users::INVITE_TTL_DAYS;
 use super::validate;
 use crate::actor::{Actor, Role};
@@ -50,6 +51,16 @@ impl Operator {
             home: Some(p.org_id),
             user: Some(p.user_id),
         })
+    }
+
+    /// Who acts: the person, or the command line.
+    pub(crate) fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// The operator's account (none from the command line).
+    pub(crate) fn user(&self) -> Option<UserId> {
+        self.user
     }
 
     fn refuse_home(&self, org: OrgId, what: &str) -> Result<()> {
@@ -138,6 +149,7 @@ pub async fn create(ctx: &AppContext, op: &Operator, input: CreateTenant) -> Res
             "This person already has an account; invite someone new as the owner.",
         ));
     }
+    license::room_for(ctx, Seat::Organization).await?;
     let plan = match input
         .plan
         .as_deref()

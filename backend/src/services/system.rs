@@ -15,9 +15,6 @@ use aerie_contract::health::{
     ServerStatus,
 };
 
-/// The licence tier this build serves.
-pub const TIER: &str = "community";
-
 /// Checks the database answers.
 pub async fn check_database(ctx: &AppContext) -> Result<()> {
     ctx.db().ping().await.map_err(Error::Unavailable)
@@ -37,7 +34,7 @@ pub async fn health(ctx: &AppContext) -> std::result::Result<Health, (Health, Er
     let mut health = Health {
         status: "ok".to_owned(),
         version: aerie_contract::VERSION.to_owned(),
-        tier: TIER.to_owned(),
+        tier: super::license::tier(ctx).await,
     };
     match check_database(ctx).await {
         Ok(()) => Ok(health),

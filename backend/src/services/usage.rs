@@ -1,20 +1,26 @@
 //! Usage records: one per model call, written in batches by one writer task so the request
 //! path never waits for the database; `/v1/logs` and `/v1/auth/profile` (the credits and
-//! token quota are [`billing`]'s).
+//! token quota are [`billing`]'s); the usage views: a report grouped by day, model, user, agent
+//! or key (`GET /api/usage`) and every record as CSV (`GET /api/usage.csv`, streamed).
 
 use std::sync::OnceLock;
 
-use chrono::Utc;
-use tokio::sync::{mpsc, oneshot};
+use std::collections::HashMap;
 
-use crate::actor::{Actor, Principal};
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
+use futures::StreamExt;
+use tokio::sync::{mpsc, oneshot};
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::actor::{Actor, Principal, Role};
 use crate::db::entities::usage_records;
-use crate::services::billing;
+use crate::services::{billing, license};
+use crate::store::usage::GroupKey;
 use crate::store::{self, utc};
 use crate::{AppContext, Error, Result};
 use aerie_contract::ids::{AgentId, ApiKeyId, OrgId, ProviderId, UsageId, UserId};
-use aerie_contract::usage::{Profile, UsageLog};
-use aerie_contract::{CallEndpoint, CallStatus};
+use aerie_contract::usage::{Profile, UsageLog, UsageReport, UsageRow, UsageScope};
+use aerie_contract::{CallEndpoint, CallStatus, ErrorCode, LicenseFeature, UsageGroup};
 
 /// One model call, as the chat engine reports it.
 #[derive(Clone, Debug)]
@@ -30,6 +36,8 @@ pub struct Call {
     pub output_tokens: u64,
     pub latency_ms: u64,
     pub status: CallStatus,
+    /// Credits the call was charged.
+    pub credits: i64,
 }
 
 enum Cmd {
@@ -93,6 +101,7 @@ pub fn record(ctx: &AppContext, call: Call) {
         latency_ms: i32::try_from(call.latency_ms).unwrap_or(i32::MAX),
         status: call.status,
         created_at: Utc::now(),
+        credits: call.credits,
     };
     if sink(ctx).send(Cmd::Record(Box::new(row))).is_err() {
         tracing::error!("the usage writer has stopped; a usage record was lost");
@@ -161,4 +170,416 @@ pub async fn profile(ctx: &AppContext, actor: &Actor) -> Result<Profile> {
         remaining_monthly_tokens: remaining,
         quota_resets_at: standing.key.end,
     })
+}
+
+/// The longest range a report or an export covers, in days. A range's days lie between
+/// 1970-01-01 and 9999-12-31 (both databases store every time between them).
+pub const MAX_RANGE_DAYS: u64 = 366;
+
+/// What a usage report or export asks for. Days are UTC; both ends are included.
+#[derive(Clone, Debug, Default)]
+pub struct UsageFilter {
+    /// First day; default: the first day of the organisation's current billing period.
+    pub from: Option<NaiveDate>,
+    /// Last day; default: today.
+    pub to: Option<NaiveDate>,
+    /// One person's calls (an admin's choice; a member always sees their own).
+    pub user_id: Option<UserId>,
+}
+
+/// Whose calls, over which days.
+struct Range {
+    org: OrgId,
+    user: Option<UserId>,
+    scope: UsageScope,
+    from: NaiveDate,
+    to: NaiveDate,
+}
+
+impl Range {
+    /// `[from 00:00, to + 1 day 00:00)` in UTC.
+    fn bounds(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        let start = |d: NaiveDate| d.and_time(NaiveTime::MIN).and_utc();
+        let end = self
+            .to
+            .checked_add_days(Days::new(1))
+            .map_or(DateTime::<Utc>::MAX_UTC, start);
+        (start(self.from), end)
+    }
+}
+
+/// Admins and owners see the organisation's usage (or one person's, when they name one); a
+/// member sees their own, and naming anyone else is refused.
+async fn range(ctx: &AppContext, actor: &Actor, f: &UsageFilter) -> Result<Range> {
+    let p = actor.principal()?;
+    let admin = p.role >= Role::Admin;
+    let user = match f.user_id {
+        Some(u) if u == p.user_id => Some(u),
+        Some(u) if admin => {
+            // Someone of this organisation (404 for anyone else's people).
+            store::users::find_member(ctx.db(), p.org_id, u)
+                .await?
+                .ok_or(Error::NotFound)?;
+            Some(u)
+        }
+        Some(_) => {
+            return Err(Error::detailed(
+                ErrorCode::Forbidden,
+                "Only an organisation admin sees other people's usage; leave user_id out to see your own.",
+            ));
+        }
+        None if admin => None,
+        None => Some(p.user_id),
+    };
+    let today = Utc::now().date_naive();
+    let from = match f.from {
+        Some(d) => d,
+        None => billing::standing(ctx, p.org_id)
+            .await?
+            .key
+            .start
+            .date_naive(),
+    };
+    let to = f.to.unwrap_or(today);
+    let (earliest, latest) = (
+        NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN),
+        NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX),
+    );
+    for (field, day) in [("from", from), ("to", to)] {
+        if !(earliest..=latest).contains(&day) {
+            return Err(Error::invalid(
+                field,
+                format!("{field} must be a day between {earliest} and {latest}."),
+            ));
+        }
+    }
+    if from > to {
+        return Err(Error::invalid("from", "from must not be after to."));
+    }
+    if (to - from).num_days() >= i64::try_from(MAX_RANGE_DAYS).unwrap_or(i64::MAX) {
+        return Err(Error::invalid(
+            "to",
+            format!("A range covers at most {MAX_RANGE_DAYS} days."),
+        ));
+    }
+    Ok(Range {
+        org: p.org_id,
+        user,
+        scope: if user.is_some() {
+            UsageScope::User
+        } else {
+            UsageScope::Organization
+        },
+        from,
+        to,
+    })
+}
+
+fn row(key: String, label: String, (n, i, o, c): store::usage::Sums) -> UsageRow {
+    UsageRow {
+        key,
+        label,
+        requests: n,
+        input_tokens: i,
+        output_tokens: o,
+        credits: c,
+    }
+}
+
+/// The names of the organisation's people, agents and keys, by id (labels of reports and the
+/// export's columns).
+#[derive(Default)]
+struct Names {
+    users: HashMap<uuid::Uuid, String>,
+    agents: HashMap<uuid::Uuid, String>,
+    keys: HashMap<uuid::Uuid, String>,
+}
+
+impl Names {
+    async fn load(ctx: &AppContext, org: OrgId, which: &[UsageGroup]) -> Result<Self> {
+        let db = ctx.db();
+        let mut names = Names::default();
+        if which.contains(&UsageGroup::User) {
+            names.users = store::users::list_members(db, org, None)
+                .await?
+                .into_iter()
+                .map(|(u, _)| (u.id, u.email))
+                .collect();
+        }
+        if which.contains(&UsageGroup::Agent) {
+            names.agents = store::agents::list(db, org)
+                .await?
+                .into_iter()
+                .map(|a| (a.id, a.name))
+                .collect();
+        }
+        if which.contains(&UsageGroup::Key) {
+            names.keys = store::api_keys::list(db, org)
+                .await?
+                .into_iter()
+                .map(|k| (k.id, k.name))
+                .collect();
+        }
+        Ok(names)
+    }
+
+    fn label(&self, by: UsageGroup, id: Option<uuid::Uuid>) -> String {
+        let (map, none) = match by {
+            UsageGroup::User => (&self.users, "(no user)"),
+            UsageGroup::Agent => (&self.agents, "(no agent)"),
+            _ => (&self.keys, "(no key)"),
+        };
+        match id {
+            None => none.to_owned(),
+            Some(id) => map
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| "(deleted)".to_owned()),
+        }
+    }
+}
+
+/// `GET /api/usage`: the calls of the range, grouped.
+pub async fn report(
+    ctx: &AppContext,
+    actor: &Actor,
+    filter: &UsageFilter,
+    by: UsageGroup,
+) -> Result<UsageReport> {
+    let r = range(ctx, actor, filter).await?;
+    flush(ctx).await;
+    let groups = store::usage::sums(ctx.db(), r.org, r.user, r.bounds(), by).await?;
+    let names = Names::load(ctx, r.org, &[by]).await?;
+    let mut rows: Vec<UsageRow> = Vec::with_capacity(groups.len());
+    if by == UsageGroup::Day {
+        let by_day: HashMap<String, store::usage::Sums> = groups
+            .into_iter()
+            .filter_map(|(k, v)| match k {
+                GroupKey::Text(day) => Some((day, v)),
+                GroupKey::Id(_) => None,
+            })
+            .collect();
+        let mut day = Some(r.from);
+        while let Some(d) = day.filter(|d| *d <= r.to) {
+            let key = d.format("%Y-%m-%d").to_string();
+            let sums = by_day.get(&key).copied().unwrap_or_default();
+            rows.push(row(key.clone(), key, sums));
+            day = d.succ_opt();
+        }
+    } else {
+        for (k, sums) in groups {
+            rows.push(match k {
+                GroupKey::Text(model) => row(model.clone(), model, sums),
+                GroupKey::Id(id) => row(
+                    id.map(|i| i.to_string()).unwrap_or_default(),
+                    names.label(by, id),
+                    sums,
+                ),
+            });
+        }
+        rows.sort_by(|a, b| {
+            b.credits
+                .cmp(&a.credits)
+                .then(b.requests.cmp(&a.requests))
+                .then(a.label.cmp(&b.label))
+        });
+    }
+    let total = rows.iter().fold(
+        row("total".to_owned(), "total".to_owned(), (0, 0, 0, 0)),
+        |mut t, r| {
+            t.requests += r.requests;
+            t.input_tokens += r.input_tokens;
+            t.output_tokens += r.output_tokens;
+            t.credits += r.credits;
+            t
+        },
+    );
+    Ok(UsageReport {
+        from: r.from,
+        to: r.to,
+        group_by: by,
+        scope: r.scope,
+        rows,
+        total,
+    })
+}
+
+/// The CSV export's columns.
+pub const CSV_HEADER: [&str; 16] = [
+    "id",
+    "created_at",
+    "user_id",
+    "user_email",
+    "api_key_id",
+    "api_key_name",
+    "agent_id",
+    "agent_name",
+    "provider_id",
+    "model",
+    "endpoint",
+    "status",
+    "input_tokens",
+    "output_tokens",
+    "credits",
+    "latency_ms",
+];
+
+/// Rows of CSV text written per chunk of the export.
+const CSV_ROWS_PER_CHUNK: usize = 500;
+
+/// A usage export in flight: its file name and the CSV text, chunk by chunk.
+pub struct Export {
+    pub file_name: String,
+    pub body: ReceiverStream<std::result::Result<String, std::io::Error>>,
+}
+
+/// `GET /api/usage.csv` (the Pro tier): every call of the range, oldest first, streamed from
+/// the database as it is read — an export of a million calls holds one chunk in memory.
+pub async fn export(ctx: &AppContext, actor: &Actor, filter: &UsageFilter) -> Result<Export> {
+    let r = range(ctx, actor, filter).await?;
+    license::require(ctx, LicenseFeature::UsageExport).await?;
+    flush(ctx).await;
+    let names = Names::load(
+        ctx,
+        r.org,
+        &[UsageGroup::User, UsageGroup::Agent, UsageGroup::Key],
+    )
+    .await?;
+    let file_name = format!("aerie-usage-{}-{}.csv", r.from, r.to);
+    let (tx, rx) = mpsc::channel(4);
+    let db = ctx.db().clone();
+    tokio::spawn(async move {
+        let fail = |e: &dyn std::fmt::Display| {
+            tracing::error!(error = %e, "the usage export stopped");
+            std::io::Error::other("the usage export stopped")
+        };
+        let rows = match store::usage::stream_range(&db, r.org, r.user, r.bounds()).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                let _ = tx.send(Err(fail(&e))).await;
+                return;
+            }
+        };
+        let mut rows = std::pin::pin!(rows);
+        let mut csv = csv_writer();
+        let _ = csv.write_record(CSV_HEADER);
+        let mut pending = 0;
+        loop {
+            let next = rows.next().await;
+            let done = match next {
+                Some(Ok(rec)) => {
+                    if let Err(e) = csv.write_record(csv_row(&names, &rec)) {
+                        let _ = tx.send(Err(fail(&e))).await;
+                        return;
+                    }
+                    pending += 1;
+                    false
+                }
+                Some(Err(e)) => {
+                    let _ = tx.send(Err(fail(&e))).await;
+                    return;
+                }
+                None => true,
+            };
+            if done || pending >= CSV_ROWS_PER_CHUNK {
+                pending = 0;
+                let chunk = match csv.into_inner() {
+                    Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                    Err(e) => {
+                        let _ = tx.send(Err(fail(&e))).await;
+                        return;
+                    }
+                };
+                csv = csv_writer();
+                if tx.send(Ok(chunk)).await.is_err() || done {
+                    return;
+                }
+            }
+        }
+    });
+    Ok(Export {
+        file_name,
+        body: ReceiverStream::new(rx),
+    })
+}
+
+fn csv_writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::with_capacity(64 * 1024))
+}
+
+fn csv_row(names: &Names, r: &usage_records::Model) -> [String; 16] {
+    let id = |v: Option<uuid::Uuid>| v.map(|i| i.to_string()).unwrap_or_default();
+    let name = |by, v: Option<uuid::Uuid>| {
+        if v.is_some() {
+            csv_safe(&names.label(by, v))
+        } else {
+            String::new()
+        }
+    };
+    [
+        r.id.to_string(),
+        utc(r.created_at).to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        id(r.user_id),
+        name(UsageGroup::User, r.user_id),
+        id(r.api_key_id),
+        name(UsageGroup::Key, r.api_key_id),
+        id(r.agent_id),
+        name(UsageGroup::Agent, r.agent_id),
+        id(r.provider_id),
+        csv_safe(&r.model),
+        r.endpoint.clone(),
+        r.status.clone(),
+        r.input_tokens.to_string(),
+        r.output_tokens.to_string(),
+        r.credits.to_string(),
+        r.latency_ms.to_string(),
+    ]
+}
+
+/// A cell a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, carriage return at
+/// its start) is prefixed with `'` (OWASP's CSV injection advice): model ids, names and emails
+/// come from people.
+fn csv_safe(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_defused_and_plain_text_kept() {
+        assert_eq!(csv_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(csv_safe("+1"), "'+1");
+        assert_eq!(csv_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_safe("gpt-4o"), "gpt-4o");
+        assert_eq!(csv_safe(""), "");
+    }
+
+    #[test]
+    fn a_range_covers_whole_utc_days() {
+        let day = |s: &str| s.parse::<NaiveDate>().expect("a date");
+        let r = Range {
+            org: OrgId(uuid::Uuid::nil()),
+            user: None,
+            scope: UsageScope::Organization,
+            from: day("2026-12-01"),
+            to: day("2026-12-05"),
+        };
+        let (from, to) = r.bounds();
+        assert_eq!(from.to_rfc3339(), "2026-12-01T00:00:00+00:00");
+        assert_eq!(to.to_rfc3339(), "2026-12-06T00:00:00+00:00");
+        // The last day there is still ends.
+        let last = Range {
+            to: NaiveDate::MAX,
+            ..r
+        };
+        assert_eq!(last.bounds().1, DateTime::<Utc>::MAX_UTC);
+    }
 }

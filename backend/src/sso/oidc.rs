@@ -532,6 +532,17 @@ fn algorithm_of(jwk: &Jwk) -> Option<Algorithm> {
     }
 }
 
+/// An octet key pair's `x` is an Ed25519 key's 32 bytes (jsonwebtoken slices the first 32 of
+/// it while verifying, and would panic on fewer); other key types pass.
+fn okp_is_ed25519_sized(jwk: &Jwk) -> bool {
+    match &jwk.algorithm {
+        AlgorithmParameters::OctetKeyPair(p) => URL_SAFE_NO_PAD
+            .decode(p.x.trim_end_matches('='))
+            .is_ok_and(|x| x.len() == 32),
+        _ => true,
+    }
+}
+
 /// The `alg` and `kid` of a JWT's header, read without trusting it.
 fn header_of(token: &str) -> Result<(String, Option<String>), SsoError> {
     let malformed = || SsoError::refused("malformed_token", "the ID token is not a JWT");
@@ -566,6 +577,11 @@ pub async fn verify_id_token(
         return Err(SsoError::refused(
             "alg_not_allowed",
             format!("the ID token says {alg_name}, which does not match the provider's key"),
+        ));
+    }
+    if !okp_is_ed25519_sized(&jwk) {
+        return Err(SsoError::Upstream(
+            "the provider published an Ed25519 key that is not 32 bytes".to_owned(),
         ));
     }
     let key = DecodingKey::from_jwk(&jwk)
@@ -850,6 +866,19 @@ pub async fn nextcloud_profile(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_short_ed25519_key_is_refused_before_it_reaches_jsonwebtoken() {
+        let okp = |x: &str| -> Jwk {
+            serde_json::from_value(serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": x}))
+                .expect("a JWK")
+        };
+        assert!(!okp_is_ed25519_sized(&okp("AAAA")));
+        assert!(!okp_is_ed25519_sized(&okp("not base64 !")));
+        assert!(okp_is_ed25519_sized(&okp(
+            &URL_SAFE_NO_PAD.encode([7u8; 32])
+        )));
+    }
 
     #[test]
     fn header_alg_none_is_read_and_refused_by_the_allow_list() {

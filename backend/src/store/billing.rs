@@ -9,8 +9,8 @@ use sea_orm::{
 };
 
 use super::ts;
-use crate::db::entities::{credit_periods, model_prices, plans, rate_windows};
-use aerie_contract::ids::OrgId;
+use crate::db::entities::{credit_periods, model_prices, plans, rate_windows, user_token_periods};
+use aerie_contract::ids::{OrgId, UserId};
 
 /// Every plan, in the operator's order.
 pub async fn plans_global<C: ConnectionTrait>(db: &C) -> Result<Vec<plans::Model>, DbErr> {
@@ -168,6 +168,105 @@ pub async fn settle<C: ConnectionTrait>(
         .col_expr(C::UpdatedAt, Expr::value(ts(now)))
         .filter(C::OrgId.eq(org.0))
         .filter(C::PeriodStart.eq(ts(start)))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// One person's tokens in one billing period of their organisation, when the plan limits
+/// tokens per person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserPeriodKey {
+    pub org: OrgId,
+    pub user: UserId,
+    pub start: DateTime<Utc>,
+    /// Tokens the person may use in the period.
+    pub granted: i64,
+}
+
+/// `user`'s row of the period of `org` starting at `start`.
+pub async fn user_period<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    user: UserId,
+    start: DateTime<Utc>,
+) -> Result<Option<user_token_periods::Model>, DbErr> {
+    user_token_periods::Entity::find_by_id((org.0, user.0, ts(start)))
+        .one(db)
+        .await
+}
+
+/// Creates the person's row of the period unless it exists.
+pub async fn open_user_period<C: ConnectionTrait>(
+    db: &C,
+    key: &UserPeriodKey,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    use user_token_periods::Column as U;
+    user_token_periods::Entity::insert(user_token_periods::ActiveModel {
+        org_id: Set(key.org.0),
+        user_id: Set(key.user.0),
+        period_start: Set(ts(key.start)),
+        tokens_granted: Set(Some(key.granted)),
+        tokens_used: Set(0),
+        tokens_reserved: Set(0),
+        updated_at: Set(ts(now)),
+    })
+    .on_conflict(
+        OnConflict::columns([U::OrgId, U::UserId, U::PeriodStart])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Holds `tokens` of the person's period when what is left covers them, in one statement.
+/// False: refused, or the row does not exist yet.
+pub async fn reserve_user<C: ConnectionTrait>(
+    db: &C,
+    key: &UserPeriodKey,
+    tokens: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    use user_token_periods::Column as U;
+    let result = user_token_periods::Entity::update_many()
+        .col_expr(U::TokensReserved, Expr::col(U::TokensReserved).add(tokens))
+        .col_expr(U::TokensGranted, Expr::value(Some(key.granted)))
+        .col_expr(U::UpdatedAt, Expr::value(ts(now)))
+        .filter(U::OrgId.eq(key.org.0))
+        .filter(U::UserId.eq(key.user.0))
+        .filter(U::PeriodStart.eq(ts(key.start)))
+        .filter(
+            Expr::col(U::TokensUsed)
+                .add(Expr::col(U::TokensReserved))
+                .lte(key.granted.saturating_sub(tokens)),
+        )
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Releases `reserved` tokens of the person's period and charges `charged`, in one statement.
+pub async fn settle_user<C: ConnectionTrait>(
+    db: &C,
+    key: &UserPeriodKey,
+    reserved: i64,
+    charged: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    use user_token_periods::Column as U;
+    user_token_periods::Entity::update_many()
+        .col_expr(
+            U::TokensReserved,
+            Expr::col(U::TokensReserved).sub(reserved),
+        )
+        .col_expr(U::TokensUsed, Expr::col(U::TokensUsed).add(charged))
+        .col_expr(U::UpdatedAt, Expr::value(ts(now)))
+        .filter(U::OrgId.eq(key.org.0))
+        .filter(U::UserId.eq(key.user.0))
+        .filter(U::PeriodStart.eq(ts(key.start)))
         .exec(db)
         .await?;
     Ok(())

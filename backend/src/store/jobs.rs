@@ -154,7 +154,23 @@ fn runnable(now: DateTime<Utc>) -> Condition {
         )
 }
 
-/// Up to `limit` runnable jobs of `kinds`, the longest-waiting first.
+/// A job of no organisation, or of one that is not suspended: a suspended organisation's jobs
+/// wait (queued, or with an expired lease) until it is resumed.
+fn of_an_active_organisation() -> Condition {
+    use crate::db::entities::organizations;
+    use sea_orm::sea_query::Query;
+    let suspended = Query::select()
+        .column(organizations::Column::Id)
+        .from(organizations::Entity)
+        .and_where(Expr::col(organizations::Column::SuspendedAt).is_not_null())
+        .to_owned();
+    Condition::any()
+        .add(jobs::Column::OrgId.is_null())
+        .add(jobs::Column::OrgId.not_in_subquery(suspended))
+}
+
+/// Up to `limit` runnable jobs of `kinds`, the longest-waiting first (none of a suspended
+/// organisation).
 pub async fn due_global<C: ConnectionTrait>(
     db: &C,
     kinds: &[&str],
@@ -164,6 +180,7 @@ pub async fn due_global<C: ConnectionTrait>(
     jobs::Entity::find()
         .filter(jobs::Column::Kind.is_in(kinds.iter().copied()))
         .filter(runnable(now))
+        .filter(of_an_active_organisation())
         .order_by_asc(jobs::Column::RunAt)
         .limit(limit)
         .all(db)
@@ -194,6 +211,7 @@ pub async fn claim_global<C: ConnectionTrait>(
         .filter(jobs::Column::Id.eq(id.0))
         .filter(jobs::Column::Attempts.eq(attempts))
         .filter(runnable(now))
+        .filter(of_an_active_organisation())
         .exec(db)
         .await?;
     Ok((result.rows_affected == 1).then(|| Lease {

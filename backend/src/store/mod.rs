@@ -18,6 +18,7 @@ pub mod orgs;
 pub mod providers;
 pub mod refresh_tokens;
 pub mod sessions;
+pub mod settings;
 pub mod sso;
 pub mod sso_domains;
 pub mod usage;

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
@@ -260,6 +260,14 @@ pub async fn list_members<C: ConnectionTrait>(
         .filter(|(u, _)| u.status() != Ok(UserStatus::Deleted))
         .filter(|(u, _)| status.is_none_or(|s| u.status() == Ok(s)))
         .collect())
+}
+
+/// How many accounts the instance holds (deleted ones excluded): a licence's seats.
+pub async fn count_global<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
+    users::Entity::find()
+        .filter(users::Column::Status.ne(UserStatus::Deleted.as_str()))
+        .count(db)
+        .await
 }
 
 /// How many active owners `org` has.

@@ -2,7 +2,8 @@
 
 use aerie_backend::AppContext;
 use aerie_backend::config::Config;
-use aerie_backend::services::billing::{self, Price, cli};
+use aerie_backend::services::billing::{self, Price, terms};
+use aerie_backend::services::operator::Operator;
 use aerie_contract::billing::Plan;
 
 use super::{Limit, PlansCommand, PricesCommand};
@@ -71,9 +72,10 @@ pub async fn plans(config: Config, cmd: PlansCommand) -> Result<(), StartupError
                 tokens_per_minute,
                 features,
             } => {
-                let plan = cli::set_plan(
+                let plan = terms::set_plan(
                     ctx,
-                    cli::PlanChange {
+                    &Operator::cli(),
+                    terms::PlanChange {
                         slug,
                         name,
                         price_label,
@@ -105,7 +107,7 @@ pub async fn prices(config: Config, cmd: PricesCommand) -> Result<(), StartupErr
         match cmd {
             PricesCommand::List => {
                 println!("{:<40}  {:>14}  {:>14}", "MODEL", "INPUT/MTOK", "OUTPUT/MTOK");
-                for (model, p) in cli::prices(ctx).await? {
+                for (model, p) in terms::prices(ctx).await? {
                     println!(
                         "{:<40}  {:>14}  {:>14}",
                         model, p.input_per_mtok, p.output_per_mtok
@@ -117,8 +119,9 @@ pub async fn prices(config: Config, cmd: PricesCommand) -> Result<(), StartupErr
                 input,
                 output,
             } => {
-                cli::set_price(
+                terms::set_price(
                     ctx,
+                    &Operator::cli(),
                     &model,
                     Price {
                         input_per_mtok: input,

@@ -85,6 +85,9 @@ pub enum Command {
     /// Approve or reject the email domains organisations claim for single sign-on.
     #[command(subcommand)]
     Domains(DomainsCommand),
+    /// Show, apply or remove the instance's licence.
+    #[command(subcommand)]
+    License(LicenseCommand),
 }
 
 #[derive(Debug, Args, Default)]
@@ -291,6 +294,16 @@ pub enum DomainsCommand {
     Reject { domain: String },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum LicenseCommand {
+    /// The tier in force, its features and limits, and the licence behind them.
+    Status,
+    /// Apply a licence: the key itself (`eyJ…`) or the path of a file holding it.
+    Apply { license: String },
+    /// Remove the licence: back to Community.
+    Remove,
+}
+
 /// Exit code for commands whose domain has not landed yet (sysexits' EX_UNAVAILABLE).
 pub const EXIT_UNAVAILABLE: u8 = 69;
 
@@ -346,5 +359,6 @@ async fn dispatch(cli: Cli) -> Result<(), StartupError> {
         Command::Org(cmd) => tenants::org(load(None)?, cmd).await,
         Command::Operator(cmd) => tenants::operator(load(None)?, cmd).await,
         Command::Domains(cmd) => tenants::domains(load(None)?, cmd).await,
+        Command::License(cmd) => tenants::license(load(None)?, cmd).await,
     }
 }

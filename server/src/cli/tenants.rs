@@ -1,14 +1,16 @@
-//! `aerie org …`, `aerie operator …`, `aerie domains …`: the instance operator's commands, from
-//! the server's shell (docs/TENANTS.md). Whoever runs them on the server operates the instance.
+//! `aerie org …`, `aerie operator …`, `aerie domains …`, `aerie license …`: the instance
+//! operator's commands, from the server's shell (docs/TENANTS.md, docs/LICENSING.md). Whoever runs them on the server operates the instance.
 
 use aerie_backend::config::Config;
-use aerie_backend::services::billing::cli;
+use aerie_backend::services::billing::terms;
+use aerie_backend::services::license;
 use aerie_backend::services::operator::{self, Operator};
 use aerie_contract::DomainClaimStatus;
+use aerie_contract::license::LicenseStatus;
 use aerie_contract::operator::{CreateTenant, TenantOrganization};
 
 use super::billing::with_context;
-use super::{DomainsCommand, OperatorCommand, OrgCommand};
+use super::{DomainsCommand, LicenseCommand, OperatorCommand, OrgCommand};
 use crate::startup::StartupError;
 
 fn print_orgs(orgs: &[TenantOrganization]) {
@@ -74,7 +76,7 @@ pub async fn org(config: Config, cmd: OrgCommand) -> Result<(), StartupError> {
                 println!("{org} is deleted.");
             }
             OrgCommand::Plan { org, plan } => {
-                let (name, plan) = cli::subscribe(ctx, &org, &plan).await?;
+                let (name, plan) = terms::subscribe(ctx, &op, &org, &plan).await?;
                 println!("{name} ({org}) is on the {} plan.", plan.name);
             }
         }
@@ -135,6 +137,56 @@ pub async fn domains(config: Config, cmd: DomainsCommand) -> Result<(), StartupE
                 operator::decide_domain(ctx, &op, &domain, DomainClaimStatus::Rejected).await?,
             ),
         }
+        Ok(())
+    })
+    .await
+}
+
+fn print_license(s: &LicenseStatus) {
+    let features: Vec<&str> = s.features.iter().map(|f| f.as_str()).collect();
+    let limit = |v: Option<i64>| v.map_or_else(|| "unlimited".to_owned(), |n| n.to_string());
+    println!("tier: {}", s.tier);
+    println!("state: {:?}", s.state);
+    if let Some(who) = &s.licensee {
+        println!("licensee: {who}");
+    }
+    if let Some(at) = s.expires_at {
+        println!("expires: {}", at.format("%Y-%m-%d %H:%M UTC"));
+    }
+    if let Some(reason) = &s.reason {
+        println!("reason: {reason}");
+    }
+    println!(
+        "features: {}",
+        if features.is_empty() {
+            "(the Community platform)".to_owned()
+        } else {
+            features.join(", ")
+        }
+    );
+    println!(
+        "limits: {} people, {} organisations",
+        limit(s.limits.users),
+        limit(s.limits.organizations)
+    );
+}
+
+pub async fn license(config: Config, cmd: LicenseCommand) -> Result<(), StartupError> {
+    with_context(config, |ctx| async move {
+        let op = Operator::cli();
+        let status = match cmd {
+            LicenseCommand::Status => license::current(&ctx).await?,
+            LicenseCommand::Apply { license: given } => {
+                // A path to a file holding the key, or the key itself.
+                let key = match std::fs::read_to_string(&given) {
+                    Ok(text) => text,
+                    Err(_) => given,
+                };
+                license::apply(&ctx, &op, &key).await?
+            }
+            LicenseCommand::Remove => license::remove(&ctx, &op).await?,
+        };
+        print_license(&status);
         Ok(())
     })
     .await

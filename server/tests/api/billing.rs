@@ -559,3 +559,112 @@ async fn tokens_per_minute_answer_429(#[case] counters: Counters) {
         return;
     }
 }
+
+/// The plan's tokens per person (set with the operator's plan editor): a person whose calls
+/// used their tokens is refused with 402 in seed 001's words and a `why` about their own
+/// tokens, while another person of the organisation goes on; the subscription shows each
+/// person their own balance, and it never goes past the limit.
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn each_person_stops_at_the_plans_tokens_per_person(#[case] kind: DbKind) {
+    const LIMIT: i64 = 120;
+    let t = Chat::start(kind).await;
+    // An agent without tools or a system prompt: a call holds little beyond its max_tokens.
+    let (status, plain) = t
+        .app
+        .authed(
+            Method::POST,
+            "/api/agents",
+            &t.jwt,
+            Some(
+                json!({"name": "plain", "model": "fake-model", "provider_id": t.provider_id,
+                        "visibility": "organization"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{plain}");
+    let (status, plan) = t
+        .app
+        .authed(
+            Method::POST,
+            "/api/operator/plans",
+            &t.jwt,
+            Some(
+                json!({"slug": "community", "name": "Community", "price_label": "Free",
+                        "monthly_credits": 10_000, "monthly_tokens_per_user": LIMIT,
+                        "requests_per_minute": 600, "tokens_per_minute": null,
+                        "features": ["chat"]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{plan}");
+    assert_eq!(plan["monthly_tokens_per_user"], LIMIT);
+    let carol = t.app.join(&t.jwt, "carol@acme.test", "member").await;
+    let ask = |credential: String| {
+        let t = &t;
+        async move {
+            t.app
+                .authed(
+                    Method::POST,
+                    "/v1/chat/completions",
+                    &credential,
+                    Some(json!({"model": "plain", "max_tokens": 20,
+                                "messages": [{"role": "user", "content": "hi"}]})),
+                )
+                .await
+        }
+    };
+
+    let mut answered = 0;
+    let refusal = loop {
+        let (status, body) = ask(t.key.clone()).await;
+        match status {
+            200 => answered += 1,
+            402 => break body,
+            other => panic!("{other}: {body}"),
+        }
+        assert!(answered < 60, "the person's tokens never ran out");
+    };
+    assert!(answered >= 1, "{refusal}");
+    assert_eq!(
+        refusal["detail"],
+        "Credit quota exhausted. Upgrade your plan or wait for your quota to reset."
+    );
+    let why = refusal["error"]["why"].as_str().unwrap_or_default();
+    assert!(
+        why.starts_with("You used ") && why.contains(&format!("of your {LIMIT} tokens")),
+        "{why}"
+    );
+    let (_, mine) = t.get("/v1/billings/subscription/").await;
+    let used = mine["your_tokens"]["tokens_used"].as_i64().expect("used");
+    assert!(used > 0 && used <= LIMIT, "{mine}");
+    assert_eq!(mine["your_tokens"]["tokens_total"], LIMIT);
+    // The organisation still has credits: the limit is the person's.
+    assert!(
+        mine["current_quota"]["credits_remaining"]
+            .as_i64()
+            .unwrap_or(0)
+            > 0
+    );
+
+    // Carol has her own tokens.
+    let (status, body) = ask(carol.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, hers) = t
+        .app
+        .authed(Method::GET, "/v1/billings/subscription/", &carol, None)
+        .await;
+    assert!(
+        hers["your_tokens"]["tokens_used"].as_i64().unwrap_or(0) > 0,
+        "{hers}"
+    );
+    // The editor is audited.
+    assert!(
+        t.app
+            .audit_actions()
+            .await
+            .contains(&"plan.saved".to_owned())
+    );
+}

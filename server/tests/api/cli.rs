@@ -1050,3 +1050,57 @@ async fn two_processes_on_one_postgres_never_overspend() {
     terminate(a);
     terminate(b);
 }
+
+/// `aerie license status|apply|remove`: the operator's licence from the shell, the key given as
+/// a file or as itself; a licence that does not verify is one clear line and a failure code.
+#[test]
+fn the_licence_from_the_shell() {
+    use crate::support::license::{PUBLIC_KEY, STRANGER, claims, sign, sign_with};
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path();
+    let with_key = |cmd: &mut Command| {
+        cmd.env("AERIE_LICENSE_PUBLIC_KEY", PUBLIC_KEY);
+    };
+    let (code, _, err) = run(aerie(data).args([
+        "admin",
+        "create",
+        "--email",
+        "ops@acme.test",
+        "--org",
+        "Acme",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let mut status = aerie(data);
+    with_key(&mut status);
+    let (code, out, err) = run(status.args(["license", "status"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("tier: community"), "{out}");
+
+    let file = data.join("acme.licence");
+    std::fs::write(&file, sign(&claims("enterprise", 3600))).expect("write");
+    let mut apply = aerie(data);
+    with_key(&mut apply);
+    let (code, out, err) = run(apply.args(["license", "apply"]).arg(&file));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("tier: enterprise") && out.contains("licensee: Acme Corp"),
+        "{out}"
+    );
+    assert!(out.contains("usage_export"), "{out}");
+
+    let mut forged = aerie(data);
+    with_key(&mut forged);
+    let (code, _, err) = run(forged.args([
+        "license",
+        "apply",
+        &sign_with(STRANGER, &claims("enterprise", 3600)),
+    ]));
+    assert_ne!(code, 0);
+    assert_one_clear_line(&err, "signature does not verify");
+
+    let mut remove = aerie(data);
+    with_key(&mut remove);
+    let (code, out, err) = run(remove.args(["license", "remove"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("tier: community"), "{out}");
+}

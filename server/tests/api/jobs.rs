@@ -510,3 +510,54 @@ async fn two_runners_sharing_a_database_run_each_job_exactly_once(#[case] kind: 
     );
     assert_eq!(l.by_runner.values().sum::<u32>(), 80);
 }
+
+/// A suspended organisation's jobs wait: none is taken while it is suspended, and they run once
+/// it is resumed; jobs of other organisations and of none run meanwhile.
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn a_suspended_organisations_jobs_wait_until_it_resumes(#[case] kind: DbKind) {
+    use aerie_contract::ids::OrgId;
+    let app = TestApp::spawn(kind).await;
+    let db = app.ctx.db();
+    let now = chrono::Utc::now();
+    let paused = OrgId(
+        store::orgs::insert(db, "paused", "Paused", now)
+            .await
+            .expect("org")
+            .id,
+    );
+    let active = OrgId(
+        store::orgs::insert(db, "active", "Active", now)
+            .await
+            .expect("org")
+            .id,
+    );
+    store::orgs::set_suspended(db, paused, Some(now), now)
+        .await
+        .expect("suspend");
+    let job = |org| jobs::enqueue(db, NewJob::new("test.flaky", org, json!({"succeed_at": 1})));
+    let waiting = job(Some(paused)).await.expect("enqueue");
+    let theirs = job(Some(active)).await.expect("enqueue");
+    let nobodys = job(None).await.expect("enqueue");
+    let (stop, task) = start(db, Arc::default(), fast(), vec![Arc::new(Flaky)]);
+    let succeeded =
+        |r: &aerie_backend::testing::entities::jobs::Model| status(r) == JobStatus::Succeeded;
+    until(db, theirs, succeeded).await;
+    until(db, nobodys, succeeded).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let row = store::jobs::find_global(db, waiting)
+        .await
+        .expect("read")
+        .expect("job");
+    assert_eq!((status(&row), row.attempts), (JobStatus::Queued, 0));
+
+    store::orgs::set_suspended(db, paused, None, chrono::Utc::now())
+        .await
+        .expect("resume");
+    let row = until(db, waiting, succeeded).await;
+    assert_eq!(row.attempts, 1);
+    stop.cancel();
+    task.await.expect("runner stops");
+}

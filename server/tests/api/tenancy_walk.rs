@@ -338,6 +338,23 @@ const BODIES: &[(&str, Bodies)] = &[
     ("POST /api/operator/sso-domains/{domain}", |_| {
         vec![body(json!({"status": "rejected"}))]
     }),
+    ("POST /api/operator/plans", |_| {
+        vec![body(
+            json!({"slug": "walk", "name": "Walk", "monthly_credits": 1}),
+        )]
+    }),
+    ("POST /api/operator/prices", |_| {
+        vec![body(
+            json!({"model": "walk-model", "input_per_mtok": 1, "output_per_mtok": 1}),
+        )]
+    }),
+    ("POST /api/operator/organizations/{id}/plan", |_| {
+        vec![body(json!({"plan": "pro"}))]
+    }),
+    // The licence is the operator's too (403 for B's owner).
+    ("POST /api/license/apply", |_| {
+        vec![body(json!({"license_key": "eyJ.walk.licence"}))]
+    }),
     ("PATCH /api/organisation", |_| {
         vec![body(json!({"public": false}))]
     }),
@@ -1376,6 +1393,7 @@ async fn a_second_organisation_walks_every_operation_and_finds_nothing(#[case] k
             c.allow_private_provider_urls = true;
             c.allow_private_sso_urls = true;
             c.embedding_model_dir = crate::documents::model_dir();
+            c.license_public_key = crate::support::license::PUBLIC_KEY.to_owned();
         },
         axum::Router::new(),
     )
@@ -1383,6 +1401,18 @@ async fn a_second_organisation_walks_every_operation_and_finds_nothing(#[case] k
     let idp = format!("http://{}", ok_listener().await);
     let upstream = fake.base_url();
     let acme = seed_acme(&app, &upstream, &idp).await;
+    // A Pro licence (applied by A's owner, the operator), so the usage export is walked too.
+    let (status, licence) = app
+        .authed(
+            Method::POST,
+            "/api/license/apply",
+            &acme.owner_jwt,
+            Some(json!({"license_key": crate::support::license::sign(
+                &crate::support::license::claims("pro", 3600)
+            )})),
+        )
+        .await;
+    assert_eq!(status, 200, "{licence}");
     let (b, callers) = seed_globex(&app, &upstream).await;
     let seed = Seed {
         a: acme.org,

@@ -1,9 +1,10 @@
 //! What the pages share: notices and alerts, form fields and buttons, tables, dates and times,
 //! the confirmation of destructive actions, empty states, page cards, loading a resource, and
-//! the sign-in gate. Each renders the markup the pages wrote by hand before (same elements,
+//! the sign-in gate, and SVG charts. Each renders the markup the pages wrote by hand before (same elements,
 //! classes and roles), so `style/main.css` and `end2end/tests` see no difference.
 
 pub mod alert;
+pub mod chart;
 pub mod confirm;
 pub mod copy;
 pub mod field;

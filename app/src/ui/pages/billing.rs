@@ -1,12 +1,18 @@
 //! Billing: the organisation's plan, this period's credits (a gauge: used, held by calls in
-//! progress, left) and tokens, when the quota resets, and the plans on offer (docs/BILLING.md).
+//! progress, left) and tokens, when the quota resets, the usage charts (by day, model, person,
+//! agent or key over a chosen range, with the CSV export where the licence includes it), and
+//! the plans on offer (docs/BILLING.md).
 
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
 
 use super::SignedIn;
 use crate::contract::billing::{Plan, Quota, Subscription};
-use crate::fns::billing::{get_subscription, list_plans};
+use crate::contract::license::LicenseStatus;
+use crate::contract::usage::{UsagePeriod, UsageReport, UsageScope};
+use crate::contract::{LicenseFeature, UsageGroup};
+use crate::fns::billing::{get_license, get_subscription, get_usage, list_plans};
+use crate::ui::components::chart::{BarChart, ColumnChart, Point};
 use crate::ui::components::{DataTable, Loaded, PageCard, time};
 
 /// The `/billing` route (its own wasm file, `ui::App`).
@@ -57,6 +63,7 @@ fn Billing() -> impl IntoView {
         <Loaded resource=subscription loading="Loading your plan…" let:s>
             <SubscriptionCard s/>
         </Loaded>
+        <Usage/>
         <section class="card">
             <h2>"Plans"</h2>
             <Loaded resource=plans loading="Loading plans…" let:list>
@@ -85,6 +92,12 @@ fn SubscriptionCard(s: Subscription) -> impl IntoView {
                 <dt>"Tokens used"</dt><dd data-testid="tokens-used">{grouped(q.tokens_used)}</dd>
                 {q.tokens_total.map(|t| view! {
                     <dt>"Token cap"</dt><dd>{grouped(t)}</dd>
+                })}
+                {s.your_tokens.clone().map(|y| view! {
+                    <dt>"Your tokens"</dt>
+                    <dd data-testid="your-tokens">
+                        {format!("{} of {} used, {} left", grouped(y.tokens_used), grouped(y.tokens_total), grouped(y.tokens_remaining))}
+                    </dd>
                 })}
             </dl>
             <p class="muted">
@@ -117,6 +130,159 @@ fn CreditsGauge(q: Quota) -> impl IntoView {
         <p class="gauge-label">
             {label}
             {(held > 0).then(|| format!(", {} held by calls in progress", grouped(held)))}
+        </p>
+    }
+    .into_any()
+}
+
+/// The groupings the usage card offers, with their tab names.
+const GROUPS: [(UsageGroup, &str); 5] = [
+    (UsageGroup::Day, "By day"),
+    (UsageGroup::Model, "By model"),
+    (UsageGroup::User, "By person"),
+    (UsageGroup::Agent, "By agent"),
+    (UsageGroup::Key, "By API key"),
+];
+
+/// Usage over a chosen range: a chart of credits (columns per day, or ranked bars), the table
+/// behind it, and the CSV export.
+#[component]
+fn Usage() -> impl IntoView {
+    let period = RwSignal::new(UsagePeriod::Current);
+    let group = RwSignal::new(UsageGroup::Day);
+    let report = Resource::new(
+        move || (period.get(), group.get()),
+        |(p, g)| get_usage(p, g),
+    );
+    let license = Resource::new(|| (), |_| get_license());
+    view! {
+        <section class="card usage" data-testid="usage">
+            <div class="usage-head">
+                <h2>"Usage"</h2>
+                <label class="usage-period">
+                    "Range "
+                    <select data-testid="usage-period" on:change=move |ev| {
+                        period.set(UsagePeriod::parse(&event_target_value(&ev)));
+                    }>
+                        {UsagePeriod::ALL.into_iter().map(|p| view! {
+                            <option value=p.as_str() selected=move || period.get() == p>{p.label()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+            </div>
+            <div class="tabs" role="tablist" aria-label="Group usage">
+                {GROUPS.into_iter().map(|(g, name)| view! {
+                    <button type="button" role="tab" class="tab"
+                        aria-selected=move || (group.get() == g).to_string()
+                        data-testid=format!("usage-by-{}", g.as_str())
+                        on:click=move |_| group.set(g)>{name}</button>
+                }).collect_view()}
+            </div>
+            <Loaded resource=report loading="Loading usage…" let:r>
+                <UsageView r/>
+            </Loaded>
+            <Loaded resource=license loading="" let:l>
+                <ExportLink l report/>
+            </Loaded>
+        </section>
+    }
+}
+
+#[component]
+fn UsageView(r: UsageReport) -> impl IntoView {
+    let credits = |v: i64| format!("{} credits", grouped(v));
+    let points: Vec<Point> = r
+        .rows
+        .iter()
+        .map(|row| Point {
+            label: row.label.clone(),
+            value: row.credits,
+            shown: credits(row.credits),
+        })
+        .collect();
+    let whose = match r.scope {
+        UsageScope::Organization => "Your organisation's",
+        UsageScope::User => "Your",
+    };
+    let summary = format!(
+        "{whose} model calls from {} to {} (UTC): {} calls, {} input and {} output tokens, {}.",
+        r.from,
+        r.to,
+        grouped(r.total.requests),
+        grouped(r.total.input_tokens),
+        grouped(r.total.output_tokens),
+        credits(r.total.credits),
+    );
+    let chart = if r.group_by == UsageGroup::Day {
+        view! { <ColumnChart points title="Credits per day".to_owned() unit="credits"/> }.into_any()
+    } else if points.is_empty() {
+        view! { <p class="muted">"No model calls in this range."</p> }.into_any()
+    } else {
+        let top: Vec<Point> = points.into_iter().take(10).collect();
+        view! { <BarChart points=top title="Credits by group, largest first".to_owned()/> }
+            .into_any()
+    };
+    let first = match r.group_by {
+        UsageGroup::Day => "Day",
+        UsageGroup::Model => "Model",
+        UsageGroup::User => "Person",
+        UsageGroup::Agent => "Agent",
+        UsageGroup::Key => "API key",
+    };
+    let rows = r.rows.clone();
+    view! {
+        <p data-testid="usage-summary">{summary}</p>
+        {chart}
+        <table class="ops usage-table" data-testid="usage-table">
+            <thead><tr>
+                <th>{first}</th><th>"Calls"</th><th>"Input tokens"</th><th>"Output tokens"</th><th>"Credits"</th>
+            </tr></thead>
+            <tbody>
+                {rows.into_iter().filter(|row| row.requests > 0).map(|row| view! {
+                    <tr>
+                        <td>{row.label}</td>
+                        <td>{grouped(row.requests)}</td>
+                        <td>{grouped(row.input_tokens)}</td>
+                        <td>{grouped(row.output_tokens)}</td>
+                        <td>{grouped(row.credits)}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// The CSV export of the shown range, or which licence tier includes it.
+#[component]
+fn ExportLink(
+    l: LicenseStatus,
+    report: Resource<Result<UsageReport, crate::contract::ErrorBody>>,
+) -> impl IntoView {
+    let feature = LicenseFeature::UsageExport;
+    if !l.features.contains(&feature) {
+        return view! {
+            <p class="muted" data-testid="usage-export-locked">
+                {format!(
+                    "{} needs the {} licence tier; this instance runs {}.",
+                    feature.describe(),
+                    feature.tier().title(),
+                    l.tier.title()
+                )}
+            </p>
+        }
+        .into_any();
+    }
+    let href = move || {
+        report
+            .get()
+            .and_then(Result::ok)
+            .map(|r| format!("/api/usage.csv?from={}&to={}", r.from, r.to))
+    };
+    view! {
+        <p>
+            <a class="button secondary" data-testid="usage-export" download="" href=href>
+                "Download CSV (every call of the range)"
+            </a>
         </p>
     }
     .into_any()

@@ -19,6 +19,7 @@ pub struct Model {
     pub latency_ms: i32,
     pub status: String,
     pub created_at: DateTimeWithTimeZone,
+    pub credits: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,6 +6,7 @@ use chrono::Utc;
 use super::{org_summary, password, user_dto};
 use crate::actor::Actor;
 use crate::services::audit::{self, Event};
+use crate::services::license::{self, Seat};
 use crate::services::{orgs, validate};
 use crate::store::{self, utc};
 use crate::{AppContext, Error, Result, crypto};
@@ -129,6 +130,7 @@ pub async fn signup(
     {
         return Err(Error::Conflict { field: "email" });
     }
+    license::room_for(ctx, Seat::User).await?;
     let hash = password::hash(input.password).await?;
     let now = Utc::now();
     let txn = crate::db::begin_write(ctx.db()).await?;
@@ -209,6 +211,8 @@ async fn own_organization(
     {
         return Err(Error::Conflict { field: "email" });
     }
+    license::room_for(ctx, Seat::Organization).await?;
+    license::room_for(ctx, Seat::User).await?;
     let hash = password::hash(password).await?;
     let now = Utc::now();
     let txn = crate::db::begin_write(ctx.db()).await?;

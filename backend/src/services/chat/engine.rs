@@ -68,6 +68,8 @@ pub struct Outcome {
     pub error: Option<(ErrorCode, String)>,
     /// How many usage objects the provider sent (a round without one is counted by us).
     pub usage_reports: usize,
+    /// Credits charged for the turn's rounds.
+    pub credits: i64,
 }
 
 impl Outcome {
@@ -280,7 +282,7 @@ pub async fn run(
         };
         let (input, output) = mark.round_usage(&body, accepted, &mut out);
         if let Some(hold) = hold {
-            hold.settle(input, output).await;
+            out.credits += hold.settle(input, output).await;
         }
         let round = match round {
             Ok(r) => r,

@@ -52,6 +52,7 @@ pub(super) fn record_usage(
             output_tokens: out.usage.completion_tokens,
             latency_ms: out.latency_ms,
             status: out.status(),
+            credits: out.credits,
         },
     );
 }

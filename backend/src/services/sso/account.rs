@@ -15,6 +15,7 @@ use super::sign_in::{Link, Login, attach, commit_sign_in, renew_identity};
 use crate::actor::{Actor, Role};
 use crate::db::entities::{identities, memberships, organizations, sso_providers, users};
 use crate::services::audit::Event;
+use crate::services::license::{self, Seat};
 use crate::services::orgs;
 use crate::sso::oidc::ExternalProfile;
 use crate::store;
@@ -358,6 +359,7 @@ impl Attempt<'_> {
             .filter(|n| !n.trim().is_empty())
             .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
         let name: String = name.trim().chars().take(120).collect();
+        license::room_for(&self.ctx, Seat::User).await?;
         let txn = crate::db::begin_write(self.ctx.db()).await?;
         if let Some(i) = &invitation
             && !store::invitations::consume(&txn, org, i.id, now).await?

@@ -1,14 +1,18 @@
-//! `/api/operator/*`: the instance operator's organisations and SSO domain approvals
-//! (docs/TENANTS.md). People only, and only the operator (403 for anyone else).
+//! `/api/operator/*`: the instance operator's organisations, SSO domain approvals
+//! (docs/TENANTS.md), plans and prices (docs/BILLING.md). People only, and only the operator
+//! (403 for anyone else).
 
 use aerie_backend::actor::Actor;
+use aerie_backend::services::billing::{Price, terms};
 use aerie_backend::services::operator::{self, Operator};
 use aerie_backend::{AppContext, AppState, Error};
 use aerie_contract::DomainClaimStatus;
 use aerie_contract::ErrorBody;
+use aerie_contract::billing::Plan;
 use aerie_contract::ids::OrgId;
 use aerie_contract::operator::{
-    CreateTenant, CreatedTenant, DecideDomainClaim, DomainClaim, TenantOrganization,
+    ChangePlan, CreateTenant, CreatedTenant, DecideDomainClaim, DomainClaim, ModelPrice, PlanInput,
+    TenantOrganization,
 };
 use axum::Json;
 use axum::extract::State;
@@ -28,6 +32,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(resume_organization))
         .routes(routes!(list_domain_claims))
         .routes(routes!(decide_domain_claim))
+        .routes(routes!(save_plan))
+        .routes(routes!(list_prices, save_price))
+        .routes(routes!(change_plan))
 }
 
 /// Every organisation of the instance, oldest first (the operator).
@@ -147,5 +154,73 @@ pub async fn decide_domain_claim(
     let op = Operator::check(&ctx, &actor).await?;
     Ok(Json(
         operator::decide_domain(&ctx, &op, &domain, input.status).await?,
+    ))
+}
+
+/// Create a plan, or replace one by its slug (the operator). Organisations on it follow at
+/// their next call.
+#[utoipa::path(post, path = "/api/operator/plans", tag = "operator",
+    request_body = PlanInput,
+    responses((status = 200, body = Plan), (status = 400, body = ErrorBody),
+        (status = 403, description = "Not the instance operator", body = ErrorBody)))]
+pub async fn save_plan(
+    State(ctx): State<AppContext>,
+    actor: Actor,
+    AppJson(input): AppJson<PlanInput>,
+) -> Result<Json<Plan>, Error> {
+    let op = Operator::check(&ctx, &actor).await?;
+    Ok(Json(terms::save_plan(&ctx, &op, input).await?))
+}
+
+/// Every model price, in credits per million tokens, `*` first (the operator).
+#[utoipa::path(get, path = "/api/operator/prices", tag = "operator",
+    responses((status = 200, body = [ModelPrice]),
+        (status = 403, description = "Not the instance operator", body = ErrorBody)))]
+pub async fn list_prices(
+    State(ctx): State<AppContext>,
+    actor: Actor,
+) -> Result<Json<Vec<ModelPrice>>, Error> {
+    Operator::check(&ctx, &actor).await?;
+    Ok(Json(terms::price_list(&ctx).await?))
+}
+
+/// Price a model (`*`: every model without its own price), in credits per million input and
+/// output tokens (the operator).
+#[utoipa::path(post, path = "/api/operator/prices", tag = "operator",
+    request_body = ModelPrice,
+    responses((status = 200, body = ModelPrice), (status = 400, body = ErrorBody),
+        (status = 403, description = "Not the instance operator", body = ErrorBody)))]
+pub async fn save_price(
+    State(ctx): State<AppContext>,
+    actor: Actor,
+    AppJson(input): AppJson<ModelPrice>,
+) -> Result<Json<ModelPrice>, Error> {
+    let op = Operator::check(&ctx, &actor).await?;
+    let price = Price {
+        input_per_mtok: input.input_per_mtok,
+        output_per_mtok: input.output_per_mtok,
+    };
+    terms::set_price(&ctx, &op, &input.model, price).await?;
+    Ok(Json(ModelPrice {
+        model: input.model.trim().to_owned(),
+        ..input
+    }))
+}
+
+/// Move an organisation to a plan (the operator); its current period's grant follows at once.
+#[utoipa::path(post, path = "/api/operator/organizations/{id}/plan", tag = "operator",
+    params(("id" = OrgId, Path)), request_body = ChangePlan,
+    responses((status = 200, body = Plan), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 403, description = "Not the instance operator", body = ErrorBody)))]
+pub async fn change_plan(
+    State(ctx): State<AppContext>,
+    actor: Actor,
+    AppPath(id): AppPath<OrgId>,
+    AppJson(input): AppJson<ChangePlan>,
+) -> Result<Json<Plan>, Error> {
+    let op = Operator::check(&ctx, &actor).await?;
+    Ok(Json(
+        terms::subscribe_org(&ctx, &op, id, &input.plan).await?,
     ))
 }

@@ -112,6 +112,7 @@ pub fn assert_contract_body(value: &serde_json::Value, code: &str) {
 
 pub mod chat;
 pub mod idp;
+pub mod license;
 
 /// A plain HTTP client for tests that talk to a spawned `aerie` process (reqwest is built
 /// without a default TLS provider; the app installs ring's, so do the same here).
