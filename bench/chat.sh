@@ -12,7 +12,12 @@
 #   5. 1,000 concurrent slow streams (~10 s each) through Aerie: peak RSS, completions, wall time.
 #
 # Knobs (environment): SKIP_BUILD=1, DURATION=10s, UPSTREAM_PORT=9100, AERIE_PORT=9101,
-# SLOW_PORT=9102, STREAMS=1000, TTFT_N=200.
+# SLOW_PORT=9102, STREAMS=1000, TTFT_N=200;
+#   BENCH_PLAN=unlimited (default: the enterprise plan, credits metered without a limit) or
+#     limited (a plan with credits and request/token rate limits far above the run, so every
+#     request also takes the limited reservation and the two rate-limit checks);
+#   BENCH_DATABASE=sqlite (default, a temporary folder) or postgres (a fresh database
+#     `aerie_bench` on 127.0.0.1:5432, user postgres).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
@@ -91,9 +96,16 @@ PIDS+=("$SLOW_PID")
 wait_http "$UPSTREAM/v1/models" "$FAKE_PID" "$WORK/fake.log"
 wait_http "http://127.0.0.1:$SLOW_PORT/v1/models" "$SLOW_PID" "$WORK/fake-slow.log"
 
-log "starting aerie on :$AERIE_PORT (SQLite in a temporary folder)"
+BENCH_PLAN="${BENCH_PLAN:-unlimited}"
+BENCH_DATABASE="${BENCH_DATABASE:-sqlite}"
 mkdir "$WORK/data"
-AERIE_DATA_DIR="$WORK/data" AERIE_LISTEN="127.0.0.1:$AERIE_PORT" AERIE_LOG_LEVEL=warn \
+DB_ENV=()
+if [ "$BENCH_DATABASE" = postgres ]; then
+  psql -q -h 127.0.0.1 -U postgres -c 'DROP DATABASE IF EXISTS aerie_bench' -c 'CREATE DATABASE aerie_bench'
+  DB_ENV=(DATABASE_URL=postgres://postgres@127.0.0.1:5432/aerie_bench)
+fi
+log "starting aerie on :$AERIE_PORT ($BENCH_DATABASE, $BENCH_PLAN plan)"
+env "${DB_ENV[@]}" AERIE_DATA_DIR="$WORK/data" AERIE_LISTEN="127.0.0.1:$AERIE_PORT" AERIE_LOG_LEVEL=warn \
   AERIE_ALLOW_PRIVATE_PROVIDER_URLS=true "$BIN" serve >"$WORK/aerie.log" 2>&1 &
 AERIE_PID=$!
 PIDS+=("$AERIE_PID")
@@ -138,7 +150,14 @@ api POST /auth/setup "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\",\"name\":
 JWT="$(api POST /auth/jwt/create/ "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}" | field access)"
 # Credits are metered on every call (docs/BILLING.md); the benchmark's organisation is on the
 # unlimited plan so that no rate limit or quota cuts a run short (the metering still runs).
-AERIE_DATA_DIR="$WORK/data" "$BIN" org plan "$(api GET /api/organisation | field slug)" enterprise >/dev/null
+ORG_SLUG="$(api GET /api/organisation | field slug)"
+if [ "$BENCH_PLAN" = limited ]; then
+  env "${DB_ENV[@]}" AERIE_DATA_DIR="$WORK/data" "$BIN" plans set bench-limited --name "Bench (limited)" \
+    --credits 1000000000000 --requests-per-minute 100000000 --tokens-per-minute 1000000000000 >/dev/null
+  env "${DB_ENV[@]}" AERIE_DATA_DIR="$WORK/data" "$BIN" org plan "$ORG_SLUG" bench-limited >/dev/null
+else
+  env "${DB_ENV[@]}" AERIE_DATA_DIR="$WORK/data" "$BIN" org plan "$ORG_SLUG" enterprise >/dev/null
+fi
 # Provider ids are embedded JSON-encoded (whatever their type).
 PROVIDER_ID="$(api POST /api/providers "{\"name\":\"fake\",\"base_url\":\"$UPSTREAM/v1\",\"api_key\":\"sk-fake\",\"models\":[{\"id\":\"fake-model\"}]}" | field id --json)"
 api POST /api/agents "{\"name\":\"bench-agent\",\"model\":\"fake-model\",\"provider_id\":$PROVIDER_ID,\"system_prompt\":\"You are terse.\"}" >/dev/null

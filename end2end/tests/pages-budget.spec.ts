@@ -25,7 +25,10 @@ const BUDGET = 250_000;
 // Raised on 2026-12-05 to 382,206 and 567,823 measured + room, after issue 14's billing and
 // tenants (the shared contract's billing, operator and key-limit types, the menu's Billing and
 // Operator links, the signed-in gate's memo); issue 12's budget work should bring them down.
-const CEILING: Record<string, number> = { "/login": 386_000, "/chat": 572_000 };
+// Raised on 2026-12-05 (evening) to 386,896 and 575,471 measured + room, after issue 14's
+// licences, usage views and plan editors (the error table's licence code, the usage and licence
+// kinds of the shared contract, the charts' and editors' styles).
+const CEILING: Record<string, number> = { "/login": 390_000, "/chat": 579_000 };
 
 test.skip(!process.env.AERIE_E2E_RELEASE, "the budget applies to the release build (AERIE_E2E_RELEASE=1)");
 

@@ -140,12 +140,28 @@ fn verify(
     token: &str,
     check_expiry: bool,
 ) -> std::result::Result<Claims, String> {
-    let key = decoding_key(ctx)?;
     let config = ctx.config();
+    verify_with(
+        decoding_key(ctx)?,
+        &config.license_audience,
+        &config.license_issuer,
+        token,
+        check_expiry,
+    )
+}
+
+/// [`verify`] with the key, audience and issuer (empty: any) given.
+fn verify_with(
+    key: &DecodingKey,
+    audience: &str,
+    issuer: &str,
+    token: &str,
+    check_expiry: bool,
+) -> std::result::Result<Claims, String> {
     let mut v = Validation::new(Algorithm::EdDSA);
-    v.set_audience(&[config.license_audience.as_str()]);
-    if !config.license_issuer.is_empty() {
-        v.set_issuer(&[config.license_issuer.as_str()]);
+    v.set_audience(&[audience]);
+    if !issuer.is_empty() {
+        v.set_issuer(&[issuer]);
     }
     v.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
     v.validate_nbf = true;
@@ -160,12 +176,10 @@ fn verify(
             ErrorKind::ExpiredSignature => "The licence has expired.".to_owned(),
             ErrorKind::ImmatureSignature => "The licence is not valid yet (nbf).".to_owned(),
             ErrorKind::InvalidAudience => format!(
-                "The licence is for another audience: this instance accepts aud \"{}\".",
-                config.license_audience
+                "The licence is for another audience: this instance accepts aud \"{audience}\"."
             ),
             ErrorKind::InvalidIssuer => format!(
-                "The licence was issued by another issuer: this instance accepts iss \"{}\".",
-                config.license_issuer
+                "The licence was issued by another issuer: this instance accepts iss \"{issuer}\"."
             ),
             ErrorKind::MissingRequiredClaim(c) => format!("The licence has no `{c}` claim."),
             ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
@@ -421,6 +435,59 @@ mod tests {
             &["usage_export", "teleport"],
         ));
         assert_eq!(f.features, vec![LicenseFeature::UsageExport]);
+    }
+
+    /// The tests' licensor key pair (server/tests/api/support/license.rs holds the same).
+    const PUBLIC_KEY: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA9q86Y5TEyIWUWhid7QOZkadCwTqq7GJYtsz+f7AgecU=\n-----END PUBLIC KEY-----\n";
+    const PRIVATE_PKCS8: &str = "MC4CAQAwBQYDK2VwBCIEIDvxOjp/opjUnhaEdmaxzcJ1Dm4D+8iWBcZqKJWVOnFM";
+
+    fn signed(claims: &serde_json::Value) -> String {
+        use base64::Engine;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(PRIVATE_PKCS8)
+            .unwrap_or_default();
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(Algorithm::EdDSA),
+            claims,
+            &jsonwebtoken::EncodingKey::from_ed_der(&der),
+        )
+        .unwrap_or_default()
+    }
+
+    fn a_licence() -> String {
+        signed(&serde_json::json!({
+            "iss": "x", "aud": "aerie", "sub": "Acme", "exp": Utc::now().timestamp() + 3600,
+            "tier": "pro",
+        }))
+    }
+
+    #[test]
+    fn a_signed_licence_verifies_and_an_altered_one_does_not() {
+        let key = parse_key(PUBLIC_KEY).expect("the test key");
+        let token = a_licence();
+        let claims = verify_with(&key, "aerie", "", &token, true).expect("verifies");
+        assert_eq!((claims.tier, claims.sub.as_str()), (LicenseTier::Pro, "Acme"));
+        assert!(verify_with(&key, "aerie", "someone", &token, true).is_err_and(|e| e.contains("issuer")));
+        assert!(verify_with(&key, "other", "", &token, true).is_err_and(|e| e.contains("audience")));
+    }
+
+    proptest::proptest! {
+        /// Whatever is sent as a licence, verification answers a reason and never panics; a
+        /// licence with any one character changed never verifies.
+        #[test]
+        fn any_input_is_refused_cleanly(input in ".{0,300}", at in 0usize..400, c in proptest::char::any()) {
+            let key = parse_key(PUBLIC_KEY).expect("the test key");
+            proptest::prop_assert!(verify_with(&key, "aerie", "", &input, true).is_err());
+            let token = a_licence();
+            let mut chars: Vec<char> = token.chars().collect();
+            // Not the signature's last character: some of its bits are padding.
+            let i = at % chars.len().saturating_sub(1).max(1);
+            if chars.get(i).is_some_and(|old| *old != c) {
+                chars[i] = c;
+                let altered: String = chars.into_iter().collect();
+                proptest::prop_assert!(verify_with(&key, "aerie", "", &altered, true).is_err());
+            }
+        }
     }
 
     #[test]

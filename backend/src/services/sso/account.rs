@@ -359,7 +359,7 @@ impl Attempt<'_> {
             .filter(|n| !n.trim().is_empty())
             .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
         let name: String = name.trim().chars().take(120).collect();
-        license::room_for(&self.ctx, Seat::User).await?;
+        license::room_for(self.ctx, Seat::User).await?;
         let txn = crate::db::begin_write(self.ctx.db()).await?;
         if let Some(i) = &invitation
             && !store::invitations::consume(&txn, org, i.id, now).await?

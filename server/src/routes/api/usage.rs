@@ -59,7 +59,8 @@ impl UsageQuery {
 #[utoipa::path(get, path = "/api/usage", tag = "billing",
     params(UsageQuery),
     responses((status = 200, body = UsageReport), (status = 400, body = ErrorBody),
-        (status = 403, description = "A member named another person", body = ErrorBody)))]
+        (status = 403, description = "A member named another person", body = ErrorBody),
+        (status = 404, description = "`user_id` is nobody of the organisation", body = ErrorBody)))]
 pub async fn usage_report(
     State(ctx): State<AppContext>,
     actor: Actor,
@@ -77,7 +78,8 @@ pub async fn usage_report(
             description = "One line per call: id, created_at, user_id, user_email, api_key_id, api_key_name, agent_id, agent_name, provider_id, model, endpoint, status, input_tokens, output_tokens, credits, latency_ms"),
         (status = 400, body = ErrorBody),
         (status = 402, description = "The instance's licence tier does not include the export", body = ErrorBody),
-        (status = 403, description = "A member named another person", body = ErrorBody)))]
+        (status = 403, description = "A member named another person", body = ErrorBody),
+        (status = 404, description = "`user_id` is nobody of the organisation", body = ErrorBody)))]
 pub async fn usage_export(
     State(ctx): State<AppContext>,
     actor: Actor,
