@@ -466,9 +466,17 @@ mod tests {
         let key = parse_key(PUBLIC_KEY).expect("the test key");
         let token = a_licence();
         let claims = verify_with(&key, "aerie", "", &token, true).expect("verifies");
-        assert_eq!((claims.tier, claims.sub.as_str()), (LicenseTier::Pro, "Acme"));
-        assert!(verify_with(&key, "aerie", "someone", &token, true).is_err_and(|e| e.contains("issuer")));
-        assert!(verify_with(&key, "other", "", &token, true).is_err_and(|e| e.contains("audience")));
+        assert_eq!(
+            (claims.tier, claims.sub.as_str()),
+            (LicenseTier::Pro, "Acme")
+        );
+        assert!(
+            verify_with(&key, "aerie", "someone", &token, true)
+                .is_err_and(|e| e.contains("issuer"))
+        );
+        assert!(
+            verify_with(&key, "other", "", &token, true).is_err_and(|e| e.contains("audience"))
+        );
     }
 
     proptest::proptest! {

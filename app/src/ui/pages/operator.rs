@@ -41,10 +41,12 @@ impl LazyRoute for OperatorRoute {
 
 #[component]
 pub fn OperatorPage() -> impl IntoView {
+    // Saving a plan refreshes every list of plans on the page (the plan pickers included).
+    let saved_plans = ServerAction::<SavePlan>::new();
     view! {
         <SignedIn title="Operator" prompt="Sign in as the instance operator." let:_user>
-            <Tenants/>
-            <Plans/>
+            <Tenants saved_plans/>
+            <Plans save=saved_plans/>
             <DomainClaims/>
             <Licence/>
         </SignedIn>
@@ -52,7 +54,7 @@ pub fn OperatorPage() -> impl IntoView {
 }
 
 #[component]
-fn Tenants() -> impl IntoView {
+fn Tenants(saved_plans: ServerAction<SavePlan>) -> impl IntoView {
     let create = ServerAction::<CreateTenant>::new();
     let suspend = ServerAction::<SetTenantSuspended>::new();
     let delete = ServerAction::<DeleteTenant>::new();
@@ -68,7 +70,7 @@ fn Tenants() -> impl IntoView {
         },
         |_| list_tenants(),
     );
-    let plans = Resource::new(|| (), |_| tenant_plans());
+    let plans = Resource::new(move || saved_plans.version().get(), |_| tenant_plans());
     let errors = move || {
         error_of(create)()
             .or_else(error_of(suspend))
@@ -182,8 +184,7 @@ fn number(v: Option<i64>) -> String {
 
 /// The plans on offer, each editable, a new one, and the price table.
 #[component]
-fn Plans() -> impl IntoView {
-    let save = ServerAction::<SavePlan>::new();
+fn Plans(save: ServerAction<SavePlan>) -> impl IntoView {
     let price = ServerAction::<SavePrice>::new();
     let plans = Resource::new(move || save.version().get(), |_| tenant_plans());
     let prices = Resource::new(move || price.version().get(), |_| list_prices());
@@ -239,7 +240,7 @@ fn PlanForm(plan: Option<Plan>, save: ServerAction<SavePlan>) -> impl IntoView {
     };
     let slug = p.slug.clone();
     let slug_field = if new {
-        view! { <Field label="Slug"><input name="slug" required pattern="[a-z0-9-]{1,32}"/></Field> }.into_any()
+        view! { <Field label="Slug"><input name="slug" required pattern="[a-z0-9\\-]{1,32}"/></Field> }.into_any()
     } else {
         view! { <input type="hidden" name="slug" value=p.slug.clone()/> }.into_any()
     };
