@@ -1,6 +1,10 @@
 //! The instance operator's page: every organisation (create, suspend, resume, delete), the
 //! email domains organisations claim for single sign-on (approve, reject), and the licence.
 
+// A plan's form posts its eight fields as the server function's arguments (the browser-side
+// code the macro generates carries them too, out of reach of an attribute on the function).
+#![allow(clippy::too_many_arguments)]
+
 use leptos::prelude::*;
 
 use crate::contract::ErrorBody;
@@ -125,7 +129,6 @@ pub async fn remove_license() -> Result<LicenseStatus, ErrorBody> {
 /// Creates or replaces the plan `slug`; an empty number is unlimited; `features` are
 /// comma-separated.
 #[server(prefix = "/_server", endpoint = "operator_plan_save")]
-#[allow(clippy::too_many_arguments)]
 pub async fn save_plan(
     slug: String,
     name: String,
