@@ -102,7 +102,7 @@ mkdir "$WORK/data"
 DB_ENV=()
 if [ "$BENCH_DATABASE" = postgres ]; then
   psql -q -h 127.0.0.1 -U postgres -c 'DROP DATABASE IF EXISTS aerie_bench' -c 'CREATE DATABASE aerie_bench'
-  DB_ENV=(DATABASE_URL=postgres://postgres@127.0.0.1:5432/aerie_bench)
+  DB_ENV=(DATABASE_URL=postgres://postgres@127.0.0.1:5432/aerie_bench AERIE_AUTO_MIGRATE=true)
 fi
 log "starting aerie on :$AERIE_PORT ($BENCH_DATABASE, $BENCH_PLAN plan)"
 env "${DB_ENV[@]}" AERIE_DATA_DIR="$WORK/data" AERIE_LISTEN="127.0.0.1:$AERIE_PORT" AERIE_LOG_LEVEL=warn \
