@@ -32,14 +32,7 @@ pub async fn get_usage(
     group_by: UsageGroup,
 ) -> Result<UsageReport, ErrorBody> {
     let (ctx, actor) = super::ssr::context().await?;
-    let today = chrono::Utc::now().date_naive();
-    let filter = crate::backend::services::usage::UsageFilter {
-        from: period
-            .days()
-            .and_then(|d| today.checked_sub_days(chrono::Days::new(d.saturating_sub(1)))),
-        to: Some(today),
-        user_id: None,
-    };
+    let filter = crate::backend::services::usage::UsageFilter::of_period(period);
     crate::backend::services::usage::report(&ctx, &actor, &filter, group_by)
         .await
         .map_err(super::ssr::err)

@@ -185,7 +185,8 @@ pub async fn save_price(
             ))
         })
     };
-    let price = crate::backend::services::billing::Price {
+    let input = ModelPrice {
+        model,
         input_per_mtok: required(
             "input_per_mtok",
             n("input_per_mtok", &input_per_mtok, "required")?,
@@ -195,8 +196,9 @@ pub async fn save_price(
             n("output_per_mtok", &output_per_mtok, "required")?,
         )?,
     };
-    crate::backend::services::billing::terms::set_price(&ctx, &op, &model, price)
+    crate::backend::services::billing::terms::save_model_price(&ctx, &op, input)
         .await
+        .map(drop)
         .map_err(super::ssr::err)
 }
 

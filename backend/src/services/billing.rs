@@ -752,6 +752,9 @@ pub mod terms {
         }
     }
 
+    /// The longest name of a plan.
+    const PLAN_NAME_MAX: usize = 64;
+
     /// The operator's `POST /api/operator/plans`: the whole plan, created or replaced by slug.
     pub async fn save_plan(
         ctx: &AppContext,
@@ -759,13 +762,7 @@ pub mod terms {
         input: aerie_contract::operator::PlanInput,
     ) -> Result<Plan> {
         let slug = input.slug.trim();
-        let name = input.name.trim();
-        if name.is_empty() || name.chars().count() > 64 {
-            return Err(Error::invalid(
-                "name",
-                "A plan's name is 1 to 64 characters.",
-            ));
-        }
+        let name = crate::services::validate::name("name", &input.name, PLAN_NAME_MAX)?;
         if input.price_label.chars().count() > 120 {
             return Err(Error::invalid(
                 "price_label",
@@ -783,7 +780,7 @@ pub mod terms {
             op,
             PlanChange {
                 slug: slug.to_owned(),
-                name: Some(name.to_owned()),
+                name: Some(name),
                 price_label: Some(input.price_label.trim().to_owned()),
                 monthly_credits: Some(input.monthly_credits),
                 monthly_tokens_per_user: Some(input.monthly_tokens_per_user),
@@ -800,6 +797,24 @@ pub mod terms {
             },
         )
         .await
+    }
+
+    /// The operator's `POST /api/operator/prices`: prices `input.model`; answers the price as
+    /// stored.
+    pub async fn save_model_price(
+        ctx: &AppContext,
+        op: &Operator,
+        input: aerie_contract::operator::ModelPrice,
+    ) -> Result<aerie_contract::operator::ModelPrice> {
+        let price = Price {
+            input_per_mtok: input.input_per_mtok,
+            output_per_mtok: input.output_per_mtok,
+        };
+        set_price(ctx, op, &input.model, price).await?;
+        Ok(aerie_contract::operator::ModelPrice {
+            model: input.model.trim().to_owned(),
+            ..input
+        })
     }
 
     /// Every price as the API lists it, `*` first.
@@ -889,11 +904,8 @@ pub mod terms {
             .ok_or_else(|| {
                 Error::invalid("org", format!("No organisation has the slug {org_slug}."))
             })?;
-        subscribe_org(ctx, op, OrgId(org.id), plan_slug).await?;
-        let plan = store::billing::plan_global(ctx.db(), plan_slug)
-            .await?
-            .ok_or(Error::NotFound)?;
-        Ok((org.name, plan_dto(&plan)))
+        let plan = subscribe_org(ctx, op, OrgId(org.id), plan_slug).await?;
+        Ok((org.name, plan))
     }
 
     /// Moves the organisation `org` to the plan `plan_slug` (404 for an unknown organisation, 400

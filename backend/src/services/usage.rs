@@ -187,6 +187,20 @@ pub struct UsageFilter {
     pub user_id: Option<UserId>,
 }
 
+impl UsageFilter {
+    /// One of the billing page's ranges, ending today: the billing period, or the last days.
+    pub fn of_period(period: aerie_contract::usage::UsagePeriod) -> Self {
+        let today = Utc::now().date_naive();
+        Self {
+            from: period
+                .days()
+                .and_then(|d| today.checked_sub_days(Days::new(d.saturating_sub(1)))),
+            to: Some(today),
+            user_id: None,
+        }
+    }
+}
+
 /// Whose calls, over which days.
 struct Range {
     org: OrgId,

@@ -3,7 +3,7 @@
 //! (403 for anyone else).
 
 use aerie_backend::actor::Actor;
-use aerie_backend::services::billing::{Price, terms};
+use aerie_backend::services::billing::terms;
 use aerie_backend::services::operator::{self, Operator};
 use aerie_backend::{AppContext, AppState, Error};
 use aerie_contract::DomainClaimStatus;
@@ -196,15 +196,7 @@ pub async fn save_price(
     AppJson(input): AppJson<ModelPrice>,
 ) -> Result<Json<ModelPrice>, Error> {
     let op = Operator::check(&ctx, &actor).await?;
-    let price = Price {
-        input_per_mtok: input.input_per_mtok,
-        output_per_mtok: input.output_per_mtok,
-    };
-    terms::set_price(&ctx, &op, &input.model, price).await?;
-    Ok(Json(ModelPrice {
-        model: input.model.trim().to_owned(),
-        ..input
-    }))
+    Ok(Json(terms::save_model_price(&ctx, &op, input).await?))
 }
 
 /// Move an organisation to a plan (the operator); its current period's grant follows at once.
