@@ -9,6 +9,7 @@
 //! `docs/ARCHITECTURE.md` draws the layers.
 
 pub mod actor;
+pub(crate) mod audit_chain;
 pub mod client_addr;
 pub mod config;
 pub mod crypto;

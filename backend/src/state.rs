@@ -17,6 +17,7 @@ use super::services::billing::Billing;
 use super::services::chat::InFlight;
 use super::services::embeddings::LocalModel;
 use super::services::jobs::JobsRuntime;
+use super::services::leases::Leases;
 use super::services::license::Licensing;
 use super::services::providers::ClientCache;
 use super::services::rate_limits::RateLimits;
@@ -39,6 +40,7 @@ struct Inner {
     usage: Usage,
     billing: Billing,
     licensing: Licensing,
+    leases: Leases,
     rate_limits: RateLimits,
     in_flight: InFlight,
     tools: ToolRuntime,
@@ -60,6 +62,8 @@ impl AppContext {
             _ => DbKind::Sqlite,
         };
         let sso = SsoRuntime::new(&config);
+        // The audit trail's chain is keyed with the instance's secret (docs/AUDIT.md).
+        crate::audit_chain::init(&secrets.encryption_key);
         Self(Arc::new(Inner {
             db,
             config,
@@ -75,6 +79,7 @@ impl AppContext {
             usage: Usage::default(),
             billing: Billing::default(),
             licensing: Licensing::default(),
+            leases: Leases::default(),
             rate_limits: RateLimits::default(),
             in_flight: InFlight::default(),
             tools: {
@@ -174,6 +179,11 @@ impl AppContext {
     }
 
     /// The rate limits' Redis connection.
+    /// This instance's blocks of credits and rate-limit requests (docs/BILLING.md "Leases").
+    pub fn leases(&self) -> &Leases {
+        &self.0.leases
+    }
+
     pub fn rate_limits(&self) -> &RateLimits {
         &self.0.rate_limits
     }

@@ -18,6 +18,7 @@ mod m20261206_000001_billing;
 mod m20261207_000001_tenants;
 mod m20261207_000002_api_key_limits;
 mod m20261208_000001_license_usage;
+mod m20261209_000001_audit_chain;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_tenants::Migration),
             Box::new(m20261207_000002_api_key_limits::Migration),
             Box::new(m20261208_000001_license_usage::Migration),
+            Box::new(m20261209_000001_audit_chain::Migration),
         ]
     }
 }

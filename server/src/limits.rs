@@ -10,6 +10,7 @@
 //! to its validator.
 
 use aerie_backend::services::auth::password;
+use aerie_backend::services::billing::terms;
 use aerie_backend::services::chat::images::MAX_IMAGES;
 use aerie_backend::services::validate::{self as v};
 use utoipa::openapi::schema::{AllOfBuilder, ArrayItems, ObjectBuilder, Schema, SchemaType, Type};
@@ -84,6 +85,12 @@ const SLUG: Limit = Limit::Text {
     min: 1,
     max: v::DOMAIN_SLUG_MAX,
     pattern: Some(v::SLUG_PATTERN),
+};
+/// A plan's slug (`billing::terms`).
+const PLAN_SLUG: Limit = Limit::Text {
+    min: 1,
+    max: terms::PLAN_SLUG_MAX,
+    pattern: Some(terms::PLAN_SLUG_PATTERN),
 };
 const EMAIL: Limit = Limit::Text {
     min: 3,
@@ -217,6 +224,34 @@ pub const LIMITS: &[(&str, &str, Limit)] = &[
     ("V1ChatRequest", "images", IMAGE),
     ("Feedback", "comment", text(v::COMMENT_MAX)),
     ("Feedback", "rating", Limit::OneOf(|| vec!["up", "down"])),
+    // The operator's plans and prices.
+    ("PlanInput", "slug", PLAN_SLUG),
+    ("PlanInput", "name", name(terms::PLAN_NAME_MAX)),
+    ("PlanInput", "price_label", text(terms::PRICE_LABEL_MAX)),
+    ("PlanInput", "monthly_credits", integer((0, i64::MAX))),
+    (
+        "PlanInput",
+        "monthly_tokens_per_user",
+        integer((0, i64::MAX)),
+    ),
+    (
+        "PlanInput",
+        "requests_per_minute",
+        integer((0, i32::MAX as i64)),
+    ),
+    ("PlanInput", "tokens_per_minute", integer((0, i64::MAX))),
+    (
+        "PlanInput",
+        "features",
+        Limit::Items {
+            max: terms::PLAN_FEATURES_MAX,
+        },
+    ),
+    ("PlanInput", "features", text(terms::PLAN_FEATURES_MAX)),
+    ("ModelPrice", "model", not_blank(terms::PRICED_MODEL_MAX)),
+    ("ModelPrice", "input_per_mtok", integer((0, i64::MAX))),
+    ("ModelPrice", "output_per_mtok", integer((0, i64::MAX))),
+    ("ChangePlan", "plan", PLAN_SLUG),
     // Single sign-on.
     ("SsoProviderInput", "name", name(v::NAME_MAX)),
     ("SsoPolicy", "email_domains", EMAIL_DOMAIN),

@@ -27,6 +27,7 @@ use utoipa::{Modify, OpenApi};
         (name = "license", description = "The instance's licence tier: status for anyone signed in; applied and removed by the operator"),
         (name = "users", description = "User administration"),
         (name = "groups", description = "Groups and their members"),
+        (name = "audit", description = "The organisation's audit trail, hash-chained (seed 003's GET /v1/audit)"),
     )
 )]
 pub struct ApiDoc;

@@ -286,6 +286,9 @@ impl Server {
         };
         housekeeping.abort();
         jobs.stop(Duration::from_secs(10)).await;
+        // This instance's unwritten charges and rate-limit tokens, and its unspent blocks of
+        // credits, go back to the database (docs/BILLING.md "Leases").
+        aerie_backend::services::leases::flush(&self.state.ctx, true).await;
         aerie_backend::services::usage::flush(&self.state.ctx).await;
         let db = self.state.ctx.db().clone();
         drop(self.state);

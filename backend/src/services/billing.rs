@@ -7,6 +7,9 @@
 //! call, [`Hold::settle`] releases the hold and charges what the provider produced: its usage
 //! when it reported one, else the prompt and the streamed text counted (a cancelled or dropped
 //! stream included). A hold that is dropped unsettled (the call never started) is released.
+//! When calls of an organisation overlap on this instance, they are held out of its lease of
+//! the period instead, a block taken with the same conditional UPDATE and spent in memory
+//! ([`crate::services::leases`]).
 //!
 //! Periods are calendar months (UTC) unless the organisation has a `period_anchor` (set when
 //! it subscribes to a plan): then months from the anchor. A period's row is created by its
@@ -21,6 +24,7 @@ use serde_json::Value;
 
 use crate::actor::{Actor, Principal};
 use crate::db::entities::{credit_periods, plans};
+use crate::services::leases::{self, Amount, Held, PeriodLease};
 use crate::services::rate_limits;
 use crate::store::{self, billing::PeriodKey, billing::Settlement, billing::UserPeriodKey, utc};
 use crate::{AppContext, Error, Result};
@@ -316,13 +320,34 @@ impl Meter {
         let key = period_key(ctx, self.org, &t, now);
         let credits = price.cost(input, output);
         let tokens = i64::try_from(input.saturating_add(output)).unwrap_or(i64::MAX);
-        let mut held = store::billing::reserve(ctx.db(), &key, credits, tokens, now).await?;
-        if !held {
-            store::billing::open_period(ctx.db(), &key, now).await?;
-            held = store::billing::reserve(ctx.db(), &key, credits, tokens, now).await?;
-        }
-        if !held {
+        let need = Amount { credits, tokens };
+        let Some((lease, held)) = leases::hold(ctx, &key, need).await? else {
             return Err(refusal(ctx, &key, credits, tokens).await);
+        };
+        let exact = matches!(held, Held::Exact);
+        if exact {
+            // Alone on this instance: held in the period's row, as the lease's block would be.
+            let reserved = async {
+                let mut held =
+                    store::billing::reserve(ctx.db(), &key, credits, tokens, now).await?;
+                if !held {
+                    store::billing::open_period(ctx.db(), &key, now).await?;
+                    held = store::billing::reserve(ctx.db(), &key, credits, tokens, now).await?;
+                }
+                Ok::<bool, Error>(held)
+            }
+            .await;
+            match reserved {
+                Ok(true) => {}
+                Ok(false) => {
+                    lease.end_exact();
+                    return Err(refusal(ctx, &key, credits, tokens).await);
+                }
+                Err(e) => {
+                    lease.end_exact();
+                    return Err(e);
+                }
+            }
         }
         let mut hold = Hold {
             ctx: ctx.clone(),
@@ -335,6 +360,8 @@ impl Meter {
             capped: key.credits_granted.is_some() || key.tokens_granted.is_some(),
             output_cap: output,
             user: None,
+            lease,
+            exact,
             settled: false,
         };
         if let (Some(user), Some(granted)) = (self.user, t.plan.monthly_tokens_per_user) {
@@ -424,6 +451,20 @@ async fn refusal(ctx: &AppContext, key: &PeriodKey, credits: i64, tokens: i64) -
     }
 }
 
+fn held_of(s: &Settlement) -> Amount {
+    Amount {
+        credits: s.reserved_credits,
+        tokens: s.reserved_tokens,
+    }
+}
+
+fn charged_of(s: &Settlement) -> Amount {
+    Amount {
+        credits: s.charged_credits,
+        tokens: s.charged_tokens,
+    }
+}
+
 /// Credits and tokens held for one model call until it settles.
 pub struct Hold {
     ctx: AppContext,
@@ -438,6 +479,10 @@ pub struct Hold {
     output_cap: u64,
     /// The person's period the tokens are also held in (the plan limits tokens per person).
     user: Option<UserPeriodKey>,
+    /// The lease the hold is taken from, or that counts it when it is held in the row.
+    lease: Arc<PeriodLease>,
+    /// Held in the period's row (the call was alone), not out of the lease.
+    exact: bool,
     settled: bool,
 }
 
@@ -471,8 +516,15 @@ impl Hold {
         let s = self.settlement(input, output);
         let charged = s.charged_credits;
         let now = Utc::now();
-        if let Err(e) = store::billing::settle(self.ctx.db(), self.org, self.start, s, now).await {
-            tracing::error!(error = %e, org = %self.org.0, "settling a credit hold failed");
+        if self.exact {
+            if let Err(e) =
+                store::billing::settle(self.ctx.db(), self.org, self.start, s, now).await
+            {
+                tracing::error!(error = %e, org = %self.org.0, "settling a credit hold failed");
+            }
+            self.lease.end_exact();
+        } else {
+            self.lease.settle(held_of(&s), charged_of(&s));
         }
         if let Some(ukey) = &self.user
             && let Err(e) = store::billing::settle_user(
@@ -486,7 +538,7 @@ impl Hold {
         {
             tracing::error!(error = %e, org = %self.org.0, "settling a person's token hold failed");
         }
-        rate_limits::add_tokens(&self.ctx, &self.subjects, input.saturating_add(output)).await;
+        rate_limits::add_tokens(&self.ctx, &self.subjects, input.saturating_add(output));
         charged
     }
 }
@@ -497,13 +549,24 @@ impl Drop for Hold {
         if self.settled {
             return;
         }
-        let (db, org, start, user) = (self.ctx.db().clone(), self.org, self.start, self.user);
         let s = self.settlement(0, 0);
+        let exact = self.exact;
+        if exact {
+            self.lease.end_exact();
+        } else {
+            self.lease.settle(held_of(&s), charged_of(&s));
+            if self.user.is_none() {
+                return;
+            }
+        }
+        let (db, org, start, user) = (self.ctx.db().clone(), self.org, self.start, self.user);
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
                 rt.spawn(async move {
                     let now = Utc::now();
-                    if let Err(e) = store::billing::settle(&db, org, start, s, now).await {
+                    if exact
+                        && let Err(e) = store::billing::settle(&db, org, start, s, now).await
+                    {
                         tracing::error!(error = %e, org = %org.0, "releasing a credit hold failed");
                     }
                     if let Some(ukey) = user
@@ -532,7 +595,28 @@ pub(crate) struct Standing {
 pub(crate) async fn standing(ctx: &AppContext, org: OrgId) -> Result<Standing> {
     let t = terms(ctx, org).await?;
     let key = period_key(ctx, org, &t, Utc::now());
-    let row = store::billing::period(ctx.db(), org, key.start).await?;
+    // This instance's lease (its unwritten charges, its unspent block) is part of the balance.
+    let view = leases::view(ctx, org, key.start).await;
+    let row = store::billing::period(ctx.db(), org, key.start)
+        .await?
+        .map(|mut r| {
+            let (used, reserved) = view.adjust(
+                Amount {
+                    credits: r.credits_used,
+                    tokens: r.tokens_used,
+                },
+                Amount {
+                    credits: r.credits_reserved,
+                    tokens: r.tokens_reserved,
+                },
+            );
+            r.credits_used = used.credits;
+            r.tokens_used = used.tokens;
+            r.credits_reserved = reserved.credits.max(0);
+            r.tokens_reserved = reserved.tokens.max(0);
+            r
+        });
+    drop(view);
     Ok(Standing {
         plan: t.plan,
         key,
@@ -650,9 +734,21 @@ pub mod terms {
         pub features: Option<Vec<String>>,
     }
 
-    fn check_slug(slug: &str) -> Result<()> {
+    /// A plan's slug: 1 to [`PLAN_SLUG_MAX`] characters of [`PLAN_SLUG_PATTERN`].
+    pub const PLAN_SLUG_MAX: usize = 32;
+    pub const PLAN_SLUG_PATTERN: &str = r"^[a-z0-9-]+$";
+    /// The longest name of a plan.
+    pub const PLAN_NAME_MAX: usize = 64;
+    /// The longest price label of a plan.
+    pub const PRICE_LABEL_MAX: usize = 120;
+    /// A plan's feature flags: at most this many, of at most this many characters each.
+    pub const PLAN_FEATURES_MAX: usize = 64;
+    /// The longest model name a price is set for.
+    pub const PRICED_MODEL_MAX: usize = 200;
+
+    pub(super) fn check_slug(slug: &str) -> Result<()> {
         let ok = !slug.is_empty()
-            && slug.len() <= 32
+            && slug.len() <= PLAN_SLUG_MAX
             && slug
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
@@ -752,24 +848,26 @@ pub mod terms {
         }
     }
 
-    /// The longest name of a plan.
-    const PLAN_NAME_MAX: usize = 64;
-
     /// The operator's `POST /api/operator/plans`: the whole plan, created or replaced by slug.
     pub async fn save_plan(
         ctx: &AppContext,
         op: &Operator,
         input: aerie_contract::operator::PlanInput,
     ) -> Result<Plan> {
-        let slug = input.slug.trim();
+        let slug = input.slug.as_str();
         let name = crate::services::validate::name("name", &input.name, PLAN_NAME_MAX)?;
-        if input.price_label.chars().count() > 120 {
+        if input.price_label.chars().count() > PRICE_LABEL_MAX {
             return Err(Error::invalid(
                 "price_label",
                 "A price label is at most 120 characters.",
             ));
         }
-        if input.features.len() > 64 || input.features.iter().any(|f| f.chars().count() > 64) {
+        if input.features.len() > PLAN_FEATURES_MAX
+            || input
+                .features
+                .iter()
+                .any(|f| f.chars().count() > PLAN_FEATURES_MAX)
+        {
             return Err(Error::invalid(
                 "features",
                 "At most 64 features of at most 64 characters each.",
@@ -858,7 +956,7 @@ pub mod terms {
         price: Price,
     ) -> Result<()> {
         let model = model.trim();
-        if model.is_empty() || model.chars().count() > 200 {
+        if model.is_empty() || model.chars().count() > PRICED_MODEL_MAX {
             return Err(Error::invalid(
                 "model",
                 "A model name is 1 to 200 characters.",
@@ -1002,6 +1100,15 @@ mod tests {
     }
 
     proptest! {
+        /// The slug pattern the OpenAPI document states accepts what the service accepts.
+        #[test]
+        fn the_documented_plan_slug_is_the_one_accepted(slug in "[a-z0-9 _A-Z-]{0,40}") {
+            let pattern = regex::Regex::new(terms::PLAN_SLUG_PATTERN).expect("pattern");
+            let documented = pattern.is_match(&slug)
+                && (1..=terms::PLAN_SLUG_MAX).contains(&slug.chars().count());
+            prop_assert_eq!(documented, terms::check_slug(&slug).is_ok());
+        }
+
         #[test]
         fn periods_contain_now(anchor_s in 0i64..4_000_000_000, now_s in 0i64..4_000_000_000, anchored: bool) {
             let anchor = Utc.timestamp_opt(anchor_s, 0).single().expect("anchor");

@@ -11,6 +11,7 @@ pub mod embeddings;
 pub mod groups;
 pub mod jobs;
 pub mod knowledge;
+pub mod leases;
 pub mod license;
 pub mod maintenance;
 pub mod operator;

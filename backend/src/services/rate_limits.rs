@@ -5,6 +5,15 @@
 //! call are added when it settles. Past a limit: 429 with `Retry-After` (the window's end).
 //! An API key may have limits of its own (`api_keys.requests_per_minute`, `tokens_per_minute`),
 //! which replace the plan's for the calls made with it.
+//!
+//! Under a requests-per-minute limit an instance takes `limit / 20` requests of a window at
+//! once (at least one, so small limits stay exact) and admits from them in memory; tokens are
+//! added every half second ([`flush`], run by the lease ticker of
+//! [`crate::services::leases`]). This instance's unwritten counts always take part in its own
+//! checks, so one instance enforces a limit exactly and several within a block each.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, TimeZone, Utc};
 use redis::aio::MultiplexedConnection;
@@ -21,6 +30,39 @@ const REDIS_TTL_SECS: i64 = 120;
 #[derive(Default)]
 pub struct RateLimits {
     redis: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    /// This instance's share of each subject's current windows, by subject and window start.
+    windows: Mutex<HashMap<(String, i64), Window>>,
+}
+
+/// One subject's window as this instance counts it.
+#[derive(Debug, Default)]
+struct Window {
+    /// Requests this instance took from the shared counter…
+    granted: i64,
+    /// …and admitted.
+    used: i64,
+    /// The window's tokens as the shared counter last answered.
+    shared_tokens: i64,
+    /// Tokens of this instance's settled calls not added to the shared counter yet.
+    local_tokens: i64,
+}
+
+impl Window {
+    fn over_tokens(&self, tpm: Option<i64>) -> bool {
+        tpm.is_some_and(|limit| self.shared_tokens.saturating_add(self.local_tokens) >= limit)
+    }
+}
+
+fn windows(ctx: &AppContext) -> MutexGuard<'_, HashMap<(String, i64), Window>> {
+    ctx.rate_limits()
+        .windows
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+/// Requests a window lease takes at once under `rpm`.
+fn request_block(rpm: i32) -> i64 {
+    (i64::from(rpm) / 20).max(1)
 }
 
 /// The counters a caller's requests and tokens go to: its user, and its API key when it used
@@ -80,14 +122,15 @@ fn keys(subject: &str, window: DateTime<Utc>) -> (String, String) {
     )
 }
 
-/// Counts a request; answers the window's `(requests, tokens)`.
-async fn hit(ctx: &AppContext, subject: &str, window: DateTime<Utc>) -> Result<(i64, i64)> {
+/// Counts `n` requests; answers the window's `(requests, tokens)` after them.
+async fn hit(ctx: &AppContext, subject: &str, window: DateTime<Utc>, n: i64) -> Result<(i64, i64)> {
     if let Some(mut conn) = redis(ctx).await {
         let (rk, tk) = keys(subject, window);
         let counted: redis::RedisResult<(i64, Option<i64>)> = redis::pipe()
             .atomic()
-            .cmd("INCR")
+            .cmd("INCRBY")
             .arg(&rk)
+            .arg(n)
             .cmd("EXPIRE")
             .arg(&rk)
             .arg(REDIS_TTL_SECS)
@@ -104,18 +147,18 @@ async fn hit(ctx: &AppContext, subject: &str, window: DateTime<Utc>) -> Result<(
             }
         }
     }
-    Ok(store::billing::hit_window(ctx.db(), subject, window).await?)
+    Ok(store::billing::hit_window(ctx.db(), subject, window, n).await?)
 }
 
-async fn add(ctx: &AppContext, subject: &str, window: DateTime<Utc>, tokens: i64) -> Result<()> {
+/// Adds `tokens` to the window; answers its tokens after them.
+async fn add(ctx: &AppContext, subject: &str, window: DateTime<Utc>, tokens: i64) -> Result<i64> {
     if let Some(mut conn) = redis(ctx).await {
         let (_, tk) = keys(subject, window);
-        let added: redis::RedisResult<()> = redis::pipe()
+        let added: redis::RedisResult<(i64,)> = redis::pipe()
             .atomic()
             .cmd("INCRBY")
             .arg(&tk)
             .arg(tokens)
-            .ignore()
             .cmd("EXPIRE")
             .arg(&tk)
             .arg(REDIS_TTL_SECS)
@@ -123,7 +166,7 @@ async fn add(ctx: &AppContext, subject: &str, window: DateTime<Utc>, tokens: i64
             .query_async(&mut conn)
             .await;
         match added {
-            Ok(()) => return Ok(()),
+            Ok((total,)) => return Ok(total),
             Err(e) => {
                 tracing::warn!(error = %e, "adding tokens in Redis failed; adding them in the database");
                 forget_redis(ctx).await;
@@ -131,6 +174,42 @@ async fn add(ctx: &AppContext, subject: &str, window: DateTime<Utc>, tokens: i64
         }
     }
     Ok(store::billing::add_window_tokens(ctx.db(), subject, window, tokens).await?)
+}
+
+/// Admits one request of `subject` in the window starting at `start` under `rpm` and `tpm`:
+/// from this instance's share of the window when it has one left, else after taking more.
+async fn admit_one(
+    ctx: &AppContext,
+    subject: &str,
+    start: DateTime<Utc>,
+    rpm: Option<i32>,
+    tpm: Option<i64>,
+) -> Result<bool> {
+    let at = (subject.to_owned(), start.timestamp());
+    if rpm.is_some() {
+        let mut map = windows(ctx);
+        let w = map.entry(at.clone()).or_default();
+        if w.used < w.granted {
+            w.used += 1;
+            return Ok(!w.over_tokens(tpm));
+        }
+    }
+    // Without a request limit the request is counted as it comes (one each), for the limits
+    // other calls check on the same counter.
+    let n = rpm.map_or(1, request_block);
+    let (requests, tokens) = hit(ctx, subject, start, n).await?;
+    let before = requests.saturating_sub(n);
+    let fits = rpm.map_or(n, |limit| (i64::from(limit) - before).clamp(0, n));
+    let mut map = windows(ctx);
+    let w = map.entry(at).or_default();
+    w.granted += fits;
+    w.shared_tokens = w.shared_tokens.max(tokens);
+    if w.used < w.granted {
+        w.used += 1;
+        Ok(!w.over_tokens(tpm))
+    } else {
+        Ok(false)
+    }
 }
 
 /// Admits a chat request of `p` under its plan's limits, counting it; 429 past a limit. Answers
@@ -159,26 +238,63 @@ pub async fn admit(ctx: &AppContext, p: &Principal) -> Result<Vec<String>> {
         } else {
             plan
         };
-        let (requests, tokens) = hit(ctx, subject, start).await?;
-        let over_requests = rpm.is_some_and(|limit| requests > i64::from(limit));
-        let over_tokens = tpm.is_some_and(|limit| tokens >= limit);
-        if over_requests || over_tokens {
+        if !admit_one(ctx, subject, start, rpm, tpm).await? {
             return Err(Error::RateLimited { retry_after_secs });
         }
     }
     Ok(subjects)
 }
 
-/// Adds a settled call's tokens to its subjects' current windows.
-pub async fn add_tokens(ctx: &AppContext, subjects: &[String], tokens: u64) {
+/// Adds a settled call's tokens to its subjects' current windows (written by [`flush`]).
+pub fn add_tokens(ctx: &AppContext, subjects: &[String], tokens: u64) {
     if subjects.is_empty() || tokens == 0 {
         return;
     }
     let (start, _) = window(Utc::now());
     let tokens = i64::try_from(tokens).unwrap_or(i64::MAX);
+    crate::services::leases::start_ticker(ctx);
+    let mut map = windows(ctx);
     for subject in subjects {
-        if let Err(e) = add(ctx, subject, start, tokens).await {
-            tracing::error!(error = %e, "counting a call's tokens for its rate limit failed");
+        let w = map.entry((subject.clone(), start.timestamp())).or_default();
+        w.local_tokens = w.local_tokens.saturating_add(tokens);
+    }
+}
+
+/// Adds this instance's unwritten tokens to the shared windows and forgets the windows that
+/// ended (run every tick by [`crate::services::leases`], and at shutdown).
+pub async fn flush(ctx: &AppContext) {
+    let (current, _) = window(Utc::now());
+    let pending: Vec<((String, i64), i64)> = {
+        let mut map = windows(ctx);
+        let pending = map
+            .iter()
+            .filter(|(_, w)| w.local_tokens > 0)
+            .map(|(k, w)| (k.clone(), w.local_tokens))
+            .collect();
+        // Ended windows with nothing to write go (their counters expire on their own).
+        map.retain(|(_, at), w| *at >= current.timestamp() || w.local_tokens > 0);
+        pending
+    };
+    for ((subject, at), tokens) in pending {
+        let Some(start) = Utc.timestamp_opt(at, 0).single() else {
+            continue;
+        };
+        match add(ctx, &subject, start, tokens).await {
+            Ok(total) => {
+                let k = (subject, at);
+                let mut map = windows(ctx);
+                let ended = map.get_mut(&k).is_some_and(|w| {
+                    w.local_tokens = w.local_tokens.saturating_sub(tokens);
+                    w.shared_tokens = w.shared_tokens.max(total);
+                    at < current.timestamp() && w.local_tokens == 0
+                });
+                if ended {
+                    map.remove(&k);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "counting calls' tokens for their rate limit failed; trying again at the next tick")
+            }
         }
     }
 }

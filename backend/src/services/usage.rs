@@ -8,7 +8,6 @@ use std::sync::OnceLock;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
-use futures::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -448,7 +447,8 @@ pub struct Export {
 }
 
 /// `GET /api/usage.csv` (the Pro tier): every call of the range, oldest first, streamed from
-/// the database as it is read — an export of a million calls holds one chunk in memory.
+/// the database a page at a time — an export of a million calls holds one page in memory and
+/// no connection while the client reads.
 pub async fn export(ctx: &AppContext, actor: &Actor, filter: &UsageFilter) -> Result<Export> {
     let r = range(ctx, actor, filter).await?;
     license::require(ctx, LicenseFeature::UsageExport).await?;
@@ -467,47 +467,47 @@ pub async fn export(ctx: &AppContext, actor: &Actor, filter: &UsageFilter) -> Re
             tracing::error!(error = %e, "the usage export stopped");
             std::io::Error::other("the usage export stopped")
         };
-        let rows = match store::usage::stream_range(&db, r.org, r.user, r.bounds()).await {
-            Ok(rows) => rows,
-            Err(e) => {
-                let _ = tx.send(Err(fail(&e))).await;
-                return;
-            }
-        };
-        let mut rows = std::pin::pin!(rows);
         let mut csv = csv_writer();
         let _ = csv.write_record(CSV_HEADER);
-        let mut pending = 0;
+        let mut after = None;
         loop {
-            let next = rows.next().await;
-            let done = match next {
-                Some(Ok(rec)) => {
-                    if let Err(e) = csv.write_record(csv_row(&names, &rec)) {
-                        let _ = tx.send(Err(fail(&e))).await;
-                        return;
-                    }
-                    pending += 1;
-                    false
-                }
-                Some(Err(e)) => {
+            // A page at a time: the connection goes back to the pool while the client reads.
+            let page = match store::usage::page_range(
+                &db,
+                r.org,
+                r.user,
+                r.bounds(),
+                after,
+                CSV_ROWS_PER_CHUNK as u64,
+            )
+            .await
+            {
+                Ok(page) => page,
+                Err(e) => {
                     let _ = tx.send(Err(fail(&e))).await;
                     return;
                 }
-                None => true,
             };
-            if done || pending >= CSV_ROWS_PER_CHUNK {
-                pending = 0;
-                let chunk = match csv.into_inner() {
-                    Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                    Err(e) => {
-                        let _ = tx.send(Err(fail(&e))).await;
-                        return;
-                    }
-                };
-                csv = csv_writer();
-                if tx.send(Ok(chunk)).await.is_err() || done {
+            for rec in &page {
+                if let Err(e) = csv.write_record(csv_row(&names, rec)) {
+                    let _ = tx.send(Err(fail(&e))).await;
                     return;
                 }
+            }
+            let done = page.len() < CSV_ROWS_PER_CHUNK;
+            after = page
+                .last()
+                .map(|rec| (crate::store::utc(rec.created_at), rec.id));
+            let chunk = match csv.into_inner() {
+                Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                Err(e) => {
+                    let _ = tx.send(Err(fail(&e))).await;
+                    return;
+                }
+            };
+            csv = csv_writer();
+            if tx.send(Ok(chunk)).await.is_err() || done {
+                return;
             }
         }
     });

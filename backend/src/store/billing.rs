@@ -339,24 +339,28 @@ pub async fn save_price<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Counts one request of `subject` in the window starting at `window` and answers the
-/// window's `(requests, tokens)` after it, in one statement.
+/// Counts `requests` requests of `subject` in the window starting at `window` and answers the
+/// window's `(requests, tokens)` after them, in one statement.
 pub async fn hit_window<C: ConnectionTrait>(
     db: &C,
     subject: &str,
     window: DateTime<Utc>,
+    requests: i64,
 ) -> Result<(i64, i64), DbErr> {
-    bump_window(db, subject, window, 1, 0).await
+    bump_window(db, subject, window, requests, 0).await
 }
 
-/// Adds `tokens` to `subject`'s window starting at `window`.
+/// Adds `tokens` to `subject`'s window starting at `window`; answers the window's tokens
+/// after them.
 pub async fn add_window_tokens<C: ConnectionTrait>(
     db: &C,
     subject: &str,
     window: DateTime<Utc>,
     tokens: i64,
-) -> Result<(), DbErr> {
-    bump_window(db, subject, window, 0, tokens).await.map(drop)
+) -> Result<i64, DbErr> {
+    bump_window(db, subject, window, 0, tokens)
+        .await
+        .map(|(_, t)| t)
 }
 
 async fn bump_window<C: ConnectionTrait>(

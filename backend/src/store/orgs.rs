@@ -147,7 +147,9 @@ pub async fn set_suspended<C: ConnectionTrait>(
 /// linked identities, jobs, its audit trail) and the accounts of people who belonged to it
 /// alone are deleted here.
 pub async fn delete<C: ConnectionTrait>(db: &C, org: OrgId) -> Result<bool, DbErr> {
-    use crate::db::entities::{audit_events, identities, jobs, memberships, refresh_tokens, users};
+    use crate::db::entities::{
+        audit_events, audit_heads, identities, jobs, memberships, refresh_tokens, users,
+    };
     use sea_orm::sea_query::Query;
     let elsewhere = Query::select()
         .column(memberships::Column::UserId)
@@ -176,6 +178,11 @@ pub async fn delete<C: ConnectionTrait>(db: &C, org: OrgId) -> Result<bool, DbEr
         .await?;
     audit_events::Entity::delete_many()
         .filter(audit_events::Column::OrgId.eq(org.0))
+        .exec(db)
+        .await?;
+    // Its chain goes with it (docs/AUDIT.md).
+    audit_heads::Entity::delete_many()
+        .filter(audit_heads::Column::ChainOrg.eq(org.0))
         .exec(db)
         .await?;
     let result = organizations::Entity::delete_many()

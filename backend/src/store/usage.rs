@@ -1,9 +1,8 @@
 use chrono::{DateTime, Utc};
-use futures::Stream;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, Set, StreamTrait,
+    QuerySelect, Select, Set,
 };
 
 use super::ts;
@@ -177,17 +176,32 @@ pub enum GroupKey {
     Id(Option<uuid::Uuid>),
 }
 
-/// Every record of `org` (of one `user`) in `[from, to)`, oldest first, read as a stream (the
-/// CSV export: nothing is held in memory but the row being written).
-pub async fn stream_range<'a, C: ConnectionTrait + StreamTrait + Send>(
-    db: &'a C,
+/// A page of the records of `org` (of one `user`) in `[from, to)`, oldest first, after the
+/// record `after` (its time and id) when given: at most `limit`. The CSV export reads these
+/// one after another, so no connection is held while a slow client reads.
+pub async fn page_range<C: ConnectionTrait>(
+    db: &C,
     org: OrgId,
     user: Option<UserId>,
     (from, to): (DateTime<Utc>, DateTime<Utc>),
-) -> Result<impl Stream<Item = Result<usage_records::Model, DbErr>> + Send + 'a, DbErr> {
-    in_range(org, user, from, to)
-        .order_by_asc(usage_records::Column::CreatedAt)
-        .order_by_asc(usage_records::Column::Id)
-        .stream(db)
+    after: Option<(DateTime<Utc>, uuid::Uuid)>,
+    limit: u64,
+) -> Result<Vec<usage_records::Model>, DbErr> {
+    use sea_orm::Condition;
+    use usage_records::Column as U;
+    let mut q = in_range(org, user, from, to);
+    if let Some((at, id)) = after {
+        q = q.filter(
+            Condition::any().add(U::CreatedAt.gt(ts(at))).add(
+                Condition::all()
+                    .add(U::CreatedAt.eq(ts(at)))
+                    .add(U::Id.gt(id)),
+            ),
+        );
+    }
+    q.order_by_asc(U::CreatedAt)
+        .order_by_asc(U::Id)
+        .limit(limit)
+        .all(db)
         .await
 }

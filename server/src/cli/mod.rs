@@ -1,6 +1,7 @@
 //! The command line. `aerie` alone runs `aerie serve`.
 
 mod admin;
+mod audit;
 mod billing;
 mod dev;
 mod jobs;
@@ -88,6 +89,9 @@ pub enum Command {
     /// Show, apply or remove the instance's licence.
     #[command(subcommand)]
     License(LicenseCommand),
+    /// Check the audit trail's hash chains.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 #[derive(Debug, Args, Default)]
@@ -304,6 +308,13 @@ pub enum LicenseCommand {
     Remove,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk every organisation's chain: name each event that was changed or removed (exit
+    /// code 1 when any was).
+    Verify,
+}
+
 /// Exit code for commands whose domain has not landed yet (sysexits' EX_UNAVAILABLE).
 pub const EXIT_UNAVAILABLE: u8 = 69;
 
@@ -360,5 +371,6 @@ async fn dispatch(cli: Cli) -> Result<(), StartupError> {
         Command::Operator(cmd) => tenants::operator(load(None)?, cmd).await,
         Command::Domains(cmd) => tenants::domains(load(None)?, cmd).await,
         Command::License(cmd) => tenants::license(load(None)?, cmd).await,
+        Command::Audit(cmd) => audit::run(load(None)?, cmd).await,
     }
 }

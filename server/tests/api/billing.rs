@@ -1,7 +1,9 @@
 //! Plans, the subscription and credits (docs/BILLING.md): the public plan list; the
 //! subscription, `/v1/auth/profile` and the usage log agree to the token; concurrent requests
 //! never overspend and every call that ran is charged; a client that drops its stream is
-//! charged for what the provider produced; a stream stops at its reserved output.
+//! charged for what the provider produced; a stream stops at its reserved output; overlapping
+//! calls are held out of the instance's lease, whose charges and unspent block go back to the
+//! period's row.
 
 use std::time::Duration;
 
@@ -10,7 +12,7 @@ use aerie_bench::Reply;
 use futures::StreamExt;
 use reqwest::Method;
 use rstest::rstest;
-use sea_orm_migration::sea_orm::ConnectionTrait;
+use sea_orm_migration::sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 use crate::support::chat::Chat;
@@ -19,6 +21,60 @@ use crate::support::chat::Chat;
 /// tests set their terms directly).
 async fn sql(t: &Chat, sql: &str) {
     t.app.ctx.db().execute_unprepared(sql).await.expect("sql");
+}
+
+/// The period's row as the database holds it: `(credits_used, credits_reserved, tokens_used)`.
+async fn period_row(t: &Chat) -> (i64, i64, i64) {
+    let db = t.app.ctx.db();
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT credits_used, credits_reserved, tokens_used FROM credit_periods",
+        ))
+        .await
+        .expect("period")
+        .expect("a period row");
+    (
+        row.try_get::<i64>("", "credits_used").expect("used"),
+        row.try_get::<i64>("", "credits_reserved")
+            .expect("reserved"),
+        row.try_get::<i64>("", "tokens_used").expect("tokens"),
+    )
+}
+
+/// `n` calls at once on the plain agent `model`, each answered after 200 ms: what they were
+/// charged in all (a credit per token).
+async fn overlapping_calls(t: &Chat, model: &str, n: usize) -> i64 {
+    for _ in 0..n {
+        t.fake.push(Reply::Delay {
+            ms: 200,
+            then: Box::new(Reply::text("ok")),
+        });
+    }
+    let ask = json!({"model": model, "messages": [{"role": "user", "content": "hi"}]});
+    let calls = (0..n).map(|_| t.post("/v1/chat/completions", ask.clone()));
+    let mut charged = 0;
+    for (status, body) in futures::future::join_all(calls).await {
+        assert_eq!(status, 200, "{body}");
+        charged += body["usage"]["total_tokens"].as_i64().expect("usage");
+    }
+    charged
+}
+
+async fn plain_agent(t: &Chat) {
+    let (status, agent) = t
+        .app
+        .authed(
+            reqwest::Method::POST,
+            "/api/agents",
+            &t.jwt,
+            Some(
+                json!({"name": "plain", "model": "fake-model", "provider_id": t.provider_id,
+                        "visibility": "organization"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{agent}");
 }
 
 async fn subscription(t: &Chat) -> Value {
@@ -157,19 +213,7 @@ async fn concurrent_requests_never_overspend_and_all_that_ran_are_charged(#[case
         "UPDATE plans SET monthly_credits = 1902, requests_per_minute = NULL, tokens_per_minute = NULL WHERE slug = 'community'",
     )
     .await;
-    let (status, agent) = t
-        .app
-        .authed(
-            reqwest::Method::POST,
-            "/api/agents",
-            &t.jwt,
-            Some(
-                json!({"name": "plain", "model": "fake-model", "provider_id": t.provider_id,
-                        "visibility": "organization"}),
-            ),
-        )
-        .await;
-    assert_eq!(status, 201, "{agent}");
+    plain_agent(&t).await;
     let ask = json!({"model": "plain", "messages": [{"role": "user", "content": "hi"}]});
     // The worst case, read off the period while a call holds it.
     t.fake.push(Reply::Delay {
@@ -667,4 +711,107 @@ async fn each_person_stops_at_the_plans_tokens_per_person(#[case] kind: DbKind) 
             .await
             .contains(&"plan.saved".to_owned())
     );
+}
+
+/// Calls that overlap are held out of the instance's lease of the period (a block taken with
+/// one conditional UPDATE): the subscription is exact at once, and within a few ticks the
+/// period's row itself holds every charge and no block (docs/BILLING.md "Leases").
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn overlapping_calls_are_held_out_of_a_lease_that_goes_back_to_the_row(#[case] kind: DbKind) {
+    let t = Chat::start(kind).await;
+    sql(&t, "UPDATE model_prices SET input_per_mtok = 1000000, output_per_mtok = 1000000 WHERE model = '*'").await;
+    sql(
+        &t,
+        "UPDATE plans SET monthly_credits = 100000, requests_per_minute = NULL, tokens_per_minute = NULL WHERE slug = 'community'",
+    )
+    .await;
+    plain_agent(&t).await;
+    let charged = overlapping_calls(&t, "plain", 24).await;
+    assert!(charged > 0);
+    let q = subscription(&t).await["current_quota"].clone();
+    assert_eq!(q["credits_used"], charged, "{q}");
+    assert_eq!(q["credits_reserved"], 0, "{q}");
+    assert_eq!(q["credits_remaining"], 100_000 - charged, "{q}");
+    assert!(
+        wait_until(|| async { period_row(&t).await == (charged, 0, charged) }).await,
+        "the row holds the charges and no block: {:?}",
+        period_row(&t).await
+    );
+    // And again, on the same period: a new lease.
+    let more = overlapping_calls(&t, "plain", 8).await;
+    assert_eq!(
+        subscription(&t).await["current_quota"]["credits_used"],
+        charged + more
+    );
+    assert!(
+        wait_until(|| async { period_row(&t).await == (charged + more, 0, charged + more) }).await,
+        "{:?}",
+        period_row(&t).await
+    );
+}
+
+/// On a plan without limits nothing needs holding: calls are counted in memory, shown at once,
+/// and written to the period's row within a tick or two.
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn an_unlimited_plans_calls_are_counted_and_written(#[case] kind: DbKind) {
+    let t = Chat::start(kind).await;
+    sql(&t, "UPDATE model_prices SET input_per_mtok = 1000000, output_per_mtok = 1000000 WHERE model = '*'").await;
+    sql(
+        &t,
+        "UPDATE plans SET monthly_credits = NULL, requests_per_minute = NULL, tokens_per_minute = NULL WHERE slug = 'community'",
+    )
+    .await;
+    plain_agent(&t).await;
+    let first = overlapping_calls(&t, "plain", 1).await;
+    let charged = first + overlapping_calls(&t, "plain", 12).await;
+    let q = subscription(&t).await["current_quota"].clone();
+    assert_eq!(q["credits_total"], Value::Null, "{q}");
+    assert_eq!(q["credits_used"], charged, "{q}");
+    assert_eq!(q["credits_reserved"], 0, "{q}");
+    assert!(
+        wait_until(|| async { period_row(&t).await == (charged, 0, charged) }).await,
+        "{:?}",
+        period_row(&t).await
+    );
+}
+
+/// A limit above 20 requests a minute is admitted from blocks of the window (a twentieth of
+/// the limit at once), and one instance still admits exactly the limit.
+#[rstest]
+#[case::sqlite(Counters::Database(DbKind::Sqlite))]
+#[case::redis(Counters::Redis)]
+#[tokio::test]
+async fn request_blocks_still_admit_exactly_the_limit(#[case] counters: Counters) {
+    let t = limited(counters).await;
+    sql(
+        &t,
+        "UPDATE plans SET requests_per_minute = 45 WHERE slug = 'community'",
+    )
+    .await;
+    for attempt in 0..2 {
+        let started = minute();
+        let before = t.fake.requests().len();
+        let mut ok = 0;
+        let mut refused = 0;
+        for _ in 0..48 {
+            match ask(&t, &t.key).await.0 {
+                200 => ok += 1,
+                429 => refused += 1,
+                other => panic!("{counters:?}: {other}"),
+            }
+        }
+        if minute() != started && attempt == 0 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        assert_eq!((ok, refused), (45, 3), "{counters:?}");
+        assert_eq!(t.fake.requests().len() - before, 45);
+        return;
+    }
 }

@@ -125,6 +125,7 @@ const TABLE: &[(&str, &str, u8)] = &[
     ("POST", "/v1/sessions/{id}/rename/", DATA),
     ("DELETE", "/v1/sessions/{id}/delete/", DATA),
     ("GET", "/v1/logs", DATA),
+    ("GET", "/v1/audit", DATA),
     // profile
     ("GET", "/auth/user", DATA),
     ("GET", "/auth/my-permissions", DATA),

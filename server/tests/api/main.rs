@@ -11,6 +11,7 @@ mod support;
 mod agents;
 mod anonymous_writes;
 mod answers;
+mod audit;
 mod billing;
 mod chat;
 mod cli;

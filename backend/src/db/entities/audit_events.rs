@@ -16,6 +16,9 @@ pub struct Model {
     pub ip: Option<String>,
     pub details: Json,
     pub created_at: DateTimeWithTimeZone,
+    pub chain_org: Option<Uuid>,
+    pub seq: Option<i64>,
+    pub hash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

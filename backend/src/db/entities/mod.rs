@@ -5,6 +5,7 @@ pub mod prelude;
 pub mod agents;
 pub mod api_keys;
 pub mod audit_events;
+pub mod audit_heads;
 pub mod conversations;
 pub mod credit_periods;
 pub mod documents;

@@ -3,6 +3,7 @@
 pub use super::agents::Entity as Agents;
 pub use super::api_keys::Entity as ApiKeys;
 pub use super::audit_events::Entity as AuditEvents;
+pub use super::audit_heads::Entity as AuditHeads;
 pub use super::conversations::Entity as Conversations;
 pub use super::credit_periods::Entity as CreditPeriods;
 pub use super::documents::Entity as Documents;

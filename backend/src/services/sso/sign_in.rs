@@ -36,7 +36,7 @@ pub(crate) struct Login<'a> {
 
 /// Links a new identity to a member (inside `db`'s transaction): the identity, `event`
 /// (`sso.linked` or `sso.provisioned`), the group sync and the `sso.login` audit.
-pub(crate) async fn attach<C: sea_orm::ConnectionTrait>(
+pub(crate) async fn attach<C: sea_orm::ConnectionTrait + sea_orm::TransactionTrait>(
     db: &C,
     actor: &Actor,
     link: &Link<'_>,
@@ -69,7 +69,7 @@ pub(crate) async fn attach<C: sea_orm::ConnectionTrait>(
 /// Signs in through an identity linked already (inside `db`'s transaction): renews it (with a
 /// proof, its proof; else what the provider says of its email now), audits `event` when there
 /// is one (`sso.link_proven`), syncs groups and audits `sso.login`.
-pub(crate) async fn renew_identity<C: sea_orm::ConnectionTrait>(
+pub(crate) async fn renew_identity<C: sea_orm::ConnectionTrait + sea_orm::TransactionTrait>(
     db: &C,
     actor: &Actor,
     link: &Link<'_>,
@@ -129,7 +129,7 @@ pub(crate) fn acting(actor: &Actor, membership: &memberships::Model) -> Result<A
     ))
 }
 
-async fn audit_login<C: sea_orm::ConnectionTrait>(
+async fn audit_login<C: sea_orm::ConnectionTrait + sea_orm::TransactionTrait>(
     db: &C,
     actor: &Actor,
     membership: &memberships::Model,

@@ -1,5 +1,6 @@
 //! `/v1/*`: the Egret, Egzora and Aegis families.
 
+pub mod audit;
 pub mod billings;
 pub mod chat;
 pub mod domains;
@@ -30,5 +31,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(Family::DATA_PLANE.routes(openai::router()))
         .merge(Family::DATA_PLANE.routes(rag::router()))
         .merge(Family::DATA_PLANE.routes(query::router()))
+        .merge(Family::DATA_PLANE.routes(audit::router()))
         .merge(Family::GATEWAY.routes(chat::router()))
 }
