@@ -97,6 +97,25 @@ codes! {
         "Conflict",
         "A resource with the same unique value exists, or the resource changed meanwhile.",
         "Fetch the resource again, change the conflicting value and retry."),
+    /// An `Idempotency-Key` was used before with another request (docs/IDEMPOTENCY.md).
+    IdempotencyKeyReused => (422, "REQ-009", "invalid_request_error",
+        "This Idempotency-Key was already used with a different request.",
+        "Idempotency key reused",
+        "Within the last 24 hours this credential sent a request with the same Idempotency-Key but another method, path or body.",
+        "Use a new key for a new request; repeat a request only with exactly the body it was first sent with."),
+    /// The first request with this `Idempotency-Key` has not finished (docs/IDEMPOTENCY.md).
+    IdempotencyInProgress => (409, "REQ-010", "invalid_request_error",
+        "A request with this Idempotency-Key is still being processed.",
+        "Request in progress",
+        "Another request with the same Idempotency-Key started and has not finished yet.",
+        "Retry in a moment with the same key and body: the first request's answer is returned once it is known."),
+    /// The organisation's guardrails refused the text (the `why` names what was found, masked;
+    /// docs/GUARDRAILS.md).
+    GuardrailBlocked => (400, "GUARD-001", "invalid_request_error",
+        "The message was blocked by the organisation's guardrails.",
+        "Blocked by a guardrail",
+        "The text contains data the organisation's guardrail policy does not let reach a model.",
+        "Remove the data named in `why` and send the message again."),
     /// Credentials are missing.
     Unauthenticated => (401, "AUTH-001", "authentication_error",
         "Authentication credentials were not provided.",

@@ -479,3 +479,74 @@ string_kind!(UsageGroup, "usage grouping", {
     Agent => "agent",
     Key => "key",
 });
+
+/// What a guardrail looks for in a message. Each detector's exact rule is documented in
+/// `backend/src/services/guardrails/detect.rs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum GuardrailDetector {
+    /// An email address (`local@domain.tld`).
+    Email,
+    /// A phone number: international (`+49 30 1234567`) or a national form with separators
+    /// (`030 1234 5678`, `(555) 123-4567`), 8 to 15 digits.
+    Phone,
+    /// A payment card number: 13 to 19 digits with a known issuer prefix that pass the Luhn
+    /// check.
+    PaymentCard,
+    /// An IBAN whose length is its country's and whose ISO 7064 mod-97 check holds.
+    Iban,
+    /// A credential in a known format: provider API keys (OpenAI, Anthropic, AWS, GitHub, Slack,
+    /// Stripe, Google), private keys (PEM), JWTs and Aerie's own API keys.
+    Secret,
+    /// A long random-looking token (high Shannon entropy) that is not a known credential.
+    HighEntropy,
+    /// A pattern an administrator defined (a regular expression with a name).
+    Custom,
+}
+
+string_kind!(GuardrailDetector, "guardrail detector", {
+    Email => "email",
+    Phone => "phone",
+    PaymentCard => "payment_card",
+    Iban => "iban",
+    Secret => "secret",
+    HighEntropy => "high_entropy",
+    Custom => "custom",
+});
+
+/// What a guardrail does with a message in which its detector found something, from least to
+/// most severe (the declaration order is the rank): allow < redact < ask < block. When several
+/// guardrails fire on one message, the most severe action wins (`Ord`, [`GuardrailAction::rank`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum GuardrailAction {
+    /// Let the message through unchanged; the finding is only recorded.
+    Allow,
+    /// Replace each finding with `[REDACTED:<detector>]` and let the rest through.
+    Redact,
+    /// Hold the message until the user confirms sending it as it is.
+    Ask,
+    /// Refuse the message.
+    Block,
+}
+
+string_kind!(GuardrailAction, "guardrail action", {
+    Allow => "allow",
+    Redact => "redact",
+    Ask => "ask",
+    Block => "block",
+});
+
+impl GuardrailAction {
+    /// 0 for allow, 1 for redact, 2 for ask, 3 for block.
+    pub fn rank(self) -> u8 {
+        match self {
+            GuardrailAction::Allow => 0,
+            GuardrailAction::Redact => 1,
+            GuardrailAction::Ask => 2,
+            GuardrailAction::Block => 3,
+        }
+    }
+}

@@ -26,9 +26,9 @@ pub mod whole;
 
 pub use error::{ErrorBody, ErrorCode, ErrorInfo};
 pub use kinds::{
-    ApiKeyStatus, CallEndpoint, CallStatus, DocumentStatus, DomainClaimStatus, JobStatus,
-    LicenseFeature, LicenseTier, MessageRole, MessageStatus, OrgStatus, Role, SignupMode, SsoKind,
-    UnknownValue, UsageGroup, UserStatus,
+    ApiKeyStatus, CallEndpoint, CallStatus, DocumentStatus, DomainClaimStatus, GuardrailAction,
+    GuardrailDetector, JobStatus, LicenseFeature, LicenseTier, MessageRole, MessageStatus,
+    OrgStatus, Role, SignupMode, SsoKind, UnknownValue, UsageGroup, UserStatus,
 };
 
 /// Distinguishes an absent field (`None`, with `#[serde(default)]`) from an explicit `null`

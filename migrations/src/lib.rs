@@ -19,6 +19,8 @@ mod m20261207_000001_tenants;
 mod m20261207_000002_api_key_limits;
 mod m20261208_000001_license_usage;
 mod m20261209_000001_audit_chain;
+mod m20261210_000001_idempotency;
+mod m20261210_000002_guardrails;
 
 pub struct Migrator;
 
@@ -42,6 +44,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000002_api_key_limits::Migration),
             Box::new(m20261208_000001_license_usage::Migration),
             Box::new(m20261209_000001_audit_chain::Migration),
+            Box::new(m20261210_000001_idempotency::Migration),
+            Box::new(m20261210_000002_guardrails::Migration),
         ]
     }
 }

@@ -22,7 +22,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::middleware::{
-    actor, credentials, csrf, errors, host_check, metrics, security_headers, trace,
+    actor, credentials, csrf, errors, host_check, idempotency, metrics, security_headers, trace,
 };
 use crate::openapi::{ApiDoc, catalogue};
 use crate::routes;
@@ -54,6 +54,7 @@ pub fn build_router_with(state: AppState, extra: Router<AppState>) -> Router {
     crate::limits::document(&mut spec);
     let catalogue = ApiCatalogue(Arc::new(catalogue(&spec)));
     let access = credentials::Routes::from_spec(&spec);
+    let idempotent = idempotency::Idempotent::from_spec(state.ctx.clone(), &spec);
     let spec_json: Arc<str> = spec.to_json().unwrap_or_else(|_| "{}".to_owned()).into();
 
     let options = (*state.leptos_options).clone();
@@ -99,6 +100,11 @@ pub fn build_router_with(state: AppState, extra: Router<AppState>) -> Router {
         )
         .fallback(routes::fallback::not_found)
         .method_not_allowed_fallback(routes::fallback::method_not_allowed)
+        // Inside the credentials check: only a caller the route accepts claims a key.
+        .layer(axum::middleware::from_fn_with_state(
+            idempotent,
+            idempotency::apply,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             access,
             credentials::enforce,

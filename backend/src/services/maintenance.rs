@@ -1,6 +1,7 @@
 //! Housekeeping that keeps tables from growing without bound: expired browser sessions,
 //! expired refresh tokens, expired single sign-on flows and replay-cache entries, and audit
-//! events older than the retention (`AERIE_AUDIT_RETENTION_DAYS`); and it queues again the
+//! events older than the retention (`AERIE_AUDIT_RETENTION_DAYS`), idempotency keys past their
+//! 24 hours; and it queues again the
 //! deletion of knowledge bases whose deletion job ended without removing them. Runs
 //! periodically in every instance; each run is idempotent.
 
@@ -19,6 +20,8 @@ pub struct Purged {
     pub refresh_tokens: u64,
     pub sso: u64,
     pub audit: u64,
+    /// Idempotency keys past their 24 hours (docs/IDEMPOTENCY.md).
+    pub idempotency_keys: u64,
     /// Deleted knowledge bases whose `knowledge.delete` job was queued again.
     pub knowledge_deletions: usize,
 }
@@ -37,6 +40,7 @@ pub async fn run_once(ctx: &AppContext) -> Result<Purged> {
             store::audit::purge_before(ctx.db(), cutoff).await?
         }
     };
+    let idempotency_keys = super::idempotency::purge(ctx).await?;
     let rate_windows = super::rate_limits::purge(ctx).await?;
     tracing::debug!(rate_windows, "purged old rate-limit windows");
     let knowledge_deletions = super::knowledge::requeue_stalled_deletions(ctx).await?;
@@ -46,13 +50,14 @@ pub async fn run_once(ctx: &AppContext) -> Result<Purged> {
             "queued the deletion of knowledge bases again: their deletion job ended without removing them"
         );
     }
-    if sessions + refresh_tokens + sso + audit > 0 {
+    if sessions + refresh_tokens + sso + audit + idempotency_keys > 0 {
         tracing::info!(
             sessions,
             refresh_tokens,
             sso,
             audit,
-            "purged expired sessions, refresh tokens and sign-in flows, and old audit events"
+            idempotency_keys,
+            "purged expired sessions, refresh tokens, sign-in flows and idempotency keys, and old audit events"
         );
     }
     Ok(Purged {
@@ -60,6 +65,7 @@ pub async fn run_once(ctx: &AppContext) -> Result<Purged> {
         refresh_tokens,
         sso,
         audit,
+        idempotency_keys,
         knowledge_deletions,
     })
 }

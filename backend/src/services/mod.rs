@@ -9,6 +9,8 @@ pub mod billing;
 pub mod chat;
 pub mod embeddings;
 pub mod groups;
+pub mod guardrails;
+pub mod idempotency;
 pub mod jobs;
 pub mod knowledge;
 pub mod leases;

@@ -555,7 +555,7 @@ fn csv_row(names: &Names, r: &usage_records::Model) -> [String; 16] {
 /// A cell a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, carriage return at
 /// its start) is prefixed with `'` (OWASP's CSV injection advice): model ids, names and emails
 /// come from people.
-fn csv_safe(s: &str) -> String {
+pub(crate) fn csv_safe(s: &str) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {

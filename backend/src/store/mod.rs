@@ -10,6 +10,8 @@ pub mod billing;
 pub mod conversations;
 pub mod documents;
 pub mod groups;
+pub mod guardrails;
+pub mod idempotency;
 pub mod invitations;
 pub mod jobs;
 pub mod knowledge_bases;

@@ -156,6 +156,21 @@ impl Family {
                 shared.push(("415", format!("The body is not {}", content_types(body))));
             }
         }
+        let idempotent = takes_idempotency_key(method, access, op);
+        if idempotent {
+            shared.push((
+                "409",
+                "A request with the same `Idempotency-Key` is still being processed; retry \
+                 after `Retry-After` seconds"
+                    .to_owned(),
+            ));
+            shared.push((
+                "422",
+                "The `Idempotency-Key` was already used with a different request (method, path \
+                 or body) within 24 hours"
+                    .to_owned(),
+            ));
+        }
         if self.rate_limited {
             shared.push((
                 "429",
@@ -163,6 +178,9 @@ impl Family {
             ));
         }
 
+        if idempotent {
+            add_idempotency_key(op);
+        }
         let responses = &mut op.responses.responses;
         for (status, description) in shared {
             match responses.get_mut(status) {
@@ -180,6 +198,48 @@ impl Family {
             }
         }
     }
+}
+
+/// Whether an operation takes `Idempotency-Key` (docs/IDEMPOTENCY.md): a POST that needs a
+/// caller and creates something (its success is `201 Created` or `202 Accepted`).
+/// `middleware/idempotency.rs` reads the parameter back from the document.
+fn takes_idempotency_key(method: &str, access: Access, op: &Operation) -> bool {
+    method == "POST"
+        && access != Access::Anyone
+        && ["201", "202"]
+            .iter()
+            .any(|s| op.responses.responses.contains_key(*s))
+}
+
+/// Declares the optional `Idempotency-Key` header on `op`.
+fn add_idempotency_key(op: &mut Operation) {
+    use aerie_backend::services::idempotency::{KEY_MAX, KEY_PATTERN};
+    use utoipa::openapi::path::ParameterBuilder;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let declared = op.parameters.iter().flatten().any(|p| {
+        p.parameter_in == ParameterIn::Header && p.name.eq_ignore_ascii_case("idempotency-key")
+    });
+    if declared {
+        return;
+    }
+    let schema = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(KEY_MAX))
+        .pattern(Some(KEY_PATTERN))
+        .build();
+    let parameter = ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Makes a retry safe: the first request with this key runs, and its success is \
+             returned again (with `Idempotent-Replayed: true`) to every repeat of the same \
+             request with the same key from the same credential for 24 hours.",
+        ))
+        .schema(Some(schema))
+        .build();
+    op.parameters.get_or_insert_with(Vec::new).push(parameter);
 }
 
 /// The SAML assertion consumer takes the identity provider's cross-site POST by design

@@ -23,6 +23,7 @@ mod documents;
 mod embeddings;
 mod errors;
 mod health;
+mod idempotency;
 mod identity;
 mod jobs;
 mod knowledge;

@@ -75,6 +75,7 @@ async fn expired_sessions_and_refresh_tokens_are_purged(#[case] kind: DbKind) {
             refresh_tokens: 1,
             sso: 0,
             audit: 0,
+            idempotency_keys: 0,
             knowledge_deletions: 0,
         }
     );

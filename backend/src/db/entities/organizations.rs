@@ -34,6 +34,12 @@ pub enum Relation {
     Documents,
     #[sea_orm(has_many = "super::groups::Entity")]
     Groups,
+    #[sea_orm(has_many = "super::guardrail_events::Entity")]
+    GuardrailEvents,
+    #[sea_orm(has_one = "super::guardrail_policies::Entity")]
+    GuardrailPolicies,
+    #[sea_orm(has_many = "super::idempotency_keys::Entity")]
+    IdempotencyKeys,
     #[sea_orm(has_many = "super::invitations::Entity")]
     Invitations,
     #[sea_orm(has_many = "super::knowledge_bases::Entity")]
@@ -87,6 +93,24 @@ impl Related<super::documents::Entity> for Entity {
 impl Related<super::groups::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Groups.def()
+    }
+}
+
+impl Related<super::guardrail_events::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::GuardrailEvents.def()
+    }
+}
+
+impl Related<super::guardrail_policies::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::GuardrailPolicies.def()
+    }
+}
+
+impl Related<super::idempotency_keys::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::IdempotencyKeys.def()
     }
 }
 
