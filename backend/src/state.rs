@@ -16,6 +16,7 @@ use super::services::auth::limits::LoginLimits;
 use super::services::billing::Billing;
 use super::services::chat::InFlight;
 use super::services::embeddings::LocalModel;
+use super::services::guardrails::Guardrails;
 use super::services::jobs::JobsRuntime;
 use super::services::leases::Leases;
 use super::services::license::Licensing;
@@ -42,6 +43,7 @@ struct Inner {
     licensing: Licensing,
     leases: Leases,
     rate_limits: RateLimits,
+    guardrails: Guardrails,
     in_flight: InFlight,
     tools: ToolRuntime,
     sso: SsoRuntime,
@@ -81,6 +83,7 @@ impl AppContext {
             licensing: Licensing::default(),
             leases: Leases::default(),
             rate_limits: RateLimits::default(),
+            guardrails: Guardrails::default(),
             in_flight: InFlight::default(),
             tools: {
                 super::llm::ensure_tls();
@@ -189,6 +192,10 @@ impl AppContext {
     }
 
     /// Chat turns running on this instance.
+    pub fn guardrails(&self) -> &Guardrails {
+        &self.0.guardrails
+    }
+
     pub fn in_flight(&self) -> &InFlight {
         &self.0.in_flight
     }

@@ -435,10 +435,14 @@ impl LicenseTier {
 pub enum LicenseFeature {
     /// Every usage record of a period as CSV (`GET /api/usage.csv`): Pro and above.
     UsageExport,
+    /// The guardrail log and its CSV (`GET /api/guardrails/events`, `.csv`): Enterprise (seed
+    /// 004's "Audit & compliance (Enterprise+)").
+    GuardrailLog,
 }
 
 string_kind!(LicenseFeature, "licence feature", {
     UsageExport => "usage_export",
+    GuardrailLog => "guardrail_log",
 });
 
 impl LicenseFeature {
@@ -446,6 +450,7 @@ impl LicenseFeature {
     pub fn tier(self) -> LicenseTier {
         match self {
             LicenseFeature::UsageExport => LicenseTier::Pro,
+            LicenseFeature::GuardrailLog => LicenseTier::Enterprise,
         }
     }
 
@@ -453,6 +458,7 @@ impl LicenseFeature {
     pub fn describe(self) -> &'static str {
         match self {
             LicenseFeature::UsageExport => "Exporting usage as CSV",
+            LicenseFeature::GuardrailLog => "The guardrail log",
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod billing;
 pub mod chat;
 pub mod error;
 pub mod gateway;
+pub mod guardrails;
 pub mod health;
 pub mod ids;
 pub mod kinds;

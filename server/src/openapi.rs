@@ -27,6 +27,7 @@ use utoipa::{Modify, OpenApi};
         (name = "license", description = "The instance's licence tier: status for anyone signed in; applied and removed by the operator"),
         (name = "users", description = "User administration"),
         (name = "groups", description = "Groups and their members"),
+        (name = "guardrails", description = "The organisation's guardrail policy (detectors and their actions on what goes to and comes from models) and its log of findings"),
         (name = "audit", description = "The organisation's audit trail, hash-chained (seed 003's GET /v1/audit)"),
     )
 )]

@@ -22,6 +22,7 @@ mod csrf;
 mod documents;
 mod embeddings;
 mod errors;
+mod guardrails;
 mod health;
 mod idempotency;
 mod identity;

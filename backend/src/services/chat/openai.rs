@@ -15,10 +15,12 @@ use super::engine::{self, Outcome, Turn};
 use super::events::TurnEvent;
 use super::models;
 use crate::actor::{Actor, Principal};
+use crate::services::guardrails::screen::{self, Screened};
 use crate::services::{billing, knowledge, providers};
 use crate::{AppContext, Error, Result};
 use aerie_contract::agents::Agent;
 use aerie_contract::chat::Citation;
+use aerie_contract::guardrails::GuardrailDirection;
 use aerie_contract::openai::ModelKind;
 use aerie_contract::{CallEndpoint, ErrorCode};
 
@@ -58,7 +60,7 @@ pub async fn prepare(
             ));
         }
     };
-    let messages = match body.get("messages") {
+    let mut messages = match body.get("messages") {
         Some(Value::Array(m)) if !m.is_empty() => m.clone(),
         _ => {
             return Err(Error::invalid(
@@ -102,6 +104,7 @@ pub async fn prepare(
         .unwrap_or(false);
     let target = models::resolve(ctx, &p, &model).await?;
     let provider = providers::resolve(ctx, p.org_id, target.agent.provider_id).await?;
+    screen_messages(ctx, &p, &mut messages).await?;
     let citations =
         knowledge::agent_citations(ctx, p.org_id, &target.agent, &last_user_text(&messages))
             .await?;
@@ -128,6 +131,46 @@ pub async fn prepare(
     prep.meter = Some(meter);
     prep.hold = Some(hold);
     Ok(prep)
+}
+
+/// Screens the text the client wrote (its `system`, `developer` and `user` messages, plain or
+/// as text parts) with the organisation's guardrails before anything reads it: a `block`
+/// finding refuses the request, `redact` ones are replaced in place; every finding is recorded.
+async fn screen_messages(ctx: &AppContext, p: &Principal, messages: &mut [Value]) -> Result<()> {
+    let mut found = Screened::default();
+    for m in messages.iter_mut() {
+        let role = m.get("role").and_then(Value::as_str).unwrap_or_default();
+        if !matches!(role, "system" | "developer" | "user") {
+            continue;
+        }
+        let texts: Vec<&mut Value> = match m.get_mut("content") {
+            Some(text @ Value::String(_)) => vec![text],
+            Some(Value::Array(parts)) => parts
+                .iter_mut()
+                .filter_map(|part| part.get_mut("text"))
+                .filter(|t| t.is_string())
+                .collect(),
+            _ => Vec::new(),
+        };
+        for text in texts {
+            let Some(raw) = text.as_str() else { continue };
+            let screened = screen::input(ctx, p, CallEndpoint::ChatCompletions, raw, None).await?;
+            if screened.found() {
+                *text = Value::String(screened.text);
+                found.noted.extend(screened.noted);
+            }
+        }
+    }
+    screen::record(
+        ctx,
+        p,
+        CallEndpoint::ChatCompletions,
+        GuardrailDirection::Input,
+        &found,
+        None,
+        None,
+    )
+    .await
 }
 
 /// The text of the last user message (its text parts, for content arrays).

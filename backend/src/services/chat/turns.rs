@@ -16,11 +16,13 @@ use super::models::Target;
 use super::titles::title_from;
 use crate::actor::{Actor, Principal};
 use crate::db::entities::{conversations as conversation_rows, messages};
+use crate::services::guardrails::screen::{self, Screened};
 use crate::services::{agents, billing, knowledge, providers, usage};
 use crate::store;
 use crate::{AppContext, Error, Result};
 use aerie_contract::agents::Agent;
 use aerie_contract::chat::{Citation, Message, ToolCallRecord};
+use aerie_contract::guardrails::GuardrailDirection;
 use aerie_contract::ids::{AgentId, ConversationId, MessageId};
 use aerie_contract::{CallEndpoint, ErrorCode, MessageRole, MessageStatus};
 
@@ -77,6 +79,8 @@ pub struct Answerer {
     pub target: Target,
     /// The passages the model is given (instead of the agent's own knowledge bases').
     pub citations: Vec<Citation>,
+    /// The question as the guardrails screened it before it was searched for.
+    pub screened: Option<Screened>,
 }
 
 /// A started turn: its ids, whether reasoning is shown, and its events (the last one is
@@ -133,6 +137,8 @@ struct Prepared {
     /// The turn's credit meter and its first call's hold (taken before anything is stored).
     meter: Option<billing::Meter>,
     hold: Option<billing::Hold>,
+    /// What the guardrails found in the question (recorded once it is stored).
+    screened: Screened,
 }
 
 impl Prepared {
@@ -179,9 +185,24 @@ async fn prepare(
     ctx: &AppContext,
     p: &Principal,
     req: &mut TurnRequest,
-    answerer: Option<Answerer>,
+    mut answerer: Option<Answerer>,
 ) -> Result<Prepared> {
     let images = checked_question(req)?;
+    // The guardrails see the text first: knowledge retrieval embeds it, a provider answers it.
+    let screened = match answerer.as_mut().and_then(|a| a.screened.take()) {
+        Some(screened) => screened,
+        None => {
+            screen::input(
+                ctx,
+                p,
+                req.endpoint,
+                &req.message,
+                req.conversation_id.map(|c| c.0),
+            )
+            .await?
+        }
+    };
+    req.message.clone_from(&screened.text);
     let tracking_key = conversations::tracking_key(req.tracking_key.take())?;
     let conversation = match (req.conversation_id, tracking_key.as_deref()) {
         (Some(id), _) => Some(owned(ctx, p, id).await?),
@@ -231,6 +252,7 @@ async fn prepare(
         citations,
         meter: None,
         hold: None,
+        screened,
     })
 }
 
@@ -350,6 +372,19 @@ pub(crate) async fn start_turn_with(
         )
         .await?;
     let stored = store_question(ctx, &p, &req, &mut prepared).await?;
+    if let Err(e) = screen::record(
+        ctx,
+        &p,
+        req.endpoint,
+        GuardrailDirection::Input,
+        &prepared.screened,
+        Some(stored.conversation_id.0),
+        Some(stored.question.id),
+    )
+    .await
+    {
+        tracing::error!(error = %e, "recording guardrail findings failed");
+    }
 
     // The model sees the history (memory), then the question with its images.
     let mut history: Vec<Value> = stored.previous.iter().filter_map(history_message).collect();
@@ -429,7 +464,8 @@ async fn run_turn(
             .await;
     }
     // When the client goes away the engine stops the upstream and keeps what was generated.
-    let out = engine::run(&ctx, prepared.turn(history), Some(&tx), &token).await;
+    let mut out = engine::run(&ctx, prepared.turn(history), Some(&tx), &token).await;
+    screen_answer(&ctx, &p, endpoint, &mut out, &answer).await;
     let Prepared {
         agent,
         linked,
@@ -464,6 +500,40 @@ async fn run_turn(
         }
     };
     let _ = tx.send(event).await;
+}
+
+/// When the organisation's policy scans answers: records the findings in `out`'s answer and
+/// keeps the ones it redacts or blocks out of what is stored (and of the non-streamed reply,
+/// which is read from the stored message). A failure is logged: the answer exists either way.
+async fn screen_answer(
+    ctx: &AppContext,
+    p: &Principal,
+    endpoint: CallEndpoint,
+    out: &mut Outcome,
+    answer: &messages::Model,
+) {
+    let screened = match screen::output(ctx, p, &out.content).await {
+        Ok(Some(screened)) if screened.found() => screened,
+        Ok(_) => return,
+        Err(e) => {
+            tracing::error!(error = %e, "screening an answer failed");
+            return;
+        }
+    };
+    if let Err(e) = screen::record(
+        ctx,
+        p,
+        endpoint,
+        GuardrailDirection::Output,
+        &screened,
+        Some(answer.conversation_id),
+        Some(answer.id),
+    )
+    .await
+    {
+        tracing::error!(error = %e, "recording guardrail findings failed");
+    }
+    out.content = screened.text;
 }
 
 /// Cancels a turn in flight; the partial answer is kept. Answers the message as stored.

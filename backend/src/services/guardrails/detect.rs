@@ -83,6 +83,10 @@ pub const HIGH_ENTROPY_HEX_MAX_CHARS: usize = 40;
 /// Tokens with at least this share of their characters in words are identifiers or paths, not
 /// high-entropy findings (see `made_of_words`).
 pub const HIGH_ENTROPY_MAX_WORD_SHARE: f64 = 0.6;
+/// A ruled-out credential-like match up to this long is searched again from its second
+/// character (it may hold a key, `sk-AKIA…`); a longer one is skipped, which keeps the search
+/// linear on adversarial input.
+pub const MAX_SECRET_RETRY_BYTES: usize = 256;
 /// How far after a PEM header its `-----END` line is looked for.
 pub const MAX_PEM_BODY_BYTES: usize = 64 * 1024;
 
@@ -97,7 +101,7 @@ pub const CLAIM_ORDER: [GuardrailDetector; 6] = [
 ];
 
 /// Credentials in known formats, one alternative each (checked further by `plausible_secret`;
-/// a match glued to a letter or digit is not a secret):
+/// a match glued to a letter or digit, or after `_`, is not a secret):
 /// OpenAI (`sk-`, `sk-proj-`) and Anthropic (`sk-ant-`) keys, AWS access key ids (`AKIA`/`ASIA`
 /// + 16), GitHub tokens (`ghp_/gho_/ghu_/ghs_/ghr_` + 36, `github_pat_`), Slack tokens
 /// (`xox[baprs]-`), Stripe secret and restricted keys (`sk_live_`, `rk_live_`, and their `_test_`
@@ -105,6 +109,9 @@ pub const CLAIM_ORDER: [GuardrailDetector; 6] = [
 /// starting `eyJ`), and Aerie API keys (`aerie_<12>_<32>`, see `new_api_key` and
 /// `api_key_prefix` in `backend/src/crypto.rs`).
 pub const SECRET_PATTERN: &str = concat!(
+    // Not after a letter, digit or `_` (an ASCII word boundary, which the regex engine checks
+    // while it searches, so `iosk-AKIA…` still finds the AWS key after `sk-` is ruled out).
+    r"(?-u:\b)(?:",
     r"sk-[A-Za-z0-9_-]{20,}",
     r"|(?:AKIA|ASIA)[A-Z0-9]{16}",
     r"|gh[pousr]_[A-Za-z0-9]{36}",
@@ -114,6 +121,7 @@ pub const SECRET_PATTERN: &str = concat!(
     r"|AIza[A-Za-z0-9_-]{35}",
     r"|eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*",
     r"|aerie_[A-Za-z0-9]{12}_[A-Za-z0-9]{32}",
+    r")",
 );
 
 /// The header line of a PEM private key (`RSA`, `EC`, `OPENSSH`, `ENCRYPTED` or none).
@@ -552,12 +560,18 @@ fn secrets(piece: &str, out: &mut Vec<Hit>) {
     if let Some(regex) = &BUILTINS.secret {
         for (base, rest) in unclaimed(piece, &spans) {
             let bytes = rest.as_bytes();
-            for m in regex.find_iter(rest) {
+            let mut at = 0;
+            while let Some(m) = regex.find_at(rest, at) {
                 let value = m.as_str();
-                if alnum_at(bytes, m.start().checked_sub(1))
-                    || alnum_at(bytes, Some(m.end()))
-                    || !plausible_secret(value)
-                {
+                if alnum_at(bytes, Some(m.end())) || !plausible_secret(value) {
+                    // Another key may start inside what was ruled out (`AKIA…` in `sk-AKIA…`):
+                    // search on from the next character, unless the match is too long for that
+                    // to stay cheap. Matches start with an ASCII character.
+                    at = if m.len() <= MAX_SECRET_RETRY_BYTES {
+                        m.start() + 1
+                    } else {
+                        m.end()
+                    };
                     continue;
                 }
                 out.push(Hit {
@@ -565,6 +579,7 @@ fn secrets(piece: &str, out: &mut Vec<Hit>) {
                     end: base + m.end(),
                     preview: secret_preview(value),
                 });
+                at = m.end();
             }
         }
     }
@@ -1746,6 +1761,7 @@ mod tests {
             "AKIAIOSFODNN7EXAMPLE1",
             "xoxb-abcdefghijklmnop",
             "ghp_short",
+            "sk-AKIAIOSFODNN7EXAMPL",
         ] {
             assert_eq!(
                 only(GuardrailDetector::Secret, negative),
@@ -1753,6 +1769,11 @@ mod tests {
                 "{negative}"
             );
         }
+        // A key inside a ruled-out match is still found.
+        assert_eq!(
+            only(GuardrailDetector::Secret, "sk-AKIAIOSFODNN7EXAMPLE"),
+            ["AKIAIOSFODNN7EXAMPLE"]
+        );
     }
 
     #[test]
@@ -1975,6 +1996,19 @@ mod tests {
         let mixed = "4242 4242 4242 4242 +49 30 1234567 a@b.io Zx8Qp2Lr7Vt4Nw9Ks3Hj6Fd1Gb5Mc0Ya "
             .repeat(2_000);
         assert_eq!(Scanner::defaults().scan(&mixed).len(), 8_000);
+        // Ruled-out key-like matches inside one long run: linear, not quadratic.
+        let started = std::time::Instant::now();
+        assert!(
+            Scanner::defaults()
+                .scan(&"sk-a-".repeat(200_000))
+                .is_empty()
+        );
+        assert!(
+            Scanner::defaults()
+                .scan(&"sk-a-".repeat(40).repeat(5_000))
+                .is_empty()
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
         let headers = "-----BEGIN PRIVATE KEY-----\nAAAA\n".repeat(5_000);
         assert_eq!(Scanner::defaults().scan(&headers).len(), 5_000);
     }
@@ -2048,6 +2082,28 @@ mod tests {
         "%",
         "iox",
         "x0",
+        "Ab1c",
+        "_",
+        "sk-AKIAIOSFODNN7EXAMPLE",
+        "xoxb-",
+        "(0",
+        "+4915112345678",
+        "0301-234-567",
+        "555 234 4567",
+        "1-",
+        "NO9386011117947",
+        "no93",
+        "GB82WEST12345698765432",
+        "b-",
+        "8-",
+        "4000056655665556",
+        "x@y.de",
+        ".x4",
+        "ASIA",
+        "0000",
+        "3704",
+        "/",
+        "9",
         "a.b",
         "+jane",
         ".io",
@@ -2061,7 +2117,7 @@ mod tests {
     ];
 
     fn pieces() -> impl Strategy<Value = String> {
-        prop::collection::vec(prop::sample::select(PIECES), 0..40).prop_map(|p| p.concat())
+        prop::collection::vec(prop::sample::select(PIECES), 0..60).prop_map(|p| p.concat())
     }
 
     /// The invariants of every scan, and that redaction is final.

@@ -3,3 +3,8 @@
 //! a message, and redaction of what they found ([`detect`]).
 
 pub mod detect;
+pub mod events;
+pub mod policy;
+pub mod screen;
+
+pub use policy::Guardrails;

@@ -11,6 +11,7 @@ use super::{category_by_key, find_visible};
 use crate::actor::Actor;
 use crate::services::chat::models::{self, Target};
 use crate::services::chat::turns::{Answerer, TurnHandle, TurnRequest, start_turn_with};
+use crate::services::guardrails::screen;
 use crate::services::orgs;
 use crate::{AppContext, Error, Result, store};
 use aerie_contract::CallEndpoint;
@@ -37,6 +38,9 @@ pub struct QueryStarted {
 pub async fn query(ctx: &AppContext, actor: &Actor, input: QueryRequest) -> Result<QueryStarted> {
     let p = actor.principal()?;
     let text = search::query_text(&input.query)?;
+    // The guardrails see the question before it is embedded and searched for.
+    let screened = screen::input(ctx, p, CallEndpoint::Query, text, None).await?;
+    let text = screened.text.as_str();
     let top_k = search::top_k(input.top_k)?;
     let slug = input
         .domain
@@ -93,6 +97,7 @@ pub async fn query(ctx: &AppContext, actor: &Actor, input: QueryRequest) -> Resu
         Some(Answerer {
             target,
             citations: citations.clone(),
+            screened: Some(screened.clone()),
         }),
     )
     .await?;

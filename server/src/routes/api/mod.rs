@@ -4,6 +4,7 @@ pub mod agents;
 pub mod api_keys;
 pub mod chat;
 pub mod conversations;
+pub mod guardrails;
 pub mod knowledge;
 pub mod license;
 pub mod operator;
@@ -21,7 +22,7 @@ use crate::routes::family::Family;
 /// Two families (`routes/family.rs`): the data plane (agents, chat, conversations, knowledge
 /// bases, usage; changing an agent or a knowledge base takes a person), and the workspace's
 /// management (keys, providers, single sign-on, the organisation, its members and groups, the
-/// operator's organisations and the licence), people only.
+/// operator's organisations, the licence and the guardrails), people only.
 pub fn router() -> OpenApiRouter<AppState> {
     let data_plane = OpenApiRouter::new()
         .merge(agents::router())
@@ -36,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(orgs::router())
         .merge(operator::router())
         .merge(license::router())
+        .merge(guardrails::router())
         .merge(users::router());
     Family::DATA_PLANE
         .routes(data_plane)
