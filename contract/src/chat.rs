@@ -173,6 +173,13 @@ pub enum ChatEvent {
     ToolCall { call: ToolCallRecord },
     /// The turn ended; the stored answer.
     Done { message: Box<Message>, usage: Usage },
+    /// The guardrails found data the organisation asks about: the turn waits for
+    /// `POST /api/chat/{message_id}/dlp-decision` (allow, redact or block) before anything
+    /// reaches the model; no decision within 5 minutes blocks it.
+    DlpFinding {
+        message_id: MessageId,
+        findings: Vec<crate::guardrails::DlpFinding>,
+    },
     /// The turn failed; what was generated is kept.
     Error {
         code: String,

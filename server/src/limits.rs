@@ -12,6 +12,7 @@
 use aerie_backend::services::auth::password;
 use aerie_backend::services::billing::terms;
 use aerie_backend::services::chat::images::MAX_IMAGES;
+use aerie_backend::services::guardrails::policy as guardrails;
 use aerie_backend::services::validate::{self as v};
 use utoipa::openapi::schema::{AllOfBuilder, ArrayItems, ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::{OpenApi, Ref, RefOr};
@@ -252,6 +253,29 @@ pub const LIMITS: &[(&str, &str, Limit)] = &[
     ("ModelPrice", "input_per_mtok", integer((0, i64::MAX))),
     ("ModelPrice", "output_per_mtok", integer((0, i64::MAX))),
     ("ChangePlan", "plan", PLAN_SLUG),
+    // Guardrails.
+    ("GuardrailPolicy", "rules", Limit::Items { max: 6 }),
+    (
+        "GuardrailPolicy",
+        "patterns",
+        Limit::Items {
+            max: guardrails::PATTERNS_MAX,
+        },
+    ),
+    (
+        "GuardrailPattern",
+        "name",
+        name(guardrails::PATTERN_NAME_MAX),
+    ),
+    (
+        "GuardrailPattern",
+        "pattern",
+        Limit::Text {
+            min: 1,
+            max: guardrails::PATTERN_MAX,
+            pattern: None,
+        },
+    ),
     // Single sign-on.
     ("SsoProviderInput", "name", name(v::NAME_MAX)),
     ("SsoPolicy", "email_domains", EMAIL_DOMAIN),

@@ -77,6 +77,18 @@ pub async fn cancel_turn(message_id: MessageId) -> Result<Message, ErrorBody> {
         .map_err(super::ssr::err)
 }
 
+/// The caller's decision on what the guardrails asked about (a `dlp_finding` event).
+#[server(prefix = "/_server", endpoint = "chat_dlp_decision")]
+pub async fn decide_dlp(
+    message_id: MessageId,
+    decision: crate::contract::guardrails::DlpChoice,
+) -> Result<crate::contract::guardrails::DlpDecision, ErrorBody> {
+    let (ctx, actor) = super::ssr::context().await?;
+    crate::backend::services::guardrails::ask::decide(&ctx, &actor, message_id, decision)
+        .await
+        .map_err(super::ssr::err)
+}
+
 /// `rating`: `up`, `down`, or empty to clear.
 #[server(prefix = "/_server", endpoint = "chat_feedback")]
 pub async fn rate_answer(message_id: MessageId, rating: String) -> Result<Message, ErrorBody> {

@@ -314,6 +314,16 @@ async fn update_message<C: ConnectionTrait>(
     super::update_in_org(db, model, messages::Column::OrgId, org).await
 }
 
+/// Replaces a question's text (a guardrail decision let the caller's own words through).
+pub async fn set_content<C: ConnectionTrait>(
+    db: &C,
+    org: OrgId,
+    row: messages::Model,
+    content: String,
+) -> Result<messages::Model, DbErr> {
+    update_message(db, org, row, |m| m.content = Set(content)).await
+}
+
 /// Sets (or clears) the rating (1 up, -1 down) and comment on an answer.
 pub async fn set_feedback<C: ConnectionTrait>(
     db: &C,

@@ -137,8 +137,10 @@ impl Answer {
                 message_id: self.message_id,
                 session_id: self.session_id.clone(),
             })),
+            // Only `/api/chat` asks (elsewhere the guardrails block instead).
             TurnEvent::Reasoning(_)
             | TurnEvent::ClientToolCalls(_)
+            | TurnEvent::DlpFinding(_)
             | TurnEvent::Completed { .. } => {}
         }
         out

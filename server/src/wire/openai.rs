@@ -137,9 +137,11 @@ impl Reply {
             }
             // The agent's own tools do not show in this format, only conversation turns
             // finish with a stored message, and the citations ride on the first chunk.
-            TurnEvent::ToolCall(_) | TurnEvent::Finished { .. } | TurnEvent::Citations(_) => {
-                Vec::new()
-            }
+            // Only `/api/chat` asks (elsewhere the guardrails block instead).
+            TurnEvent::ToolCall(_)
+            | TurnEvent::Finished { .. }
+            | TurnEvent::Citations(_)
+            | TurnEvent::DlpFinding(_) => Vec::new(),
         }
     }
 

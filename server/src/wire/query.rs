@@ -94,6 +94,7 @@ impl Head {
             TurnEvent::Reasoning(_)
             | TurnEvent::ToolCall(_)
             | TurnEvent::ClientToolCalls(_)
+            | TurnEvent::DlpFinding(_)
             | TurnEvent::Completed { .. } => return None,
         })
     }

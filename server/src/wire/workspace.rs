@@ -40,6 +40,10 @@ fn chat_event(e: TurnEvent, message_id: MessageId) -> Option<ChatEvent> {
             message: detail,
             message_id: Some(message_id),
         },
+        TurnEvent::DlpFinding(findings) => ChatEvent::DlpFinding {
+            message_id,
+            findings,
+        },
         TurnEvent::ClientToolCalls(_) | TurnEvent::Completed { .. } => return None,
     })
 }
@@ -53,6 +57,7 @@ fn named(e: &ChatEvent) -> Event {
         ChatEvent::Citations { .. } => "citations",
         ChatEvent::ToolCall { .. } => "tool_call",
         ChatEvent::Done { .. } => "done",
+        ChatEvent::DlpFinding { .. } => "dlp_finding",
         ChatEvent::Error { .. } => "error",
     };
     Event::default()

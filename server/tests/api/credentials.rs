@@ -107,6 +107,7 @@ const TABLE: &[(&str, &str, u8)] = &[
     // chat and conversations
     ("POST", "/api/chat", DATA),
     ("POST", "/api/chat/{msgId}/cancel", DATA),
+    ("POST", "/api/chat/{msgId}/dlp-decision", DATA),
     ("POST", "/api/chat/{msgId}/feedback", DATA),
     ("GET", "/api/conversations", DATA),
     ("POST", "/api/conversations", DATA),

@@ -317,3 +317,181 @@ async fn the_guardrail_log_pages_filters_and_exports(#[case] kind: DbKind) {
         .await;
     assert_eq!(status, 403);
 }
+
+/// Starts `/api/chat` with `message` and reads events until `dlp_finding`: the answer's id and
+/// the findings, and the stream to read the rest from.
+async fn until_asked(
+    t: &Chat,
+    message: &str,
+) -> (
+    String,
+    Value,
+    impl futures::Stream<Item = reqwest::Result<axum::body::Bytes>> + Unpin + use<>,
+) {
+    use futures::StreamExt;
+    let res = t
+        .app
+        .client
+        .post(t.app.url("/api/chat"))
+        .bearer_auth(&t.key)
+        .json(&json!({"agent_id": t.agent_id, "message": message}))
+        .send()
+        .await
+        .expect("chat");
+    assert_eq!(res.status(), 200);
+    let mut stream = Box::pin(res.bytes_stream());
+    let mut text = String::new();
+    loop {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(20), stream.next())
+            .await
+            .expect("an event in time")
+            .expect("more events")
+            .expect("bytes");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+        let events = crate::support::chat::parse_sse(&text);
+        if let Some((_, data)) = events.iter().find(|(name, _)| name == "dlp_finding") {
+            let event: Value = serde_json::from_str(data).expect("json");
+            let id = event["message_id"].as_str().expect("id").to_owned();
+            return (id, event["findings"].clone(), stream);
+        }
+    }
+}
+
+async fn rest(
+    mut stream: impl futures::Stream<Item = reqwest::Result<axum::body::Bytes>> + Unpin,
+) -> Vec<(String, String)> {
+    use futures::StreamExt;
+    let mut text = String::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    crate::support::chat::parse_sse(&text)
+}
+
+#[rstest]
+#[case::sqlite(DbKind::Sqlite)]
+#[case::postgres(DbKind::Postgres)]
+#[tokio::test]
+async fn the_workspace_chat_asks_and_the_sender_decides(#[case] kind: DbKind) {
+    let t = start(kind).await;
+    let (status, saved) = put_policy(
+        &t,
+        json!({"rules": [{"detector": "email", "action": "ask"}, {"detector": "payment_card", "action": "redact"}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{saved}");
+
+    // Allow: the question goes as written (its card still redacted), and is stored so.
+    t.fake.push(Reply::text("Sent."));
+    let before = t.fake.requests().len();
+    let (id, findings, stream) =
+        until_asked(&t, &format!("Mail jane.doe@example.com the card {CARD}")).await;
+    assert_eq!(findings[0]["detector"], "email", "{findings}");
+    assert!(!findings.to_string().contains("jane.doe@"), "{findings}");
+    assert_eq!(
+        t.fake.requests().len(),
+        before,
+        "nothing reaches the provider before the decision"
+    );
+    // Only the sender decides.
+    let member = t.app.join(&t.jwt, "mia@acme.test", "member").await;
+    let (status, _) = t
+        .app
+        .authed(
+            Method::POST,
+            &format!("/api/chat/{id}/dlp-decision"),
+            &member,
+            Some(json!({"decision": "allow"})),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, body) = t
+        .post(
+            &format!("/api/chat/{id}/dlp-decision"),
+            json!({"decision": "allow"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let events = rest(stream).await;
+    assert!(events.iter().any(|(name, _)| name == "done"), "{events:?}");
+    let upstream = t.fake.last_request().expect("request").to_string();
+    assert!(upstream.contains("jane.doe@example.com"), "{upstream}");
+    assert!(
+        !upstream.contains(CARD) && upstream.contains("[REDACTED:payment_card]"),
+        "{upstream}"
+    );
+    // Decided once.
+    let (status, _) = t
+        .post(
+            &format!("/api/chat/{id}/dlp-decision"),
+            json!({"decision": "block"}),
+        )
+        .await;
+    assert_eq!(status, 404);
+
+    // Redact: the provider sees the placeholder.
+    t.fake.push(Reply::text("Sent."));
+    let (id, _, stream) = until_asked(&t, "Mail jane.doe@example.com today").await;
+    let (status, _) = t
+        .post(
+            &format!("/api/chat/{id}/dlp-decision"),
+            json!({"decision": "redact"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    rest(stream).await;
+    let upstream = t.fake.last_request().expect("request").to_string();
+    assert!(
+        !upstream.contains("jane.doe@") && upstream.contains("[REDACTED:email]"),
+        "{upstream}"
+    );
+
+    // Block: the turn ends with GUARD-001 and the provider sees nothing.
+    let before = t.fake.requests().len();
+    let (id, _, stream) = until_asked(&t, "Mail jane.doe@example.com now").await;
+    let (status, _) = t
+        .post(
+            &format!("/api/chat/{id}/dlp-decision"),
+            json!({"decision": "block"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let events = rest(stream).await;
+    let error = events
+        .iter()
+        .find(|(name, _)| name == "error")
+        .expect("error event");
+    assert!(error.1.contains("GUARD-001"), "{error:?}");
+    assert_eq!(t.fake.requests().len(), before);
+
+    // Every finding and every decision is in the log.
+    enterprise(&t).await;
+    let (_, log) = t
+        .app
+        .authed(
+            Method::GET,
+            "/api/guardrails/events?detector=email",
+            &t.jwt,
+            None,
+        )
+        .await;
+    let actions: Vec<&str> = log["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for action in ["ask", "allow", "redact", "block"] {
+        assert!(actions.contains(&action), "{actions:?}");
+    }
+
+    // Elsewhere nobody can be asked: the message is blocked.
+    let (status, refused) = t
+        .post(
+            "/v1/chat",
+            json!({"agent_id": t.agent_id, "message": "Mail jane.doe@example.com", "stream": false}),
+        )
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert_contract_body(&refused, "GUARD-001");
+}

@@ -14,6 +14,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use crate::{Error, Result};
 use aerie_contract::ErrorCode;
 use aerie_contract::chat::{Citation, Message, ToolCallRecord, Usage};
+use aerie_contract::guardrails::DlpFinding;
 
 /// One event of a turn. A turn sends its pieces as the model produces them and ends with
 /// exactly one of `Finished`, `Completed` or `Failed`.
@@ -37,6 +38,9 @@ pub enum TurnEvent {
     Completed { finish_reason: String, usage: Usage },
     /// The turn failed; what was generated is kept (a conversation turn stores it).
     Failed { code: ErrorCode, detail: String },
+    /// The guardrails found what the caller must decide about before the question goes on
+    /// (`/api/chat` only; docs/GUARDRAILS.md).
+    DlpFinding(Vec<DlpFinding>),
 }
 
 /// The events of a turn, as a handler streams them: the receiver of a started turn, with

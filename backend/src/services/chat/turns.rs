@@ -16,6 +16,7 @@ use super::models::Target;
 use super::titles::title_from;
 use crate::actor::{Actor, Principal};
 use crate::db::entities::{conversations as conversation_rows, messages};
+use crate::services::guardrails::ask;
 use crate::services::guardrails::screen::{self, Screened};
 use crate::services::{agents, billing, knowledge, providers, usage};
 use crate::store;
@@ -395,12 +396,25 @@ pub(crate) async fn start_turn_with(
     let message_id = MessageId(stored.answer.id);
     ctx.in_flight()
         .add(message_id, p.org_id, p.user_id, token.clone());
+    // Registered before the turn runs, so a decision sent as soon as the caller sees the
+    // `dlp_finding` event finds it.
+    let waiting = prepared.screened.ask.take().map(|asked| Waiting {
+        decision: ctx
+            .guardrails()
+            .pending
+            .register(message_id, p.org_id, p.user_id),
+        asked,
+        question: stored.question.clone(),
+    });
     let ctx2 = ctx.clone();
     let endpoint = req.endpoint;
     let reasoning = prepared.reasoning;
     let answer = stored.answer;
     tokio::spawn(async move {
-        run_turn(ctx2, p, prepared, history, answer, token, tx, endpoint).await;
+        run_turn(
+            ctx2, p, prepared, history, answer, token, tx, endpoint, waiting,
+        )
+        .await;
     });
     Ok(TurnHandle {
         conversation_id: stored.conversation_id,
@@ -455,6 +469,7 @@ async fn run_turn(
     token: CancellationToken,
     tx: mpsc::Sender<TurnEvent>,
     endpoint: CallEndpoint,
+    waiting: Option<Waiting>,
 ) {
     let message_id = MessageId(answer.id);
     if !prepared.citations.is_empty() {
@@ -463,9 +478,37 @@ async fn run_turn(
             .send(TurnEvent::Citations(prepared.citations.clone()))
             .await;
     }
-    // When the client goes away the engine stops the upstream and keeps what was generated.
-    let mut out = engine::run(&ctx, prepared.turn(history), Some(&tx), &token).await;
-    screen_answer(&ctx, &p, endpoint, &mut out, &answer).await;
+    let mut history = history;
+    let blocked = match waiting {
+        Some(w) => {
+            !decided(
+                &ctx,
+                &p,
+                w,
+                &mut history,
+                &prepared.images,
+                &token,
+                &tx,
+                message_id,
+            )
+            .await
+        }
+        None => false,
+    };
+    let out = if blocked {
+        Outcome {
+            error: Some((
+                ErrorCode::GuardrailBlocked,
+                "The message was not sent: what the guardrails found in it was blocked.".to_owned(),
+            )),
+            ..Outcome::default()
+        }
+    } else {
+        // When the client goes away the engine stops the upstream and keeps what was generated.
+        let mut out = engine::run(&ctx, prepared.turn(history), Some(&tx), &token).await;
+        screen_answer(&ctx, &p, endpoint, &mut out, &answer).await;
+        out
+    };
     let Prepared {
         agent,
         linked,
@@ -475,7 +518,9 @@ async fn run_turn(
         ..
     } = prepared;
     ctx.in_flight().remove(message_id);
-    record_usage(&ctx, &p, &agent, linked, &provider, &out, endpoint);
+    if !blocked {
+        record_usage(&ctx, &p, &agent, linked, &provider, &out, endpoint);
+    }
     let stored = store::conversations::finish_answer(
         ctx.db(),
         p.org_id,
@@ -500,6 +545,56 @@ async fn run_turn(
         }
     };
     let _ = tx.send(event).await;
+}
+
+/// A turn whose question holds `ask` findings, waiting for its caller's decision.
+struct Waiting {
+    asked: screen::Asked,
+    decision: tokio::sync::oneshot::Receiver<aerie_contract::guardrails::DlpChoice>,
+    question: messages::Model,
+}
+
+/// Puts the `ask` findings to the caller (a `dlp_finding` event) and applies the decision:
+/// `allow` sends (and stores) the question with only its `redact` findings replaced, `redact`
+/// keeps it as screened; answers false when the turn is blocked (the decision, its timeout, a
+/// cancel, or the client going away).
+#[allow(clippy::too_many_arguments)]
+async fn decided(
+    ctx: &AppContext,
+    p: &Principal,
+    w: Waiting,
+    history: &mut Vec<Value>,
+    images: &[String],
+    token: &CancellationToken,
+    tx: &mpsc::Sender<TurnEvent>,
+    message_id: MessageId,
+) -> bool {
+    use aerie_contract::guardrails::DlpChoice;
+    let _ = tx
+        .send(TurnEvent::DlpFinding(w.asked.findings.clone()))
+        .await;
+    let stop = async {
+        tokio::select! {
+            () = token.cancelled() => {}
+            () = tx.closed() => {}
+        }
+    };
+    let ids = (w.question.conversation_id, w.question.id, message_id);
+    match ask::await_decision(ctx, p, &w.asked, w.decision, stop, ids).await {
+        DlpChoice::Allow => {
+            history.pop();
+            history.push(images::user_message(&w.asked.allowed_text, images));
+            let text = w.asked.allowed_text.clone();
+            if let Err(e) =
+                store::conversations::set_content(ctx.db(), p.org_id, w.question, text).await
+            {
+                tracing::error!(error = %e, "storing an allowed question failed");
+            }
+            true
+        }
+        DlpChoice::Redact => true,
+        DlpChoice::Block => false,
+    }
 }
 
 /// When the organisation's policy scans answers: records the findings in `out`'s answer and

@@ -101,12 +101,12 @@ pub const CLAIM_ORDER: [GuardrailDetector; 6] = [
 ];
 
 /// Credentials in known formats, one alternative each (checked further by `plausible_secret`;
-/// a match glued to a letter or digit, or after `_`, is not a secret):
-/// OpenAI (`sk-`, `sk-proj-`) and Anthropic (`sk-ant-`) keys, AWS access key ids (`AKIA`/`ASIA`
-/// + 16), GitHub tokens (`ghp_/gho_/ghu_/ghs_/ghr_` + 36, `github_pat_`), Slack tokens
-/// (`xox[baprs]-`), Stripe secret and restricted keys (`sk_live_`, `rk_live_`, and their `_test_`
-/// twins), Google API keys (`AIza` + 35), JWTs (three base64url parts, header and payload
-/// starting `eyJ`), and Aerie API keys (`aerie_<12>_<32>`, see `new_api_key` and
+/// a match glued to a letter or digit, or after `_`, is not a secret): OpenAI (`sk-`,
+/// `sk-proj-`) and Anthropic (`sk-ant-`) keys, AWS access key ids (`AKIA`/`ASIA` and 16 more),
+/// GitHub tokens (`ghp_/gho_/ghu_/ghs_/ghr_` and 36 more, `github_pat_`), Slack tokens
+/// (`xox[baprs]-`), Stripe secret and restricted keys (`sk_live_`, `rk_live_`, and their
+/// `_test_` twins), Google API keys (`AIza` and 35 more), JWTs (three base64url parts, header and
+/// payload starting `eyJ`), and Aerie API keys (`aerie_<12>_<32>`, see `new_api_key` and
 /// `api_key_prefix` in `backend/src/crypto.rs`).
 pub const SECRET_PATTERN: &str = concat!(
     // Not after a letter, digit or `_` (an ASCII word boundary, which the regex engine checks
@@ -805,7 +805,7 @@ fn iban_at(bytes: &[u8], start: usize) -> Option<(usize, String)> {
     let mut grouped = None;
     let mut i = start;
     while compact.len() < length {
-        if !compact.is_empty() && compact.len() % 4 == 0 {
+        if !compact.is_empty() && compact.len().is_multiple_of(4) {
             let space = bytes.get(i) == Some(&b' ');
             if *grouped.get_or_insert(space) != space {
                 return None;
@@ -1049,7 +1049,7 @@ fn luhn_ok(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2163,6 +2163,11 @@ mod tests {
         }
 
         #[test]
+        fn character_soup_scans_cleanly(text in "[0-9 ()+./@=_:-]{0,40}|[0-9 ()+./@=_a-fkosxA-FGIKS-]{0,80}") {
+            check(&text)?;
+        }
+
+        #[test]
         fn embedded_cards_are_found_and_removed(
             issuer in prop::sample::select(&["4", "51", "55", "2221", "2720", "34", "37", "6011", "65", "3528", "62", "36"][..]),
             body in "[0-9]{18}",
@@ -2199,7 +2204,7 @@ mod tests {
             let findings = Scanner::defaults().scan(&text);
             prop_assert!(
                 findings.iter().any(|f| f.detector == GuardrailDetector::PaymentCard
-                    && &text[f.start..f.end] == shown),
+                    && text[f.start..f.end] == shown),
                 "{text:?}: {findings:?}"
             );
             let redacted = redact(&text, &findings);

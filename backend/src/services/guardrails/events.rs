@@ -94,26 +94,24 @@ fn event_dto(e: &guardrail_events::Model) -> Result<GuardrailEvent> {
     })
 }
 
-/// Admins of the organisation, on an instance whose licence includes the log.
-async fn admitted(ctx: &AppContext, actor: &Actor) -> Result<aerie_contract::ids::OrgId> {
+/// Admins of the organisation, with a well-formed query (the list's `limit` and `cursor` are
+/// checked for the export too: one query string, one reading), on an instance whose licence
+/// includes the log. Answers the organisation, the page size and where the page starts.
+async fn admitted(
+    ctx: &AppContext,
+    actor: &Actor,
+    q: &EventQuery,
+) -> Result<(
+    aerie_contract::ids::OrgId,
+    u64,
+    Option<(DateTime<Utc>, Uuid)>,
+)> {
     let p = actor.require_role(Role::Admin)?;
-    license::require(ctx, LicenseFeature::GuardrailLog).await?;
-    Ok(p.org_id)
-}
-
-fn checked_range(q: &EventQuery) -> Result<()> {
     if let (Some(from), Some(to)) = (q.from, q.to)
         && from > to
     {
         return Err(Error::invalid("from", "from must not be after to."));
     }
-    Ok(())
-}
-
-/// A page of the organisation's guardrail log, newest first.
-pub async fn list(ctx: &AppContext, actor: &Actor, q: &EventQuery) -> Result<GuardrailEventPage> {
-    let org = admitted(ctx, actor).await?;
-    checked_range(q)?;
     let limit = q.limit.unwrap_or(PAGE_DEFAULT);
     if !(1..=PAGE_MAX).contains(&limit) {
         return Err(Error::invalid(
@@ -122,6 +120,13 @@ pub async fn list(ctx: &AppContext, actor: &Actor, q: &EventQuery) -> Result<Gua
         ));
     }
     let before = q.cursor.as_deref().map(parse_cursor).transpose()?;
+    license::require(ctx, LicenseFeature::GuardrailLog).await?;
+    Ok((p.org_id, limit, before))
+}
+
+/// A page of the organisation's guardrail log, newest first.
+pub async fn list(ctx: &AppContext, actor: &Actor, q: &EventQuery) -> Result<GuardrailEventPage> {
+    let (org, limit, before) = admitted(ctx, actor, q).await?;
     // One more than asked tells whether a next page exists.
     let mut rows = store::guardrails::page(ctx.db(), org, &q.filter(), before, limit + 1).await?;
     let more = rows.len() as u64 > limit;
@@ -187,8 +192,7 @@ fn csv_writer() -> csv::Writer<Vec<u8>> {
 
 /// Every event matching `q` as CSV, newest first, streamed.
 pub async fn export(ctx: &AppContext, actor: &Actor, q: &EventQuery) -> Result<Export> {
-    let org = admitted(ctx, actor).await?;
-    checked_range(q)?;
+    let (org, _, _) = admitted(ctx, actor, q).await?;
     let filter = q.filter();
     let file_name = format!("aerie-guardrail-events-{}.csv", Utc::now().format("%Y%m%d"));
     let (tx, rx) = mpsc::channel(4);

@@ -2,6 +2,7 @@
 //! cards, IBANs, credentials, high-entropy tokens, administrators' own patterns) in the text of
 //! a message, and redaction of what they found ([`detect`]).
 
+pub mod ask;
 pub mod detect;
 pub mod events;
 pub mod policy;

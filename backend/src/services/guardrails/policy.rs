@@ -129,6 +129,8 @@ impl Compiled {
 #[derive(Default)]
 pub struct Guardrails {
     cache: Mutex<HashMap<OrgId, (Instant, Arc<Compiled>)>>,
+    /// Turns waiting for their caller's decision (`ask`).
+    pub(crate) pending: super::ask::Pending,
 }
 
 impl Guardrails {

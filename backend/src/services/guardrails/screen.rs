@@ -2,7 +2,7 @@
 //! caller sends before it reaches a provider, and — when the policy asks — what a model
 //! answered. Every finding becomes a guardrail event.
 
-use aerie_contract::guardrails::GuardrailDirection;
+use aerie_contract::guardrails::{DlpFinding, GuardrailDirection};
 use aerie_contract::{CallEndpoint, ErrorCode, GuardrailAction, GuardrailDetector};
 use chrono::Utc;
 use uuid::Uuid;
@@ -26,9 +26,22 @@ pub struct Noted {
 /// A screened text.
 #[derive(Clone, Debug, Default)]
 pub struct Screened {
-    /// The text to pass on: the original with every `redact` finding replaced.
+    /// The text to pass on: the original with every `redact` finding replaced (and every `ask`
+    /// one, until the caller allows it).
     pub text: String,
     /// Everything found (to record with [`record`] once the text has its message).
+    pub noted: Vec<Noted>,
+    /// The `ask` findings the caller must decide about, when the route can ask.
+    pub ask: Option<Asked>,
+}
+
+/// What a caller is asked about (a `dlp_finding` event of `/api/chat`).
+#[derive(Clone, Debug)]
+pub struct Asked {
+    pub findings: Vec<DlpFinding>,
+    /// The text to pass on if the caller allows it: only the `redact` findings replaced.
+    pub allowed_text: String,
+    /// The findings asked about, for the events that record the decision.
     pub noted: Vec<Noted>,
 }
 
@@ -71,8 +84,9 @@ async fn scan(compiled: std::sync::Arc<policy::Compiled>, text: &str) -> Result<
 }
 
 /// Screens `text` that `p` sends through `route`. A `block` finding — or an `ask` one, which
-/// only the workspace chat can put to its caller (`can_ask`) — refuses the text (recorded);
-/// otherwise the answer holds the text to pass on and the findings to record.
+/// only the workspace chat can put to its caller (`route` is [`CallEndpoint::ApiChat`]) —
+/// refuses the text (recorded); otherwise the answer holds the text to pass on, the findings to
+/// record and what to ask.
 pub async fn input(
     ctx: &AppContext,
     p: &Principal,
@@ -80,12 +94,13 @@ pub async fn input(
     text: &str,
     conversation: Option<Uuid>,
 ) -> Result<Screened> {
+    let can_ask = route == CallEndpoint::ApiChat;
     let compiled = policy::compiled(ctx, p.org_id).await?;
     let findings = scan(compiled.clone(), text).await?;
     if findings.is_empty() {
         return Ok(Screened {
             text: text.to_owned(),
-            noted: Vec::new(),
+            ..Screened::default()
         });
     }
     let noted: Vec<Noted> = findings
@@ -93,7 +108,7 @@ pub async fn input(
         .map(|finding| {
             let action = match compiled.action(&finding) {
                 // Nobody can be asked on this route: the text does not go.
-                GuardrailAction::Ask => GuardrailAction::Block,
+                GuardrailAction::Ask if !can_ask => GuardrailAction::Block,
                 a => a,
             };
             Noted { finding, action }
@@ -107,8 +122,8 @@ pub async fn input(
         let found: Vec<String> = blocked.iter().map(|n| describe(&n.finding)).collect();
         let why = format!("Found {}.", found.join(", "));
         let screened = Screened {
-            text: String::new(),
             noted: noted.clone(),
+            ..Screened::default()
         };
         record(
             ctx,
@@ -128,17 +143,40 @@ pub async fn input(
                 .to_owned(),
         });
     }
-    let redacted: Vec<Finding> = noted
-        .iter()
-        .filter(|n| n.action == GuardrailAction::Redact)
-        .map(|n| n.finding.clone())
-        .collect();
-    let text = if redacted.is_empty() {
-        text.to_owned()
-    } else {
-        detect::redact(text, &redacted)
+    let replaced = |actions: &[GuardrailAction]| {
+        let found: Vec<Finding> = noted
+            .iter()
+            .filter(|n| actions.contains(&n.action))
+            .map(|n| n.finding.clone())
+            .collect();
+        if found.is_empty() {
+            text.to_owned()
+        } else {
+            detect::redact(text, &found)
+        }
     };
-    Ok(Screened { text, noted })
+    let asked: Vec<Noted> = noted
+        .iter()
+        .filter(|n| n.action == GuardrailAction::Ask)
+        .cloned()
+        .collect();
+    let ask = (!asked.is_empty()).then(|| Asked {
+        findings: asked
+            .iter()
+            .map(|n| DlpFinding {
+                detector: n.finding.detector,
+                pattern: n.finding.pattern.clone(),
+                preview: n.finding.preview.clone(),
+            })
+            .collect(),
+        allowed_text: replaced(&[GuardrailAction::Redact]),
+        noted: asked,
+    });
+    Ok(Screened {
+        text: replaced(&[GuardrailAction::Redact, GuardrailAction::Ask]),
+        noted,
+        ask,
+    })
 }
 
 /// Screens a model's answer when the organisation's policy scans answers: `redact` and `block`
@@ -170,7 +208,11 @@ pub async fn output(ctx: &AppContext, p: &Principal, text: &str) -> Result<Optio
     } else {
         detect::redact(text, &removed)
     };
-    Ok(Some(Screened { text, noted }))
+    Ok(Some(Screened {
+        text,
+        noted,
+        ask: None,
+    }))
 }
 
 /// Records `screened`'s findings as guardrail events.

@@ -1,10 +1,13 @@
 //! `/api/chat` (seed 004): one turn as Server-Sent Events — `start`, `delta`, `reasoning`,
-//! `tool_call`, then `done` or `error` — plus cancel and feedback.
+//! `tool_call`, then `done` or `error` (and `dlp_finding` when the guardrails ask) — plus
+//! cancel, the decision on a `dlp_finding`, and feedback.
 
 use aerie_backend::actor::Actor;
 use aerie_backend::services::chat::{self, TurnRequest};
+use aerie_backend::services::guardrails;
 use aerie_backend::{AppContext, AppState, Error};
 use aerie_contract::chat::{ChatEvent, ChatTurn, Feedback, Message};
+use aerie_contract::guardrails::DlpDecision;
 use aerie_contract::ids::MessageId;
 use aerie_contract::{CallEndpoint, ErrorBody};
 use axum::Json;
@@ -19,6 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(chat_turn))
         .routes(routes!(cancel_turn))
+        .routes(routes!(dlp_decision))
         .routes(routes!(message_feedback))
 }
 
@@ -58,6 +62,24 @@ pub async fn cancel_turn(
     AppPath(id): AppPath<MessageId>,
 ) -> Result<Json<Message>, Error> {
     Ok(Json(chat::cancel(&ctx, &actor, id).await?))
+}
+
+/// Resolve a `dlp_finding`: send the question as written (`allow`), with the findings replaced
+/// (`redact`), or not at all (`block`); the waiting turn goes on (docs/GUARDRAILS.md). Reaches
+/// the instance that streams the turn, like cancel.
+#[utoipa::path(post, path = "/api/chat/{msgId}/dlp-decision", tag = "chat", request_body = DlpDecision,
+    params(("msgId" = MessageId, Path, description = "The answer's message id (from `start` and `dlp_finding`)")),
+    responses((status = 200, body = DlpDecision),
+        (status = 404, description = "No turn of the caller waits for a decision on this message", body = ErrorBody)))]
+pub async fn dlp_decision(
+    State(ctx): State<AppContext>,
+    actor: Actor,
+    AppPath(id): AppPath<MessageId>,
+    AppJson(input): AppJson<DlpDecision>,
+) -> Result<Json<DlpDecision>, Error> {
+    Ok(Json(
+        guardrails::ask::decide(&ctx, &actor, id, input.decision).await?,
+    ))
 }
 
 /// Thumbs up/down and an optional comment on an answer.

@@ -17,12 +17,13 @@ use super::{SignedIn, error_of};
 use crate::contract::ErrorBody;
 use crate::contract::agents::Agent;
 use crate::contract::chat::{ChatEvent, ChatTurn, Citation, Conversation, Message, ToolCallRecord};
+use crate::contract::guardrails::{DlpChoice, DlpFinding};
 use crate::contract::ids::{AgentId, ConversationId, MessageId};
 use crate::contract::kinds::{MessageRole, MessageStatus};
 use crate::fns::agents::list_agents;
 use crate::fns::chat::{
     BranchConversation, CancelTurn, DeleteConversation, RegenerateTitle, RenameConversation,
-    list_conversations, list_messages, rate_answer,
+    decide_dlp, list_conversations, list_messages, rate_answer,
 };
 use crate::ui::components::{EmptyState, ErrorAlert, LoadError};
 use crate::ui::{markdown, routes};
@@ -66,6 +67,8 @@ struct Entry {
     status: ArcRwSignal<MessageStatus>,
     error: ArcRwSignal<Option<String>>,
     feedback: ArcRwSignal<Option<i16>>,
+    /// What the guardrails ask the sender about before the question goes on.
+    dlp: ArcRwSignal<Vec<DlpFinding>>,
 }
 
 impl Entry {
@@ -82,6 +85,7 @@ impl Entry {
             status: ArcRwSignal::new(status),
             error: ArcRwSignal::new(None),
             feedback: ArcRwSignal::new(None),
+            dlp: ArcRwSignal::new(Vec::new()),
         }
     }
 
@@ -257,8 +261,15 @@ impl Chat {
             }
             ChatEvent::Citations { citations } => answer.citations.set(citations),
             ChatEvent::ToolCall { call } => answer.tool_calls.update(|t| t.push(call)),
-            ChatEvent::Done { message, .. } => answer.apply(&message),
-            ChatEvent::Error { message, .. } => answer.fail(message),
+            ChatEvent::DlpFinding { findings, .. } => answer.dlp.set(findings),
+            ChatEvent::Done { message, .. } => {
+                answer.dlp.set(Vec::new());
+                answer.apply(&message);
+            }
+            ChatEvent::Error { message, .. } => {
+                answer.dlp.set(Vec::new());
+                answer.fail(message);
+            }
         }
         self.tick.update(|n| *n = n.wrapping_add(1));
     }
@@ -679,12 +690,14 @@ fn MessageView(
 #[component]
 fn AnswerBody(entry: Entry) -> impl IntoView {
     let Entry {
+        id: entry_id,
         content,
         reasoning,
         tool_calls,
         citations,
         status,
         error,
+        dlp,
         ..
     } = entry;
     let reasoning_view = move || {
@@ -726,11 +739,59 @@ fn AnswerBody(entry: Entry) -> impl IntoView {
         move || citations.with(|c| sources::mark_citations(&markdown::render(&content.get()), c))
     };
     view! {
+        <DlpPrompt id=entry_id dlp/>
         {reasoning_view}
         {tools_view}
         <div class="md answer" inner_html=md></div>
         <Sources citations/>
         {status_view}
+    }
+}
+
+/// What the organisation's guardrails ask about the question (an `ask` rule): send it as
+/// written, send it redacted, or do not send it. The turn waits (5 minutes at most).
+#[component]
+fn DlpPrompt(
+    id: ArcRwSignal<Option<MessageId>>,
+    dlp: ArcRwSignal<Vec<DlpFinding>>,
+) -> impl IntoView {
+    let decide = {
+        let dlp = dlp.clone();
+        move |decision: DlpChoice| {
+            let Some(message_id) = id.get_untracked() else {
+                return;
+            };
+            dlp.set(Vec::new());
+            leptos::task::spawn_local(async move {
+                let _ = decide_dlp(message_id, decision).await;
+            });
+        }
+    };
+    let shown = dlp.clone();
+    move || {
+        let findings = shown.get();
+        (!findings.is_empty()).then(|| {
+            let decide = decide.clone();
+            let (allow, redact, block) = (decide.clone(), decide.clone(), decide);
+            let items = findings
+                .into_iter()
+                .map(|f| {
+                    let what = f.pattern.clone().unwrap_or_else(|| f.detector.as_str().replace('_', " "));
+                    view! { <li>{what} ": " <code>{f.preview}</code></li> }
+                })
+                .collect_view();
+            view! {
+                <div class="dlp-prompt" role="alertdialog" aria-label="Sensitive data found">
+                    <p>"Your message contains data your organisation asks about before it is sent to the model:"</p>
+                    <ul>{items}</ul>
+                    <div class="actions">
+                        <button class="button" type="button" on:click=move |_| allow(DlpChoice::Allow)>"Send as written"</button>
+                        <button class="button" type="button" on:click=move |_| redact(DlpChoice::Redact)>"Send redacted"</button>
+                        <button class="button danger" type="button" on:click=move |_| block(DlpChoice::Block)>"Don't send"</button>
+                    </div>
+                </div>
+            }
+        })
     }
 }
 
