@@ -187,6 +187,22 @@ async fn a_policy_blocks_redacts_its_own_patterns_and_screens_answers(#[case] ki
         !answer.contains("bob@example.org") && answer.contains("[REDACTED:email]"),
         "{answer}"
     );
+    // A whole OpenAI answer is screened too.
+    t.fake.push(Reply::text("Write to bob@example.org."));
+    let (status, body) = t
+        .post(
+            "/v1/chat/completions",
+            json!({"model": "helper", "messages": [{"role": "user", "content": "Who knows?"}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let answer = body["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        !answer.contains("bob@example.org") && answer.contains("[REDACTED:email]"),
+        "{answer}"
+    );
     // Gone from the default: IBANs are no longer looked for.
     t.fake.push(Reply::text("ok"));
     let (status, _) = t

@@ -227,10 +227,26 @@ fn record(ctx: &AppContext, prep: &Prepared, out: &Outcome) {
 /// recorded either way.
 pub async fn complete(ctx: &AppContext, prep: &mut Prepared) -> Result<Outcome> {
     let hold = prep.hold.take();
-    let out = engine::run(ctx, turn(prep, hold), None, &CancellationToken::new()).await;
+    let mut out = engine::run(ctx, turn(prep, hold), None, &CancellationToken::new()).await;
     record(ctx, prep, &out);
     if let Some((code, detail)) = &out.error {
         return Err(Error::detailed(*code, detail.clone()));
+    }
+    // When the policy scans answers, a whole answer is screened before it is returned.
+    if let Some(screened) = screen::output(ctx, &prep.principal, &out.content).await?
+        && screened.found()
+    {
+        screen::record(
+            ctx,
+            &prep.principal,
+            CallEndpoint::ChatCompletions,
+            GuardrailDirection::Output,
+            &screened,
+            None,
+            None,
+        )
+        .await?;
+        out.content = screened.text;
     }
     Ok(out)
 }
