@@ -368,7 +368,7 @@ mod tests {
             assert!(codes.insert(info.code), "duplicate code {}", info.code);
             assert!(
                 [
-                    400, 401, 402, 403, 404, 405, 409, 413, 415, 429, 500, 502, 503, 504
+                    400, 401, 402, 403, 404, 405, 409, 413, 415, 422, 429, 500, 502, 503, 504
                 ]
                 .contains(&info.status),
                 "{code:?} has unexpected status {}",
@@ -385,7 +385,7 @@ mod tests {
             assert!(info.detail.ends_with('.') || *code == ErrorCode::TokenNotValid);
             let prefix = info.code.split('-').next().unwrap_or_default();
             assert!(
-                ["REQ", "AUTH", "RES", "BILL", "RATE", "SRV"].contains(&prefix),
+                ["REQ", "AUTH", "RES", "BILL", "RATE", "SRV", "GUARD"].contains(&prefix),
                 "{} has an unknown area",
                 info.code
             );

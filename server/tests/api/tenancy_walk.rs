@@ -314,6 +314,15 @@ const BODIES: &[(&str, Bodies)] = &[
     ("POST /api/chat/{msgId}/feedback", |_| {
         vec![body(json!({"rating": "up", "comment": "walk"}))]
     }),
+    ("POST /api/chat/{msgId}/dlp-decision", |_| {
+        vec![body(json!({"decision": "allow"}))]
+    }),
+    // B's own policy: the operation names nothing of A.
+    ("PUT /api/guardrails/policy", |_| {
+        vec![body(
+            json!({"rules": [{"detector": "email", "action": "allow"}], "patterns": [], "scan_output": false}),
+        )]
+    }),
     ("POST /api/conversations", |s| {
         s.a.all(Kind::Agent)
             .into_iter()
@@ -1401,14 +1410,15 @@ async fn a_second_organisation_walks_every_operation_and_finds_nothing(#[case] k
     let idp = format!("http://{}", ok_listener().await);
     let upstream = fake.base_url();
     let acme = seed_acme(&app, &upstream, &idp).await;
-    // A Pro licence (applied by A's owner, the operator), so the usage export is walked too.
+    // An Enterprise licence (applied by A's owner, the operator), so the usage export and the
+    // guardrail log are walked too.
     let (status, licence) = app
         .authed(
             Method::POST,
             "/api/license/apply",
             &acme.owner_jwt,
             Some(json!({"license_key": crate::support::license::sign(
-                &crate::support::license::claims("pro", 3600)
+                &crate::support::license::claims("enterprise", 3600)
             )})),
         )
         .await;

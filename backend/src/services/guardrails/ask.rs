@@ -19,10 +19,13 @@ use crate::{AppContext, Error, Result};
 /// How long a turn waits for its caller's decision; then it is blocked.
 pub const WAIT: Duration = Duration::from_secs(5 * 60);
 
+/// A waiting turn: whose it is, and where its decision goes.
+type Waiter = (OrgId, UserId, oneshot::Sender<DlpChoice>);
+
 /// The turns of this instance waiting for a decision, by answer message id.
 #[derive(Default)]
 pub struct Pending {
-    waiting: Mutex<HashMap<MessageId, (OrgId, UserId, oneshot::Sender<DlpChoice>)>>,
+    waiting: Mutex<HashMap<MessageId, Waiter>>,
 }
 
 impl Pending {

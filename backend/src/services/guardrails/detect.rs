@@ -5,8 +5,8 @@
 //!
 //! # The detectors
 //!
-//! - [`GuardrailDetector::Email`]: `local@domain.tld` ([`EMAIL_PATTERN`]), not glued to a letter
-//!   or digit on either side.
+//! - [`GuardrailDetector::Email`]: `local@domain.tld` ([`EMAIL_PATTERN`]), not followed by a
+//!   letter or digit (the address ends at the last top-level domain that is not).
 //! - [`GuardrailDetector::Phone`]: international numbers (`+<country> …`, or `00<country> …`) of
 //!   [`PHONE_MIN_DIGITS`] to [`PHONE_MAX_DIGITS`] digits, and national numbers of
 //!   [`NATIONAL_MIN_DIGITS`] to [`NATIONAL_MAX_DIGITS`] digits written with separators: a trunk
@@ -25,8 +25,9 @@
 //! - [`GuardrailDetector::Secret`]: credentials in known formats ([`SECRET_PATTERN`]): OpenAI and
 //!   Anthropic `sk-…` keys (with upper-case letters, lower-case letters and digits), AWS access
 //!   key ids, GitHub tokens, Slack tokens, Stripe secret and restricted keys, Google API keys,
-//!   JWTs, Aerie's own API keys, and PEM private keys (`-----BEGIN … PRIVATE KEY-----` through
-//!   its `-----END … PRIVATE KEY-----`, or through its last base64 line when the end is missing).
+//!   JWTs, Aerie's own API keys, none right after a letter, digit or `_` nor right before a
+//!   letter or digit; and PEM private keys (`-----BEGIN … PRIVATE KEY-----` through its
+//!   `-----END … PRIVATE KEY-----`, or through its last base64 line when the end is missing).
 //! - [`GuardrailDetector::HighEntropy`]: tokens of `[A-Za-z0-9+/=_-]` (an `=` followed by another
 //!   token character ends a token, so `NAME=value` is two) of at least [`HIGH_ENTROPY_MIN_CHARS`]
 //!   characters, with letters and digits, at least [`HIGH_ENTROPY_MIN_BITS`] bits of Shannon
@@ -2144,6 +2145,22 @@ mod tests {
                 .collect::<Vec<_>>()
         );
         Ok(())
+    }
+
+    #[test]
+    fn redaction_is_final_on_cases_that_once_were_not() {
+        for text in [
+            "a@b.io.GB82 WEST 1234 5698 7654 32==",
+            "a@b.iox0132Ab3dEf6hIj9kLm2nOp5qRs8t+jane.doe@example.org",
+            "Ab3dEf6hIj9kLm2nOp5qRs8txDE89370400440532013000xa@b.io0a@b.ioWEST ",
+            "a@b.iosk-a.bAb3dEf6hIj9kLm2nOp5qRs8t  ",
+            "a@b.iosk-AKIAIOSFODNN7EXAMPLE ",
+            "a@b.io.sk-AKIAIOSFODNN7EXAMPLE.x4",
+            "0301 234 567 8-Ab1cZx8Qp2Lr7Vt4Nw9Ks3Hj6Fd1",
+            "4242 4242 4242 4242 0301 234 567",
+        ] {
+            check(text).unwrap();
+        }
     }
 
     proptest! {

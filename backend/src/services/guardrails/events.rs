@@ -120,6 +120,12 @@ async fn admitted(
         ));
     }
     let before = q.cursor.as_deref().map(parse_cursor).transpose()?;
+    if let Some(user) = q.user_id {
+        // Someone of this organisation (404 for anyone else's people).
+        store::users::find_member(ctx.db(), p.org_id, user)
+            .await?
+            .ok_or(Error::NotFound)?;
+    }
     license::require(ctx, LicenseFeature::GuardrailLog).await?;
     Ok((p.org_id, limit, before))
 }
