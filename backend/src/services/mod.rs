@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod chat;
+pub mod csv_export;
 pub mod embeddings;
 pub mod groups;
 pub mod guardrails;

@@ -9,10 +9,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use tokio::sync::{mpsc, oneshot};
-use tokio_stream::wrappers::ReceiverStream;
 
 use crate::actor::{Actor, Principal, Role};
 use crate::db::entities::usage_records;
+use crate::services::csv_export::{self, ROWS_PER_PAGE};
 use crate::services::{billing, license};
 use crate::store::usage::GroupKey;
 use crate::store::{self, utc};
@@ -437,18 +437,10 @@ pub const CSV_HEADER: [&str; 16] = [
     "latency_ms",
 ];
 
-/// Rows of CSV text written per chunk of the export.
-const CSV_ROWS_PER_CHUNK: usize = 500;
-
-/// A usage export in flight: its file name and the CSV text, chunk by chunk.
-pub struct Export {
-    pub file_name: String,
-    pub body: ReceiverStream<std::result::Result<String, std::io::Error>>,
-}
+pub use super::csv_export::Export;
 
 /// `GET /api/usage.csv` (the Pro tier): every call of the range, oldest first, streamed from
-/// the database a page at a time — an export of a million calls holds one page in memory and
-/// no connection while the client reads.
+/// the database a page at a time (`services/csv_export.rs`).
 pub async fn export(ctx: &AppContext, actor: &Actor, filter: &UsageFilter) -> Result<Export> {
     let r = range(ctx, actor, filter).await?;
     license::require(ctx, LicenseFeature::UsageExport).await?;
@@ -459,75 +451,27 @@ pub async fn export(ctx: &AppContext, actor: &Actor, filter: &UsageFilter) -> Re
         &[UsageGroup::User, UsageGroup::Agent, UsageGroup::Key],
     )
     .await?;
-    let file_name = format!("aerie-usage-{}-{}.csv", r.from, r.to);
-    let (tx, rx) = mpsc::channel(4);
     let db = ctx.db().clone();
-    tokio::spawn(async move {
-        let fail = |e: &dyn std::fmt::Display| {
-            tracing::error!(error = %e, "the usage export stopped");
-            std::io::Error::other("the usage export stopped")
-        };
-        let mut csv = csv_writer();
-        let _ = csv.write_record(CSV_HEADER);
-        let mut after = None;
-        loop {
-            // A page at a time: the connection goes back to the pool while the client reads.
-            let page = match store::usage::page_range(
-                &db,
-                r.org,
-                r.user,
-                r.bounds(),
-                after,
-                CSV_ROWS_PER_CHUNK as u64,
-            )
-            .await
-            {
-                Ok(page) => page,
-                Err(e) => {
-                    let _ = tx.send(Err(fail(&e))).await;
-                    return;
-                }
-            };
-            for rec in &page {
-                if let Err(e) = csv.write_record(csv_row(&names, rec)) {
-                    let _ = tx.send(Err(fail(&e))).await;
-                    return;
-                }
-            }
-            let done = page.len() < CSV_ROWS_PER_CHUNK;
-            after = page
-                .last()
-                .map(|rec| (crate::store::utc(rec.created_at), rec.id));
-            let chunk = match csv.into_inner() {
-                Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                Err(e) => {
-                    let _ = tx.send(Err(fail(&e))).await;
-                    return;
-                }
-            };
-            csv = csv_writer();
-            if tx.send(Ok(chunk)).await.is_err() || done {
-                return;
-            }
-        }
-    });
-    Ok(Export {
-        file_name,
-        body: ReceiverStream::new(rx),
-    })
-}
-
-fn csv_writer() -> csv::Writer<Vec<u8>> {
-    csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::with_capacity(64 * 1024))
+    let (org, user, bounds) = (r.org, r.user, r.bounds());
+    let page = move |after| {
+        let db = db.clone();
+        async move { store::usage::page_range(&db, org, user, bounds, after, ROWS_PER_PAGE).await }
+    };
+    Ok(csv_export::stream(
+        format!("aerie-usage-{}-{}.csv", r.from, r.to),
+        "usage",
+        &CSV_HEADER,
+        page,
+        |rec: &usage_records::Model| (crate::store::utc(rec.created_at), rec.id),
+        move |rec| csv_row(&names, rec),
+    ))
 }
 
 fn csv_row(names: &Names, r: &usage_records::Model) -> [String; 16] {
     let id = |v: Option<uuid::Uuid>| v.map(|i| i.to_string()).unwrap_or_default();
     let name = |by, v: Option<uuid::Uuid>| {
         if v.is_some() {
-            csv_safe(&names.label(by, v))
+            csv_export::safe(&names.label(by, v))
         } else {
             String::new()
         }
@@ -542,7 +486,7 @@ fn csv_row(names: &Names, r: &usage_records::Model) -> [String; 16] {
         id(r.agent_id),
         name(UsageGroup::Agent, r.agent_id),
         id(r.provider_id),
-        csv_safe(&r.model),
+        csv_export::safe(&r.model),
         r.endpoint.clone(),
         r.status.clone(),
         r.input_tokens.to_string(),
@@ -552,29 +496,9 @@ fn csv_row(names: &Names, r: &usage_records::Model) -> [String; 16] {
     ]
 }
 
-/// A cell a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, carriage return at
-/// its start) is prefixed with `'` (OWASP's CSV injection advice): model ids, names and emails
-/// come from people.
-pub(crate) fn csv_safe(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formulas_are_defused_and_plain_text_kept() {
-        assert_eq!(csv_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(csv_safe("+1"), "'+1");
-        assert_eq!(csv_safe("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(csv_safe("gpt-4o"), "gpt-4o");
-        assert_eq!(csv_safe(""), "");
-    }
 
     #[test]
     fn a_range_covers_whole_utc_days() {

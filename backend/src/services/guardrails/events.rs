@@ -7,12 +7,11 @@ use aerie_contract::guardrails::{GuardrailDirection, GuardrailEvent, GuardrailEv
 use aerie_contract::ids::{ApiKeyId, ConversationId, MessageId, UserId};
 use aerie_contract::{CallEndpoint, GuardrailAction, GuardrailDetector, LicenseFeature, Role};
 use chrono::{DateTime, Utc};
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use uuid::Uuid;
 
 use crate::actor::Actor;
 use crate::db::entities::guardrail_events;
+use crate::services::csv_export::{self, ROWS_PER_PAGE};
 use crate::services::license;
 use crate::store::guardrails::EventFilter;
 use crate::store::utc;
@@ -22,8 +21,6 @@ use crate::{AppContext, Error, Result, store};
 pub const PAGE_MAX: u64 = 500;
 /// A page's size when the request names none.
 pub const PAGE_DEFAULT: u64 = 100;
-/// Rows per chunk of the CSV export.
-const CSV_ROWS_PER_CHUNK: u64 = 500;
 
 /// The log's filters.
 #[derive(Clone, Debug, Default)]
@@ -149,11 +146,7 @@ pub async fn list(ctx: &AppContext, actor: &Actor, q: &EventQuery) -> Result<Gua
     })
 }
 
-/// The CSV export: its file name and its body, streamed.
-pub struct Export {
-    pub file_name: String,
-    pub body: ReceiverStream<std::result::Result<String, std::io::Error>>,
-}
+pub use crate::services::csv_export::Export;
 
 /// The CSV's columns.
 pub const CSV_HEADER: [&str; 12] = [
@@ -173,7 +166,6 @@ pub const CSV_HEADER: [&str; 12] = [
 
 fn csv_row(e: &guardrail_events::Model) -> [String; 12] {
     let id = |v: Option<Uuid>| v.map(|i| i.to_string()).unwrap_or_default();
-    let safe = crate::services::usage::csv_safe;
     [
         e.id.to_string(),
         utc(e.created_at).to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -184,68 +176,30 @@ fn csv_row(e: &guardrail_events::Model) -> [String; 12] {
         id(e.conversation_id),
         id(e.message_id),
         e.detector.clone(),
-        safe(e.pattern.as_deref().unwrap_or_default()),
+        csv_export::safe(e.pattern.as_deref().unwrap_or_default()),
         e.action.clone(),
-        safe(&e.preview),
+        csv_export::safe(&e.preview),
     ]
 }
 
-fn csv_writer() -> csv::Writer<Vec<u8>> {
-    csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::with_capacity(64 * 1024))
-}
-
-/// Every event matching `q` as CSV, newest first, streamed.
+/// Every event matching `q` as CSV, newest first, streamed a page at a time
+/// (`services/csv_export.rs`).
 pub async fn export(ctx: &AppContext, actor: &Actor, q: &EventQuery) -> Result<Export> {
     let (org, _, _) = admitted(ctx, actor, q).await?;
     let filter = q.filter();
-    let file_name = format!("aerie-guardrail-events-{}.csv", Utc::now().format("%Y%m%d"));
-    let (tx, rx) = mpsc::channel(4);
     let db = ctx.db().clone();
-    tokio::spawn(async move {
-        let fail = |e: &dyn std::fmt::Display| {
-            tracing::error!(error = %e, "the guardrail log export stopped");
-            std::io::Error::other("the guardrail log export stopped")
-        };
-        let mut csv = csv_writer();
-        let _ = csv.write_record(CSV_HEADER);
-        let mut before = None;
-        loop {
-            let page = match store::guardrails::page(&db, org, &filter, before, CSV_ROWS_PER_CHUNK)
-                .await
-            {
-                Ok(page) => page,
-                Err(e) => {
-                    let _ = tx.send(Err(fail(&e))).await;
-                    return;
-                }
-            };
-            for e in &page {
-                if let Err(e) = csv.write_record(csv_row(e)) {
-                    let _ = tx.send(Err(fail(&e))).await;
-                    return;
-                }
-            }
-            let done = (page.len() as u64) < CSV_ROWS_PER_CHUNK;
-            before = page.last().map(|e| (utc(e.created_at), e.id));
-            let chunk = match csv.into_inner() {
-                Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                Err(e) => {
-                    let _ = tx.send(Err(fail(&e))).await;
-                    return;
-                }
-            };
-            csv = csv_writer();
-            if tx.send(Ok(chunk)).await.is_err() || done {
-                return;
-            }
-        }
-    });
-    Ok(Export {
-        file_name,
-        body: ReceiverStream::new(rx),
-    })
+    let page = move |before| {
+        let (db, filter) = (db.clone(), filter.clone());
+        async move { store::guardrails::page(&db, org, &filter, before, ROWS_PER_PAGE).await }
+    };
+    Ok(csv_export::stream(
+        format!("aerie-guardrail-events-{}.csv", Utc::now().format("%Y%m%d")),
+        "guardrail log",
+        &CSV_HEADER,
+        page,
+        |e: &guardrail_events::Model| (utc(e.created_at), e.id),
+        csv_row,
+    ))
 }
 
 #[cfg(test)]
