@@ -171,6 +171,31 @@ codes! {
         "Organisation suspended",
         "The instance operator suspended this organisation: its API keys, sessions and chats are refused until it is resumed.",
         "Ask the instance operator to resume the organisation (`aerie org resume <slug>`)."),
+    /// The route needs an approver's agreement first: the request became a paused run (the
+    /// detail names it and where to follow it; docs/RUNS.md).
+    ApprovalRequired => (403, "RUN-001", "permission_error",
+        "This route needs an approver's agreement: the request is waiting as a paused run.",
+        "Approval required",
+        "The route's policy makes this request wait for one of its approvers.",
+        "Follow the run named in `detail` with GET /v1/runs/{id}: once approved, its answer is there."),
+    /// Only the run's approvers may resume it (the refusal is audited).
+    NotAnApprover => (403, "RUN-002", "permission_error",
+        "You are not one of this run's approvers.",
+        "Not an approver",
+        "Only the people and groups named as the run's approvers may approve or reject it.",
+        "Ask one of the approvers listed in GET /v1/runs/{id} to decide."),
+    /// An approver rejected the run (a run's `error`, never an HTTP answer).
+    RunRejected => (403, "RUN-003", "permission_error",
+        "An approver rejected this run.",
+        "Rejected",
+        "One of the run's approvers decided it must not run.",
+        "Read the approver's comment in the run; change the request or ask the approver."),
+    /// No approver decided within the route's time (a run's `error`, never an HTTP answer).
+    ApprovalTimedOut => (403, "RUN-004", "permission_error",
+        "No approver decided on this run in time.",
+        "Approval timed out",
+        "The run waited for an approver longer than its route allows.",
+        "Create the run again and ask an approver to decide, or ask an admin to lengthen the route's approval_timeout_minutes."),
     /// The requested resource does not exist (or belongs to another organisation).
     NotFound => (404, "RES-001", "not_found_error",
         "The requested resource was not found.",

@@ -67,6 +67,8 @@ typed_id!(
     ConversationId,
     /// A governed run.
     RunId,
+    /// A route: an organisation's named policy for runs (seed 003).
+    RouteId,
     /// An upstream LLM provider connection.
     ProviderId,
     /// A chat message.

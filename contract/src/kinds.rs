@@ -200,6 +200,8 @@ pub enum CallEndpoint {
     Query,
     /// Embeddings through a provider (a knowledge base's ingestion or search).
     Embeddings,
+    /// A governed run (`POST /v1/runs`).
+    Run,
 }
 
 string_kind!(CallEndpoint, "call endpoint", {
@@ -209,6 +211,7 @@ string_kind!(CallEndpoint, "call endpoint", {
     Title => "title",
     Query => "query",
     Embeddings => "embeddings",
+    Run => "run",
 });
 
 /// Where a background job stands. `queued` and `running` may repeat (a failed attempt goes
@@ -556,3 +559,75 @@ impl GuardrailAction {
         }
     }
 }
+
+/// Where a governed run stands (seed 003). `pending` → `running` → `completed` or `error`;
+/// `paused` waits for an approver (→ `running`, or `blocked` when rejected or timed out);
+/// `blocked`: a guardrail or an approver refused it. `completed`, `blocked` and `error` are
+/// final.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Pending,
+    Running,
+    Completed,
+    Paused,
+    Blocked,
+    Error,
+}
+
+string_kind!(RunStatus, "run status", {
+    Pending => "pending",
+    Running => "running",
+    Completed => "completed",
+    Paused => "paused",
+    Blocked => "blocked",
+    Error => "error",
+});
+
+impl RunStatus {
+    /// Nothing will change the run again.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Completed | RunStatus::Blocked | RunStatus::Error
+        )
+    }
+}
+
+/// When a route's runs wait for an approver.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalMode {
+    /// Never: runs go straight to the model (a guardrail's `ask` blocks, as nobody is asked).
+    #[default]
+    Never,
+    /// Every run.
+    Always,
+    /// Runs whose estimated cost (credits, worst case) is above the route's threshold.
+    AboveCost,
+    /// Runs in which a guardrail found something whose action is `ask`.
+    OnAsk,
+}
+
+string_kind!(ApprovalMode, "approval mode", {
+    Never => "never",
+    Always => "always",
+    AboveCost => "above_cost",
+    OnAsk => "on_ask",
+});
+
+/// An approver's decision on a paused run (`POST /v1/runs/{id}/resume`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RunDecision {
+    Approved,
+    Rejected,
+}
+
+string_kind!(RunDecision, "run decision", {
+    Approved => "approved",
+    Rejected => "rejected",
+});

@@ -21,15 +21,17 @@ pub mod operator;
 pub mod orgs;
 pub mod providers;
 pub mod query;
+pub mod runs;
 pub mod sso;
 pub mod usage;
 pub mod whole;
 
 pub use error::{ErrorBody, ErrorCode, ErrorInfo};
 pub use kinds::{
-    ApiKeyStatus, CallEndpoint, CallStatus, DocumentStatus, DomainClaimStatus, GuardrailAction,
-    GuardrailDetector, JobStatus, LicenseFeature, LicenseTier, MessageRole, MessageStatus,
-    OrgStatus, Role, SignupMode, SsoKind, UnknownValue, UsageGroup, UserStatus,
+    ApiKeyStatus, ApprovalMode, CallEndpoint, CallStatus, DocumentStatus, DomainClaimStatus,
+    GuardrailAction, GuardrailDetector, JobStatus, LicenseFeature, LicenseTier, MessageRole,
+    MessageStatus, OrgStatus, Role, RunDecision, RunStatus, SignupMode, SsoKind, UnknownValue,
+    UsageGroup, UserStatus,
 };
 
 /// Distinguishes an absent field (`None`, with `#[serde(default)]`) from an explicit `null`

@@ -102,6 +102,9 @@ pub enum ModelKind {
     Agent,
     /// A model of one of the organisation's providers, called as it is.
     Model,
+    /// A route of the organisation: its policy decides what answers, and whether an approver
+    /// must agree first (docs/RUNS.md).
+    Route,
 }
 
 /// Token counts, as OpenAI names them.
@@ -256,14 +259,14 @@ pub struct Model {
     /// When the agent or the provider was created (Unix seconds).
     pub created: i64,
     pub description: String,
-    /// What `model` takes: the agent's id, or the provider model's name.
+    /// What `model` takes: the route's name, the agent's id, or the provider model's name.
     pub id: String,
     pub kind: ModelKind,
     /// The provider's model (an agent: the one it runs on).
     pub model: String,
     pub name: String,
     pub object: ModelObject,
-    /// `aerie` for agents; the provider's name for its models.
+    /// `aerie` for routes and agents; the provider's name for its models.
     pub owned_by: String,
 }
 

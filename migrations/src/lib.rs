@@ -21,6 +21,7 @@ mod m20261208_000001_license_usage;
 mod m20261209_000001_audit_chain;
 mod m20261210_000001_idempotency;
 mod m20261210_000002_guardrails;
+mod m20261211_000001_runs;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000001_audit_chain::Migration),
             Box::new(m20261210_000001_idempotency::Migration),
             Box::new(m20261210_000002_guardrails::Migration),
+            Box::new(m20261211_000001_runs::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ use aerie_backend::services::auth::password;
 use aerie_backend::services::billing::terms;
 use aerie_backend::services::chat::images::MAX_IMAGES;
 use aerie_backend::services::guardrails::policy as guardrails;
+use aerie_backend::services::runs::{self, routes};
 use aerie_backend::services::validate::{self as v};
 use utoipa::openapi::schema::{AllOfBuilder, ArrayItems, ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::{OpenApi, Ref, RefOr};
@@ -85,6 +86,12 @@ const IMAGE: Limit = Limit::Text {
 const SLUG: Limit = Limit::Text {
     min: 1,
     max: v::DOMAIN_SLUG_MAX,
+    pattern: Some(v::SLUG_PATTERN),
+};
+/// A route's name (`runs::routes`): a slug of at most 64 characters.
+const ROUTE_NAME: Limit = Limit::Text {
+    min: 1,
+    max: routes::NAME_MAX,
     pattern: Some(v::SLUG_PATTERN),
 };
 /// A plan's slug (`billing::terms`).
@@ -276,6 +283,71 @@ pub const LIMITS: &[(&str, &str, Limit)] = &[
             pattern: None,
         },
     ),
+    // Routes and runs.
+    ("NewRoute", "name", ROUTE_NAME),
+    ("UpdateRoute", "name", ROUTE_NAME),
+    ("NewRoute", "description", text(v::COMMENT_MAX)),
+    ("UpdateRoute", "description", text(v::COMMENT_MAX)),
+    ("NewRoute", "model", name(routes::MODEL_MAX)),
+    ("UpdateRoute", "model", name(routes::MODEL_MAX)),
+    ("NewRoute", "approval_cost_above", integer((0, i64::MAX))),
+    ("UpdateRoute", "approval_cost_above", integer((0, i64::MAX))),
+    (
+        "NewRoute",
+        "approval_timeout_minutes",
+        integer((1, routes::TIMEOUT_MAX as i64)),
+    ),
+    (
+        "UpdateRoute",
+        "approval_timeout_minutes",
+        integer((1, routes::TIMEOUT_MAX as i64)),
+    ),
+    ("NewRoute", "max_output_tokens", integer((1, 1_000_000))),
+    ("UpdateRoute", "max_output_tokens", integer((1, 1_000_000))),
+    (
+        "NewRoute",
+        "approver_user_ids",
+        Limit::Items {
+            max: routes::APPROVERS_MAX,
+        },
+    ),
+    (
+        "UpdateRoute",
+        "approver_user_ids",
+        Limit::Items {
+            max: routes::APPROVERS_MAX,
+        },
+    ),
+    (
+        "NewRoute",
+        "approver_group_ids",
+        Limit::Items {
+            max: routes::APPROVERS_MAX,
+        },
+    ),
+    (
+        "UpdateRoute",
+        "approver_group_ids",
+        Limit::Items {
+            max: routes::APPROVERS_MAX,
+        },
+    ),
+    (
+        "CreateRun",
+        "messages",
+        Limit::Items {
+            max: runs::MESSAGES_MAX,
+        },
+    ),
+    ("RunMessage", "content", text(v::MESSAGE_MAX)),
+    (
+        "CreateRun",
+        "approvers",
+        Limit::Items {
+            max: runs::APPROVERS_MAX,
+        },
+    ),
+    ("ResumeRun", "comment", text(v::COMMENT_MAX)),
     // Single sign-on.
     ("SsoProviderInput", "name", name(v::NAME_MAX)),
     ("SsoPolicy", "email_domains", EMAIL_DOMAIN),

@@ -81,6 +81,18 @@ async fn find_seen(ctx: &AppContext, p: &Principal, id: AgentId) -> Result<(Agen
     }
 }
 
+/// An agent of `org`, whoever may see it (a route's agent answers for everyone the route
+/// serves: its admins chose it).
+pub(crate) async fn find_in_org(
+    ctx: &AppContext,
+    org: OrgId,
+    id: AgentId,
+) -> Result<Option<Agent>> {
+    Ok(store::agents::find(ctx.db(), org, id)
+        .await?
+        .map(|row| to_dto(&row)))
+}
+
 /// An agent the caller may see (another organisation's, or an invisible one: 404).
 pub async fn find_visible(ctx: &AppContext, p: &Principal, id: AgentId) -> Result<Agent> {
     Ok(find_seen(ctx, p, id).await?.0)

@@ -261,6 +261,14 @@ pub fn worst_case(body: &Value, default_output: u64) -> (u64, u64) {
     (input, output)
 }
 
+/// The worst-case cost in credits of the upstream request `body` on `model` (what
+/// [`Meter::reserve`] would hold), without holding anything: a route's approval threshold is
+/// compared with it.
+pub async fn estimate(ctx: &AppContext, model: &str, body: &Value) -> Result<i64> {
+    let (input, output) = worst_case(body, ctx.config().max_output_tokens.max(1));
+    Ok(prices(ctx).await?.of(model).cost(input, output))
+}
+
 /// The plan's requests and tokens per minute of `org` (`None`: unlimited).
 pub(crate) async fn rate_limits_of(
     ctx: &AppContext,

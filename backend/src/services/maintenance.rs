@@ -1,7 +1,7 @@
 //! Housekeeping that keeps tables from growing without bound: expired browser sessions,
 //! expired refresh tokens, expired single sign-on flows and replay-cache entries, and audit
 //! events older than the retention (`AERIE_AUDIT_RETENTION_DAYS`), idempotency keys past their
-//! 24 hours; and it queues again the
+//! 24 hours; it ends foreground runs whose instance died while they ran, and queues again the
 //! deletion of knowledge bases whose deletion job ended without removing them. Runs
 //! periodically in every instance; each run is idempotent.
 
@@ -24,6 +24,8 @@ pub struct Purged {
     pub idempotency_keys: u64,
     /// Deleted knowledge bases whose `knowledge.delete` job was queued again.
     pub knowledge_deletions: usize,
+    /// Foreground runs ended in `error` because their instance died while they ran.
+    pub stale_runs: usize,
 }
 
 pub async fn run_once(ctx: &AppContext) -> Result<Purged> {
@@ -50,6 +52,13 @@ pub async fn run_once(ctx: &AppContext) -> Result<Purged> {
             "queued the deletion of knowledge bases again: their deletion job ended without removing them"
         );
     }
+    let stale_runs = super::runs::execute::end_stale(ctx).await?;
+    if stale_runs > 0 {
+        tracing::warn!(
+            stale_runs,
+            "ended foreground runs whose server stopped while they ran"
+        );
+    }
     if sessions + refresh_tokens + sso + audit + idempotency_keys > 0 {
         tracing::info!(
             sessions,
@@ -67,5 +76,6 @@ pub async fn run_once(ctx: &AppContext) -> Result<Purged> {
         audit,
         idempotency_keys,
         knowledge_deletions,
+        stale_runs,
     })
 }

@@ -21,6 +21,7 @@ pub mod operator;
 pub mod orgs;
 pub mod providers;
 pub mod rate_limits;
+pub mod runs;
 pub mod sso;
 pub mod system;
 pub mod usage;

@@ -19,6 +19,8 @@ pub mod knowledge_categories;
 pub mod orgs;
 pub mod providers;
 pub mod refresh_tokens;
+pub mod routes;
+pub mod runs;
 pub mod sessions;
 pub mod settings;
 pub mod sso;

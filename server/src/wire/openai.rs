@@ -13,6 +13,7 @@ use aerie_contract::openai::{
     AssistantMessage, ChatCompletion, ChatCompletionChunk, Choice, ChunkChoice, ChunkObject,
     CompletionObject, CompletionUsage, Delta, ListObject, Model, ModelKind, ModelList, ModelObject,
 };
+use aerie_contract::runs::Route;
 use aerie_contract::{ErrorBody, MessageRole};
 use axum::response::Response;
 use axum::response::sse::Event;
@@ -164,8 +165,38 @@ impl Reply {
     }
 }
 
-/// `GET /v1/models`: the caller's agents, then the organisation's provider models.
-pub fn models(agents: Vec<Agent>, provider_models: Vec<ProviderModel>) -> ModelList {
+/// `GET /v1/models`: the caller's agents, the organisation's provider models, then its routes.
+/// A route's `model` is what it answers with (its model, its agent's, or the organisation's
+/// first provider model).
+pub fn models(
+    routes: Vec<Route>,
+    agents: Vec<Agent>,
+    provider_models: Vec<ProviderModel>,
+) -> ModelList {
+    let answers_with = |r: &Route| {
+        r.model
+            .clone()
+            .or_else(|| {
+                r.agent_id
+                    .and_then(|id| agents.iter().find(|a| a.id == id))
+                    .map(|a| a.model.clone())
+            })
+            .or_else(|| provider_models.first().map(|m| m.model.clone()))
+            .unwrap_or_default()
+    };
+    let routes: Vec<Model> = routes
+        .into_iter()
+        .map(|r| Model {
+            created: r.created_at.timestamp(),
+            model: answers_with(&r),
+            description: r.description,
+            id: r.name.clone(),
+            kind: ModelKind::Route,
+            name: r.name,
+            object: ModelObject::Model,
+            owned_by: "aerie".to_owned(),
+        })
+        .collect();
     let agents = agents.into_iter().map(|a| Model {
         created: a.created_at.timestamp(),
         description: a.description,
@@ -187,7 +218,7 @@ pub fn models(agents: Vec<Agent>, provider_models: Vec<ProviderModel>) -> ModelL
         owned_by: m.provider.name,
     });
     ModelList {
-        data: agents.chain(provider_models).collect(),
+        data: agents.chain(provider_models).chain(routes).collect(),
         object: ListObject::List,
     }
 }

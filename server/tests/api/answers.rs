@@ -537,10 +537,14 @@ async fn models_lists_agents_then_provider_models_which_answer_as_they_are(#[cas
         .map(|m| m["kind"].as_str().unwrap_or(""))
         .collect();
     let agents = kinds.iter().take_while(|k| **k == "agent").count();
+    let routes = kinds.iter().rev().take_while(|k| **k == "route").count();
     assert!(
-        kinds[agents..].iter().all(|k| *k == "model"),
-        "agents first, then models: {kinds:?}"
+        kinds[agents..kinds.len() - routes]
+            .iter()
+            .all(|k| *k == "model"),
+        "agents first, then models, then routes: {kinds:?}"
     );
+    assert_eq!(routes, 1, "the default route: {kinds:?}");
     let mut agent_ids: Vec<&str> = data[..agents]
         .iter()
         .map(|m| m["id"].as_str().unwrap_or(""))
@@ -568,7 +572,7 @@ async fn models_lists_agents_then_provider_models_which_answer_as_they_are(#[cas
         assert_eq!(m["owned_by"], owner, "{m}");
         assert_eq!(m["model"], model, "{m}");
     }
-    assert_eq!(data.len(), agents + 4, "{models}");
+    assert_eq!(data.len(), agents + 4 + routes, "{models}");
 
     // A provider model answers as it is: no agent prompt, no knowledge, no citations.
     let (status, body) = t

@@ -1132,3 +1132,117 @@ fn the_audit_trail_is_verified_from_the_shell() {
     assert!(out.contains("was changed"), "{out}");
     assert_one_clear_line(&err, "the audit trail was tampered with");
 }
+
+/// `kill -9` while a background run waits for its model, then a restart on the same data
+/// folder: the `run.execute` job is taken again once its lease expires and the run completes
+/// (issue 15: "a background run survives a kill of the server").
+#[tokio::test]
+async fn a_background_run_killed_mid_answer_completes_after_a_restart() {
+    use aerie_bench::{FakeUpstream, Reply};
+    use serde_json::{Value, json};
+    let fake = FakeUpstream::start().await;
+    // The first attempt hangs until the server is killed; the second answers.
+    fake.push(Reply::Delay {
+        ms: 120_000,
+        then: Box::new(Reply::text("Too late.")),
+    });
+    fake.push(Reply::text("Survived the restart."));
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let serve = |data: &Path| {
+        let mut cmd = aerie(data);
+        cmd.env("AERIE_LISTEN", "127.0.0.1:0")
+            .env("AERIE_ALLOW_PRIVATE_PROVIDER_URLS", "true")
+            .env("AERIE_JOB_LEASE_SECS", "3");
+        cmd
+    };
+    let running = start(&mut serve(&data));
+    let http = crate::support::http();
+    let url = running.url.clone();
+    let res = http
+        .post(format!("{url}/auth/setup"))
+        .json(
+            &json!({"email": "owner@acme.test", "password": crate::support::PASSWORD,
+                      "name": "Olive Owner", "organization_name": "Acme"}),
+        )
+        .send()
+        .await
+        .expect("setup");
+    assert_eq!(res.status(), 201);
+    let login = |url: String| async move {
+        let tokens: Value = crate::support::http()
+            .post(format!("{url}/auth/jwt/create/"))
+            .json(&json!({"email": "owner@acme.test", "password": crate::support::PASSWORD}))
+            .send()
+            .await
+            .expect("login")
+            .json()
+            .await
+            .expect("json");
+        tokens["access"].as_str().expect("access").to_owned()
+    };
+    let jwt = login(url.clone()).await;
+    let res = http
+        .post(format!("{url}/api/providers"))
+        .bearer_auth(&jwt)
+        .json(&json!({"name": "fake", "base_url": fake.base_url(), "api_key": "sk-upstream"}))
+        .send()
+        .await
+        .expect("provider");
+    assert_eq!(res.status(), 201);
+    let res = http
+        .post(format!("{url}/v1/runs"))
+        .bearer_auth(&jwt)
+        .json(&json!({"messages": [{"role": "user", "content": "Hello"}], "background": true}))
+        .send()
+        .await
+        .expect("run");
+    assert_eq!(res.status(), 202);
+    let run: Value = res.json().await.expect("json");
+    let id = run["run_id"].as_str().expect("id").to_owned();
+    let read = |url: String, jwt: String, id: String| async move {
+        crate::support::http()
+            .get(format!("{url}/v1/runs/{id}"))
+            .bearer_auth(jwt)
+            .send()
+            .await
+            .expect("read")
+            .json::<Value>()
+            .await
+            .expect("json")
+    };
+    // Running, and the provider has the request: kill the process outright.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = read(url.clone(), jwt.clone(), id.clone()).await;
+        if r["status"] == "running" && !fake.requests().is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never started: {r}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut child = running.child;
+    child.kill().expect("kill -9");
+    child.wait().expect("reaped");
+
+    let running = start(&mut serve(&data));
+    let url = running.url.clone();
+    let jwt = login(url.clone()).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let done = loop {
+        let r = read(url.clone(), jwt.clone(), id.clone()).await;
+        if r["status"] == "completed" {
+            break r;
+        }
+        assert_ne!(r["status"], "error", "{r}");
+        assert!(
+            Instant::now() < deadline,
+            "not completed after the restart: {r}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(done["response"], "Survived the restart.", "{done}");
+    assert_eq!(fake.requests().len(), 2);
+    let (code, _) = terminate(running);
+    assert_eq!(code, 0);
+}

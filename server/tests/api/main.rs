@@ -38,6 +38,7 @@ mod operator;
 mod orgs;
 mod races;
 mod rate_limits;
+mod runs;
 mod scoping;
 mod sdk;
 mod security_headers;

@@ -77,6 +77,7 @@ async fn expired_sessions_and_refresh_tokens_are_purged(#[case] kind: DbKind) {
             audit: 0,
             idempotency_keys: 0,
             knowledge_deletions: 0,
+            stale_runs: 0,
         }
     );
     assert_eq!(

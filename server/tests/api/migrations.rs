@@ -18,6 +18,9 @@ const TABLES: &[&str] = &[
     "knowledge_bases",
     "knowledge_categories",
     "documents",
+    "routes",
+    "runs",
+    "run_transitions",
 ];
 
 #[rstest]
@@ -50,6 +53,7 @@ async fn migrations_create_the_identity_core_and_are_idempotent(#[case] kind: Db
         ("knowledge_bases", "knowledge_bases_org_slug_key"),
         ("knowledge_bases", "knowledge_bases_public_slug_key"),
         ("knowledge_categories", "knowledge_categories_kb_slug_key"),
+        ("routes", "routes_org_name_key"),
     ] {
         assert!(
             manager.has_index(table, index).await.expect("index"),

@@ -53,6 +53,10 @@ enum Kind {
     /// An email domain an organisation claims for single sign-on
     /// (`/api/operator/sso-domains/{domain}`).
     SsoDomain,
+    /// A route (an organisation's policy for runs).
+    Route,
+    /// A governed run.
+    Run,
 }
 
 /// The kind a parameter names, from its schema's `$ref` (ids are distinct types in the
@@ -80,6 +84,8 @@ fn kind_of(param: &Value) -> Option<Kind> {
             "CategoryId" => Some(Kind::Category),
             "DocumentId" => Some(Kind::Document),
             "OrgId" => Some(Kind::Organization),
+            "RouteId" => Some(Kind::Route),
+            "RunId" => Some(Kind::Run),
             _ => None,
         },
         None => match param["name"].as_str()? {
@@ -316,6 +322,50 @@ const BODIES: &[(&str, Bodies)] = &[
     }),
     ("POST /api/chat/{msgId}/dlp-decision", |_| {
         vec![body(json!({"decision": "allow"}))]
+    }),
+    // B's own route: it may name A's agents or people only to be refused.
+    ("POST /api/routes", |s| {
+        let mut out = vec![body(json!({"name": "globex-walk"}))];
+        out.extend(
+            s.a.all(Kind::Agent)
+                .into_iter()
+                .map(|a| naming(&["agent_id"], json!({"name": "walk-agent", "agent_id": a}))),
+        );
+        out.extend(s.a.all(Kind::User).into_iter().map(|u| {
+            naming(
+                &["approver_user_ids"],
+                json!({"name": "walk-approver", "approver_user_ids": [u]}),
+            )
+        }));
+        out.extend(s.a.all(Kind::Group).into_iter().map(|g| {
+            naming(
+                &["approver_group_ids"],
+                json!({"name": "walk-group", "approver_group_ids": [g]}),
+            )
+        }));
+        out
+    }),
+    ("PATCH /api/routes/{id}", |_| {
+        vec![body(json!({"description": "Walk"}))]
+    }),
+    ("POST /v1/runs", |s| {
+        let mut out = vec![body(
+            json!({"messages": [{"role": "user", "content": "Globex walk run"}]}),
+        )];
+        out.push(naming(
+            &["route"],
+            json!({"messages": [{"role": "user", "content": "walk"}], "route": "acme-reviewed"}),
+        ));
+        out.extend(s.a.all(Kind::User).into_iter().map(|u| {
+            naming(
+                &["approvers"],
+                json!({"messages": [{"role": "user", "content": "walk"}], "approvers": [u]}),
+            )
+        }));
+        out
+    }),
+    ("POST /v1/runs/{id}/resume", |_| {
+        vec![body(json!({"decision": "approved"}))]
     }),
     // B's own policy: the operation names nothing of A.
     ("PUT /api/guardrails/policy", |_| {
@@ -1183,6 +1233,36 @@ async fn seed_acme(app: &TestApp, upstream: &str, idp: &str) -> Acme {
     a.add(Kind::OrgSlug, "acme", "acme");
     a.add(Kind::Organization, "acme", &acme.id.to_string());
     a.add(Kind::SsoDomain, "acme's", "acme.test");
+
+    // A route that needs approval, with an approver, and a member's run waiting on it.
+    let route = expect(
+        app,
+        Method::POST,
+        "/api/routes",
+        &jwt,
+        Some(
+            json!({"name": "acme-reviewed", "description": "Acme reviewed route",
+                    "agent_id": org_agent, "approval": "always",
+                    "approver_user_ids": [a.get(Kind::User, "owner")]}),
+        ),
+        201,
+    )
+    .await;
+    a.add(Kind::Route, "reviewed", &id(&route));
+    let run = expect(
+        app,
+        Method::POST,
+        "/v1/runs",
+        &member_jwt,
+        Some(
+            json!({"messages": [{"role": "user", "content": "Acme run for review"}],
+                    "route": "acme-reviewed"}),
+        ),
+        201,
+    )
+    .await;
+    assert_eq!(run["status"], "paused", "{run}");
+    a.add(Kind::Run, "member's", run["run_id"].as_str().expect("id"));
     Acme {
         org: a,
         secrets,

@@ -1,5 +1,6 @@
 //! What `model` may name wherever a client names one (`/v1/chat/completions`, `/v1/query/`,
-//! `GET /v1/models`): an agent the caller sees (by id or name), or a model of one of the
+//! `GET /v1/models`): a route of the organisation (`services::runs::routes`; only
+//! `/v1/chat/completions` honours its policy), an agent the caller sees (by id or name), or a model of one of the
 //! organisation's providers, which then answers as it is — no system prompt, tools or
 //! knowledge of an agent. Any member may call the organisation's provider models (any member
 //! may already build an agent on them).
@@ -15,6 +16,7 @@ use aerie_contract::agents::{Agent, AgentParameters, Visibility};
 use aerie_contract::ids::AgentId;
 use aerie_contract::openai::ModelKind;
 use aerie_contract::providers::Provider;
+use aerie_contract::runs::Route;
 
 /// A model of a provider, as `GET /v1/models` lists it.
 #[derive(Clone, Debug)]
@@ -70,10 +72,15 @@ pub async fn provider_models(ctx: &AppContext, p: &Principal) -> Result<Vec<Prov
     Ok(out)
 }
 
-/// `GET /v1/models`: the agents the caller sees, then the organisation's provider models.
-pub async fn list(ctx: &AppContext, actor: &Actor) -> Result<(Vec<Agent>, Vec<ProviderModel>)> {
+/// `GET /v1/models`: the organisation's routes, the agents the caller sees and the
+/// organisation's provider models (listed agents, models, routes).
+pub async fn list(
+    ctx: &AppContext,
+    actor: &Actor,
+) -> Result<(Vec<Route>, Vec<Agent>, Vec<ProviderModel>)> {
     let p = actor.principal()?;
     Ok((
+        super::super::runs::routes::list(ctx, actor).await?,
         agents::list(ctx, actor).await?,
         provider_models(ctx, p).await?,
     ))

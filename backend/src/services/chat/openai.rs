@@ -15,14 +15,15 @@ use super::engine::{self, Outcome, Turn};
 use super::events::TurnEvent;
 use super::models;
 use crate::actor::{Actor, Principal};
+use crate::services::guardrails::policy::{self, Compiled};
 use crate::services::guardrails::screen::{self, Screened};
-use crate::services::{billing, knowledge, providers};
+use crate::services::{billing, knowledge, providers, runs};
 use crate::{AppContext, Error, Result};
 use aerie_contract::agents::Agent;
 use aerie_contract::chat::Citation;
-use aerie_contract::guardrails::GuardrailDirection;
+use aerie_contract::guardrails::{DlpFinding, GuardrailDirection};
 use aerie_contract::openai::ModelKind;
-use aerie_contract::{CallEndpoint, ErrorCode};
+use aerie_contract::{ApprovalMode, CallEndpoint, ErrorCode};
 
 /// A validated request, ready to run.
 pub struct Prepared {
@@ -39,6 +40,10 @@ pub struct Prepared {
     pub include_usage: bool,
     /// The `model` as the client sent it (echoed back).
     pub model: String,
+    /// Where the usage is recorded: `/v1/chat/completions`, or a governed run.
+    pub endpoint: CallEndpoint,
+    /// The guardrail policy answers are screened with (a route's own, or the organisation's).
+    guardrails: Arc<Compiled>,
     /// The credit meter of the completion's model calls and the first call's hold.
     meter: Option<billing::Meter>,
     hold: Option<billing::Hold>,
@@ -102,14 +107,91 @@ pub async fn prepare(
         .and_then(|o| o.get("include_usage"))
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    let mut passthrough = body;
+    passthrough.remove("user");
+    // A route's name comes first: a route governs the model it names.
+    if let Some(row) = runs::routes::named(ctx, p.org_id, &model).await? {
+        let route = runs::routes::to_dto(&row)?;
+        let target = runs::routes::target(ctx, &p, &route).await?;
+        let guardrails = runs::routes::guardrails(ctx, p.org_id, &route).await?;
+        let can_ask = route.approval != ApprovalMode::Never;
+        let asked = screen_messages(ctx, &p, &mut messages, &guardrails, can_ask).await?;
+        if let Some(cap) = route.max_output_tokens {
+            cap_output(&mut passthrough, cap);
+        }
+        let mut body = passthrough.clone();
+        body.insert("messages".to_owned(), Value::Array(messages.clone()));
+        let estimate = billing::estimate(ctx, &target.agent.model, &Value::Object(body)).await?;
+        if runs::needs_approval(&route, estimate, !asked.is_empty()) {
+            return Err(runs::pause_completion(ctx, &p, &route, &messages, asked, estimate).await);
+        }
+        return build(
+            ctx,
+            p,
+            target,
+            messages,
+            passthrough,
+            guardrails,
+            CallEndpoint::ChatCompletions,
+            stream,
+            include_usage,
+            model,
+        )
+        .await;
+    }
     let target = models::resolve(ctx, &p, &model).await?;
+    let guardrails = policy::compiled(ctx, p.org_id).await?;
+    screen_messages(ctx, &p, &mut messages, &guardrails, false).await?;
+    build(
+        ctx,
+        p,
+        target,
+        messages,
+        passthrough,
+        guardrails,
+        CallEndpoint::ChatCompletions,
+        stream,
+        include_usage,
+        model,
+    )
+    .await
+}
+
+/// Sets the answer's token cap to at most `cap` (`max_tokens` and `max_completion_tokens`).
+fn cap_output(passthrough: &mut Map<String, Value>, cap: u32) {
+    let mut capped = false;
+    for key in ["max_completion_tokens", "max_tokens"] {
+        if let Some(v) = passthrough.get_mut(key) {
+            capped = true;
+            if v.as_u64().is_none_or(|n| n > u64::from(cap)) {
+                *v = Value::from(cap);
+            }
+        }
+    }
+    if !capped {
+        passthrough.insert("max_tokens".to_owned(), Value::from(cap));
+    }
+}
+
+/// A request for `target` whose messages were screened: finds its agent's passages, admits
+/// it under the caller's rate limits and holds its worst-case cost.
+#[expect(clippy::too_many_arguments)]
+pub(crate) async fn build(
+    ctx: &AppContext,
+    p: Principal,
+    target: models::Target,
+    messages: Vec<Value>,
+    passthrough: Map<String, Value>,
+    guardrails: Arc<Compiled>,
+    endpoint: CallEndpoint,
+    stream: bool,
+    include_usage: bool,
+    model: String,
+) -> Result<Prepared> {
     let provider = providers::resolve(ctx, p.org_id, target.agent.provider_id).await?;
-    screen_messages(ctx, &p, &mut messages).await?;
     let citations =
         knowledge::agent_citations(ctx, p.org_id, &target.agent, &last_user_text(&messages))
             .await?;
-    let mut passthrough = body;
-    passthrough.remove("user");
     let meter = billing::Meter::for_request(ctx, &p, &target.agent.model).await?;
     let mut prep = Prepared {
         principal: p,
@@ -122,6 +204,8 @@ pub async fn prepare(
         stream,
         include_usage,
         model,
+        endpoint,
+        guardrails,
         meter: None,
         hold: None,
     };
@@ -134,10 +218,19 @@ pub async fn prepare(
 }
 
 /// Screens the text the client wrote (its `system`, `developer` and `user` messages, plain or
-/// as text parts) with the organisation's guardrails before anything reads it: a `block`
-/// finding refuses the request, `redact` ones are replaced in place; every finding is recorded.
-async fn screen_messages(ctx: &AppContext, p: &Principal, messages: &mut [Value]) -> Result<()> {
+/// as text parts) with `guardrails` before anything reads it: a `block` finding refuses the
+/// request, `redact` ones are replaced in place; every finding is recorded. With `can_ask`
+/// (a route whose runs an approver can agree to), `ask` findings are left in place and
+/// answered; otherwise they block.
+pub(crate) async fn screen_messages(
+    ctx: &AppContext,
+    p: &Principal,
+    messages: &mut [Value],
+    guardrails: &Arc<Compiled>,
+    can_ask: bool,
+) -> Result<Vec<DlpFinding>> {
     let mut found = Screened::default();
+    let mut asked = Vec::new();
     for m in messages.iter_mut() {
         let role = m.get("role").and_then(Value::as_str).unwrap_or_default();
         if !matches!(role, "system" | "developer" | "user") {
@@ -154,9 +247,24 @@ async fn screen_messages(ctx: &AppContext, p: &Principal, messages: &mut [Value]
         };
         for text in texts {
             let Some(raw) = text.as_str() else { continue };
-            let screened = screen::input(ctx, p, CallEndpoint::ChatCompletions, raw, None).await?;
+            let screened = screen::input_with(
+                ctx,
+                p,
+                CallEndpoint::ChatCompletions,
+                guardrails.clone(),
+                can_ask,
+                raw,
+                None,
+            )
+            .await?;
             if screened.found() {
-                *text = Value::String(screened.text);
+                *text = Value::String(match screened.ask {
+                    Some(ask) => {
+                        asked.extend(ask.findings);
+                        ask.allowed_text
+                    }
+                    None => screened.text,
+                });
                 found.noted.extend(screened.noted);
             }
         }
@@ -170,7 +278,8 @@ async fn screen_messages(ctx: &AppContext, p: &Principal, messages: &mut [Value]
         None,
         None,
     )
-    .await
+    .await?;
+    Ok(asked)
 }
 
 /// The text of the last user message (its text parts, for content arrays).
@@ -219,34 +328,41 @@ fn record(ctx: &AppContext, prep: &Prepared, out: &Outcome) {
         prep.kind == ModelKind::Agent,
         &prep.provider,
         out,
-        CallEndpoint::ChatCompletions,
+        prep.endpoint,
     );
 }
 
 /// Runs a non-streaming completion. A failure before any output is an error; the usage is
 /// recorded either way.
 pub async fn complete(ctx: &AppContext, prep: &mut Prepared) -> Result<Outcome> {
+    complete_until(ctx, prep, &CancellationToken::new()).await
+}
+
+/// [`complete`], stopped when `cancel` fires (the outcome then says `cancelled`).
+pub async fn complete_until(
+    ctx: &AppContext,
+    prep: &mut Prepared,
+    cancel: &CancellationToken,
+) -> Result<Outcome> {
     let hold = prep.hold.take();
-    let mut out = engine::run(ctx, turn(prep, hold), None, &CancellationToken::new()).await;
+    let mut out = engine::run(ctx, turn(prep, hold), None, cancel).await;
     record(ctx, prep, &out);
     if let Some((code, detail)) = &out.error {
         return Err(Error::detailed(*code, detail.clone()));
     }
     // When the policy scans answers, a whole answer is screened before it is returned.
-    if let Some(screened) = screen::output(ctx, &prep.principal, &out.content).await?
-        && screened.found()
+    if let Some(text) = screen::answer(
+        ctx,
+        &prep.principal,
+        prep.guardrails.clone(),
+        prep.endpoint,
+        &out.content,
+        None,
+        None,
+    )
+    .await?
     {
-        screen::record(
-            ctx,
-            &prep.principal,
-            CallEndpoint::ChatCompletions,
-            GuardrailDirection::Output,
-            &screened,
-            None,
-            None,
-        )
-        .await?;
-        out.content = screened.text;
+        out.content = text;
     }
     Ok(out)
 }

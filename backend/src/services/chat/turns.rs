@@ -16,8 +16,8 @@ use super::models::Target;
 use super::titles::title_from;
 use crate::actor::{Actor, Principal};
 use crate::db::entities::{conversations as conversation_rows, messages};
-use crate::services::guardrails::ask;
 use crate::services::guardrails::screen::{self, Screened};
+use crate::services::guardrails::{ask, policy};
 use crate::services::{agents, billing, knowledge, providers, usage};
 use crate::store;
 use crate::{AppContext, Error, Result};
@@ -607,28 +607,25 @@ async fn screen_answer(
     out: &mut Outcome,
     answer: &messages::Model,
 ) {
-    let screened = match screen::output(ctx, p, &out.content).await {
-        Ok(Some(screened)) if screened.found() => screened,
-        Ok(_) => return,
-        Err(e) => {
-            tracing::error!(error = %e, "screening an answer failed");
-            return;
-        }
+    let screened = async {
+        let compiled = policy::compiled(ctx, p.org_id).await?;
+        screen::answer(
+            ctx,
+            p,
+            compiled,
+            endpoint,
+            &out.content,
+            Some(answer.conversation_id),
+            Some(answer.id),
+        )
+        .await
     };
-    if let Err(e) = screen::record(
-        ctx,
-        p,
-        endpoint,
-        GuardrailDirection::Output,
-        &screened,
-        Some(answer.conversation_id),
-        Some(answer.id),
-    )
-    .await
-    {
-        tracing::error!(error = %e, "recording guardrail findings failed");
+    match screened.await {
+        Ok(Some(text)) => out.content = text,
+        Ok(None) => {}
+        // Streamed already and stored as it is: the failure is the operator's to see.
+        Err(e) => tracing::error!(error = %e, "screening an answer failed"),
     }
-    out.content = screened.text;
 }
 
 /// Cancels a turn in flight; the partial answer is kept. Answers the message as stored.

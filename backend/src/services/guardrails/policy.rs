@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use aerie_contract::guardrails::{GuardrailPattern, GuardrailPolicy, GuardrailRule};
-use aerie_contract::ids::OrgId;
+use aerie_contract::ids::{OrgId, RouteId};
 use aerie_contract::{GuardrailAction, GuardrailDetector, Role};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::detect::{Finding, Scanner};
@@ -129,6 +129,8 @@ impl Compiled {
 #[derive(Default)]
 pub struct Guardrails {
     cache: Mutex<HashMap<OrgId, (Instant, Arc<Compiled>)>>,
+    /// Routes' own policies, by route and the version (`updated_at`) they were compiled from.
+    routes: Mutex<HashMap<RouteId, (DateTime<Utc>, Arc<Compiled>)>>,
     /// Turns waiting for their caller's decision (`ask`).
     pub(crate) pending: super::ask::Pending,
 }
@@ -194,6 +196,31 @@ pub async fn compiled(ctx: &AppContext, org: OrgId) -> Result<Arc<Compiled>> {
         Some(policy) => Arc::new(Compiled::build(&policy)?),
     };
     ctx.guardrails().remember(org, compiled.clone());
+    Ok(compiled)
+}
+
+/// A route's own policy, compiled (cached while the route is unchanged: `version` is its
+/// `updated_at`).
+pub fn compiled_route(
+    ctx: &AppContext,
+    route: RouteId,
+    version: DateTime<Utc>,
+    policy: &GuardrailPolicy,
+) -> Result<Arc<Compiled>> {
+    let runtime = ctx.guardrails();
+    if let Ok(cache) = runtime.routes.lock()
+        && let Some((at, compiled)) = cache.get(&route)
+        && *at == version
+    {
+        return Ok(compiled.clone());
+    }
+    let compiled = Arc::new(Compiled::build(policy)?);
+    if let Ok(mut cache) = runtime.routes.lock() {
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(route, (version, compiled.clone()));
+    }
     Ok(compiled)
 }
 

@@ -94,8 +94,30 @@ pub async fn input(
     text: &str,
     conversation: Option<Uuid>,
 ) -> Result<Screened> {
-    let can_ask = route == CallEndpoint::ApiChat;
     let compiled = policy::compiled(ctx, p.org_id).await?;
+    input_with(
+        ctx,
+        p,
+        route,
+        compiled,
+        route == CallEndpoint::ApiChat,
+        text,
+        conversation,
+    )
+    .await
+}
+
+/// [`input`] against `compiled` (a route's own policy, say); `can_ask`: someone can be asked
+/// about `ask` findings (else they block).
+pub async fn input_with(
+    ctx: &AppContext,
+    p: &Principal,
+    route: CallEndpoint,
+    compiled: std::sync::Arc<policy::Compiled>,
+    can_ask: bool,
+    text: &str,
+    conversation: Option<Uuid>,
+) -> Result<Screened> {
     let findings = scan(compiled.clone(), text).await?;
     if findings.is_empty() {
         return Ok(Screened {
@@ -183,7 +205,14 @@ pub async fn input(
 /// findings are replaced in the returned text (an answer cannot be refused after the model
 /// wrote it, only kept from being stored or shown). `None` when answers are not scanned.
 pub async fn output(ctx: &AppContext, p: &Principal, text: &str) -> Result<Option<Screened>> {
-    let compiled = policy::compiled(ctx, p.org_id).await?;
+    output_with(policy::compiled(ctx, p.org_id).await?, text).await
+}
+
+/// [`output`] against `compiled`.
+pub async fn output_with(
+    compiled: std::sync::Arc<policy::Compiled>,
+    text: &str,
+) -> Result<Option<Screened>> {
     if !compiled.scan_output {
         return Ok(None);
     }
@@ -213,6 +242,41 @@ pub async fn output(ctx: &AppContext, p: &Principal, text: &str) -> Result<Optio
         noted,
         ask: None,
     }))
+}
+
+/// Screens a model's whole answer with `compiled` when it scans answers and records the
+/// findings; answers the text to keep in its place (`None`: nothing found). A finding that
+/// cannot be recorded is logged, and the answer is screened all the same: the text a policy
+/// removes never goes out because the log was unavailable.
+pub async fn answer(
+    ctx: &AppContext,
+    p: &Principal,
+    compiled: std::sync::Arc<policy::Compiled>,
+    endpoint: CallEndpoint,
+    text: &str,
+    conversation: Option<Uuid>,
+    message: Option<Uuid>,
+) -> Result<Option<String>> {
+    let Some(screened) = output_with(compiled, text).await? else {
+        return Ok(None);
+    };
+    if !screened.found() {
+        return Ok(None);
+    }
+    if let Err(e) = record(
+        ctx,
+        p,
+        endpoint,
+        GuardrailDirection::Output,
+        &screened,
+        conversation,
+        message,
+    )
+    .await
+    {
+        tracing::error!(error = %e, "recording guardrail findings in an answer failed");
+    }
+    Ok(Some(screened.text))
 }
 
 /// Records `screened`'s findings as guardrail events.

@@ -121,7 +121,8 @@ impl Started {
 }
 
 /// Starts this instance's runner with every product job kind: `knowledge.delete`,
-/// `knowledge.ingest`, `knowledge.document.delete`, `knowledge.reindex` (`services::knowledge`). It also ends jobs whose runner died and that no runner may take
+/// `knowledge.ingest`, `knowledge.document.delete`, `knowledge.reindex` (`services::knowledge`), `run.execute` and `run.expire`
+/// (`services::runs`). It also ends jobs whose runner died and that no runner may take
 /// again.
 pub fn start(ctx: &AppContext) -> Started {
     let stop = CancellationToken::new();
@@ -138,7 +139,9 @@ pub fn start(ctx: &AppContext) -> Started {
     .handle(crate::services::knowledge::DocumentDeleteJob::new(
         ctx.clone(),
     ))
-    .handle(crate::services::knowledge::ReindexJob::new(ctx.clone()));
+    .handle(crate::services::knowledge::ReindexJob::new(ctx.clone()))
+    .handle(crate::services::runs::execute::ExecuteJob::new(ctx.clone()))
+    .handle(crate::services::runs::execute::ExpireJob::new(ctx.clone()));
     let task = tokio::spawn(runner.run(stop.clone()));
     Started { stop, task }
 }

@@ -103,7 +103,8 @@ impl GuardrailEventsQuery {
     params(GuardrailEventsQuery),
     responses((status = 200, body = GuardrailEventPage),
         (status = 402, description = "The instance's licence tier does not include the guardrail log", body = ErrorBody),
-        (status = 403, description = "Not an admin of the organisation", body = ErrorBody)))]
+        (status = 403, description = "Not an admin of the organisation", body = ErrorBody),
+        (status = 404, description = "`user_id` is no one of the organisation", body = ErrorBody)))]
 pub async fn list_guardrail_events(
     State(ctx): State<AppContext>,
     actor: Actor,
@@ -119,7 +120,8 @@ pub async fn list_guardrail_events(
     responses((status = 200, content_type = "text/csv", body = String,
             description = "One line per finding: id, created_at, user_id, api_key_id, route, direction, conversation_id, message_id, detector, pattern, action, preview"),
         (status = 402, description = "The instance's licence tier does not include the guardrail log", body = ErrorBody),
-        (status = 403, description = "Not an admin of the organisation", body = ErrorBody)))]
+        (status = 403, description = "Not an admin of the organisation", body = ErrorBody),
+        (status = 404, description = "`user_id` is no one of the organisation", body = ErrorBody)))]
 pub async fn export_guardrail_events(
     State(ctx): State<AppContext>,
     actor: Actor,

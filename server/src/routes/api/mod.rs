@@ -10,6 +10,7 @@ pub mod license;
 pub mod operator;
 pub mod orgs;
 pub mod providers;
+pub mod run_routes;
 pub mod sso;
 pub mod usage;
 pub mod users;
@@ -38,6 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(operator::router())
         .merge(license::router())
         .merge(guardrails::router())
+        .merge(run_routes::router())
         .merge(users::router());
     Family::DATA_PLANE
         .routes(data_plane)

@@ -8,6 +8,7 @@ pub mod openai;
 pub mod orgs;
 pub mod query;
 pub mod rag;
+pub mod runs;
 pub mod sessions;
 
 use aerie_backend::AppState;
@@ -32,5 +33,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(Family::DATA_PLANE.routes(rag::router()))
         .merge(Family::DATA_PLANE.routes(query::router()))
         .merge(Family::DATA_PLANE.routes(audit::router()))
+        .merge(Family::DATA_PLANE.routes(runs::router()))
         .merge(Family::GATEWAY.routes(chat::router()))
 }

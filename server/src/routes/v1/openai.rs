@@ -29,7 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Chat completion, OpenAI-compatible (streaming with `"stream": true`).
 #[utoipa::path(post, path = "/v1/chat/completions", tag = "openai",
-    request_body(content = ChatCompletionRequest, description = "An OpenAI chat completion request; `model` = an id from GET /v1/models (agent id or name, or a provider model)"),
+    request_body(content = ChatCompletionRequest, description = "An OpenAI chat completion request; `model` = an id from GET /v1/models (a route's name such as `default`, an agent id or name, or a provider model)"),
     responses((status = 200, description = "A chat.completion; with `\"stream\": true`, SSE `data:` lines of chat.completion.chunk then `data: [DONE]`",
             content((ChatCompletion = "application/json"), (ChatCompletionChunk = "text/event-stream"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 402, body = ErrorBody),
@@ -49,13 +49,14 @@ pub async fn chat_completions(
 }
 
 async fn models_list(ctx: &AppContext, actor: &Actor) -> Result<Json<ModelList>, Error> {
-    let (agents, provider_models) = targets::list(ctx, actor).await?;
-    Ok(Json(models(agents, provider_models)))
+    let (routes, agents, provider_models) = targets::list(ctx, actor).await?;
+    Ok(Json(models(routes, agents, provider_models)))
 }
 
-/// Models (OpenAI list shape): your agents, usable as `model` by id or name.
+/// Models (OpenAI list shape): your agents (by id or name), the organisation's provider models,
+/// then its routes (by name, `default` among them).
 #[utoipa::path(get, path = "/v1/models", tag = "openai",
-    responses((status = 200, description = "Your agents, in OpenAI's list shape", body = ModelList), (status = 401, body = ErrorBody)))]
+    responses((status = 200, description = "Agents, provider models and routes, in OpenAI's list shape", body = ModelList), (status = 401, body = ErrorBody)))]
 pub async fn list_models(
     State(ctx): State<AppContext>,
     actor: Actor,
