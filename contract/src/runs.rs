@@ -85,15 +85,27 @@ pub struct UpdateRoute {
     pub name: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
-    #[serde(default, deserialize_with = "crate::present")]
+    #[serde(
+        default,
+        deserialize_with = "crate::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[cfg_attr(feature = "server", schema(value_type = Option<AgentId>))]
     pub agent_id: Option<Option<AgentId>>,
-    #[serde(default, deserialize_with = "crate::present")]
+    #[serde(
+        default,
+        deserialize_with = "crate::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[cfg_attr(feature = "server", schema(value_type = Option<String>))]
     pub model: Option<Option<String>>,
     #[serde(default)]
     pub approval: Option<ApprovalMode>,
-    #[serde(default, deserialize_with = "crate::present")]
+    #[serde(
+        default,
+        deserialize_with = "crate::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[cfg_attr(feature = "server", schema(value_type = Option<i64>))]
     pub approval_cost_above: Option<Option<i64>>,
     #[serde(default)]
@@ -102,10 +114,18 @@ pub struct UpdateRoute {
     pub approver_group_ids: Option<Vec<GroupId>>,
     #[serde(default)]
     pub approval_timeout_minutes: Option<u32>,
-    #[serde(default, deserialize_with = "present_object")]
+    #[serde(
+        default,
+        deserialize_with = "present_object",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[cfg_attr(feature = "server", schema(value_type = Option<GuardrailPolicy>))]
     pub guardrails: Option<Option<GuardrailPolicy>>,
-    #[serde(default, deserialize_with = "crate::present")]
+    #[serde(
+        default,
+        deserialize_with = "crate::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[cfg_attr(feature = "server", schema(value_type = Option<u32>))]
     pub max_output_tokens: Option<Option<u32>>,
 }
@@ -233,7 +253,10 @@ pub struct Run {
     pub route: String,
     pub background: bool,
     pub messages: Vec<RunMessage>,
+    /// Who asked for the run.
     pub user_id: UserId,
+    /// Their email (`null` once they left the organisation).
+    pub requested_by: Option<String>,
     pub api_key_id: Option<ApiKeyId>,
     pub approvers: Vec<RunApprover>,
     pub approval: Option<RunApproval>,

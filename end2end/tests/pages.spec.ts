@@ -63,6 +63,8 @@ test("every page loads directly, fetches its own code and hydrates without error
     ["/agents", "Agents · Aerie"],
     ["/knowledge", "Knowledge bases · Aerie"],
     ["/providers", "Providers · Aerie"],
+    ["/approvals", "Approvals · Aerie"],
+    ["/routes", "Routes · Aerie"],
     ["/admin/sso", "Single sign-on · Aerie"],
     ["/setup", "Set up Aerie · Aerie"],
     ["/signup", "Sign up · Aerie"],

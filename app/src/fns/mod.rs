@@ -10,6 +10,7 @@ pub mod chat;
 pub mod knowledge;
 pub mod operator;
 pub mod providers;
+pub mod runs;
 pub mod sso;
 pub mod system;
 

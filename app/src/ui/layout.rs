@@ -66,8 +66,8 @@ fn UserMenu() -> impl IntoView {
     }
 }
 
-/// Chat, Agents and Knowledge for everyone signed in; Providers and SSO for the organisation's
-/// admins.
+/// Chat, Agents, Knowledge and Approvals for everyone signed in; Providers, Routes and SSO for
+/// the organisation's admins.
 #[component]
 fn SignedInLinks() -> impl IntoView {
     let session = use_session();
@@ -80,8 +80,10 @@ fn SignedInLinks() -> impl IntoView {
                     <NavLink href=routes::CHAT label="Chat"/>
                     <NavLink href=routes::AGENTS label="Agents"/>
                     <NavLink href=routes::KNOWLEDGE label="Knowledge"/>
+                    <NavLink href=routes::APPROVALS label="Approvals"/>
                     {admin.then(|| view! {
                         <NavLink href=routes::PROVIDERS label="Providers"/>
+                        <NavLink href=routes::RUN_ROUTES label="Routes"/>
                         <NavLink href=routes::SSO_SETTINGS label="SSO"/>
                     })}
                     {operator.then(|| view! { <NavLink href=routes::OPERATOR label="Operator"/> })}

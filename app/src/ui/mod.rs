@@ -16,6 +16,7 @@ use layout::Layout;
 use pages::admin::{GroupsRoute, OrganizationRoute, ProfileRoute, UsersRoute};
 use pages::agents::AgentsRoute;
 use pages::api_keys::ApiKeysRoute;
+use pages::approvals::ApprovalsRoute;
 use pages::auth::signup::{InviteRoute, SignupRoute};
 use pages::auth::{link::LinkAccountRoute, login::LoginRoute, setup::SetupRoute};
 use pages::billing::BillingRoute;
@@ -23,6 +24,7 @@ use pages::chat::ChatRoute;
 use pages::knowledge::KnowledgeRoute;
 use pages::operator::OperatorRoute;
 use pages::providers::ProvidersRoute;
+use pages::run_routes::RunRoutesRoute;
 use pages::sso::SsoSettingsRoute;
 use pages::{api_reference::ApiReferenceRoute, home::HomeRoute, not_found::NotFound};
 
@@ -81,6 +83,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/agents") view={Lazy::<AgentsRoute>::new()}/>
                     <Route path=path!("/knowledge") view={Lazy::<KnowledgeRoute>::new()}/>
                     <Route path=path!("/providers") view={Lazy::<ProvidersRoute>::new()}/>
+                    <Route path=path!("/approvals") view={Lazy::<ApprovalsRoute>::new()}/>
+                    <Route path=path!("/routes") view={Lazy::<RunRoutesRoute>::new()}/>
                     <Route path=path!("/admin/sso") view={Lazy::<SsoSettingsRoute>::new()}/>
                 </Routes>
             </Layout>

@@ -19,6 +19,10 @@ pub const CHAT: &str = "/chat";
 pub const AGENTS: &str = "/agents";
 pub const KNOWLEDGE: &str = "/knowledge";
 pub const PROVIDERS: &str = "/providers";
+/// The approvals inbox and the runs the user sees.
+pub const APPROVALS: &str = "/approvals";
+/// The organisation's routes: named policies for governed runs.
+pub const RUN_ROUTES: &str = "/routes";
 pub const SSO_SETTINGS: &str = "/admin/sso";
 
 /// The chat page showing one conversation.

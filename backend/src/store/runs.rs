@@ -59,14 +59,6 @@ pub async fn find<C: ConnectionTrait>(
         .await
 }
 
-/// A run by id alone (a job names its organisation; this checks nothing else).
-pub async fn find_global<C: ConnectionTrait>(
-    db: &C,
-    id: RunId,
-) -> Result<Option<runs::Model>, DbErr> {
-    Runs::find_by_id(id.0).one(db).await
-}
-
 pub async fn transitions<C: ConnectionTrait>(
     db: &C,
     run: RunId,
@@ -93,6 +85,7 @@ pub struct Change {
 
 /// Moves run `id` of `org` from one of `from` to `to`, writing `change` and recording the
 /// transition, in one transaction. `None` when the run is not (or no longer) in one of `from`.
+#[expect(clippy::too_many_arguments)]
 pub async fn transition<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     org: OrgId,

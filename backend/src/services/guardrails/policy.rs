@@ -125,12 +125,15 @@ impl Compiled {
     }
 }
 
+/// A route's compiled policy and the `updated_at` of the route it was compiled from.
+type Versioned = (DateTime<Utc>, Arc<Compiled>);
+
 /// The guardrails' runtime: compiled policies by organisation.
 #[derive(Default)]
 pub struct Guardrails {
     cache: Mutex<HashMap<OrgId, (Instant, Arc<Compiled>)>>,
     /// Routes' own policies, by route and the version (`updated_at`) they were compiled from.
-    routes: Mutex<HashMap<RouteId, (DateTime<Utc>, Arc<Compiled>)>>,
+    routes: Mutex<HashMap<RouteId, Versioned>>,
     /// Turns waiting for their caller's decision (`ask`).
     pub(crate) pending: super::ask::Pending,
 }

@@ -100,6 +100,9 @@ pub(crate) async fn dto(ctx: &AppContext, r: &runs::Model) -> Result<Run> {
         }),
         _ => None,
     };
+    let requested_by = store::users::find_member(ctx.db(), OrgId(r.org_id), UserId(r.user_id))
+        .await?
+        .map(|(u, _)| u.email);
     Ok(Run {
         run_id: RunId(r.id),
         status: r.status.parse()?,
@@ -109,6 +112,7 @@ pub(crate) async fn dto(ctx: &AppContext, r: &runs::Model) -> Result<Run> {
         background: r.background,
         messages: read(&r.messages),
         user_id: UserId(r.user_id),
+        requested_by,
         api_key_id: r.api_key_id.map(ApiKeyId),
         approvers: read(&r.approvers),
         approval,
@@ -414,8 +418,7 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: CreateRun) -> Result
     draft.estimated_cost = billing::estimate(ctx, &target.agent.model, &body).await?;
     let run = if needs_approval(&draft.route, draft.estimated_cost, asked) {
         let reason = approval_reason(&draft.route, draft.estimated_cost, asked);
-        let run = insert(ctx, p, &draft, RunStatus::Paused, &reason, None).await?;
-        run
+        insert(ctx, p, &draft, RunStatus::Paused, &reason, None).await?
     } else if draft.background {
         let run = insert(ctx, p, &draft, RunStatus::Pending, "Queued.", None).await?;
         execute::enqueue(ctx, &run).await?;
