@@ -410,7 +410,7 @@ mod tests {
             assert!(info.detail.ends_with('.') || *code == ErrorCode::TokenNotValid);
             let prefix = info.code.split('-').next().unwrap_or_default();
             assert!(
-                ["REQ", "AUTH", "RES", "BILL", "RATE", "SRV", "GUARD"].contains(&prefix),
+                ["REQ", "AUTH", "RES", "BILL", "RATE", "SRV", "GUARD", "RUN"].contains(&prefix),
                 "{} has an unknown area",
                 info.code
             );
