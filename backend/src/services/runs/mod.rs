@@ -200,6 +200,49 @@ async fn route_approvers(ctx: &AppContext, org: OrgId, route: &Route) -> Result<
     Ok(out)
 }
 
+/// A run may name its approvers only among those its route allows (so whoever asks cannot
+/// pick a friendly colleague past the route's policy): the route's people, the members of its
+/// groups and its groups themselves; a route that names none allows the organisation's admins.
+async fn check_eligible(
+    ctx: &AppContext,
+    org: OrgId,
+    route: &Route,
+    named: &[RunApprover],
+) -> Result<()> {
+    let route_names_some =
+        !route.approver_user_ids.is_empty() || !route.approver_group_ids.is_empty();
+    let memberships = store::groups::members(ctx.db(), org).await?;
+    let admins: HashSet<Uuid> = store::users::list_members(ctx.db(), org, None)
+        .await?
+        .into_iter()
+        .filter(|(_, m)| m.role().is_ok_and(|r| r >= Role::Admin))
+        .map(|(u, _)| u.id)
+        .collect();
+    for a in named {
+        let allowed = match (a.kind.as_str(), route_names_some) {
+            ("user", true) => {
+                route.approver_user_ids.iter().any(|u| u.0 == a.id)
+                    || memberships
+                        .iter()
+                        .any(|(g, u)| u.0 == a.id && route.approver_group_ids.contains(g))
+            }
+            ("user", false) => admins.contains(&a.id),
+            ("group", _) => route.approver_group_ids.iter().any(|g| g.0 == a.id),
+            _ => false,
+        };
+        if !allowed {
+            return Err(Error::invalid(
+                "approvers",
+                format!(
+                    "approvers: {} may not approve runs of the route `{}`; a run's approvers are chosen among the route's (its people and groups, or the organisation's admins when it names none).",
+                    a.name, route.name
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Whether `p` may decide on `run` (never on their own).
 async fn may_decide(ctx: &AppContext, p: &Principal, run: &runs::Model) -> Result<bool> {
     if run.user_id == p.user_id.0 {
@@ -337,6 +380,8 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: CreateRun) -> Result
     let mut approvers = resolve_approvers(ctx, p.org_id, &input.approvers).await?;
     if approvers.is_empty() {
         approvers = route_approvers(ctx, p.org_id, &route).await?;
+    } else {
+        check_eligible(ctx, p.org_id, &route, &approvers).await?;
     }
     let target = routes::target(ctx, p, &route).await?;
     let guardrails = routes::guardrails(ctx, p.org_id, &route).await?;
