@@ -28,7 +28,11 @@ const BUDGET = 250_000;
 // Raised on 2026-12-05 (evening) to 386,896 and 575,471 measured + room, after issue 14's
 // licences, usage views and plan editors (the error table's licence code, the usage and licence
 // kinds of the shared contract, the charts' and editors' styles).
-const CEILING: Record<string, number> = { "/login": 390_000, "/chat": 579_000 };
+// Raised on 2026-12-05 (night) to 396,503 and 605,578 measured + room, after issue 15's
+// guardrails, routes and runs: the chat page's DLP prompt (its server function and the finding
+// types), the shared contract's run and route types, the error table's GUARD and RUN codes and
+// the menu's Approvals and Routes links. Not investigated yet which of these weighs most.
+const CEILING: Record<string, number> = { "/login": 398_000, "/chat": 608_000 };
 
 test.skip(!process.env.AERIE_E2E_RELEASE, "the budget applies to the release build (AERIE_E2E_RELEASE=1)");
 
