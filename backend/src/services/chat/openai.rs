@@ -110,38 +110,34 @@ pub async fn prepare(
     let mut passthrough = body;
     passthrough.remove("user");
     // A route's name comes first: a route governs the model it names.
-    if let Some(row) = runs::routes::named(ctx, p.org_id, &model).await? {
-        let route = runs::routes::to_dto(&row)?;
-        let target = runs::routes::target(ctx, &p, &route).await?;
-        let guardrails = runs::routes::guardrails(ctx, p.org_id, &route).await?;
-        let can_ask = route.approval != ApprovalMode::Never;
-        let asked = screen_messages(ctx, &p, &mut messages, &guardrails, can_ask).await?;
-        if let Some(cap) = route.max_output_tokens {
-            cap_output(&mut passthrough, cap);
+    let (target, guardrails) = match runs::routes::named(ctx, p.org_id, &model).await? {
+        Some(row) => {
+            let route = runs::routes::to_dto(&row)?;
+            let target = runs::routes::target(ctx, &p, &route).await?;
+            let guardrails = runs::routes::guardrails(ctx, p.org_id, &route).await?;
+            let can_ask = route.approval != ApprovalMode::Never;
+            let asked = screen_messages(ctx, &p, &mut messages, &guardrails, can_ask).await?;
+            if let Some(cap) = route.max_output_tokens {
+                cap_output(&mut passthrough, cap);
+            }
+            let mut body = passthrough.clone();
+            body.insert("messages".to_owned(), Value::Array(messages.clone()));
+            let estimate =
+                billing::estimate(ctx, &target.agent.model, &Value::Object(body)).await?;
+            if runs::needs_approval(&route, estimate, !asked.is_empty()) {
+                return Err(
+                    runs::pause_completion(ctx, &p, &route, &messages, asked, estimate).await,
+                );
+            }
+            (target, guardrails)
         }
-        let mut body = passthrough.clone();
-        body.insert("messages".to_owned(), Value::Array(messages.clone()));
-        let estimate = billing::estimate(ctx, &target.agent.model, &Value::Object(body)).await?;
-        if runs::needs_approval(&route, estimate, !asked.is_empty()) {
-            return Err(runs::pause_completion(ctx, &p, &route, &messages, asked, estimate).await);
+        None => {
+            let target = models::resolve(ctx, &p, &model).await?;
+            let guardrails = policy::compiled(ctx, p.org_id).await?;
+            screen_messages(ctx, &p, &mut messages, &guardrails, false).await?;
+            (target, guardrails)
         }
-        return build(
-            ctx,
-            p,
-            target,
-            messages,
-            passthrough,
-            guardrails,
-            CallEndpoint::ChatCompletions,
-            stream,
-            include_usage,
-            model,
-        )
-        .await;
-    }
-    let target = models::resolve(ctx, &p, &model).await?;
-    let guardrails = policy::compiled(ctx, p.org_id).await?;
-    screen_messages(ctx, &p, &mut messages, &guardrails, false).await?;
+    };
     build(
         ctx,
         p,
